@@ -1,0 +1,115 @@
+# shmring - one entry point. See README.md.
+#   make            library (static + shared), CLI
+#   make test       what CI runs: Criterion unit + cross-process tests, short stress
+#   make check      the tests again under ASan+UBSan, and the threaded stress under TSan
+#   make bench      the IPC comparison (quick); make bench-full, make microbench
+#   make soak       long stress/fault runs (SOAK_SECONDS=600)
+#   make fuzz       libFuzzer targets (FUZZ_SECONDS=60)
+#   make install    PREFIX=/usr/local DESTDIR=
+#   make deps       install missing Debian packages (apt-get)
+#   V=1             show commands
+
+PREFIX  ?= /usr/local
+LIBDIR  ?= $(PREFIX)/lib
+INCDIR  ?= $(PREFIX)/include
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
+PCDIR   ?= $(LIBDIR)/pkgconfig
+DESTDIR ?=
+BUILD   ?= build
+
+CC      ?= cc
+CXX     ?= c++
+ifeq ($(origin CC),default)
+CC := gcc
+endif
+ifeq ($(origin CXX),default)
+CXX := g++
+endif
+
+VERSION_MAJOR := 1
+VERSION       := 1.0.0
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+OPT        ?= -O2 -g
+WARN       := -Wall -Wextra -Werror
+CPPFLAGS_S := -D_GNU_SOURCE -Iinclude
+# EXTRA_CFLAGS / EXTRA_LDFLAGS: sanitizer builds (make check) pass flags here
+CFLAGS_LIB := -std=c11 $(WARN) $(OPT) -fPIC $(EXTRA_CFLAGS)
+CFLAGS_APP := -std=gnu11 $(WARN) $(OPT) $(EXTRA_CFLAGS)
+CXXFLAGS_APP := -std=c++17 $(WARN) $(OPT) $(EXTRA_CFLAGS)
+LDFLAGS_APP := $(EXTRA_LDFLAGS)
+
+LIB_SRCS := $(wildcard src/*.c)
+LIB_OBJS := $(LIB_SRCS:src/%.c=$(BUILD)/obj/%.o)
+LIB_A    := $(BUILD)/libshmring.a
+LIB_SO   := $(BUILD)/libshmring.so.$(VERSION)
+LIB_HDRS := include/shmring.h $(wildcard include/shmring/*.h)
+
+DEPS_STAMP := $(BUILD)/.deps-ok
+
+.PHONY: all lib test check bench bench-full microbench soak fuzz install uninstall \
+        clean deps examples
+all: lib
+
+lib: $(LIB_A) $(LIB_SO)
+
+# -- dependencies: installed by make, never silently skipped --
+deps:
+	$(Q)tools/deps.sh install
+
+$(DEPS_STAMP):
+	$(Q)mkdir -p $(BUILD)
+	$(Q)tools/deps.sh check 2>/dev/null || tools/deps.sh install
+	$(Q)touch $@
+
+# -- library --
+$(BUILD)/obj/%.o: src/%.c $(LIB_HDRS) src/internal.h
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(CPPFLAGS_S) $(CFLAGS_LIB) -c -o $@ $<
+
+$(LIB_A): $(LIB_OBJS)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(LIB_SO): $(LIB_OBJS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) -shared -Wl,-soname,libshmring.so.$(VERSION_MAJOR) -o $@ $^ $(LDFLAGS_APP)
+	$(Q)ln -sf libshmring.so.$(VERSION) $(BUILD)/libshmring.so.$(VERSION_MAJOR)
+	$(Q)ln -sf libshmring.so.$(VERSION_MAJOR) $(BUILD)/libshmring.so
+
+$(BUILD)/shmring.pc: tools/shmring.pc.in
+	@mkdir -p $(dir $@)
+	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCDIR@|$(INCDIR)|; s|@VERSION@|$(VERSION)|' $< > $@
+
+# -- parts, one file each --
+include tests/tests.mk
+include $(wildcard bench/bench.mk tools/tools.mk tests/stress/stress.mk fuzz/fuzz.mk docs/examples/examples.mk)
+
+# -- install --
+install: lib $(BUILD)/shmring.pc $(INSTALL_EXTRA)
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR)/shmring $(DESTDIR)$(PCDIR)
+	install -m 644 $(LIB_A) $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/
+	ln -sf libshmring.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libshmring.so.$(VERSION_MAJOR)
+	ln -sf libshmring.so.$(VERSION_MAJOR) $(DESTDIR)$(LIBDIR)/libshmring.so
+	install -m 644 include/shmring.h $(DESTDIR)$(INCDIR)/
+	install -m 644 include/shmring/*.h $(DESTDIR)$(INCDIR)/shmring/
+	install -m 644 $(BUILD)/shmring.pc $(DESTDIR)$(PCDIR)/
+	$(INSTALL_EXTRA_CMDS)
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/libshmring.a $(DESTDIR)$(LIBDIR)/libshmring.so*
+	rm -f $(DESTDIR)$(INCDIR)/shmring.h
+	rm -rf $(DESTDIR)$(INCDIR)/shmring
+	rm -f $(DESTDIR)$(PCDIR)/shmring.pc
+	$(UNINSTALL_EXTRA_CMDS)
+
+clean:
+	rm -rf $(BUILD)

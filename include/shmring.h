@@ -1,0 +1,300 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * shmring.h - message rings between processes in POSIX shared memory.
+ *
+ * Every function returns >= 0 on success (a count or a length where that
+ * means something) and a negative errno value on failure. No errno side
+ * channel, no abort(). EINTR is retried inside and never returned.
+ *
+ * Timeouts (timeout_ns): 0 = do not wait (-EAGAIN when the ring is full or
+ * empty), < 0 = wait as long as it takes, > 0 = wait at most that many
+ * nanoseconds (-ETIMEDOUT).
+ *
+ * What may run concurrently:
+ *   - one handle: one thread at a time (handles are not thread-safe);
+ *   - SPSC ring: one producer handle and one consumer handle, in any
+ *     processes or threads, plus any number of role-less observers;
+ *   - MPMC ring: up to 64 producer and 64 consumer handles.
+ * A handle is not inherited usefully across fork(): the child opens its own.
+ *
+ * See docs/api.md for the full reference and docs/design.md for the
+ * layout and the memory-order argument.
+ */
+#ifndef SHMRING_H
+#define SHMRING_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <errno.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include "shmring/handle.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SHMRING_VERSION_MAJOR 1
+#define SHMRING_VERSION_MINOR 0
+
+/* ring kinds */
+#define SHMRING_SPSC 1u
+#define SHMRING_MPMC 2u
+
+/* roles, given when attaching; a handle may hold both, or none */
+#define SHMRING_PRODUCER 1
+#define SHMRING_CONSUMER 2
+
+/* config flags */
+#define SHMRING_PREFAULT 0x1u   /* touch every page at create */
+
+/* limits */
+#define SHMRING_MAX_SLOT_SIZE (1u << 30)
+#define SHMRING_MAX_SLOTS     (UINT64_C(1) << 32)
+#define SHMRING_MAX_PEERS     64  /* attachments per side (MPMC) */
+
+/* default spin before sleeping, when more than one CPU is usable */
+#define SHMRING_DEFAULT_SPIN_NS 20000
+
+struct shmring_config {
+	unsigned kind;        /* SHMRING_SPSC or SHMRING_MPMC */
+	uint32_t slot_size;   /* largest message in bytes, 1 .. SHMRING_MAX_SLOT_SIZE */
+	uint64_t slots;       /* number of slots, a power of two, 2 .. SHMRING_MAX_SLOTS */
+	mode_t   mode;        /* permission bits of the object; 0 means 0600 */
+	unsigned flags;       /* SHMRING_PREFAULT */
+};
+
+struct shmring_slot {
+	void    *data;        /* reserve: slot_size writable bytes; acquire: the message */
+	size_t   len;         /* acquire: the message length */
+	uint64_t pos;         /* internal: the ring position */
+};
+
+struct shmring_peer {
+	int32_t  pid;
+	uint8_t  alive;       /* the process exists and is the one that attached */
+	uint8_t  shut_down;   /* producer: called shmring_shutdown() */
+	uint16_t index;       /* registry entry */
+};
+
+struct shmring_info {
+	unsigned kind;
+	uint32_t slot_size;
+	uint64_t slots;
+	uint64_t mem_size;    /* bytes of the shared object */
+	uint64_t prod_idx;    /* producer index (SPSC: published; MPMC: claimed) */
+	uint64_t cons_idx;    /* consumer index (SPSC: released; MPMC: claimed) */
+	uint64_t used;        /* prod_idx - cons_idx, clamped to slots */
+	unsigned roles;       /* roles held by this handle */
+	unsigned nproducers;  /* entries in producers[] */
+	unsigned nconsumers;
+	int      eof;         /* every producer that attached is gone or shut down */
+	uint32_t shutdowns;   /* shmring_shutdown() calls so far */
+	int32_t  creator_pid;
+	uint64_t created_ns;  /* CLOCK_REALTIME */
+	struct shmring_peer producers[SHMRING_MAX_PEERS];
+	struct shmring_peer consumers[SHMRING_MAX_PEERS];
+};
+
+struct shmring_stats {
+	uint64_t sent;        /* messages published (SPSC) / slots claimed (MPMC) */
+	uint64_t received;    /* messages released (SPSC) / slots claimed (MPMC) */
+	uint64_t full_waits;  /* producer sleeps on a full ring */
+	uint64_t empty_waits; /* consumer sleeps on an empty ring */
+	uint64_t prod_wakes;  /* FUTEX_WAKE calls by producers */
+	uint64_t cons_wakes;  /* FUTEX_WAKE calls by consumers */
+	uint64_t bad_msgs;    /* corrupt slots reported (-EBADMSG) */
+};
+
+/*
+ * Lifecycle (src/lifecycle.c).
+ * create: -EINVAL (name, config, roles), -EEXIST, -EACCES, -ENOMEM, -ENOSPC,
+ *         -EBUSY never (a new ring has no holders).
+ * open:   -EINVAL, -ENOENT, -EACCES, -EPROTO (not a shmring, a version this
+ *         library does not speak, or an inconsistent/truncated object),
+ *         -EBUSY (SPSC role held by a live process), -EUSERS (MPMC: all 64
+ *         entries of a side held by live processes).
+ * close:  detaches, releases roles (a producer's close counts as its end of
+ *         stream), wakes sleepers so they re-check. NULL is ignored.
+ * unlink: -EINVAL, -ENOENT, -EACCES. Attached processes keep working.
+ */
+int  shmring_create(const char *name, const struct shmring_config *cfg, int roles,
+                    struct shmring **out);
+int  shmring_open(const char *name, int roles, struct shmring **out);
+void shmring_close(struct shmring *r);
+int  shmring_unlink(const char *name);
+
+/*
+ * Copying send/recv. send: 0, -EMSGSIZE (len > slot_size), -EAGAIN,
+ * -ETIMEDOUT, -EPIPE (this handle shut down, or every consumer that attached
+ * is gone while the ring is full), -EINVAL (no producer role, NULL msg with
+ * len > 0, a reservation outstanding), -EPROTO (shared indices corrupt).
+ * recv: the message length, -EMSGSIZE (cap too small: the message stays),
+ * -EAGAIN, -ETIMEDOUT, -EPIPE (drained, and every producer that attached has
+ * shut down, closed or died), -EBADMSG (a corrupt slot; it is skipped, the
+ * ring stays usable), -EINVAL, -EPROTO.
+ */
+static inline int shmring_send(struct shmring *r, const void *msg, size_t len,
+                               int64_t timeout_ns);
+static inline ssize_t shmring_recv(struct shmring *r, void *buf, size_t cap,
+                                   int64_t timeout_ns);
+
+/*
+ * Bursts: wait (per timeout_ns) until at least one message can move, then
+ * move as many of the n as fit with one index publication. Return the count
+ * moved (>= 1), or the errors of send/recv for the first message.
+ * recv_burst sets bufs[i].iov_len to each message's length; it stops early
+ * before a message that does not fit its buffer or a corrupt slot.
+ */
+int shmring_send_burst(struct shmring *r, const struct iovec *msgs, unsigned n,
+                       int64_t timeout_ns);
+int shmring_recv_burst(struct shmring *r, struct iovec *bufs, unsigned n,
+                       int64_t timeout_ns);
+
+/*
+ * Zero-copy. reserve: s->data points at slot_size writable bytes inside the
+ * shared slot; commit publishes len bytes of it. acquire: s->data/s->len
+ * describe the message in place, valid until release. One outstanding
+ * reservation and one outstanding acquisition per handle (-EBUSY for a
+ * second). commit/release with a slot this handle did not hand out: -EINVAL.
+ * commit: -EMSGSIZE when len > slot_size (the reservation stays).
+ */
+static inline int shmring_reserve(struct shmring *r, struct shmring_slot *s,
+                                  int64_t timeout_ns);
+static inline int shmring_commit(struct shmring *r, struct shmring_slot *s, size_t len);
+static inline int shmring_acquire(struct shmring *r, struct shmring_slot *s,
+                                  int64_t timeout_ns);
+static inline int shmring_release(struct shmring *r, struct shmring_slot *s);
+
+/* producer: end of stream; consumers drain, then get -EPIPE. Idempotent.
+ * -EINVAL without the producer role. */
+int shmring_shutdown(struct shmring *r);
+/* wait policy of this handle: spin spin_ns before sleeping; 0 = sleep at
+ * once; < 0 = never sleep (pure polling). Default SHMRING_DEFAULT_SPIN_NS,
+ * or 0 when this process may run on only one CPU. */
+int shmring_set_spin(struct shmring *r, int64_t spin_ns);
+int shmring_info(struct shmring *r, struct shmring_info *out);
+int shmring_stats(struct shmring *r, struct shmring_stats *out);
+
+/* human-readable name of a shmring return code (static string) */
+const char *shmring_strerror(int err);
+
+/* out-of-line entry points used by the inline functions */
+int shmring__reserve_slow(struct shmring *r, struct shmring_slot *s, int64_t timeout_ns);
+int shmring__commit_slow(struct shmring *r, struct shmring_slot *s, size_t len);
+int shmring__acquire_slow(struct shmring *r, struct shmring_slot *s, int64_t timeout_ns);
+int shmring__release_slow(struct shmring *r, struct shmring_slot *s);
+
+/* ---- inline fast paths (SPSC); everything else goes out of line ---- */
+
+static inline int shmring_send(struct shmring *r, const void *msg, size_t len,
+                               int64_t timeout_ns)
+{
+	if (SHMRING__LIKELY(r->p.fast && len <= r->slot_size && msg)) {
+		uint64_t pos = r->p.pos;
+		if (SHMRING__LIKELY(pos < r->p.limit) || shmring__spsc_space(r) > 0) {
+			struct shmring__slot_spsc *s =
+				(struct shmring__slot_spsc *)shmring__slot(r, pos);
+			s->len = (uint32_t)len;
+			memcpy(s + 1, msg, len);
+			shmring__spsc_publish(r, pos + 1);
+			return 0;
+		}
+	}
+	return shmring__send_slow(r, msg, len, timeout_ns);
+}
+
+static inline ssize_t shmring_recv(struct shmring *r, void *buf, size_t cap,
+                                   int64_t timeout_ns)
+{
+	if (SHMRING__LIKELY(r->c.fast)) {
+		uint64_t pos = r->c.pos;
+		if (SHMRING__LIKELY(pos < r->c.avail) || shmring__spsc_data(r) > 0) {
+			const struct shmring__slot_spsc *s =
+				(const struct shmring__slot_spsc *)shmring__slot(r, pos);
+			/* read the length once: shared memory may change under us */
+			uint32_t len = shmring__load_relaxed32(&s->len);
+			if (SHMRING__LIKELY(len <= cap && len <= r->slot_size && buf)) {
+				memcpy(buf, s + 1, len);
+				shmring__spsc_release(r, pos + 1);
+				return (ssize_t)len;
+			}
+		}
+	}
+	return shmring__recv_slow(r, buf, cap, timeout_ns);
+}
+
+static inline int shmring_reserve(struct shmring *r, struct shmring_slot *s,
+                                  int64_t timeout_ns)
+{
+	if (SHMRING__LIKELY(r->p.fast && s)) {
+		uint64_t pos = r->p.pos;
+		if (SHMRING__LIKELY(pos < r->p.limit) || shmring__spsc_space(r) > 0) {
+			s->data = shmring__slot(r, pos) + sizeof(struct shmring__slot_spsc);
+			s->len = r->slot_size;
+			s->pos = pos;
+			r->p.reserved = 1;
+			r->p.fast = 0;
+			return 0;
+		}
+	}
+	return shmring__reserve_slow(r, s, timeout_ns);
+}
+
+static inline int shmring_commit(struct shmring *r, struct shmring_slot *s, size_t len)
+{
+	if (SHMRING__LIKELY(r->kind == SHMRING_SPSC && r->p.reserved && !r->p.shut &&
+	                    s && s->pos == r->p.pos && len <= r->slot_size)) {
+		struct shmring__slot_spsc *sl =
+			(struct shmring__slot_spsc *)shmring__slot(r, s->pos);
+		sl->len = (uint32_t)len;
+		r->p.reserved = 0;
+		r->p.fast = 1;
+		shmring__spsc_publish(r, s->pos + 1);
+		s->data = NULL;
+		return 0;
+	}
+	return shmring__commit_slow(r, s, len);
+}
+
+static inline int shmring_acquire(struct shmring *r, struct shmring_slot *s,
+                                  int64_t timeout_ns)
+{
+	if (SHMRING__LIKELY(r->c.fast && s)) {
+		uint64_t pos = r->c.pos;
+		if (SHMRING__LIKELY(pos < r->c.avail) || shmring__spsc_data(r) > 0) {
+			const struct shmring__slot_spsc *sl =
+				(const struct shmring__slot_spsc *)shmring__slot(r, pos);
+			uint32_t len = shmring__load_relaxed32(&sl->len);
+			if (SHMRING__LIKELY(len <= r->slot_size)) {
+				s->data = (void *)(sl + 1);
+				s->len = len;
+				s->pos = pos;
+				r->c.acquired = 1;
+				r->c.fast = 0;
+				return 0;
+			}
+		}
+	}
+	return shmring__acquire_slow(r, s, timeout_ns);
+}
+
+static inline int shmring_release(struct shmring *r, struct shmring_slot *s)
+{
+	if (SHMRING__LIKELY(r->kind == SHMRING_SPSC && r->c.acquired && s &&
+	                    s->pos == r->c.pos)) {
+		r->c.acquired = 0;
+		r->c.fast = 1;
+		shmring__spsc_release(r, s->pos + 1);
+		s->data = NULL;
+		return 0;
+	}
+	return shmring__release_slow(r, s);
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SHMRING_H */

@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * shmring/layout.h - THE shared-memory layout of a ring (layout version 1).
+ * Do not include directly; include <shmring.h>.
+ *
+ * One object per ring:
+ *
+ *   offset 0      struct shmring__hdr   (4096 bytes: identity, indices,
+ *                                        futex words, end-of-stream state,
+ *                                        statistics, role registry)
+ *   offset 4096   slot[0] slot[1] ... slot[slots-1], each slot_stride bytes
+ *
+ * A slot is a small header (struct shmring__slot_spsc or _mpmc) followed by
+ * slot_size payload bytes; the payload starts 8-byte aligned and the stride
+ * is a multiple of 8.
+ *
+ * Every hot field sits on its own 128-byte line (two 64-byte lines, so the
+ * adjacent-line prefetcher does not make neighbours share). Each field says
+ * who writes it. Nothing here is trusted by a reader after open: sizes are
+ * copied into the handle and checked, indices and lengths are checked before
+ * use (see src/validate.c).
+ *
+ * The ABI is fixed-width integers and offsets only; no pointers, no _Atomic
+ * (all concurrent access goes through shmring/atomic.h).
+ */
+#ifndef SHMRING_LAYOUT_H
+#define SHMRING_LAYOUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SHMRING__MAGIC          UINT64_C(0x31474e4952524853) /* "SHRRING1" read little-endian */
+#define SHMRING__LAYOUT_VERSION 1u
+#define SHMRING__LINE           128u
+#define SHMRING__HDR_SIZE       4096u
+#define SHMRING__MAX_PEERS      64u  /* registry entries per side */
+
+/* registry entry states (shmring__peer.state) */
+#define SHMRING__PEER_FREE      0u   /* owner == 0 */
+#define SHMRING__PEER_ACTIVE    1u
+#define SHMRING__PEER_SHUTDOWN  2u   /* producer called shmring_shutdown() */
+
+/*
+ * One attachment. owner packs the process identity into one word so that it
+ * can be claimed and taken over with a single CAS:
+ *   owner = (uint64_t)(start_time & 0xffffffff) << 32 | pid
+ * where start_time is field 22 of /proc/PID/stat (clock ticks since boot);
+ * the start time guards against pid reuse. 0 means free.
+ */
+struct shmring__peer {
+	uint64_t owner;   /* writer: the attaching process (CAS), its closer */
+	uint32_t state;   /* writer: the owner (ACTIVE, SHUTDOWN) */
+	uint32_t gen;     /* writer: the owner; bumped at each attach, for tools */
+};
+
+struct shmring__hdr {
+	/* line 0: identity; written once by the creator, magic last (release) */
+	uint64_t magic;
+	uint32_t version;
+	uint32_t kind;          /* SHMRING_SPSC or SHMRING_MPMC */
+	uint32_t slot_size;     /* largest payload */
+	uint32_t slot_stride;   /* bytes per slot, header included */
+	uint64_t slots;         /* power of two >= 2 */
+	uint64_t total_size;    /* SHMRING__HDR_SIZE + slots * slot_stride */
+	uint32_t flags;         /* SHMRING_PREFAULT ... as given at create */
+	uint32_t creator_pid;
+	uint64_t created_ns;    /* CLOCK_REALTIME at create, for tools */
+	uint8_t  pad0[SHMRING__LINE - 56];
+
+	/* line 1: producer index. SPSC: messages published (the producer's
+	 * tail). MPMC: positions claimed. writer: producer(s) */
+	uint64_t prod_idx;
+	uint8_t  pad1[SHMRING__LINE - 8];
+
+	/* line 2: consumer index. SPSC: messages released (the consumer's
+	 * head). MPMC: positions claimed. writer: consumer(s) */
+	uint64_t cons_idx;
+	uint8_t  pad2[SHMRING__LINE - 8];
+
+	/* line 3: "data available": consumers sleep on data_futex, producers
+	 * bump it and wake. data_waiters: consumers announced to sleep.
+	 * data_futex stays a plain 32-bit futex word at this fixed offset so a
+	 * later futex_waitv() can watch many rings at once. */
+	uint32_t data_futex;    /* writer: producers (and closers), +1 per wake */
+	uint32_t data_waiters;  /* writer: consumers, +1 before sleeping, -1 after */
+	uint8_t  pad3[SHMRING__LINE - 8];
+
+	/* line 4: "space available": producers sleep, consumers wake them */
+	uint32_t space_futex;   /* writer: consumers (and closers) */
+	uint32_t space_waiters; /* writer: producers */
+	uint8_t  pad4[SHMRING__LINE - 8];
+
+	/* line 5: end-of-stream state */
+	uint32_t prod_ever;     /* writer: producers; 1 once any producer attached */
+	uint32_t cons_ever;     /* writer: consumers; 1 once any consumer attached */
+	uint32_t shutdowns;     /* writer: producers; count of shmring_shutdown() */
+	uint32_t rsvd5;
+	uint8_t  pad5[SHMRING__LINE - 16];
+
+	/* line 6: producer-side statistics (slow path only, relaxed adds) */
+	uint64_t full_waits;    /* producer sleeps on a full ring */
+	uint64_t prod_wakes;    /* FUTEX_WAKE calls made by producers */
+	uint8_t  pad6[SHMRING__LINE - 16];
+
+	/* line 7: consumer-side statistics (slow path only, relaxed adds) */
+	uint64_t empty_waits;   /* consumer sleeps on an empty ring */
+	uint64_t cons_wakes;    /* FUTEX_WAKE calls made by consumers */
+	uint64_t bad_msgs;      /* corrupt slots reported as -EBADMSG */
+	uint8_t  pad7[SHMRING__LINE - 24];
+
+	/* lines 8-15: reserved (crash-proof MPMC claim stamps, overflow
+	 * policy, event fd); zero in version 1 */
+	uint8_t  rsvd[8 * SHMRING__LINE];
+
+	/* 2048..3071: producer registry; 3072..4095: consumer registry */
+	struct shmring__peer producers[SHMRING__MAX_PEERS];
+	struct shmring__peer consumers[SHMRING__MAX_PEERS];
+};
+
+/* slot header of an SPSC ring: 8 bytes, payload follows */
+struct shmring__slot_spsc {
+	uint32_t len;   /* writer: producer, before publishing prod_idx */
+	uint32_t rsvd;
+};
+
+/* slot header of an MPMC ring (Vyukov): 16 bytes, payload follows.
+ * seq == pos: free for the producer of position pos;
+ * seq == pos + 1: holds the message of position pos;
+ * seq == pos + slots: released, free for position pos + slots. */
+struct shmring__slot_mpmc {
+	uint64_t seq;   /* writer: producer (publish), consumer (release) */
+	uint32_t len;   /* writer: the producer that claimed the slot */
+	uint32_t rsvd;  /* reserved: claimant stamp for crash recovery */
+};
+
+#ifndef __cplusplus
+#define SHMRING__SA _Static_assert
+#else
+#define SHMRING__SA static_assert
+#endif
+SHMRING__SA(offsetof(struct shmring__hdr, prod_idx) == 1 * SHMRING__LINE, "prod_idx line");
+SHMRING__SA(offsetof(struct shmring__hdr, cons_idx) == 2 * SHMRING__LINE, "cons_idx line");
+SHMRING__SA(offsetof(struct shmring__hdr, data_futex) == 3 * SHMRING__LINE, "data futex line");
+SHMRING__SA(offsetof(struct shmring__hdr, space_futex) == 4 * SHMRING__LINE, "space futex line");
+SHMRING__SA(offsetof(struct shmring__hdr, prod_ever) == 5 * SHMRING__LINE, "eos line");
+SHMRING__SA(offsetof(struct shmring__hdr, full_waits) == 6 * SHMRING__LINE, "prod stats line");
+SHMRING__SA(offsetof(struct shmring__hdr, empty_waits) == 7 * SHMRING__LINE, "cons stats line");
+SHMRING__SA(offsetof(struct shmring__hdr, producers) == 2048, "registry offset");
+SHMRING__SA(sizeof(struct shmring__peer) == 16, "peer size");
+SHMRING__SA(sizeof(struct shmring__hdr) == SHMRING__HDR_SIZE, "header size");
+SHMRING__SA(sizeof(struct shmring__slot_spsc) == 8, "spsc slot header");
+SHMRING__SA(sizeof(struct shmring__slot_mpmc) == 16, "mpmc slot header");
+#undef SHMRING__SA
+
+#endif /* SHMRING_LAYOUT_H */

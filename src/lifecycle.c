@@ -1,0 +1,293 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * lifecycle.c - create, open, close, unlink; mapping and attaching.
+ *
+ * Creation is atomic to observers: O_CREAT|O_EXCL, size, initialise, and
+ * publish the magic last with release order. An opener that finds the
+ * object too small or without magic retries for a short while (the creator
+ * may be between ftruncate and the magic store), then fails with -EPROTO.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include "internal.h"
+
+#define OPEN_RETRY_NS   200000000   /* wait this long for a creator to finish */
+#define OPEN_RETRY_STEP 1000000
+
+static struct shmring *handle_new(const char *name)
+{
+	struct shmring *r = aligned_alloc(128, (sizeof(*r) + 127) & ~(size_t)127);
+	if (!r)
+		return NULL;
+	memset(r, 0, sizeof(*r));
+	r->fd = -1;
+	r->prod_peer = r->cons_peer = -1;
+	if (name)
+		strncpy(r->name, name, sizeof(r->name) - 1);
+	return r;
+}
+
+/* fill the handle's local copies from a header already checked */
+static void handle_bind(struct shmring *r, void *map, size_t map_size)
+{
+	struct shmring__hdr *h = map;
+
+	r->hdr = h;
+	r->map_size = map_size;
+	r->kind = shmring__load_relaxed32(&h->kind);
+	r->slot_size = shmring__load_relaxed32(&h->slot_size);
+	r->nslots = shmring__load_relaxed64(&h->slots);
+	r->mask = r->nslots - 1;
+	r->stride = shmring__stride(r->kind, r->slot_size);
+	r->payload_off = shmring__payload_off(r->kind);
+	r->slots0 = (unsigned char *)map + SHMRING__HDR_SIZE;
+	r->spin_ns = shmring__default_spin();
+	r->owner = shmring__self_owner();
+	r->fence_free = shmring__fence_free_init();
+}
+
+/* local positions from the shared indices, once, at attach */
+static int handle_start(struct shmring *r)
+{
+	struct shmring__hdr *h = r->hdr;
+	/* acquire: pairs with the releases of a previous holder (P1/C2) */
+	uint64_t prod = shmring__load_acquire64(&h->prod_idx);
+	uint64_t cons = shmring__load_acquire64(&h->cons_idx);
+
+	if (r->kind == SHMRING_SPSC && prod - cons > r->nslots)
+		return -EPROTO;   /* indices corrupt: refuse rather than guess */
+	r->p.pos = prod;
+	r->p.limit = cons + r->nslots;
+	r->c.pos = cons;
+	r->c.avail = prod;
+	shmring__refresh_fast(r);
+	return 0;
+}
+
+static int attach(struct shmring *r, int roles)
+{
+	int rc = handle_start(r);
+	if (rc)
+		return rc;
+	rc = shmring__attach_roles(r, roles);
+	if (rc)
+		return rc;
+	r->roles = roles;
+	/* the positions may have moved while we claimed (a takeover of a dead
+	 * holder): read them again now that no one else holds our role */
+	rc = handle_start(r);
+	if (rc) {
+		shmring__detach_roles(r);
+		r->roles = 0;
+	}
+	return rc;
+}
+
+static void handle_free(struct shmring *r)
+{
+	if (r->hdr)
+		munmap(r->hdr, r->map_size);
+	if (r->fd >= 0)
+		close(r->fd);
+	free(r);
+}
+
+int shmring_create(const char *name, const struct shmring_config *cfg, int roles,
+                   struct shmring **out)
+{
+	int rc;
+
+	if (!out)
+		return -EINVAL;
+	*out = NULL;
+	if ((rc = shmring__check_name(name)) || (rc = shmring__check_config(cfg)))
+		return rc;
+	if (roles & ~(SHMRING_PRODUCER | SHMRING_CONSUMER))
+		return -EINVAL;
+
+	uint32_t stride = shmring__stride(cfg->kind, cfg->slot_size);
+	uint64_t total = SHMRING__HDR_SIZE + cfg->slots * stride;
+	mode_t mode = cfg->mode ? cfg->mode : 0600;
+	struct shmring *r = handle_new(name);
+	if (!r)
+		return -ENOMEM;
+
+	int fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	if (fd < 0) {
+		rc = -errno;
+		free(r);
+		return rc == -ENAMETOOLONG ? -EINVAL : rc;
+	}
+	r->fd = fd;
+	/* the umask must not narrow the mode the caller asked for */
+	if (fchmod(fd, mode) < 0 || ftruncate(fd, (off_t)total) < 0) {
+		rc = -errno;
+		goto fail_unlink;
+	}
+	int mflags = MAP_SHARED | ((cfg->flags & SHMRING_PREFAULT) ? MAP_POPULATE : 0);
+	void *map = mmap(NULL, total, PROT_READ | PROT_WRITE, mflags, fd, 0);
+	if (map == MAP_FAILED) {
+		rc = -errno;
+		goto fail_unlink;
+	}
+	struct shmring__hdr *h = map;
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	/* the object is ours alone until the magic is published */
+	h->version = SHMRING__LAYOUT_VERSION;
+	h->kind = cfg->kind;
+	h->slot_size = cfg->slot_size;
+	h->slot_stride = stride;
+	h->slots = cfg->slots;
+	h->total_size = total;
+	h->flags = cfg->flags;
+	h->creator_pid = (uint32_t)getpid();
+	h->created_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+	handle_bind(r, map, total);
+	if (r->kind == SHMRING_MPMC)
+		shmring__mpmc_init_slots(r);
+	/* M1: release: every field above before the magic; pairs with M2 */
+	shmring__store_release64(&h->magic, SHMRING__MAGIC);
+
+	rc = attach(r, roles);
+	if (rc)
+		goto fail_unlink;
+	*out = r;
+	return 0;
+
+fail_unlink:
+	shm_unlink(name);
+	handle_free(r);
+	return rc;
+}
+
+static void pause_ns(long ns)
+{
+	struct timespec ts = { 0, ns };
+	nanosleep(&ts, NULL);
+}
+
+int shmring_open(const char *name, int roles, struct shmring **out)
+{
+	int rc, readonly = 0;
+
+	if (!out)
+		return -EINVAL;
+	*out = NULL;
+	if ((rc = shmring__check_name(name)))
+		return rc;
+	if (roles & ~(SHMRING_PRODUCER | SHMRING_CONSUMER))
+		return -EINVAL;
+
+	int fd = shm_open(name, O_RDWR | O_CLOEXEC, 0);
+	if (fd < 0 && errno == EACCES && roles == 0) {
+		/* an observer may look at a ring it cannot write */
+		fd = shm_open(name, O_RDONLY | O_CLOEXEC, 0);
+		readonly = 1;
+	}
+	if (fd < 0) {
+		rc = -errno;
+		return rc == -ENAMETOOLONG ? -EINVAL : rc;
+	}
+
+	struct shmring *r = handle_new(name);
+	if (!r) {
+		close(fd);
+		return -ENOMEM;
+	}
+	r->fd = fd;
+	r->readonly = readonly;
+
+	int64_t give_up = shmring__now_ns() + OPEN_RETRY_NS;
+	void *map = MAP_FAILED;
+	size_t map_size = 0;
+	for (;;) {
+		struct stat st;
+		if (fstat(fd, &st) < 0) {
+			rc = -errno;
+			goto fail;
+		}
+		if (!S_ISREG(st.st_mode)) {
+			rc = -EPROTO;
+			goto fail;
+		}
+		rc = -EPROTO;
+		if ((uint64_t)st.st_size >= SHMRING__HDR_SIZE) {
+			map_size = (size_t)st.st_size;
+			map = mmap(NULL, map_size, readonly ? PROT_READ : PROT_READ | PROT_WRITE,
+			           MAP_SHARED, fd, 0);
+			if (map == MAP_FAILED) {
+				rc = -errno;
+				goto fail;
+			}
+			/* M2: acquire: the creator's fields are visible; pairs with M1 */
+			uint64_t magic = shmring__load_acquire64(&((struct shmring__hdr *)map)->magic);
+			if (magic == SHMRING__MAGIC) {
+				rc = shmring__check_header(map, (uint64_t)st.st_size);
+				break;
+			}
+			munmap(map, map_size);
+			map = MAP_FAILED;
+			if (magic != 0)
+				goto fail;   /* something else lives here: -EPROTO */
+		}
+		if (shmring__now_ns() >= give_up)
+			goto fail;       /* empty, too small, or never finished */
+		pause_ns(OPEN_RETRY_STEP);
+	}
+	if (rc) {
+		munmap(map, map_size);
+		goto fail;
+	}
+	handle_bind(r, map, map_size);
+	if (readonly) {
+		*out = r;
+		return 0;
+	}
+	rc = attach(r, roles);
+	if (rc) {
+		handle_free(r);
+		return rc;
+	}
+	*out = r;
+	return 0;
+
+fail:
+	close(fd);
+	r->fd = -1;
+	free(r);
+	return rc;
+}
+
+void shmring_close(struct shmring *r)
+{
+	if (!r)
+		return;
+	if (!r->readonly && r->hdr) {
+		int had_prod = r->prod_peer >= 0, had_cons = r->cons_peer >= 0;
+		shmring__detach_roles(r);
+		/* our departure may end someone's wait: let sleepers re-check */
+		if (had_prod)
+			shmring__notify(r, SHMRING__DIR_DATA, INT_MAX);
+		if (had_cons)
+			shmring__notify(r, SHMRING__DIR_SPACE, INT_MAX);
+	}
+	handle_free(r);
+}
+
+int shmring_unlink(const char *name)
+{
+	int rc = shmring__check_name(name);
+	if (rc)
+		return rc;
+	if (shm_unlink(name) < 0)
+		return errno == ENAMETOOLONG ? -EINVAL : -errno;
+	return 0;
+}

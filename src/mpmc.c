@@ -1,0 +1,313 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mpmc.c - the MPMC engine: a bounded ring with a sequence number per slot
+ * (after D. Vyukov). prod_idx and cons_idx count claimed positions; a slot's
+ * seq says whose turn it is:
+ *
+ *   seq == pos          free for the producer that claims pos
+ *   seq == pos + 1      holds the message of pos, for the consumer that claims pos
+ *   seq == pos + slots  released: free for the producer of pos + slots
+ *
+ * Claiming is one CAS on prod_idx/cons_idx (a burst claims k positions with
+ * one CAS); publishing is a release store to the slot's seq. Producers never
+ * wait for each other to publish, and neither do consumers.
+ *
+ * Progress: lock-free for claims. Blocking between the two sides: a producer
+ * preempted (or killed) between its claim and its publication holds back
+ * every consumer at that position until it publishes; the consumers' waits
+ * are bounded by their timeouts and they keep checking liveness, but the
+ * slot of a killed claimant is not recovered in layout version 1 (see
+ * docs/design.md, "MPMC").
+ *
+ * Labels: Q1 producer seq load (acquire) pairs with Q4; Q2 producer publish
+ * (release) pairs with Q3; Q3 consumer seq load (acquire); Q4 consumer
+ * release (release store of pos + slots).
+ */
+#include <errno.h>
+#include <string.h>
+#include "internal.h"
+
+static inline struct shmring__slot_mpmc *mslot(struct shmring *r, uint64_t pos)
+{
+	return (struct shmring__slot_mpmc *)shmring__slot(r, pos);
+}
+
+void shmring__mpmc_init_slots(struct shmring *r)
+{
+	/* before the magic is published (M1), so plain stores suffice */
+	for (uint64_t i = 0; i < r->nslots; i++)
+		mslot(r, i)->seq = i;
+}
+
+/*
+ * Claim up to n positions on one side. Returns the count claimed (>= 1,
+ * first position in *first), 0 if none is ready (full / empty), or -EPROTO
+ * when the shared state is impossible (a slot's seq ahead of its claim index
+ * while the index does not move: only a scribbling peer does that).
+ * Consumers pass fit[0..n-1]: a message is claimed only if its length fits
+ * its buffer; when the first does not fit, nothing is claimed (-EMSGSIZE)
+ * and the message stays in the ring.
+ */
+static int claim(struct shmring *r, int consumer, unsigned n, uint64_t *first,
+                 const struct iovec *fit)
+{
+	uint64_t *idx = consumer ? &r->hdr->cons_idx : &r->hdr->prod_idx;
+	uint64_t want = consumer ? 1 : 0;   /* seq - pos that means "ready for us" */
+	/* relaxed: the CAS below decides; the seq loads give the ordering */
+	uint64_t pos = shmring__load_relaxed64(idx);
+	unsigned stuck = 0;
+
+	for (;;) {
+		/* Q1 (producer) / Q3 (consumer): acquire the slot's state */
+		uint64_t seq = shmring__load_acquire64(&mslot(r, pos)->seq);
+		int64_t dif = (int64_t)(seq - (pos + want));
+		if (dif < 0)
+			return 0;   /* full (producer) or empty / not yet published */
+		if (dif > 0) {
+			/* another claimed pos: the index has moved (coherence after
+			 * Q1/Q3), unless the seq is garbage */
+			uint64_t again = shmring__load_relaxed64(idx);
+			if (again == pos && ++stuck > 1000)
+				return -EPROTO;
+			pos = again;
+			continue;
+		}
+		unsigned k = 0;
+		while (k < n && k < r->nslots) {
+			struct shmring__slot_mpmc *sl = mslot(r, pos + k);
+			if (k > 0 && shmring__load_acquire64(&sl->seq) != pos + k + want)
+				break;
+			if (fit) {
+				uint32_t len = shmring__load_relaxed32(&sl->len);
+				if (len <= r->slot_size && len > fit[k].iov_len) {
+					if (k == 0)
+						return -EMSGSIZE;   /* not claimed: it stays */
+					break;
+				}
+			}
+			k++;
+		}
+		/* one CAS claims all k; acq_rel keeps our slot accesses after it */
+		if (shmring__cas_acqrel64(idx, &pos, pos + k)) {
+			*first = pos;
+			return (int)k;
+		}
+		/* the CAS loaded the current index into pos: look again */
+	}
+}
+
+static int ready_space(struct shmring *r)
+{
+	uint64_t pos = shmring__load_relaxed64(&r->hdr->prod_idx);
+	uint64_t seq = shmring__load_acquire64(&mslot(r, pos)->seq);   /* Q1 */
+	return (int64_t)(seq - pos) >= 0;
+}
+
+static int ready_data(struct shmring *r)
+{
+	uint64_t pos = shmring__load_relaxed64(&r->hdr->cons_idx);
+	uint64_t seq = shmring__load_acquire64(&mslot(r, pos)->seq);   /* Q3 */
+	return (int64_t)(seq - (pos + 1)) >= 0;
+}
+
+/* claim with waiting: retries the claim after every wake */
+static int claim_wait(struct shmring *r, int consumer, unsigned n, uint64_t *first,
+                      const struct iovec *fit, int64_t timeout_ns)
+{
+	for (;;) {
+		int k = claim(r, consumer, n, first, fit);
+		if (k != 0)
+			return k;
+		int rc = shmring__wait(r, consumer ? SHMRING__DIR_DATA : SHMRING__DIR_SPACE,
+		                       timeout_ns, consumer ? ready_data : ready_space);
+		if (rc < 0)
+			return rc;
+	}
+}
+
+static void publish(struct shmring *r, uint64_t pos)
+{
+	/* Q2: release: length and payload before the seq; pairs with Q3 */
+	shmring__store_release64(&mslot(r, pos)->seq, pos + 1);
+}
+
+static void release_slot(struct shmring *r, uint64_t pos)
+{
+	/* Q4: release: our payload reads before the slot is free; pairs with Q1 */
+	shmring__store_release64(&mslot(r, pos)->seq, pos + r->nslots);
+}
+
+/* a claimed slot whose length is impossible: release it, count, report */
+static int skip_corrupt(struct shmring *r, uint64_t pos)
+{
+	shmring__add_relaxed64(&r->hdr->bad_msgs, 1);   /* relaxed: a statistic */
+	release_slot(r, pos);
+	shmring__notify(r, SHMRING__DIR_SPACE, 1);
+	return -EBADMSG;
+}
+
+int shmring__mpmc_send(struct shmring *r, const void *msg, size_t len, int64_t timeout_ns)
+{
+	uint64_t pos;
+
+	if (r->p.reserved || (!msg && len))
+		return -EINVAL;
+	if (len > r->slot_size)
+		return -EMSGSIZE;
+	int k = claim_wait(r, 0, 1, &pos, NULL, timeout_ns);
+	if (k < 0)
+		return k;
+	struct shmring__slot_mpmc *s = mslot(r, pos);
+	s->len = (uint32_t)len;
+	if (len)
+		memcpy(s + 1, msg, len);
+	publish(r, pos);
+	shmring__notify(r, SHMRING__DIR_DATA, 1);
+	return 0;
+}
+
+ssize_t shmring__mpmc_recv(struct shmring *r, void *buf, size_t cap, int64_t timeout_ns)
+{
+	uint64_t pos;
+
+	if (r->c.acquired || (!buf && cap))
+		return -EINVAL;
+	struct iovec fit = { buf, cap };
+	int k = claim_wait(r, 1, 1, &pos, &fit, timeout_ns);
+	if (k < 0)
+		return k;
+	struct shmring__slot_mpmc *s = mslot(r, pos);
+	uint32_t len = shmring__load_relaxed32(&s->len);   /* once: untrusted */
+	if (len > r->slot_size || len > cap)
+		return skip_corrupt(r, pos);   /* changed under us after the peek */
+	if (len)
+		memcpy(buf, s + 1, len);
+	release_slot(r, pos);
+	shmring__notify(r, SHMRING__DIR_SPACE, 1);
+	return (ssize_t)len;
+}
+
+int shmring__mpmc_send_burst(struct shmring *r, const struct iovec *msgs, unsigned n,
+                             int64_t timeout_ns)
+{
+	uint64_t pos;
+	unsigned ok = 0;
+
+	if (r->p.reserved)
+		return -EINVAL;
+	/* only claim what we can fill: stop before a message that is invalid */
+	while (ok < n && msgs[ok].iov_len <= r->slot_size && (msgs[ok].iov_base || !msgs[ok].iov_len))
+		ok++;
+	if (ok == 0)
+		return msgs[0].iov_len > r->slot_size ? -EMSGSIZE : -EINVAL;
+	int k = claim_wait(r, 0, ok, &pos, NULL, timeout_ns);
+	if (k < 0)
+		return k;
+	for (int i = 0; i < k; i++) {
+		struct shmring__slot_mpmc *s = mslot(r, pos + (uint64_t)i);
+		s->len = (uint32_t)msgs[i].iov_len;
+		if (msgs[i].iov_len)
+			memcpy(s + 1, msgs[i].iov_base, msgs[i].iov_len);
+	}
+	for (int i = 0; i < k; i++)
+		publish(r, pos + (uint64_t)i);
+	shmring__notify(r, SHMRING__DIR_DATA, k);
+	return k;
+}
+
+int shmring__mpmc_recv_burst(struct shmring *r, struct iovec *bufs, unsigned n,
+                             int64_t timeout_ns)
+{
+	uint64_t pos;
+	unsigned ok = 0;
+
+	if (r->c.acquired)
+		return -EINVAL;
+	while (ok < n && (bufs[ok].iov_base || !bufs[ok].iov_len))
+		ok++;
+	if (ok == 0)
+		return -EINVAL;
+	int k = claim_wait(r, 1, ok, &pos, bufs, timeout_ns);
+	if (k < 0)
+		return k;
+	/* every claimed slot is ours to deliver; lengths were checked before
+	 * the claim, and are read once more here: a slot that changed under
+	 * us (a scribbling peer) is skipped as corrupt */
+	int got = 0, bad = 0;
+	for (int i = 0; i < k; i++) {
+		uint64_t p = pos + (uint64_t)i;
+		struct shmring__slot_mpmc *s = mslot(r, p);
+		uint32_t len = shmring__load_relaxed32(&s->len);
+		if (len > r->slot_size || len > bufs[got].iov_len) {
+			shmring__add_relaxed64(&r->hdr->bad_msgs, 1);   /* relaxed: a statistic */
+			bad++;
+		} else {
+			if (len)
+				memcpy(bufs[got].iov_base, s + 1, len);
+			bufs[got].iov_len = len;
+			got++;
+		}
+		release_slot(r, p);
+	}
+	shmring__notify(r, SHMRING__DIR_SPACE, k);
+	return got ? got : (bad ? -EBADMSG : 0);
+}
+
+int shmring__mpmc_reserve(struct shmring *r, struct shmring_slot *s, int64_t timeout_ns)
+{
+	uint64_t pos;
+	int k = claim_wait(r, 0, 1, &pos, NULL, timeout_ns);
+	if (k < 0)
+		return k;
+	s->data = (unsigned char *)mslot(r, pos) + sizeof(struct shmring__slot_mpmc);
+	s->len = r->slot_size;
+	s->pos = pos;
+	r->p.reserved = 1;
+	r->p.limit = pos;   /* remembers the reservation for commit */
+	return 0;
+}
+
+int shmring__mpmc_commit(struct shmring *r, struct shmring_slot *s, size_t len)
+{
+	if (!r->p.reserved || s->pos != r->p.limit)
+		return -EINVAL;
+	if (len > r->slot_size)
+		return -EMSGSIZE;
+	/* after shutdown the claimed slot must still be published, or it would
+	 * block every consumer: it goes out as the stream's last message */
+	mslot(r, s->pos)->len = (uint32_t)len;
+	publish(r, s->pos);
+	r->p.reserved = 0;
+	s->data = NULL;
+	shmring__notify(r, SHMRING__DIR_DATA, 1);
+	return 0;
+}
+
+int shmring__mpmc_acquire(struct shmring *r, struct shmring_slot *s, int64_t timeout_ns)
+{
+	uint64_t pos;
+	int k = claim_wait(r, 1, 1, &pos, NULL, timeout_ns);
+	if (k < 0)
+		return k;
+	struct shmring__slot_mpmc *sl = mslot(r, pos);
+	uint32_t len = shmring__load_relaxed32(&sl->len);   /* once: untrusted */
+	if (len > r->slot_size)
+		return skip_corrupt(r, pos);
+	s->data = sl + 1;
+	s->len = len;
+	s->pos = pos;
+	r->c.acquired = 1;
+	r->c.avail = pos;   /* remembers the acquisition for release */
+	return 0;
+}
+
+int shmring__mpmc_release(struct shmring *r, struct shmring_slot *s)
+{
+	if (!r->c.acquired || s->pos != r->c.avail)
+		return -EINVAL;
+	release_slot(r, s->pos);
+	r->c.acquired = 0;
+	s->data = NULL;
+	shmring__notify(r, SHMRING__DIR_SPACE, 1);
+	return 0;
+}

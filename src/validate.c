@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * validate.c - everything that decides whether input is acceptable: shm
+ * names, configurations, and the shared header found at open. After open
+ * the shared header is untrusted: the handle keeps its own copies of the
+ * sizes validated here and never re-reads them.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <string.h>
+#include "internal.h"
+
+/* POSIX shm rules: one leading '/', no other '/', 1..NAME_MAX bytes after it */
+int shmring__check_name(const char *name)
+{
+	size_t len;
+
+	if (!name || name[0] != '/')
+		return -EINVAL;
+	len = strnlen(name + 1, NAME_MAX + 1);
+	if (len == 0 || len > NAME_MAX)
+		return -EINVAL;
+	if (memchr(name + 1, '/', len))
+		return -EINVAL;
+	if (!strcmp(name, "/.") || !strcmp(name, "/.."))
+		return -EINVAL;
+	return 0;
+}
+
+uint32_t shmring__payload_off(unsigned kind)
+{
+	return kind == SHMRING_MPMC ? (uint32_t)sizeof(struct shmring__slot_mpmc)
+	                            : (uint32_t)sizeof(struct shmring__slot_spsc);
+}
+
+/* slot header + payload, rounded up to 8 bytes */
+uint32_t shmring__stride(unsigned kind, uint32_t slot_size)
+{
+	uint64_t s = (uint64_t)shmring__payload_off(kind) + slot_size;
+	return (uint32_t)((s + 7) & ~UINT64_C(7));
+}
+
+static int is_pow2(uint64_t x)
+{
+	return x && !(x & (x - 1));
+}
+
+/* total object size, or 0 on overflow */
+static uint64_t total_size(uint64_t slots, uint32_t stride)
+{
+	if (slots > (UINT64_MAX - SHMRING__HDR_SIZE) / stride)
+		return 0;
+	return SHMRING__HDR_SIZE + slots * stride;
+}
+
+int shmring__check_config(const struct shmring_config *cfg)
+{
+	if (!cfg)
+		return -EINVAL;
+	if (cfg->kind != SHMRING_SPSC && cfg->kind != SHMRING_MPMC)
+		return -EINVAL;
+	if (cfg->slot_size == 0 || cfg->slot_size > SHMRING_MAX_SLOT_SIZE)
+		return -EINVAL;
+	if (cfg->slots < 2 || cfg->slots > SHMRING_MAX_SLOTS || !is_pow2(cfg->slots))
+		return -EINVAL;
+	if (cfg->mode & ~(mode_t)0777)
+		return -EINVAL;
+	if (cfg->flags & ~SHMRING_PREFAULT)
+		return -EINVAL;
+	uint64_t total = total_size(cfg->slots, shmring__stride(cfg->kind, cfg->slot_size));
+	if (!total || total > (uint64_t)SIZE_MAX / 2)
+		return -EINVAL;
+	return 0;
+}
+
+/*
+ * The header of an object we are opening: obj_size is fstat's size.
+ * Everything must agree with what a creator of this layout version writes.
+ * Returns 0 or -EPROTO.
+ */
+int shmring__check_header(const struct shmring__hdr *h, uint64_t obj_size)
+{
+	uint32_t version = shmring__load_relaxed32(&h->version);
+	uint32_t kind = shmring__load_relaxed32(&h->kind);
+	uint32_t slot_size = shmring__load_relaxed32(&h->slot_size);
+	uint32_t stride = shmring__load_relaxed32(&h->slot_stride);
+	uint64_t slots = shmring__load_relaxed64(&h->slots);
+	uint64_t total = shmring__load_relaxed64(&h->total_size);
+
+	if (version != SHMRING__LAYOUT_VERSION)
+		return -EPROTO;
+	if (kind != SHMRING_SPSC && kind != SHMRING_MPMC)
+		return -EPROTO;
+	if (slot_size == 0 || slot_size > SHMRING_MAX_SLOT_SIZE)
+		return -EPROTO;
+	if (slots < 2 || slots > SHMRING_MAX_SLOTS || !is_pow2(slots))
+		return -EPROTO;
+	if (stride != shmring__stride(kind, slot_size))
+		return -EPROTO;
+	if (total != total_size(slots, stride) || total > obj_size)
+		return -EPROTO;
+	return 0;
+}

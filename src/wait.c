@@ -1,0 +1,219 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * wait.c - spin, then sleep on a futex word in shared memory; wake sleepers.
+ *
+ * The waiter's half of the handshake (the notifier's half is
+ * shmring__notify() in shmring/handle.h). Labels match docs/memory-model.md.
+ *
+ *   waiter                                notifier
+ *   W1 waiters += 1        (seq_cst RMW)   P1 publish index    (release)
+ *   W2 membarrier + fence  (store->load)   N1 barrier/fence    (store->load)
+ *   W3 snap = futex word   (acquire)       N2 load waiters     (relaxed)
+ *   W4 re-check the ring                   N3 futex word += 1  (release)
+ *   W5 FUTEX_WAIT(word, snap, deadline)    N4 FUTEX_WAKE
+ *   W6 waiters -= 1
+ *
+ * If W4 misses P1, then N2 comes after W1 in the order the fences impose, so
+ * the notifier sees a waiter, and its N3 follows W3: the kernel either
+ * refuses the wait (word != snap) or wakes it. Full argument:
+ * docs/design.md, "Sleeping and waking".
+ */
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <linux/membarrier.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+#include "internal.h"
+
+#define SLEEP_SLICE_NS      100000000   /* wake at least this often to check liveness */
+#define SLEEP_SLICE_NO_MB_NS  1000000   /* when our membarrier failed: bound a missed wake */
+#define SPIN_CHECK_EVERY    64          /* spin iterations between clock reads */
+
+int64_t shmring__now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* process-wide: 1 registered for global-expedited membarrier, -1 not */
+static _Atomic int mb_state;
+
+/*
+ * Register this process as a target of MEMBARRIER_CMD_GLOBAL_EXPEDITED. Only
+ * then may its notifiers use a compiler barrier for N1. SHMRING_FENCE=1 in
+ * the environment forces real fences (for measuring the difference).
+ * SHMRING_NO_MEMBARRIER at build time (ThreadSanitizer builds) does too.
+ */
+int shmring__fence_free_init(void)
+{
+	int st = atomic_load_explicit(&mb_state, memory_order_relaxed);
+	if (st)
+		return st > 0;
+#ifdef SHMRING_NO_MEMBARRIER
+	st = -1;
+#else
+	const char *env = getenv("SHMRING_FENCE");
+	long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+	if (env && env[0] == '1')
+		st = -1;
+	else if (cmds < 0 || !(cmds & MEMBARRIER_CMD_GLOBAL_EXPEDITED) ||
+	         !(cmds & MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED))
+		st = -1;
+	else if (syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED, 0, 0) < 0)
+		st = -1;
+	else
+		st = 1;
+#endif
+	/* relaxed: idempotent; every thread computes the same answer */
+	atomic_store_explicit(&mb_state, st, memory_order_relaxed);
+	return st > 0;
+}
+
+/* W2's membarrier: a full barrier on every CPU running a registered
+ * process. 0 on success. Waiters always issue it (if the kernel has it),
+ * whatever their own registration: the notifier may be registered. */
+static int global_barrier(void)
+{
+#ifdef SHMRING_NO_MEMBARRIER
+	return -1;
+#else
+	static _Atomic int unavailable;
+	if (atomic_load_explicit(&unavailable, memory_order_relaxed))
+		return -1;
+	if (syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0, 0) == 0)
+		return 0;
+	atomic_store_explicit(&unavailable, 1, memory_order_relaxed);
+	return -1;
+#endif
+}
+
+int64_t shmring__default_spin(void)
+{
+	cpu_set_t set;
+	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) < 2)
+		return 0;   /* one CPU: spinning only delays the peer we wait for */
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		return 0;
+	return SHMRING_DEFAULT_SPIN_NS;
+}
+
+/* FUTEX_WAIT_BITSET with an absolute CLOCK_MONOTONIC deadline; shared (no
+ * FUTEX_PRIVATE_FLAG): the notifier may be another process */
+static void futex_wait_abs(uint32_t *word, uint32_t val, int64_t deadline_ns)
+{
+	struct timespec ts = {
+		.tv_sec = deadline_ns / 1000000000,
+		.tv_nsec = deadline_ns % 1000000000,
+	};
+	/* 0, EAGAIN (word changed), EINTR, ETIMEDOUT: the caller re-checks */
+	syscall(SYS_futex, word, FUTEX_WAIT_BITSET, val, &ts, NULL, FUTEX_BITSET_MATCH_ANY);
+}
+
+void shmring__wake(struct shmring *r, int dir, int n)
+{
+	struct shmring__hdr *h = r->hdr;
+	uint32_t *word = dir == SHMRING__DIR_DATA ? &h->data_futex : &h->space_futex;
+
+	if (r->readonly)
+		return;
+	/* N3: release: the publication before the word change; pairs with W3 */
+	shmring__add_release32(word, 1);
+	/* as many sleepers as messages (or slots) were made available: no
+	 * thundering herd; design.md argues none is left behind */
+	syscall(SYS_futex, word, FUTEX_WAKE, n, NULL, NULL, 0);
+	/* relaxed: a statistic, ordered with nothing */
+	shmring__add_relaxed64(dir == SHMRING__DIR_DATA ? &h->prod_wakes : &h->cons_wakes, 1);
+}
+
+/* the peers whose departure ends our wait: producers for data, consumers
+ * for space */
+static int end_of_stream(struct shmring *r, int dir, int force)
+{
+	if (dir == SHMRING__DIR_SPACE && r->p.shut)
+		return 1;
+	return shmring__peers_gone(r, dir == SHMRING__DIR_DATA ? SHMRING_PRODUCER
+	                                                       : SHMRING_CONSUMER, force);
+}
+
+/* one sleep: announce, barrier, snapshot, re-check, wait, un-announce */
+static int sleep_once(struct shmring *r, int dir, int64_t until_ns,
+                      int (*ready)(struct shmring *))
+{
+	struct shmring__hdr *h = r->hdr;
+	uint32_t *word = dir == SHMRING__DIR_DATA ? &h->data_futex : &h->space_futex;
+	uint32_t *waiters = dir == SHMRING__DIR_DATA ? &h->data_waiters : &h->space_waiters;
+	int rc;
+
+	/* W1: announce; seq_cst RMW, pairs with N2 */
+	shmring__add_seqcst32(waiters, 1);
+	/* W2: store->load: W1 before W4. The membarrier also acts as N1's
+	 * fence in every registered notifier; pairs with N1 */
+	int mb_ok = global_barrier() == 0;
+	shmring__fence_seqcst();
+	/* W3: acquire snapshot BEFORE the re-check; pairs with N3 */
+	uint32_t snap = shmring__load_acquire32(word);
+	/* W4: re-check */
+	rc = ready(r);
+	if (rc == 0 && !end_of_stream(r, dir, 0)) {
+		if (!mb_ok) {
+			int64_t cap = shmring__now_ns() + SLEEP_SLICE_NO_MB_NS;
+			if (cap < until_ns)
+				until_ns = cap;
+		}
+		/* relaxed: a statistic */
+		shmring__add_relaxed64(dir == SHMRING__DIR_DATA ? &h->empty_waits : &h->full_waits, 1);
+		futex_wait_abs(word, snap, until_ns);     /* W5 */
+	}
+	shmring__sub_seqcst32(waiters, 1);                /* W6 */
+	return rc;
+}
+
+int shmring__wait(struct shmring *r, int dir, int64_t timeout_ns,
+                  int (*ready)(struct shmring *))
+{
+	int64_t start = 0, deadline = INT64_MAX;
+	unsigned iter = 0;
+	int rc;
+
+	for (;;) {
+		rc = ready(r);
+		if (rc)
+			return rc;
+		if ((iter % SPIN_CHECK_EVERY) == 0) {
+			if (end_of_stream(r, dir, 0)) {
+				/* EOS observed (acquire): anything published before it
+				 * is visible now; deliver it first */
+				rc = ready(r);
+				return rc ? rc : -EPIPE;
+			}
+			if (timeout_ns == 0)
+				return -EAGAIN;
+			int64_t now = shmring__now_ns();
+			if (!start) {
+				start = now;
+				if (timeout_ns > 0)
+					deadline = timeout_ns > INT64_MAX - now ? INT64_MAX
+					                                        : now + timeout_ns;
+			}
+			if (now >= deadline)
+				return -ETIMEDOUT;
+			if (r->spin_ns >= 0 && now - start >= r->spin_ns) {
+				int64_t until = now + SLEEP_SLICE_NS;
+				if (until > deadline)
+					until = deadline;
+				rc = sleep_once(r, dir, until, ready);
+				if (rc)
+					return rc;
+				iter = 0;
+				continue;
+			}
+		}
+		iter++;
+		shmring__cpu_relax();
+	}
+}

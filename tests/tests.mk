@@ -1,0 +1,34 @@
+# tests/tests.mk - Criterion unit and cross-process tests (make test)
+TEST_SRCS  := $(wildcard tests/test_*.c)
+TEST_BIN   := $(BUILD)/tests/unit
+TEST_PEER  := $(BUILD)/tests/peer
+CRIT_LIBS  := $(shell pkg-config --libs criterion 2>/dev/null || echo -lcriterion)
+TEST_JOBS  ?= 2
+
+$(TEST_BIN): $(TEST_SRCS) tests/common.h $(LIB_A) | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(CPPFLAGS_S) $(CFLAGS_APP) -o $@ $(TEST_SRCS) $(LIB_A) $(CRIT_LIBS) $(LDFLAGS_APP)
+
+$(TEST_PEER): tests/peer.c tests/common.h $(LIB_A)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(CPPFLAGS_S) $(CFLAGS_APP) -o $@ tests/peer.c $(LIB_A) $(LDFLAGS_APP)
+
+# the public header must compile as C++ too
+$(BUILD)/tests/cxx_header: tests/cxx_header.cc $(LIB_A) $(LIB_HDRS)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CXX     $@")
+	$(Q)$(CXX) $(CPPFLAGS_S) $(CXXFLAGS_APP) -o $@ $< $(LIB_A) $(LDFLAGS_APP)
+
+# the library must also build warning-free with clang
+clang-lib:
+	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/clang CC=clang lib
+
+TEST_EXTRA ?=
+test: $(DEPS_STAMP) lib $(TEST_BIN) $(TEST_PEER) $(BUILD)/tests/cxx_header $(TEST_EXTRA)
+	$(Q)$(BUILD)/tests/cxx_header
+	$(Q)SHMRING_PEER=$(abspath $(TEST_PEER)) $(TEST_BIN) -j$(TEST_JOBS) --verbose=0 $(TEST_ARGS)
+	$(if $(wildcard tests/stress/stress.mk),$(Q)$(MAKE) --no-print-directory test-stress)
+
+.PHONY: clang-lib test-stress
