@@ -131,6 +131,13 @@ int shmring_create(const char *name, const struct shmring_config *cfg, int roles
 		rc = -errno;
 		goto fail_unlink;
 	}
+	/* reserve the memory now: a full /dev/shm is -ENOSPC here rather than
+	 * SIGBUS at some later page fault (filesystems without fallocate skip) */
+	rc = posix_fallocate(fd, 0, (off_t)total);
+	if (rc == ENOSPC || rc == EFBIG || rc == ENOMEM) {
+		rc = -ENOSPC;
+		goto fail_unlink;
+	}
 	int mflags = MAP_SHARED | ((cfg->flags & SHMRING_PREFAULT) ? MAP_POPULATE : 0);
 	void *map = mmap(NULL, total, PROT_READ | PROT_WRITE, mflags, fd, 0);
 	if (map == MAP_FAILED) {

@@ -180,7 +180,7 @@ int shmring_recv_burst(struct shmring *r, struct iovec *bufs, unsigned n,
 		return -EINVAL;
 	if (r->kind == SHMRING_MPMC)
 		return shmring__mpmc_recv_burst(r, bufs, n, timeout_ns);
-	if (r->c.acquired)
+	if (r->c.acquired || (!bufs[0].iov_base && bufs[0].iov_len))
 		return -EINVAL;
 	rc = wait_data(r, timeout_ns);
 	if (rc < 0)

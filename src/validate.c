@@ -40,6 +40,8 @@ uint32_t shmring__stride(unsigned kind, uint32_t slot_size)
 	return (uint32_t)((s + 7) & ~UINT64_C(7));
 }
 
+#define SHMRING__MAX_TOTAL (UINT64_C(1) << 40)   /* 1 TiB per ring */
+
 static int is_pow2(uint64_t x)
 {
 	return x && !(x & (x - 1));
@@ -68,7 +70,7 @@ int shmring__check_config(const struct shmring_config *cfg)
 	if (cfg->flags & ~SHMRING_PREFAULT)
 		return -EINVAL;
 	uint64_t total = total_size(cfg->slots, shmring__stride(cfg->kind, cfg->slot_size));
-	if (!total || total > (uint64_t)SIZE_MAX / 2)
+	if (!total || total > SHMRING__MAX_TOTAL)
 		return -EINVAL;
 	return 0;
 }
@@ -97,7 +99,7 @@ int shmring__check_header(const struct shmring__hdr *h, uint64_t obj_size)
 		return -EPROTO;
 	if (stride != shmring__stride(kind, slot_size))
 		return -EPROTO;
-	if (total != total_size(slots, stride) || total > obj_size)
+	if (total != total_size(slots, stride) || total > obj_size || total > SHMRING__MAX_TOTAL)
 		return -EPROTO;
 	return 0;
 }

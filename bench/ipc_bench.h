@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ipc_bench.h - shared declarations of the IPC comparison suite.
+ *
+ * The harness (ipc_bench.c) forks the two sides of every case, pins them,
+ * starts them together and collects one struct side_result per process
+ * through an anonymous shared mapping. A transport (transports_*.c) only
+ * moves messages: it attaches its end, calls side_ready(), runs its loop
+ * while side_running() says so, and calls side_done().
+ *
+ * Every message carries a 64-bit word at offset 0 (and, from 16 bytes on,
+ * the same word in its last 8 bytes): producer id in the top 8 bits, the
+ * message's sequence number below. Receivers check every message with
+ * chk_msg(); a mismatch fails the run.
+ */
+#ifndef IPC_BENCH_H
+#define IPC_BENCH_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/types.h>
+#include <time.h>
+
+#define MAX_SIDE      2            /* processes (or threads) per side */
+#define SEQ_END       UINT64_MAX   /* in-band end-of-stream marker */
+#define SEQ_ID_SHIFT  56
+#define SEQ_MASK      ((UINT64_C(1) << SEQ_ID_SHIFT) - 1)
+#define LAT_WARMUP    2000         /* round trips not recorded */
+#define LAT_MAX_SAMPLES (4u << 20)
+
+enum side_role { ROLE_PROD = 0, ROLE_CONS = 1 };
+
+/* what one process (or thread) reports back to the harness */
+struct side_result {
+	int used;
+	int failed;                 /* non-zero: the run is invalid */
+	char err[200];
+	uint64_t msgs;              /* sent (producer) / received and checked (consumer) */
+	uint64_t seq_cnt[MAX_SIDE]; /* consumer: messages per producer id */
+	uint64_t seq_sum[MAX_SIDE]; /* consumer: sum of sequence numbers per producer id */
+	double t0, t1;              /* CLOCK_MONOTONIC seconds: go, done */
+	double cpu_s;               /* user + system CPU seconds between go and done */
+	uint64_t futex_calls;       /* shmring: sleeps + wakes between go and done */
+	int64_t spin_ns;            /* shmring: the handle's wait policy */
+	/* latency (the client side) */
+	uint64_t samples;
+	double p50, p99, p999, max, min; /* nanoseconds */
+};
+
+/* the state of one case, set up by the parent before fork */
+struct bctx {
+	size_t size;                /* message bytes */
+	uint64_t slots;             /* ring capacity (messages) for ring-like transports */
+	double duration;            /* seconds of sending */
+	int nprod, ncons;
+	int cpu_prod, cpu_cons;     /* -1: not pinned */
+	char name[96];              /* shm / mq name of this case ("bench" and our pid) */
+	char name2[96];             /* second object (ping-pong back channel) */
+	int fd[4];                  /* transport descriptors */
+	void *mem;                  /* transport shared memory (parent mapping) */
+	size_t mem_len;
+	int64_t spin_ns;            /* shmring wait policy; INT64_MIN = library default */
+	unsigned burst;             /* shmring bursts */
+	/* harness */
+	struct bshared *sh;
+	int my_index;               /* which result slot this process writes */
+	int my_id;                  /* producer / consumer number within its side */
+	int my_cpu;                 /* where side_ready() pins this process or thread */
+	struct side_result *res;
+};
+
+/* the harness's shared page */
+struct bshared {
+	_Atomic int ready;
+	_Atomic int go;
+	double go_time;
+	struct side_result r[2 * MAX_SIDE];
+};
+
+enum tkind { TK_STREAM = 1, TK_LATENCY = 2 };
+
+struct transport {
+	const char *name;
+	const char *what;           /* one line for --help and the JSON */
+	unsigned kinds;             /* TK_STREAM | TK_LATENCY */
+	size_t max_size;            /* 0: no limit */
+	int nprod, ncons;           /* stream: processes per side */
+	int threads;                /* 1: both sides are threads of one child process */
+	/* parent, before fork: 0 ready, > 0 skip this size (c->name holds why), < 0 error */
+	int (*setup)(struct bctx *c, int latency);
+	void (*teardown)(struct bctx *c);
+	/* stream: one call per process */
+	int (*producer)(struct bctx *c);
+	int (*consumer)(struct bctx *c);
+	/* threads: one call runs both sides */
+	int (*run_threads)(struct bctx *c, struct side_result *prod, struct side_result *cons);
+	/* latency: client measures, server echoes */
+	int (*ping)(struct bctx *c);
+	int (*pong)(struct bctx *c);
+	int64_t spin_ns;
+	unsigned burst;
+};
+
+/* ---- harness services for transports (ipc_bench.c) ---- */
+double now_s(void);
+/* attached: pin, report ready, wait for the start signal, start the clocks */
+void side_ready(struct bctx *c);
+/* producers: call every few messages; 0 once the duration is over */
+int side_running(struct bctx *c);
+/* stop the clocks (CPU time, wall time) */
+void side_done(struct bctx *c);
+/* record a failure (printf format); returns -1 */
+int side_fail(struct bctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* pin the calling thread to cpu (no-op when cpu < 0) */
+void pin_cpu(int cpu);
+/* CPU seconds of the calling thread / process */
+double thread_cpu_s(void);
+double proc_cpu_s(void);
+
+/* ---- message stamping and checking ---- */
+static inline uint64_t seq_word(int id, uint64_t n)
+{
+	return ((uint64_t)id << SEQ_ID_SHIFT) | n;
+}
+
+static inline void stamp(void *msg, size_t size, uint64_t w)
+{
+	memcpy(msg, &w, sizeof(w));
+	if (size >= 16)
+		memcpy((char *)msg + size - 8, &w, sizeof(w));
+}
+
+/* the head word (to spot SEQ_END before checking) */
+static inline uint64_t msg_word(const void *msg)
+{
+	uint64_t w;
+	memcpy(&w, msg, sizeof(w));
+	return w;
+}
+
+struct checker {
+	int strict;                 /* 1x1: every id's sequence must be exactly next */
+	uint64_t next[MAX_SIDE];
+	uint64_t cnt[MAX_SIDE], sum[MAX_SIDE];
+	uint64_t total;
+};
+
+/* 0 ok, -1 mismatch (err filled) */
+int chk_msg(struct checker *k, const void *msg, size_t len, size_t size, char *err, size_t errlen);
+void chk_report(struct bctx *c, const struct checker *k);
+
+/* latency client helpers */
+struct lat_rec {
+	uint64_t *ns;
+	uint64_t n, cap;
+};
+int lat_init(struct bctx *c, struct lat_rec *l);
+static inline void lat_add(struct lat_rec *l, uint64_t ns)
+{
+	if (l->n < l->cap)
+		l->ns[l->n++] = ns;
+}
+void lat_finish(struct bctx *c, struct lat_rec *l);
+static inline uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* I/O helpers for descriptor transports */
+int write_all(int fd, const void *buf, size_t len);
+int read_all(int fd, void *buf, size_t len);   /* 1 ok, 0 EOF at a message boundary, -1 error */
+
+/* transports */
+extern const struct transport t_shm_spsc, t_shm_burst, t_shm_zc, t_shm_sleep,
+	t_shm_mpmc11, t_shm_mpmc22, t_ref_ring, t_sem, t_pipe, t_pipe_batch,
+	t_unix_stream, t_unix_seqpacket, t_tcp, t_mq, t_urcu;
+
+#endif /* IPC_BENCH_H */

@@ -1,0 +1,462 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cli_stream.c - `shmring push` (standard input -> ring) and `shmring pop`
+ * (ring -> standard output).
+ *
+ * Byte mode (the default) carries the byte stream exactly: push reads
+ * standard input straight into a reserved slot (one read() per message, up
+ * to slot_size bytes) and commits what it read; pop writes each message's
+ * bytes in order. Message boundaries carry no meaning in this mode.
+ * --lines makes one message per line (without its newline) on push, and
+ * appends a newline to every message on pop.
+ *
+ * Blocking library calls wait at most CLI_SLICE_NS at a time so that a
+ * signal (SIGINT, SIGTERM, SIGHUP) ends the program cleanly: push shuts the
+ * stream down and pop detaches, so the peer sees a normal departure.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "cli.h"
+
+/* ---------------------------------------------------------------- push */
+
+static const char push_usage[] =
+"Usage: shmring push [OPTIONS] NAME\n"
+"Send standard input into the ring NAME, then end the stream.\n"
+"\n"
+"By default the bytes of standard input are carried exactly: they are cut\n"
+"into messages of at most the ring's slot size, and 'shmring pop' writes them\n"
+"back unchanged. At end of input the stream is shut down, so pop exits 0.\n"
+"If NAME does not exist it is created with the ring options below.\n"
+"\n"
+"Options:\n"
+"  -l, --lines          one message per input line (the newline is not sent)\n"
+"      --no-create      fail if the ring does not exist\n"
+"      --spin NS        spin this many ns before sleeping (0: sleep at once)\n"
+"  ring options, used only when push creates the ring:\n"
+"      --kind spsc|mpmc --slots N (64) --slot-size BYTES (64K)\n"
+"      --mode OCTAL (0600) --prefault\n"
+"  -h, --help           show this help\n"
+"\n"
+"Exit status: 0 all input sent; 8 every consumer left before the end;\n"
+"9 a line longer than the slot size (--lines); 130 interrupted; see shmring(1).\n";
+
+static int open_producer(const char *name, struct cli_ring_opts *ro, int create,
+                         struct shmring **r)
+{
+	for (int tries = 0; tries < 3; tries++) {
+		int rc = shmring_open(name, SHMRING_PRODUCER, r);
+		if (rc != -ENOENT || !create)
+			return rc;
+		rc = shmring_create(name, &ro->cfg, SHMRING_PRODUCER, r);
+		if (rc != -EEXIST)   /* lost a race with another creator: open it */
+			return rc;
+	}
+	return -EEXIST;
+}
+
+/* wait for a free slot, looking at the stop flag between slices */
+static int reserve_slot(struct shmring *r, struct shmring_slot *s)
+{
+	for (;;) {
+		int rc = shmring_reserve(r, s, CLI_SLICE_NS);
+		if (rc != -ETIMEDOUT)
+			return rc;
+		if (cli_stop)
+			return -EINTR;
+	}
+}
+
+static int send_msg(struct shmring *r, const void *msg, size_t len)
+{
+	for (;;) {
+		int rc = shmring_send(r, msg, len, CLI_SLICE_NS);
+		if (rc != -ETIMEDOUT)
+			return rc;
+		if (cli_stop)
+			return -EINTR;
+	}
+}
+
+/* byte mode: read() straight into the shared slot, commit what came */
+static int push_bytes(struct shmring *r, const char *name, unsigned kind)
+{
+	struct shmring_slot s;
+
+	for (;;) {
+		int rc = reserve_slot(r, &s);
+		if (rc < 0)
+			return rc;
+		ssize_t n;
+		do
+			n = read(STDIN_FILENO, s.data, s.len);
+		while (n < 0 && errno == EINTR && !cli_stop);
+		if (n <= 0) {
+			int err = n < 0 ? errno : 0;
+			/* no way to cancel a reservation: an MPMC slot that was
+			 * claimed must be published or it blocks every consumer,
+			 * so it goes out empty (an empty message adds no bytes);
+			 * an SPSC reservation is simply never published */
+			if (kind == SHMRING_MPMC)
+				shmring_commit(r, &s, 0);
+			if (n == 0)
+				return 0;
+			if (err == EINTR)
+				return -EINTR;
+			cli_err(name, "reading standard input: %s", strerror(err));
+			return -EIO;
+		}
+		rc = shmring_commit(r, &s, (size_t)n);
+		if (rc < 0)
+			return rc;
+	}
+}
+
+static int push_lines(struct shmring *r, const char *name, uint32_t slot_size)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	uint64_t lineno = 0;
+	int rc = 0;
+
+	for (;;) {
+		errno = 0;
+		ssize_t n = getline(&line, &cap, stdin);
+		if (n < 0) {
+			if (ferror(stdin)) {
+				if (errno == EINTR && !cli_stop) {
+					clearerr(stdin);
+					continue;
+				}
+				if (errno == EINTR) {
+					rc = -EINTR;
+				} else {
+					cli_err(name, "reading standard input: %s", strerror(errno));
+					rc = -EIO;
+				}
+			}
+			break;
+		}
+		lineno++;
+		if (n > 0 && line[n - 1] == '\n')
+			n--;
+		if ((size_t)n > slot_size) {
+			cli_err(name, "line %llu is %zd bytes, longer than the slot size (%u)",
+			        (unsigned long long)lineno, n, slot_size);
+			rc = -EMSGSIZE;
+			break;
+		}
+		rc = send_msg(r, line, (size_t)n);
+		if (rc < 0)
+			break;
+	}
+	free(line);
+	return rc;
+}
+
+int cmd_push(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "lines", no_argument, NULL, 'l' },
+		{ "no-create", no_argument, NULL, 'N' },
+		{ "spin", required_argument, NULL, 'S' },
+		{ "help", no_argument, NULL, 'h' },
+		CLI_RING_LONGOPTS,
+		{ NULL, 0, NULL, 0 }
+	};
+	struct cli_ring_opts ro;
+	int lines = 0, create = 1, opt;
+	int64_t spin = -2;   /* -2: library default */
+	char name[NAME_MAX + 2];
+	uint64_t v;
+
+	cli_ring_opts_init(&ro);
+	while ((opt = getopt_long(argc, argv, "lh", longopts, NULL)) != -1) {
+		int k = cli_ring_opt(&ro, opt, optarg);
+		if (k < 0)
+			return EX_USAGE;
+		if (k > 0)
+			continue;
+		switch (opt) {
+		case 'l': lines = 1; break;
+		case 'N': create = 0; break;
+		case 'S':
+			if (cli_parse_u64(optarg, &v) || v > INT64_MAX)
+				return cli_usage("--spin takes nanoseconds, not '%s'", optarg);
+			spin = (int64_t)v;
+			break;
+		case 'h': fputs(push_usage, stdout); return EX_OK;
+		default: return cli_usage("bad option");
+		}
+	}
+	if (optind + 1 != argc)
+		return cli_usage("expects exactly one ring NAME");
+	if (cli_name(argv[optind], name, sizeof(name)))
+		return cli_fail(argv[optind], -EINVAL);
+
+	cli_signals();
+	signal(SIGPIPE, SIG_IGN);
+	struct shmring *r;
+	int rc = open_producer(name, &ro, create, &r);
+	if (rc < 0)
+		return cli_fail(name, rc);
+	if (spin != -2)
+		shmring_set_spin(r, spin);
+
+	struct shmring_info info;
+	shmring_info(r, &info);
+	if (lines)
+		rc = push_lines(r, name, info.slot_size);
+	else
+		rc = push_bytes(r, name, info.kind);
+
+	/* end of stream in every case: consumers drain what was sent, then stop */
+	shmring_shutdown(r);
+	shmring_close(r);
+	if (rc == 0)
+		return EX_OK;
+	if (rc == -EINTR)
+		return EX_SIGNAL;
+	if (rc == -EIO)
+		return EX_FAIL;           /* already reported */
+	if (rc == -EMSGSIZE)
+		return EX_MSGSIZE;        /* already reported */
+	if (rc == -EPIPE) {
+		cli_err(name, "no consumer left (every consumer closed or died); input not fully sent");
+		return EX_NOPEER;
+	}
+	return cli_fail(name, rc);
+}
+
+/* ----------------------------------------------------------------- pop */
+
+static const char pop_usage[] =
+"Usage: shmring pop [OPTIONS] NAME\n"
+"Receive messages from the ring NAME and write them to standard output until\n"
+"the end of the stream (every producer shut down, closed or died).\n"
+"\n"
+"By default each message's bytes are written as they are, so the output is\n"
+"exactly what 'shmring push' read. If NAME does not exist yet, pop waits for\n"
+"it to be created (see --wait).\n"
+"\n"
+"Options:\n"
+"  -l, --lines          write a newline after every message\n"
+"  -n, --count N        stop after N messages\n"
+"  -w, --wait SECONDS   how long to wait for NAME to be created (default 10;\n"
+"                       0: fail at once; 'inf': forever)\n"
+"  -t, --timeout SECONDS  fail (exit 10) when no message comes for this long\n"
+"  -u, --unlink         remove the ring after the end of the stream\n"
+"      --spin NS        spin this many ns before sleeping (0: sleep at once)\n"
+"  -h, --help           show this help\n"
+"\n"
+"Exit status: 0 end of stream (or --count reached); 3 no such ring;\n"
+"7 another consumer holds the ring; 10 --timeout expired; 11 standard output\n"
+"was closed; 130 interrupted; see shmring(1).\n";
+
+/* an output buffer in front of write(2): small messages are gathered, big
+ * ones go straight from the slot; partial writes are finished */
+#define OUTBUF_SIZE (256 * 1024)
+struct outbuf {
+	size_t len;
+	int err;        /* errno of a failed write, sticky */
+	char data[OUTBUF_SIZE];
+};
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;   /* the stop flag is looked at between messages */
+			return errno;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int out_flush(struct outbuf *o)
+{
+	if (!o->err && o->len)
+		o->err = write_all(STDOUT_FILENO, o->data, o->len);
+	o->len = 0;
+	return o->err;
+}
+
+static int out_put(struct outbuf *o, const void *p, size_t n, int newline)
+{
+	if (o->err)
+		return o->err;
+	if (o->len + n + 1 > OUTBUF_SIZE && out_flush(o))
+		return o->err;
+	if (n >= OUTBUF_SIZE / 2) {   /* big: no copy */
+		o->err = write_all(STDOUT_FILENO, p, n);
+		if (!o->err && newline)
+			o->err = write_all(STDOUT_FILENO, "\n", 1);
+		return o->err;
+	}
+	memcpy(o->data + o->len, p, n);
+	o->len += n;
+	if (newline)
+		o->data[o->len++] = '\n';
+	return 0;
+}
+
+static int open_consumer(const char *name, double wait_s, struct shmring **r)
+{
+	double give_up = cli_now() + wait_s;
+	for (;;) {
+		int rc = shmring_open(name, SHMRING_CONSUMER, r);
+		if (rc != -ENOENT || cli_now() >= give_up)
+			return rc;
+		if (cli_stop)
+			return -EINTR;
+		struct timespec ts = { 0, 20 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+}
+
+int cmd_pop(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "lines", no_argument, NULL, 'l' },
+		{ "count", required_argument, NULL, 'n' },
+		{ "wait", required_argument, NULL, 'w' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "unlink", no_argument, NULL, 'u' },
+		{ "spin", required_argument, NULL, 'S' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int lines = 0, unlink_at_end = 0, opt;
+	uint64_t count = UINT64_MAX, v;
+	double wait_s = 10, timeout_s = -1;
+	int64_t spin = -2;
+	char name[NAME_MAX + 2];
+
+	while ((opt = getopt_long(argc, argv, "ln:w:t:uh", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'l': lines = 1; break;
+		case 'n':
+			if (cli_parse_u64(optarg, &count))
+				return cli_usage("--count takes a number, not '%s'", optarg);
+			break;
+		case 'w':
+			if (!strcmp(optarg, "inf"))
+				wait_s = 1e18;
+			else if (cli_parse_seconds(optarg, &wait_s))
+				return cli_usage("--wait takes seconds or 'inf', not '%s'", optarg);
+			break;
+		case 't':
+			if (cli_parse_seconds(optarg, &timeout_s))
+				return cli_usage("--timeout takes seconds, not '%s'", optarg);
+			break;
+		case 'u': unlink_at_end = 1; break;
+		case 'S':
+			if (cli_parse_u64(optarg, &v) || v > INT64_MAX)
+				return cli_usage("--spin takes nanoseconds, not '%s'", optarg);
+			spin = (int64_t)v;
+			break;
+		case 'h': fputs(pop_usage, stdout); return EX_OK;
+		default: return cli_usage("bad option");
+		}
+	}
+	if (optind + 1 != argc)
+		return cli_usage("expects exactly one ring NAME");
+	if (cli_name(argv[optind], name, sizeof(name)))
+		return cli_fail(argv[optind], -EINVAL);
+
+	cli_signals();
+	signal(SIGPIPE, SIG_IGN);   /* a closed stdout shows up as EPIPE */
+	struct shmring *r;
+	int rc = open_consumer(name, wait_s, &r);
+	if (rc == -EINTR)
+		return EX_SIGNAL;
+	if (rc < 0)
+		return cli_fail(name, rc);
+	if (spin != -2)
+		shmring_set_spin(r, spin);
+
+	struct outbuf *o = malloc(sizeof(*o));
+	if (!o) {
+		shmring_close(r);
+		return cli_fail(name, -ENOMEM);
+	}
+	o->len = 0;
+	o->err = 0;
+
+	int ret = EX_OK;
+	uint64_t got = 0, bad = 0;
+	double idle_since = cli_now();
+	while (got < count) {
+		struct shmring_slot s;
+		/* try without waiting first; before sleeping, flush what we hold */
+		rc = shmring_acquire(r, &s, 0);
+		if (rc == -EAGAIN) {
+			if (out_flush(o))
+				break;
+			rc = shmring_acquire(r, &s, CLI_SLICE_NS);
+		}
+		if (rc == -ETIMEDOUT || rc == -EAGAIN) {
+			if (cli_stop) {
+				ret = EX_SIGNAL;
+				break;
+			}
+			if (timeout_s >= 0 && cli_now() - idle_since >= timeout_s) {
+				cli_err(name, "no message for %g s", timeout_s);
+				ret = EX_TIMEOUT;
+				break;
+			}
+			continue;
+		}
+		if (rc == -EPIPE)
+			break;   /* end of stream: drained and every producer gone */
+		if (rc == -EBADMSG) {
+			/* the library skipped a corrupt slot; carry on, report at the end */
+			bad++;
+			continue;
+		}
+		if (rc < 0) {
+			ret = cli_fail(name, rc);
+			break;
+		}
+		out_put(o, s.data, s.len, lines);
+		shmring_release(r, &s);
+		got++;
+		if (timeout_s >= 0)
+			idle_since = cli_now();
+		if (o->err)
+			break;
+		if (cli_stop) {
+			ret = EX_SIGNAL;
+			break;
+		}
+	}
+	out_flush(o);
+	if (o->err == EPIPE) {
+		ret = EX_OUTPUT;   /* the reader went away: leave quietly, like cat */
+	} else if (o->err) {
+		cli_err(name, "writing standard output: %s", strerror(o->err));
+		ret = EX_FAIL;
+	} else if (bad && ret == EX_OK) {
+		cli_err(name, "%llu corrupt message(s) skipped",
+		        (unsigned long long)bad);
+		ret = EX_PROTO;
+	}
+	free(o);
+	shmring_close(r);
+	if (unlink_at_end && ret == EX_OK) {
+		rc = shmring_unlink(name);
+		if (rc < 0 && rc != -ENOENT)
+			return cli_fail(name, rc);
+	}
+	return ret;
+}

@@ -1,0 +1,327 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * shmring.c - the `shmring` command-line tool: entry point, subcommand
+ * dispatch, and the helpers every subcommand uses (errors, exit codes,
+ * number parsing). The subcommands live in cli_admin.c (create, info, ls,
+ * rm, watch, bench) and cli_stream.c (push, pop).
+ *
+ * Build: make            (gives $(BUILD)/shmring; see tools/tools.mk)
+ * Manual: man -l docs/man/shmring.1
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "cli.h"
+
+const char *cli_cmd = NULL;
+volatile sig_atomic_t cli_stop = 0;
+
+static const char main_usage[] =
+"Usage: shmring COMMAND [OPTIONS] [ARGS]\n"
+"Message rings between processes in POSIX shared memory.\n"
+"\n"
+"Commands:\n"
+"  create NAME     create a ring (--kind, --slots, --slot-size, --mode)\n"
+"  info NAME       show a ring's configuration, state, peers and statistics\n"
+"  ls              list the rings in /dev/shm\n"
+"  rm NAME...      remove rings; rm --stale removes those nobody uses\n"
+"  push NAME       send standard input into a ring (creates it if missing)\n"
+"  pop NAME        receive from a ring onto standard output until end of stream\n"
+"  watch NAME      print message rates and fill level once a second\n"
+"  bench [ARGS]    run the IPC comparison benchmark (if built)\n"
+"\n"
+"NAME is a POSIX shared-memory name such as /frames (the leading '/' may be\n"
+"left out). Every command takes --help. Exit status: 0 on success, 2 for a\n"
+"usage error, 3..12 for specific failures, 130 when interrupted; see shmring(1).\n";
+
+void cli_err(const char *name, const char *fmt, ...)
+{
+	va_list ap;
+	char msg[512];
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (cli_cmd && name)
+		fprintf(stderr, "shmring: %s %s: %s\n", cli_cmd, name, msg);
+	else if (cli_cmd)
+		fprintf(stderr, "shmring: %s: %s\n", cli_cmd, msg);
+	else
+		fprintf(stderr, "shmring: %s\n", msg);
+}
+
+int cli_exit_code(int err)
+{
+	switch (err < 0 ? -err : err) {
+	case 0:         return EX_OK;
+	case EINVAL:    return EX_USAGE;
+	case ENOENT:    return EX_NOENT;
+	case EEXIST:    return EX_EXIST;
+	case EACCES:
+	case EPERM:     return EX_ACCES;
+	case EPROTO:
+	case EBADMSG:   return EX_PROTO;
+	case EBUSY:
+	case EUSERS:    return EX_BUSY;
+	case EPIPE:     return EX_NOPEER;
+	case EMSGSIZE:  return EX_MSGSIZE;
+	case ETIMEDOUT: return EX_TIMEOUT;
+	default:        return EX_FAIL;
+	}
+}
+
+int cli_fail(const char *name, int err)
+{
+	cli_err(name, "%s", shmring_strerror(err));
+	return cli_exit_code(err);
+}
+
+int cli_usage(const char *fmt, ...)
+{
+	va_list ap;
+	char msg[512];
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "shmring: %s%s%s (try 'shmring %s--help')\n",
+	        cli_cmd ? cli_cmd : "", cli_cmd ? ": " : "", msg,
+	        cli_cmd ? cli_cmd : "", cli_cmd ? " " : "");
+	return EX_USAGE;
+}
+
+int cli_name(const char *arg, char *buf, size_t size)
+{
+	int n = snprintf(buf, size, "%s%s", arg[0] == '/' ? "" : "/", arg);
+	if (n < 0 || (size_t)n >= size)
+		return -EINVAL;
+	return 0;
+}
+
+static int parse_num(const char *s, uint64_t *out, int suffixes)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!s || !*s || *s == '-' || *s == '+')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || end == s)
+		return -EINVAL;
+	unsigned shift = 0;
+	if (suffixes && *end) {
+		switch (*end) {
+		case 'k': case 'K': shift = 10; break;
+		case 'm': case 'M': shift = 20; break;
+		case 'g': case 'G': shift = 30; break;
+		case 't': case 'T': shift = 40; break;
+		default: return -EINVAL;
+		}
+		end++;
+		if (*end == 'i')   /* KiB, MiB ... */
+			end++;
+		if (*end == 'B' || *end == 'b')
+			end++;
+	}
+	if (*end)
+		return -EINVAL;
+	if (shift && v > (UINT64_MAX >> shift))
+		return -EINVAL;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+int cli_parse_size(const char *s, uint64_t *out)
+{
+	return parse_num(s, out, 1);
+}
+
+int cli_parse_u64(const char *s, uint64_t *out)
+{
+	return parse_num(s, out, 0);
+}
+
+int cli_parse_seconds(const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	if (!s || !*s)
+		return -EINVAL;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !(v >= 0) || v > 1e9)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+const char *cli_human(uint64_t bytes, char *buf, size_t size)
+{
+	static const char *unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)bytes;
+	unsigned u = 0;
+
+	while (v >= 1024 && u < 4) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, size, "%llu B", (unsigned long long)bytes);
+	else
+		snprintf(buf, size, "%.1f %s", v, unit[u]);
+	return buf;
+}
+
+const char *cli_kind_name(unsigned kind)
+{
+	switch (kind) {
+	case SHMRING_SPSC: return "spsc";
+	case SHMRING_MPMC: return "mpmc";
+	default:           return "unknown";
+	}
+}
+
+void cli_json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(f, "\\%c", *p);
+		else if (*p < 0x20 || *p == 0x7f)
+			fprintf(f, "\\u%04x", *p);
+		else
+			fputc(*p, f);
+	}
+	fputc('"', f);
+}
+
+double cli_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	cli_stop = 1;
+}
+
+void cli_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = 0;   /* no SA_RESTART: read()/write() return EINTR */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+void cli_ring_opts_init(struct cli_ring_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->cfg.kind = SHMRING_SPSC;
+	o->cfg.slots = CLI_DEF_SLOTS;
+	o->cfg.slot_size = CLI_DEF_SLOT_SIZE;
+	o->cfg.mode = 0600;
+}
+
+int cli_ring_opt(struct cli_ring_opts *o, int opt, const char *arg)
+{
+	uint64_t v;
+	char *end;
+
+	switch (opt) {
+	case CLI_OPT_KIND:
+		if (!strcmp(arg, "spsc"))
+			o->cfg.kind = SHMRING_SPSC;
+		else if (!strcmp(arg, "mpmc"))
+			o->cfg.kind = SHMRING_MPMC;
+		else
+			return cli_usage("--kind must be spsc or mpmc, not '%s'", arg), -1;
+		return 1;
+	case CLI_OPT_SLOTS:
+		if (cli_parse_size(arg, &v) || v < 2 || v > SHMRING_MAX_SLOTS || (v & (v - 1)))
+			return cli_usage("--slots must be a power of two from 2 to 2^32, not '%s'",
+			                 arg), -1;
+		o->cfg.slots = v;
+		return 1;
+	case CLI_OPT_SLOT_SIZE:
+		if (cli_parse_size(arg, &v) || v < 1 || v > SHMRING_MAX_SLOT_SIZE)
+			return cli_usage("--slot-size must be 1 to %u bytes, not '%s'",
+			                 SHMRING_MAX_SLOT_SIZE, arg), -1;
+		o->cfg.slot_size = (uint32_t)v;
+		return 1;
+	case CLI_OPT_MODE:
+		errno = 0;
+		v = strtoull(arg, &end, 8);
+		if (errno || end == arg || *end || v == 0 || v > 0777)
+			return cli_usage("--mode must be octal permission bits such as 0600, not '%s'",
+			                 arg), -1;
+		o->cfg.mode = (mode_t)v;
+		return 1;
+	case CLI_OPT_PREFAULT:
+		o->cfg.flags |= SHMRING_PREFAULT;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+int cli_open_observer(const char *name, struct shmring **out)
+{
+	return shmring_open(name, 0, out);
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(int, char **);
+} commands[] = {
+	{ "create", cmd_create }, { "info", cmd_info }, { "ls", cmd_ls },
+	{ "rm", cmd_rm }, { "push", cmd_push }, { "pop", cmd_pop },
+	{ "watch", cmd_watch }, { "bench", cmd_bench },
+};
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fputs(main_usage, stderr);
+		return EX_USAGE;
+	}
+	const char *c = argv[1];
+	if (!strcmp(c, "--help") || !strcmp(c, "-h") || !strcmp(c, "help")) {
+		if (argc > 2 && strcmp(c, "help") == 0) {
+			/* "shmring help push" == "shmring push --help" */
+			char *sub[] = { argv[2], (char *)"--help", NULL };
+			for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+				if (!strcmp(argv[2], commands[i].name)) {
+					cli_cmd = commands[i].name;
+					return commands[i].fn(2, sub);
+				}
+		}
+		fputs(main_usage, stdout);
+		return fflush(stdout) == 0 ? EX_OK : EX_FAIL;
+	}
+	if (!strcmp(c, "--version") || !strcmp(c, "-V")) {
+		printf("shmring %d.%d\n", SHMRING_VERSION_MAJOR, SHMRING_VERSION_MINOR);
+		return EX_OK;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (!strcmp(c, commands[i].name)) {
+			cli_cmd = commands[i].name;
+			return commands[i].fn(argc - 1, argv + 1);
+		}
+	}
+	fprintf(stderr, "shmring: unknown command '%s' (try 'shmring --help')\n", c);
+	return EX_USAGE;
+}
