@@ -258,6 +258,11 @@ int cmd_info(int argc, char **argv)
  * smaller than a ring header are skipped without opening (the library would
  * wait for a creator that is not coming). Returns the number of warnings.
  */
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(a, b);   /* each entry starts with its name */
+}
+
 typedef void (*ring_fn)(const char *name, struct shmring *r, void *arg);
 
 static int for_each_ring(ring_fn fn, void *arg)
@@ -286,7 +291,7 @@ static int for_each_ring(ring_fn fn, void *arg)
 	}
 	closedir(d);
 	/* sorted by name: stable output for people and scripts */
-	qsort(list, n, sizeof(*list), (int (*)(const void *, const void *))strcmp);
+	qsort(list, n, sizeof(*list), by_name);
 
 	for (size_t i = 0; i < n; i++) {
 		char path[sizeof(SHM_DIR) + NAME_MAX + 2];
@@ -603,6 +608,7 @@ static const char bench_usage[] =
 "options when it is built. The program is looked for in $SHMRING_IPC_BENCH,\n"
 "then in bench/ipc_bench next to this shmring binary (the build tree), then\n"
 "as shmring-ipc-bench on PATH. Build it with 'make bench' in the source tree.\n"
+"Its own options: shmring bench -- --help\n"
 "\n"
 "Exit status: that of the benchmark; 12 if it is not built.\n";
 
@@ -623,15 +629,23 @@ int cmd_bench(int argc, char **argv)
 				found = cand;
 		}
 	}
+	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		fputs(bench_usage, stdout);
+		printf("\nBenchmark program: %s\n", found ? found : "not found");
+		return EX_OK;
+	}
+	if (argc > 1 && !strcmp(argv[1], "--")) {   /* shmring bench -- --help */
+		argv++;
+		argc--;
+	}
 	argv[0] = (char *)(found ? found : "shmring-ipc-bench");
 	if (found)
 		execv(found, argv);
 	else
 		execvp("shmring-ipc-bench", argv);
-	/* nothing to run */
-	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-		fputs(bench_usage, stdout);
-		return EX_OK;
+	if (found) {
+		cli_err(found, "%s", strerror(errno));
+		return EX_FAIL;
 	}
 	cli_err(NULL, "the benchmark program is not built (no bench/ipc_bench next to "
 	        "this binary, no shmring-ipc-bench on PATH); run 'make bench' in the "

@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tests/test_mpmc.c - MPMC rings across processes: exactly-once delivery,
+ * per-producer order at each consumer, bursts and zero-copy under
+ * contention, the attachment limit.
+ */
+#include <criterion/criterion.h>
+#include <sys/mman.h>
+#include "common.h"
+
+struct mpmc_msg {
+	uint32_t id;
+	uint32_t pad;
+	uint64_t seq;
+	uint64_t sum;
+};
+
+#define MAXP 4
+#define PER  20000
+
+/* shared between the forked consumers and the test: how often each
+ * (producer, seq) arrived, and any order violation seen */
+struct tally {
+	_Atomic uint32_t seen[MAXP][PER];
+	_Atomic uint32_t errors;
+	_Atomic uint64_t received;
+};
+
+enum mode { COPY, BURST, ZEROCOPY };
+
+static void consumer_loop(const char *name, struct tally *t, enum mode mode)
+{
+	struct shmring *r;
+	int64_t last[MAXP];
+	for (int i = 0; i < MAXP; i++)
+		last[i] = -1;
+	if (shmring_open(name, SHMRING_CONSUMER, &r))
+		_exit(3);
+	shmring_set_spin(r, 0);   /* oversubscribed on 2 cores: sleep */
+	for (;;) {
+		struct mpmc_msg m[8];
+		int n = 0;
+		if (mode == BURST) {
+			struct iovec iov[8];
+			for (int i = 0; i < 8; i++)
+				iov[i] = (struct iovec){ &m[i], sizeof(m[i]) };
+			n = shmring_recv_burst(r, iov, 8, 10000000000LL);
+			for (int i = 0; i < n; i++)
+				if (iov[i].iov_len != sizeof(m[i]))
+					atomic_fetch_add(&t->errors, 1);
+		} else if (mode == ZEROCOPY) {
+			struct shmring_slot s;
+			n = shmring_acquire(r, &s, 10000000000LL);
+			if (n == 0) {
+				if (s.len == sizeof(m[0]))
+					memcpy(&m[0], s.data, sizeof(m[0]));
+				else
+					atomic_fetch_add(&t->errors, 1);
+				shmring_release(r, &s);
+				n = 1;
+			}
+		} else {
+			ssize_t len = shmring_recv(r, &m[0], sizeof(m[0]), 10000000000LL);
+			n = len < 0 ? (int)len : 1;
+			if (len >= 0 && len != (ssize_t)sizeof(m[0]))
+				atomic_fetch_add(&t->errors, 1);
+		}
+		if (n == -EPIPE)
+			break;
+		if (n < 0) {
+			fprintf(stderr, "consumer: %s\n", shmring_strerror(n));
+			_exit(4);
+		}
+		for (int i = 0; i < n; i++) {
+			if (m[i].id >= MAXP || m[i].seq >= PER ||
+			    m[i].sum != test_mix(((uint64_t)m[i].id << 40) ^ m[i].seq)) {
+				atomic_fetch_add(&t->errors, 1);
+				continue;
+			}
+			if ((int64_t)m[i].seq <= last[m[i].id])
+				atomic_fetch_add(&t->errors, 1);   /* reordered within a producer */
+			last[m[i].id] = (int64_t)m[i].seq;
+			atomic_fetch_add(&t->seen[m[i].id][m[i].seq], 1);
+			atomic_fetch_add(&t->received, 1);
+		}
+	}
+	shmring_close(r);
+	_exit(0);
+}
+
+static void producer_loop(const char *name, uint32_t id, enum mode mode)
+{
+	struct shmring *r;
+	if (shmring_open(name, SHMRING_PRODUCER, &r))
+		_exit(3);
+	shmring_set_spin(r, 0);
+	uint64_t seq = 0;
+	while (seq < PER) {
+		struct mpmc_msg m[8];
+		int k = mode == BURST ? 8 : 1;
+		if (seq + (uint64_t)k > PER)
+			k = (int)(PER - seq);
+		for (int i = 0; i < k; i++)
+			m[i] = (struct mpmc_msg){ id, 0, seq + (uint64_t)i,
+			                          test_mix(((uint64_t)id << 40) ^ (seq + (uint64_t)i)) };
+		int rc;
+		if (mode == BURST) {
+			struct iovec iov[8];
+			for (int i = 0; i < k; i++)
+				iov[i] = (struct iovec){ &m[i], sizeof(m[i]) };
+			rc = shmring_send_burst(r, iov, (unsigned)k, -1);
+		} else if (mode == ZEROCOPY) {
+			struct shmring_slot s;
+			rc = shmring_reserve(r, &s, -1);
+			if (rc == 0) {
+				memcpy(s.data, &m[0], sizeof(m[0]));
+				rc = shmring_commit(r, &s, sizeof(m[0]));
+				rc = rc ? rc : 1;
+			}
+		} else {
+			rc = shmring_send(r, &m[0], sizeof(m[0]), -1);
+			rc = rc ? rc : 1;
+		}
+		if (rc < 0) {
+			fprintf(stderr, "producer %u: %s\n", id, shmring_strerror(rc));
+			_exit(4);
+		}
+		seq += (uint64_t)rc;
+	}
+	shmring_close(r);
+	_exit(0);
+}
+
+/* P producers x C consumers, all processes; the test holds a producer
+ * handle until every producer has finished, so the stream ends once */
+static void run_mpmc(int P, int C, enum mode mode, uint64_t slots)
+{
+	char name[64];
+	struct shmring *hold;
+	struct shmring_config cfg = { .kind = SHMRING_MPMC, .slot_size = sizeof(struct mpmc_msg),
+	                              .slots = slots };
+	test_name(name, sizeof(name), "mpmc");
+	cr_assert_eq(shmring_create(name, &cfg, SHMRING_PRODUCER, &hold), 0);
+	struct tally *t = mmap(NULL, sizeof(*t), PROT_READ | PROT_WRITE,
+	                       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	cr_assert_neq(t, MAP_FAILED);
+	pid_t cons[8], prod[8];
+	for (int i = 0; i < C; i++)
+		if ((cons[i] = fork()) == 0)
+			consumer_loop(name, t, mode);
+	for (int i = 0; i < P; i++)
+		if ((prod[i] = fork()) == 0)
+			producer_loop(name, (uint32_t)i, mode);
+	for (int i = 0; i < P; i++)
+		cr_assert_eq(test_wait_child(prod[i], 60000), 0, "producer %d", i);
+	shmring_close(hold);   /* now every producer is gone: consumers drain, EOF */
+	for (int i = 0; i < C; i++)
+		cr_assert_eq(test_wait_child(cons[i], 60000), 0, "consumer %d", i);
+	cr_assert_eq(atomic_load(&t->errors), 0, "corrupt or reordered messages");
+	cr_assert_eq(atomic_load(&t->received), (uint64_t)P * PER);
+	for (int p = 0; p < P; p++)
+		for (int s = 0; s < PER; s++)
+			cr_assert_eq(atomic_load(&t->seen[p][s]), 1, "producer %d seq %d delivered %u times",
+			             p, s, atomic_load(&t->seen[p][s]));
+	munmap(t, sizeof(*t));
+	shmring_unlink(name);
+}
+
+Test(mpmc, three_producers_two_consumers, .timeout = 120) { run_mpmc(3, 2, COPY, 64); }
+Test(mpmc, one_by_one, .timeout = 120) { run_mpmc(1, 1, COPY, 16); }
+Test(mpmc, four_by_four_small_ring, .timeout = 120) { run_mpmc(4, 4, COPY, 4); }
+Test(mpmc, bursts_under_contention, .timeout = 120) { run_mpmc(2, 2, BURST, 32); }
+Test(mpmc, zero_copy_under_contention, .timeout = 120) { run_mpmc(2, 2, ZEROCOPY, 8); }
+
+Test(mpmc, at_most_64_per_side_then_eusers)
+{
+	char name[64];
+	struct shmring *r, *h[SHMRING_MAX_PEERS], *extra;
+	struct shmring_config cfg = { .kind = SHMRING_MPMC, .slot_size = 8, .slots = 8 };
+	test_name(name, sizeof(name), "eusers");
+	cr_assert_eq(shmring_create(name, &cfg, 0, &r), 0);
+	for (int side = 0; side < 2; side++) {
+		int role = side ? SHMRING_CONSUMER : SHMRING_PRODUCER;
+		for (int i = 0; i < SHMRING_MAX_PEERS; i++)
+			cr_assert_eq(shmring_open(name, role, &h[i]), 0, "attachment %d", i);
+		cr_assert_eq(shmring_open(name, role, &extra), -EUSERS);
+		struct shmring_info info;
+		cr_assert_eq(shmring_info(r, &info), 0);
+		cr_assert_eq(side ? info.nconsumers : info.nproducers, SHMRING_MAX_PEERS);
+		shmring_close(h[17]);
+		cr_assert_eq(shmring_open(name, role, &h[17]), 0, "a closed entry is reused");
+		for (int i = 0; i < SHMRING_MAX_PEERS; i++)
+			shmring_close(h[i]);
+	}
+	shmring_close(r);
+	shmring_unlink(name);
+}
+
+Test(mpmc, killed_consumer_entry_is_reaped_and_stream_continues, .timeout = 20)
+{
+	char name[64];
+	struct shmring *p, *c;
+	struct shmring_config cfg = { .kind = SHMRING_MPMC, .slot_size = 8, .slots = 4 };
+	test_name(name, sizeof(name), "mpmckill");
+	cr_assert_eq(shmring_create(name, &cfg, SHMRING_PRODUCER, &p), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct shmring *x;
+		if (shmring_open(name, SHMRING_CONSUMER, &x))
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	struct shmring_info info;
+	do {
+		test_sleep_ms(1);
+		shmring_info(p, &info);
+	} while (info.nconsumers == 0);
+	for (int i = 0; i < 4; i++)
+		cr_assert_eq(shmring_send(p, &i, 1, 0), 0);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	cr_assert_eq(shmring_send(p, "x", 1, -1), -EPIPE, "the only consumer died");
+	cr_assert_eq(shmring_open(name, SHMRING_CONSUMER, &c), 0);
+	char b;
+	for (int i = 0; i < 4; i++) {
+		cr_assert_eq(shmring_recv(c, &b, 1, 0), 1);
+		cr_assert_eq(b, i);
+	}
+	shmring_close(c);
+	shmring_close(p);
+	shmring_unlink(name);
+}
