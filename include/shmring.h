@@ -171,8 +171,10 @@ static inline int shmring_release(struct shmring *r, struct shmring_slot *s);
  * -EINVAL without the producer role. */
 int shmring_shutdown(struct shmring *r);
 /* wait policy of this handle: spin spin_ns before sleeping; 0 = sleep at
- * once; < 0 = never sleep (pure polling). Default SHMRING_DEFAULT_SPIN_NS,
- * or 0 when this process may run on only one CPU. */
+ * once; < 0 = never sleep (pure polling). Without a call: spin
+ * SHMRING_DEFAULT_SPIN_NS, except with one CPU online or when this process
+ * and the peer it waits for are both bound to the same single CPU (then
+ * sleep at once: spinning would only delay the peer). */
 int shmring_set_spin(struct shmring *r, int64_t spin_ns);
 int shmring_info(struct shmring *r, struct shmring_info *out);
 int shmring_stats(struct shmring *r, struct shmring_stats *out);

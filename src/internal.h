@@ -27,7 +27,7 @@ int shmring__fence_free_init(void);
  * of stream; dir says which futex word and which peers to watch */
 int shmring__wait(struct shmring *r, int dir, int64_t timeout_ns,
                   int (*ready)(struct shmring *));
-int64_t shmring__default_spin(void);
+uint64_t shmring__cpu_mask(void);
 
 /* validate.c: names, configs, and the shared header at open */
 int shmring__check_name(const char *name);

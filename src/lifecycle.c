@@ -48,7 +48,8 @@ static void handle_bind(struct shmring *r, void *map, size_t map_size)
 	r->stride = shmring__stride(r->kind, r->slot_size);
 	r->payload_off = shmring__payload_off(r->kind);
 	r->slots0 = (unsigned char *)map + SHMRING__HDR_SIZE;
-	r->spin_ns = shmring__default_spin();
+	r->spin_ns = SHMRING_DEFAULT_SPIN_NS;
+	r->spin_auto = 1;
 	r->owner = shmring__self_owner();
 	r->fence_free = shmring__fence_free_init();
 }

@@ -141,6 +141,8 @@ static int claim(struct shmring *r, int side)
 		if (!shmring__cas_acqrel64(&e->owner, &cur, r->owner))
 			continue;   /* somebody else claimed it first */
 		shmring__store_relaxed32(&e->gen, shmring__load_relaxed32(&e->gen) + 1);
+		r->cpus = shmring__cpu_mask();
+		shmring__store_relaxed64(&e->cpus, r->cpus);   /* relaxed: a hint */
 		/* R3: release: ACTIVE after we own it; pairs with the acquire
 		 * loads in peers_gone() */
 		shmring__store_release32(&e->state, SHMRING__PEER_ACTIVE);

@@ -31,6 +31,7 @@ int shmring_set_spin(struct shmring *r, int64_t spin_ns)
 	if (!r)
 		return -EINVAL;
 	r->spin_ns = spin_ns;
+	r->spin_auto = 0;
 	return 0;
 }
 

@@ -92,14 +92,65 @@ static int global_barrier(void)
 #endif
 }
 
-int64_t shmring__default_spin(void)
+/* our CPU affinity as a mask of CPUs 0-63; 0 if unknown or wider */
+uint64_t shmring__cpu_mask(void)
 {
 	cpu_set_t set;
-	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) < 2)
-		return 0;   /* one CPU: spinning only delays the peer we wait for */
-	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+	uint64_t mask = 0;
+
+	if (sched_getaffinity(0, sizeof(set), &set) < 0)
 		return 0;
-	return SHMRING_DEFAULT_SPIN_NS;
+	for (int c = 0; c < CPU_SETSIZE; c++) {
+		if (!CPU_ISSET(c, &set))
+			continue;
+		if (c >= 64)
+			return 0;
+		mask |= UINT64_C(1) << c;
+	}
+	return mask;
+}
+
+/*
+ * The default wait policy (no shmring_set_spin() call): spin
+ * SHMRING_DEFAULT_SPIN_NS before sleeping, except when spinning can only
+ * delay the peer we wait for: one CPU online, or we and a peer of the other
+ * side are both bound to the same single CPU. Re-decided at most every
+ * 50 ms, since affinity can change; our own mask is republished in our
+ * registry entries for the peers' benefit.
+ */
+static int64_t auto_spin(struct shmring *r, int dir, int64_t now)
+{
+	if (r->spin_checked_ns && now - r->spin_checked_ns < SHMRING__LIVENESS_NS)
+		return r->spin_auto_ns;
+	r->spin_checked_ns = now;
+
+	uint64_t mine = shmring__cpu_mask();
+	if (mine != r->cpus && !r->readonly) {
+		r->cpus = mine;
+		/* relaxed: a hint for peers' wait policy, ordered with nothing */
+		if (r->prod_peer >= 0)
+			shmring__store_relaxed64(&r->hdr->producers[r->prod_peer].cpus, mine);
+		if (r->cons_peer >= 0)
+			shmring__store_relaxed64(&r->hdr->consumers[r->cons_peer].cpus, mine);
+	}
+	int64_t spin = SHMRING_DEFAULT_SPIN_NS;
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2) {
+		spin = 0;
+	} else if (mine && !(mine & (mine - 1))) {
+		const struct shmring__peer *tab = dir == SHMRING__DIR_DATA ? r->hdr->producers
+		                                                           : r->hdr->consumers;
+		unsigned n = r->kind == SHMRING_SPSC ? 1 : SHMRING__MAX_PEERS;
+		for (unsigned i = 0; i < n; i++) {
+			/* relaxed: hints; a stale value only costs a spin budget */
+			if (shmring__load_relaxed64(&tab[i].owner) &&
+			    shmring__load_relaxed64(&tab[i].cpus) == mine) {
+				spin = 0;
+				break;
+			}
+		}
+	}
+	r->spin_auto_ns = spin;
+	return spin;
 }
 
 /* FUTEX_WAIT_BITSET with an absolute CLOCK_MONOTONIC deadline; shared (no
@@ -176,7 +227,7 @@ static int sleep_once(struct shmring *r, int dir, int64_t until_ns,
 int shmring__wait(struct shmring *r, int dir, int64_t timeout_ns,
                   int (*ready)(struct shmring *))
 {
-	int64_t start = 0, deadline = INT64_MAX;
+	int64_t start = 0, deadline = INT64_MAX, spin = 0;
 	unsigned iter = 0;
 	int rc;
 
@@ -196,13 +247,14 @@ int shmring__wait(struct shmring *r, int dir, int64_t timeout_ns,
 			int64_t now = shmring__now_ns();
 			if (!start) {
 				start = now;
+				spin = r->spin_auto ? auto_spin(r, dir, now) : r->spin_ns;
 				if (timeout_ns > 0)
 					deadline = timeout_ns > INT64_MAX - now ? INT64_MAX
 					                                        : now + timeout_ns;
 			}
 			if (now >= deadline)
 				return -ETIMEDOUT;
-			if (r->spin_ns >= 0 && now - start >= r->spin_ns) {
+			if (spin >= 0 && now - start >= spin) {
 				int64_t until = now + SLEEP_SLICE_NS;
 				if (until > deadline)
 					until = deadline;

@@ -30,7 +30,7 @@ Test(lifecycle, create_open_close_unlink)
 	cr_assert_eq(info.kind, SHMRING_SPSC);
 	cr_assert_eq(info.slot_size, 100);
 	cr_assert_eq(info.slots, 16);
-	cr_assert_eq(info.mem_size, 4096 + 16 * 112);   /* 8-byte slot header, 8-aligned */
+	cr_assert_eq(info.mem_size, 8192 + 16 * 112);   /* 8-byte slot header, 8-aligned */
 	cr_assert_eq(info.nproducers, 1);
 	cr_assert_eq(info.nconsumers, 1);
 	cr_assert_eq(info.producers[0].pid, getpid());
@@ -253,7 +253,7 @@ Test(lifecycle, truncated_object_is_eproto_not_sigbus)
 	cr_assert_eq(shmring_create(name, &cfg, 0, &r), 0);
 	shmring_close(r);
 	int fd = shm_open(name, O_RDWR, 0);
-	cr_assert_eq(ftruncate(fd, 4096 + 100), 0);
+	cr_assert_eq(ftruncate(fd, 8192 + 100), 0);
 	close(fd);
 	cr_assert_eq(shmring_open(name, SHMRING_CONSUMER, &r), -EPROTO);
 	fd = shm_open(name, O_RDWR, 0);

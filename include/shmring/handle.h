@@ -52,7 +52,11 @@ struct shmring {
 	                             * waiter's membarrier; notifiers may use a
 	                             * compiler barrier instead of a fence */
 	int readonly;               /* mapped PROT_READ (observer without write access) */
-	int64_t spin_ns;            /* wait policy, see shmring_set_spin() */
+	int64_t spin_ns;            /* wait policy set by shmring_set_spin() */
+	int spin_auto;              /* no policy set: decide from CPU placement */
+	int64_t spin_auto_ns;       /* the decision, refreshed every 50 ms */
+	int64_t spin_checked_ns;    /* when it was last refreshed */
+	uint64_t cpus;              /* our affinity as last published (CPUs 0-63) */
 	size_t map_size;
 	int prod_peer;              /* registry index held, -1 if none */
 	int cons_peer;

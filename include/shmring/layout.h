@@ -5,10 +5,10 @@
  *
  * One object per ring:
  *
- *   offset 0      struct shmring__hdr   (4096 bytes: identity, indices,
+ *   offset 0      struct shmring__hdr   (8192 bytes: identity, indices,
  *                                        futex words, end-of-stream state,
  *                                        statistics, role registry)
- *   offset 4096   slot[0] slot[1] ... slot[slots-1], each slot_stride bytes
+ *   offset 8192   slot[0] slot[1] ... slot[slots-1], each slot_stride bytes
  *
  * A slot is a small header (struct shmring__slot_spsc or _mpmc) followed by
  * slot_size payload bytes; the payload starts 8-byte aligned and the stride
@@ -32,7 +32,7 @@
 #define SHMRING__MAGIC          UINT64_C(0x31474e4952524853) /* "SHRRING1" read little-endian */
 #define SHMRING__LAYOUT_VERSION 1u
 #define SHMRING__LINE           128u
-#define SHMRING__HDR_SIZE       4096u
+#define SHMRING__HDR_SIZE       8192u
 #define SHMRING__MAX_PEERS      64u  /* registry entries per side */
 
 /* registry entry states (shmring__peer.state) */
@@ -51,6 +51,10 @@ struct shmring__peer {
 	uint64_t owner;   /* writer: the attaching process (CAS), its closer */
 	uint32_t state;   /* writer: the owner (ACTIVE, SHUTDOWN) */
 	uint32_t gen;     /* writer: the owner; bumped at each attach, for tools */
+	uint64_t cpus;    /* writer: the owner; its CPU affinity (CPUs 0-63,
+	                   * 0 = unknown), so a waiter can tell that it shares
+	                   * its only CPU with this peer and must not spin */
+	uint64_t rsvd;    /* reserved (claim stamps); zero in version 1 */
 };
 
 struct shmring__hdr {
@@ -112,9 +116,12 @@ struct shmring__hdr {
 	 * policy, event fd); zero in version 1 */
 	uint8_t  rsvd[8 * SHMRING__LINE];
 
-	/* 2048..3071: producer registry; 3072..4095: consumer registry */
+	/* 2048..4095: producer registry; 4096..6143: consumer registry */
 	struct shmring__peer producers[SHMRING__MAX_PEERS];
 	struct shmring__peer consumers[SHMRING__MAX_PEERS];
+
+	/* 6144..8191: reserved; zero in version 1 */
+	uint8_t  rsvd_tail[2048];
 };
 
 /* slot header of an SPSC ring: 8 bytes, payload follows */
@@ -146,7 +153,8 @@ SHMRING__SA(offsetof(struct shmring__hdr, prod_ever) == 5 * SHMRING__LINE, "eos 
 SHMRING__SA(offsetof(struct shmring__hdr, full_waits) == 6 * SHMRING__LINE, "prod stats line");
 SHMRING__SA(offsetof(struct shmring__hdr, empty_waits) == 7 * SHMRING__LINE, "cons stats line");
 SHMRING__SA(offsetof(struct shmring__hdr, producers) == 2048, "registry offset");
-SHMRING__SA(sizeof(struct shmring__peer) == 16, "peer size");
+SHMRING__SA(sizeof(struct shmring__peer) == 32, "peer size");
+SHMRING__SA(offsetof(struct shmring__hdr, consumers) == 4096, "consumer registry offset");
 SHMRING__SA(sizeof(struct shmring__hdr) == SHMRING__HDR_SIZE, "header size");
 SHMRING__SA(sizeof(struct shmring__slot_spsc) == 8, "spsc slot header");
 SHMRING__SA(sizeof(struct shmring__slot_mpmc) == 16, "mpmc slot header");
