@@ -54,7 +54,8 @@ LIB_HDRS := include/shmring.h $(wildcard include/shmring/*.h)
 DEPS_STAMP := $(BUILD)/.deps-ok
 
 .PHONY: all lib test check bench bench-full microbench soak fuzz install uninstall \
-        clean deps examples
+        clean deps examples FORCE
+FORCE:
 all: lib
 
 lib: $(LIB_A) $(LIB_SO)
@@ -84,7 +85,8 @@ $(LIB_SO): $(LIB_OBJS)
 	$(Q)ln -sf libshmring.so.$(VERSION) $(BUILD)/libshmring.so.$(VERSION_MAJOR)
 	$(Q)ln -sf libshmring.so.$(VERSION_MAJOR) $(BUILD)/libshmring.so
 
-$(BUILD)/shmring.pc: tools/shmring.pc.in
+# regenerated every time: it records PREFIX/LIBDIR, which install may change
+$(BUILD)/shmring.pc: tools/shmring.pc.in FORCE
 	@mkdir -p $(dir $@)
 	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCDIR@|$(INCDIR)|; s|@VERSION@|$(VERSION)|' $< > $@
 

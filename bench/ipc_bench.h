@@ -42,6 +42,7 @@ struct side_result {
 	uint64_t seq_sum[MAX_SIDE]; /* consumer: sum of sequence numbers per producer id */
 	double t0, t1;              /* CLOCK_MONOTONIC seconds: go, done */
 	double cpu_s;               /* user + system CPU seconds between go and done */
+	int has_futex;              /* futex_calls is meaningful (shmring) */
 	uint64_t futex_calls;       /* shmring: sleeps + wakes between go and done */
 	int64_t spin_ns;            /* shmring: the handle's wait policy */
 	/* latency (the client side) */
@@ -155,11 +156,17 @@ void chk_report(struct bctx *c, const struct checker *k);
 struct lat_rec {
 	uint64_t *ns;
 	uint64_t n, cap;
+	int recording;              /* warm-up over */
+	double end;                 /* recording stops here */
 };
 int lat_init(struct bctx *c, struct lat_rec *l);
+/* before round trip i: 1 go on, 0 stop. The first LAT_WARMUP round trips
+ * (or 50 ms, whichever comes first) are not recorded; then it records for
+ * the case's duration. */
+int lat_step(struct bctx *c, struct lat_rec *l, uint64_t i);
 static inline void lat_add(struct lat_rec *l, uint64_t ns)
 {
-	if (l->n < l->cap)
+	if (l->recording && l->n < l->cap)
 		l->ns[l->n++] = ns;
 }
 void lat_finish(struct bctx *c, struct lat_rec *l);

@@ -105,6 +105,8 @@ struct shmring_stats {
 	uint64_t prod_wakes;  /* FUTEX_WAKE calls by producers */
 	uint64_t cons_wakes;  /* FUTEX_WAKE calls by consumers */
 	uint64_t bad_msgs;    /* corrupt slots reported (-EBADMSG) */
+	uint64_t orphans;     /* MPMC: messages lost with a consumer that died
+	                       * holding them (their slots were freed) */
 };
 
 /*

@@ -182,6 +182,15 @@ static void pause_ns(long ns)
 	nanosleep(&ts, NULL);
 }
 
+/* changed in the last two seconds: possibly a creator still at work; an
+ * older object without magic is not going to get one (no waiting) */
+static int fresh(const struct stat *st)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	return now.tv_sec - st->st_ctim.tv_sec < 2;
+}
+
 int shmring_open(const char *name, int roles, struct shmring **out)
 {
 	int rc, readonly = 0;
@@ -246,7 +255,7 @@ int shmring_open(const char *name, int roles, struct shmring **out)
 			if (magic != 0)
 				goto fail;   /* something else lives here: -EPROTO */
 		}
-		if (shmring__now_ns() >= give_up)
+		if (shmring__now_ns() >= give_up || !fresh(&st))
 			goto fail;       /* empty, too small, or never finished */
 		pause_ns(OPEN_RETRY_STEP);
 	}

@@ -96,6 +96,46 @@ static int claim(struct shmring *r, int consumer, unsigned n, uint64_t *first,
 	}
 }
 
+/*
+ * Producer, blocked on a full ring: is the slot we wait for held by a
+ * consumer that died between claiming and releasing it? Its stamp names the
+ * registry entry and generation of the claimant; if that attachment is gone
+ * (freed, re-used, or its process dead), free the slot on its behalf: the
+ * message it held is lost with it (counted in orphans). A stamp of 0 means
+ * "not stamped yet" and is left alone. At most every 50 ms.
+ */
+void shmring__mpmc_recover(struct shmring *r)
+{
+	int64_t now = shmring__now_ns();
+	if (r->readonly || now - r->recover_ns < SHMRING__LIVENESS_NS)
+		return;
+	r->recover_ns = now;
+
+	uint64_t pos = shmring__load_relaxed64(&r->hdr->prod_idx);
+	struct shmring__slot_mpmc *sl = mslot(r, pos);
+	uint64_t prev = pos - r->nslots;          /* the position the slot last held */
+	uint64_t seq = shmring__load_acquire64(&sl->seq);   /* Q1 */
+	if (seq != prev + 1)
+		return;   /* free already, or never published: nothing to recover */
+	/* claimed by a consumer? (acquire: its stamp store may follow) */
+	if ((int64_t)(shmring__load_acquire64(&r->hdr->cons_idx) - prev) <= 0)
+		return;   /* not claimed yet: the consumers are just behind */
+	uint32_t st = shmring__load_relaxed32(&sl->owner);
+	unsigned idx = st & 0xff;
+	if (idx == 0 || idx > SHMRING__MAX_PEERS)
+		return;
+	const struct shmring__peer *e = &r->hdr->consumers[idx - 1];
+	uint64_t owner = shmring__load_acquire64(&e->owner);
+	uint32_t gen = shmring__load_relaxed32(&e->gen);
+	if (owner && (gen & 0xffffff) == (st >> 8) && shmring__owner_alive(owner))
+		return;   /* the claimant lives: it will release */
+	/* Q4 on the dead consumer's behalf; the CAS makes one producer do it */
+	if (shmring__cas_acqrel64(&sl->seq, &seq, prev + r->nslots)) {
+		shmring__add_relaxed64(&r->hdr->orphans, 1);   /* relaxed: a statistic */
+		shmring__notify(r, SHMRING__DIR_SPACE, 1);
+	}
+}
+
 static int ready_space(struct shmring *r)
 {
 	uint64_t pos = shmring__load_relaxed64(&r->hdr->prod_idx);
@@ -114,12 +154,25 @@ static int ready_data(struct shmring *r)
 static int claim_wait(struct shmring *r, int consumer, unsigned n, uint64_t *first,
                       const struct iovec *fit, int64_t timeout_ns)
 {
+	int64_t deadline = 0;
+
 	for (;;) {
 		int k = claim(r, consumer, n, first, fit);
 		if (k != 0)
 			return k;
+		/* another claimant may take what a wait announced: wait again,
+		 * for what is left of the caller's timeout, not a fresh one */
+		int64_t left = timeout_ns;
+		if (timeout_ns > 0) {
+			int64_t now = shmring__now_ns();
+			if (!deadline)
+				deadline = now + timeout_ns;
+			left = deadline - now;
+			if (left <= 0)
+				return -ETIMEDOUT;
+		}
 		int rc = shmring__wait(r, consumer ? SHMRING__DIR_DATA : SHMRING__DIR_SPACE,
-		                       timeout_ns, consumer ? ready_data : ready_space);
+		                       left, consumer ? ready_data : ready_space);
 		if (rc < 0)
 			return rc;
 	}
@@ -127,8 +180,18 @@ static int claim_wait(struct shmring *r, int consumer, unsigned n, uint64_t *fir
 
 static void publish(struct shmring *r, uint64_t pos)
 {
+	/* relaxed: ordered before the consumers see it by Q2 below */
+	shmring__store_relaxed32(&mslot(r, pos)->owner, 0);   /* not claimed yet */
 	/* Q2: release: length and payload before the seq; pairs with Q3 */
 	shmring__store_release64(&mslot(r, pos)->seq, pos + 1);
+}
+
+/* consumer: mark claimed slots as ours, for shmring__mpmc_recover() */
+static void stamp(struct shmring *r, uint64_t pos, unsigned k)
+{
+	for (unsigned i = 0; i < k; i++)
+		/* relaxed: a hint; a producer that reads 0 just keeps waiting */
+		shmring__store_relaxed32(&mslot(r, pos + i)->owner, r->stamp);
 }
 
 static void release_slot(struct shmring *r, uint64_t pos)
@@ -158,7 +221,8 @@ int shmring__mpmc_send(struct shmring *r, const void *msg, size_t len, int64_t t
 	if (k < 0)
 		return k;
 	struct shmring__slot_mpmc *s = mslot(r, pos);
-	s->len = (uint32_t)len;
+	/* relaxed: a consumer may peek at len before its claim CAS */
+	shmring__store_relaxed32(&s->len, (uint32_t)len);
 	if (len)
 		memcpy(s + 1, msg, len);
 	publish(r, pos);
@@ -177,6 +241,7 @@ ssize_t shmring__mpmc_recv(struct shmring *r, void *buf, size_t cap, int64_t tim
 	if (k < 0)
 		return k;
 	struct shmring__slot_mpmc *s = mslot(r, pos);
+	stamp(r, pos, 1);
 	uint32_t len = shmring__load_relaxed32(&s->len);   /* once: untrusted */
 	if (len > r->slot_size || len > cap)
 		return skip_corrupt(r, pos);   /* changed under us after the peek */
@@ -205,7 +270,7 @@ int shmring__mpmc_send_burst(struct shmring *r, const struct iovec *msgs, unsign
 		return k;
 	for (int i = 0; i < k; i++) {
 		struct shmring__slot_mpmc *s = mslot(r, pos + (uint64_t)i);
-		s->len = (uint32_t)msgs[i].iov_len;
+		shmring__store_relaxed32(&s->len, (uint32_t)msgs[i].iov_len);   /* relaxed: see send */
 		if (msgs[i].iov_len)
 			memcpy(s + 1, msgs[i].iov_base, msgs[i].iov_len);
 	}
@@ -230,6 +295,7 @@ int shmring__mpmc_recv_burst(struct shmring *r, struct iovec *bufs, unsigned n,
 	int k = claim_wait(r, 1, ok, &pos, bufs, timeout_ns);
 	if (k < 0)
 		return k;
+	stamp(r, pos, (unsigned)k);
 	/* every claimed slot is ours to deliver; lengths were checked before
 	 * the claim, and are read once more here: a slot that changed under
 	 * us (a scribbling peer) is skipped as corrupt */
@@ -275,7 +341,7 @@ int shmring__mpmc_commit(struct shmring *r, struct shmring_slot *s, size_t len)
 		return -EMSGSIZE;
 	/* after shutdown the claimed slot must still be published, or it would
 	 * block every consumer: it goes out as the stream's last message */
-	mslot(r, s->pos)->len = (uint32_t)len;
+	shmring__store_relaxed32(&mslot(r, s->pos)->len, (uint32_t)len);   /* relaxed: see send */
 	publish(r, s->pos);
 	r->p.reserved = 0;
 	s->data = NULL;
@@ -289,6 +355,7 @@ int shmring__mpmc_acquire(struct shmring *r, struct shmring_slot *s, int64_t tim
 	int k = claim_wait(r, 1, 1, &pos, NULL, timeout_ns);
 	if (k < 0)
 		return k;
+	stamp(r, pos, 1);
 	struct shmring__slot_mpmc *sl = mslot(r, pos);
 	uint32_t len = shmring__load_relaxed32(&sl->len);   /* once: untrusted */
 	if (len > r->slot_size)

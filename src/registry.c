@@ -140,7 +140,10 @@ static int claim(struct shmring *r, int side)
 			continue;
 		if (!shmring__cas_acqrel64(&e->owner, &cur, r->owner))
 			continue;   /* somebody else claimed it first */
-		shmring__store_relaxed32(&e->gen, shmring__load_relaxed32(&e->gen) + 1);
+		uint32_t gen = shmring__load_relaxed32(&e->gen) + 1;
+		shmring__store_relaxed32(&e->gen, gen);
+		if (side == SHMRING_CONSUMER)
+			r->stamp = (gen << 8) | (i + 1);
 		r->cpus = shmring__cpu_mask();
 		shmring__store_relaxed64(&e->cpus, r->cpus);   /* relaxed: a hint */
 		/* R3: release: ACTIVE after we own it; pairs with the acquire

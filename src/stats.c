@@ -99,6 +99,7 @@ int shmring_stats(struct shmring *r, struct shmring_stats *out)
 	out->prod_wakes = shmring__load_relaxed64(&h->prod_wakes);
 	out->cons_wakes = shmring__load_relaxed64(&h->cons_wakes);
 	out->bad_msgs = shmring__load_relaxed64(&h->bad_msgs);
+	out->orphans = shmring__load_relaxed64(&h->orphans);
 	return 0;
 }
 

@@ -187,6 +187,8 @@ static int end_of_stream(struct shmring *r, int dir, int force)
 {
 	if (dir == SHMRING__DIR_SPACE && r->p.shut)
 		return 1;
+	if (dir == SHMRING__DIR_SPACE && r->kind == SHMRING_MPMC)
+		shmring__mpmc_recover(r);   /* rate-limited inside */
 	return shmring__peers_gone(r, dir == SHMRING__DIR_DATA ? SHMRING_PRODUCER
 	                                                       : SHMRING_CONSUMER, force);
 }

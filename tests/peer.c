@@ -16,6 +16,7 @@
  *        MPMC: send COUNT messages {id, seq, checksum}, then close
  * Exit status: 0 success, 1 verification failure, 2 usage, 3 library error.
  */
+#include <sys/prctl.h>
 #include "common.h"
 
 static int fail(const char *what, long rc)
@@ -158,6 +159,9 @@ static int mpmc_produce(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	/* never outlive the test that started us (a failed test would leave
+	 * a "hold" or "hang" peer behind) */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (argc < 2)
 		return 2;
 	if (!strcmp(argv[1], "produce"))

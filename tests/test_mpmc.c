@@ -6,6 +6,7 @@
  */
 #include <criterion/criterion.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include "common.h"
 
 struct mpmc_msg {
@@ -206,6 +207,7 @@ Test(mpmc, killed_consumer_entry_is_reaped_and_stream_continues, .timeout = 20)
 	pid_t pid = fork();
 	if (pid == 0) {
 		struct shmring *x;
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (shmring_open(name, SHMRING_CONSUMER, &x))
 			_exit(1);
 		for (;;)
@@ -227,6 +229,59 @@ Test(mpmc, killed_consumer_entry_is_reaped_and_stream_continues, .timeout = 20)
 		cr_assert_eq(shmring_recv(c, &b, 1, 0), 1);
 		cr_assert_eq(b, i);
 	}
+	shmring_close(c);
+	shmring_close(p);
+	shmring_unlink(name);
+}
+
+/* a consumer killed between acquire and release: producers free its slot
+ * once they find the claimant dead, instead of wedging after one lap */
+Test(mpmc, slot_of_a_killed_consumer_is_recovered, .timeout = 20)
+{
+	char name[64];
+	struct shmring *p, *c;
+	struct shmring_config cfg = { .kind = SHMRING_MPMC, .slot_size = 8, .slots = 4 };
+	test_name(name, sizeof(name), "orphan");
+	cr_assert_eq(shmring_create(name, &cfg, SHMRING_PRODUCER | SHMRING_CONSUMER, &p), 0);
+	cr_assert_eq(shmring_send(p, "dies", 4, 0), 0);
+	int fds[2];
+	cr_assert_eq(pipe(fds), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct shmring *x;
+		struct shmring_slot s;
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (shmring_open(name, SHMRING_CONSUMER, &x) || shmring_acquire(x, &s, -1))
+			_exit(1);
+		if (write(fds[1], "k", 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();   /* holds the slot until killed */
+	}
+	char k;
+	cr_assert_eq(read(fds[0], &k, 1), 1);
+	cr_assert_eq(shmring_open(name, SHMRING_CONSUMER, &c), 0);   /* a live consumer stays */
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(shmring_send(p, &i, 1, 0), 0);
+	cr_assert_eq(shmring_send(p, "x", 1, 0), -EAGAIN, "full: one slot held by the child");
+	char b[8];
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(shmring_recv(c, b, sizeof(b), 0), 1);
+	/* the ring is empty, but the producer has wrapped to the held slot */
+	cr_assert_eq(shmring_send(p, "w", 1, 50000000), -ETIMEDOUT, "blocked on the held slot");
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	int64_t t0 = test_now_ns();
+	cr_assert_eq(shmring_send(p, "w", 1, 2000000000), 0, "slot recovered from the dead consumer");
+	cr_assert_lt(test_now_ns() - t0, 1000000000);
+	struct shmring_stats st;
+	cr_assert_eq(shmring_stats(p, &st), 0);
+	cr_assert_eq(st.orphans, 1);
+	cr_assert_eq(shmring_send(p, "x", 1, 0), 0);
+	cr_assert_eq(shmring_recv(c, b, sizeof(b), 0), 1);
+	cr_assert_eq(b[0], 'w');
+	cr_assert_eq(shmring_recv(c, b, sizeof(b), 0), 1);
+	cr_assert_eq(b[0], 'x');
 	shmring_close(c);
 	shmring_close(p);
 	shmring_unlink(name);

@@ -48,6 +48,8 @@ int cli_exit_code(int err);
 /* usage error: message plus a pointer to --help; returns EX_USAGE */
 int cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* the option getopt just rejected; returns EX_USAGE */
+int cli_bad_option(char **argv);
 /* "r" -> "/r"; copies into buf (NAME_MAX + 2 bytes). -EINVAL if too long */
 int cli_name(const char *arg, char *buf, size_t size);
 /* numbers: decimal (or 0x), optional K/M/G/T binary suffix; 0 or -EINVAL */

@@ -8,6 +8,7 @@
  * consumer nor tidies up after dead ones (so a dead peer stays visible).
  */
 #include <dirent.h>
+#include <fnmatch.h>
 #include <errno.h>
 #include <getopt.h>
 #include <libgen.h>
@@ -21,13 +22,13 @@
 
 #define SHM_DIR "/dev/shm"
 
-static int help_or_usage(int opt, const char *usage)
+static int help_or_usage(int opt, const char *usage, char **argv)
 {
 	if (opt == 'h') {
 		fputs(usage, stdout);
 		return EX_OK;
 	}
-	return cli_usage("bad option");
+	return cli_bad_option(argv);
 }
 
 /* -------------------------------------------------------------- create */
@@ -65,7 +66,7 @@ int cmd_create(int argc, char **argv)
 		if (k < 0)
 			return EX_USAGE;
 		if (k == 0)
-			return help_or_usage(opt, create_usage);
+			return help_or_usage(opt, create_usage, argv);
 	}
 	if (optind + 1 != argc)
 		return cli_usage("expects exactly one ring NAME");
@@ -168,11 +169,11 @@ static void print_info_json(const char *name, const struct snapshot *s)
 	json_peers("consumers", in->consumers, in->nconsumers);
 	printf(",\"stats\":{\"sent\":%llu,\"received\":%llu,\"full_waits\":%llu,"
 	       "\"empty_waits\":%llu,\"prod_wakes\":%llu,\"cons_wakes\":%llu,"
-	       "\"bad_msgs\":%llu}}\n",
+	       "\"bad_msgs\":%llu,\"orphans\":%llu}}\n",
 	       (unsigned long long)st->sent, (unsigned long long)st->received,
 	       (unsigned long long)st->full_waits, (unsigned long long)st->empty_waits,
 	       (unsigned long long)st->prod_wakes, (unsigned long long)st->cons_wakes,
-	       (unsigned long long)st->bad_msgs);
+	       (unsigned long long)st->bad_msgs, (unsigned long long)st->orphans);
 }
 
 static void print_info_text(const char *name, const struct snapshot *s)
@@ -198,14 +199,15 @@ static void print_info_text(const char *name, const struct snapshot *s)
 	printf("%-13s %llu of %llu slots (%.0f%%)\n", "fill:", (unsigned long long)in->used,
 	       (unsigned long long)in->slots, 100.0 * (double)in->used / (double)in->slots);
 	printf("%-13s %s%s", "state:", ring_state(in),
-	       in->eof ? " (end of stream: every producer that attached is gone or shut down)"
-	               : "");
+	       !in->eof ? "" :
+	       in->shutdowns ? " (end of stream: every producer that attached is gone or shut down)"
+	                     : " (end of stream: the producers closed or died without a shutdown)");
 	printf(", %u shutdown call%s\n", in->shutdowns, in->shutdowns == 1 ? "" : "s");
 	print_peers("producers:", in->producers, in->nproducers);
 	print_peers("consumers:", in->consumers, in->nconsumers);
-	printf("%-13s sent %llu, received %llu, bad %llu\n", "messages:",
+	printf("%-13s sent %llu, received %llu, corrupt %llu, orphaned %llu\n", "messages:",
 	       (unsigned long long)st->sent, (unsigned long long)st->received,
-	       (unsigned long long)st->bad_msgs);
+	       (unsigned long long)st->bad_msgs, (unsigned long long)st->orphans);
 	printf("%-13s full %llu, empty %llu; wakes by producers %llu, by consumers %llu\n",
 	       "sleeps:", (unsigned long long)st->full_waits,
 	       (unsigned long long)st->empty_waits, (unsigned long long)st->prod_wakes,
@@ -226,7 +228,7 @@ int cmd_info(int argc, char **argv)
 		if (opt == 'j')
 			json = 1;
 		else
-			return help_or_usage(opt, info_usage);
+			return help_or_usage(opt, info_usage, argv);
 	}
 	if (optind + 1 != argc)
 		return cli_usage("expects exactly one ring NAME");
@@ -265,7 +267,19 @@ static int by_name(const void *a, const void *b)
 
 typedef void (*ring_fn)(const char *name, struct shmring *r, void *arg);
 
-static int for_each_ring(ring_fn fn, void *arg)
+/* NAME matches one of the shell patterns (all names when there are none);
+ * patterns without a leading '/' match as if they had one */
+static int name_matches(const char *name, char **pats, int npats)
+{
+	if (npats == 0)
+		return 1;
+	for (int i = 0; i < npats; i++)
+		if (fnmatch(pats[i], pats[i][0] == '/' ? name : name + 1, 0) == 0)
+			return 1;
+	return 0;
+}
+
+static int for_each_ring(char **pats, int npats, ring_fn fn, void *arg)
 {
 	DIR *d = opendir(SHM_DIR);
 	int warnings = 0;
@@ -297,7 +311,7 @@ static int for_each_ring(ring_fn fn, void *arg)
 		char path[sizeof(SHM_DIR) + NAME_MAX + 2];
 		struct stat st;
 		snprintf(path, sizeof(path), "%s%s", SHM_DIR, list[i].name);
-		if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode) ||
+		if (!name_matches(list[i].name, pats, npats) || lstat(path, &st) < 0 || !S_ISREG(st.st_mode) ||
 		    (uint64_t)st.st_size < SHMRING__HDR_SIZE)
 			continue;
 		struct shmring *r;
@@ -318,8 +332,9 @@ static int for_each_ring(ring_fn fn, void *arg)
 }
 
 static const char ls_usage[] =
-"Usage: shmring ls [OPTIONS]\n"
-"List every shmring in /dev/shm, one line each: name, kind, slots x slot size,\n"
+"Usage: shmring ls [OPTIONS] [PATTERN...]\n"
+"List every shmring in /dev/shm (or those whose name matches a shell PATTERN,\n"
+"such as '/frames-*'), one line each: name, kind, slots x slot size,\n"
 "memory, fill, live/attached producers and consumers, and state (active,\n"
 "idle: nobody attached, draining or ended: end of stream). Other files are\n"
 "ignored; rings that cannot be read are reported as warnings.\n"
@@ -378,14 +393,12 @@ int cmd_ls(int argc, char **argv)
 		if (opt == 'j')
 			c.json = 1;
 		else
-			return help_or_usage(opt, ls_usage);
+			return help_or_usage(opt, ls_usage, argv);
 	}
-	if (optind != argc)
-		return cli_usage("takes no arguments");
 	if (c.json)
 		printf("[");
 	/* a failure to read /dev/shm itself is reported inside */
-	int rc = for_each_ring(ls_one, &c);
+	int rc = for_each_ring(argv + optind, argc - optind, ls_one, &c);
 	if (c.json)
 		printf("%s]\n", c.count ? "\n" : "");
 	if (fflush(stdout) != 0)
@@ -395,13 +408,14 @@ int cmd_ls(int argc, char **argv)
 
 static const char rm_usage[] =
 "Usage: shmring rm [OPTIONS] NAME...\n"
-"       shmring rm --stale [--dry-run] [--min-age SECONDS]\n"
+"       shmring rm --stale [--dry-run] [--min-age SECONDS] [PATTERN...]\n"
 "Remove rings. Processes still attached keep working on their mapping; the\n"
 "name disappears at once.\n"
 "\n"
 "Options:\n"
 "  -s, --stale            remove every ring in /dev/shm that no live process\n"
-"                         is attached to (as producer or consumer)\n"
+"                         is attached to (as producer or consumer); with\n"
+"                         PATTERNs, only rings whose name matches one\n"
 "      --min-age SECONDS  with --stale: spare rings younger than this\n"
 "  -n, --dry-run          with --stale: only print what would be removed\n"
 "  -f, --force            remove NAME even if it is not a shmring\n"
@@ -467,13 +481,11 @@ int cmd_rm(int argc, char **argv)
 			if (cli_parse_seconds(optarg, &sc.min_age))
 				return cli_usage("--min-age takes seconds, not '%s'", optarg);
 			break;
-		default: return help_or_usage(opt, rm_usage);
+		default: return help_or_usage(opt, rm_usage, argv);
 		}
 	}
 	if (stale) {
-		if (optind != argc)
-			return cli_usage("--stale takes no NAME");
-		int w = for_each_ring(stale_one, &sc);
+		int w = for_each_ring(argv + optind, argc - optind, stale_one, &sc);
 		if (fflush(stdout) != 0)
 			return EX_FAIL;
 		return w < 0 || sc.failures ? EX_FAIL : EX_OK;
@@ -550,7 +562,7 @@ int cmd_watch(int argc, char **argv)
 			if (cli_parse_seconds(optarg, &interval) || interval < 0.01)
 				return cli_usage("--interval takes seconds (>= 0.01), not '%s'", optarg);
 			break;
-		default: return help_or_usage(opt, watch_usage);
+		default: return help_or_usage(opt, watch_usage, argv);
 		}
 	}
 	if (optind + 1 != argc)

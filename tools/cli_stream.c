@@ -192,7 +192,7 @@ int cmd_push(int argc, char **argv)
 			spin = (int64_t)v;
 			break;
 		case 'h': fputs(push_usage, stdout); return EX_OK;
-		default: return cli_usage("bad option");
+		default: return cli_bad_option(argv);
 		}
 	}
 	if (optind + 1 != argc)
@@ -366,7 +366,7 @@ int cmd_pop(int argc, char **argv)
 			spin = (int64_t)v;
 			break;
 		case 'h': fputs(pop_usage, stdout); return EX_OK;
-		default: return cli_usage("bad option");
+		default: return cli_bad_option(argv);
 		}
 	}
 	if (optind + 1 != argc)
@@ -417,8 +417,17 @@ int cmd_pop(int argc, char **argv)
 			}
 			continue;
 		}
-		if (rc == -EPIPE)
-			break;   /* end of stream: drained and every producer gone */
+		if (rc == -EPIPE) {
+			/* end of stream: drained and every producer gone. The
+			 * library does not say whether they shut down or died;
+			 * a ring on which nobody ever called shutdown hints at
+			 * the latter (shmring push always shuts down) */
+			struct shmring_info in;
+			if (shmring_info(r, &in) == 0 && in.shutdowns == 0)
+				cli_err(name, "warning: the stream ended without a shutdown "
+				        "(the producer closed or died); the data may be incomplete");
+			break;
+		}
 		if (rc == -EBADMSG) {
 			/* the library skipped a corrupt slot; carry on, report at the end */
 			bad++;

@@ -9,6 +9,7 @@
  * Manual: man -l docs/man/shmring.1
  */
 #include <errno.h>
+#include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -88,10 +89,17 @@ int cli_usage(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "shmring: %s%s%s (try 'shmring %s--help')\n",
+	fprintf(stderr, "shmring: %s%s%s (try 'shmring %s%s--help')\n",
 	        cli_cmd ? cli_cmd : "", cli_cmd ? ": " : "", msg,
 	        cli_cmd ? cli_cmd : "", cli_cmd ? " " : "");
 	return EX_USAGE;
+}
+
+int cli_bad_option(char **argv)
+{
+	/* getopt leaves optind past the offending word in every case we use */
+	const char *w = optind > 0 ? argv[optind - 1] : "?";
+	return cli_usage("unknown option or missing argument: '%s'", w);
 }
 
 int cli_name(const char *arg, char *buf, size_t size)
@@ -294,6 +302,7 @@ static const struct {
 
 int main(int argc, char **argv)
 {
+	opterr = 0;   /* option errors are reported by cli_bad_option(), in one line */
 	if (argc < 2) {
 		fputs(main_usage, stderr);
 		return EX_USAGE;

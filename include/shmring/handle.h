@@ -62,6 +62,8 @@ struct shmring {
 	int cons_peer;
 	uint64_t owner;             /* this process: (start_time << 32) | pid */
 	int64_t liveness_ns;        /* last full liveness check of the peers */
+	int64_t recover_ns;         /* last MPMC orphan check (producers) */
+	uint32_t stamp;             /* MPMC consumer claim stamp, see layout.h */
 	int fd;                     /* kept for shmring_info(); -1 once closed */
 	char name[NAME_MAX + 2];
 

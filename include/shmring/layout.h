@@ -110,7 +110,9 @@ struct shmring__hdr {
 	uint64_t empty_waits;   /* consumer sleeps on an empty ring */
 	uint64_t cons_wakes;    /* FUTEX_WAKE calls made by consumers */
 	uint64_t bad_msgs;      /* corrupt slots reported as -EBADMSG */
-	uint8_t  pad7[SHMRING__LINE - 24];
+	uint64_t orphans;       /* MPMC: slots freed after their consumer died
+	                         * holding them (writer: producers) */
+	uint8_t  pad7[SHMRING__LINE - 32];
 
 	/* lines 8-15: reserved (crash-proof MPMC claim stamps, overflow
 	 * policy, event fd); zero in version 1 */
@@ -137,7 +139,10 @@ struct shmring__slot_spsc {
 struct shmring__slot_mpmc {
 	uint64_t seq;   /* writer: producer (publish), consumer (release) */
 	uint32_t len;   /* writer: the producer that claimed the slot */
-	uint32_t rsvd;  /* reserved: claimant stamp for crash recovery */
+	uint32_t owner; /* consumer claim stamp: 0 (written by the producer at
+	                 * publish), then (gen << 8) | (registry index + 1)
+	                 * written by the consumer that claimed it, so that a
+	                 * producer can free a slot whose consumer died */
 };
 
 #ifndef __cplusplus

@@ -1,0 +1,266 @@
+// SPDX-License-Identifier: MIT
+//
+// micro.cc - Google Benchmark microbenchmarks: the per-operation cost of the
+// shmring fast paths, threads of one process. This is where a regression in
+// the inline fast path shows first; compare two builds with compare.py
+// (docs/benchmarks.md).
+//
+//   SendRecv/size      one thread: send then recv, SPSC (the round trip through
+//                      one slot; no waiting, no cross-core traffic)
+//   Burst/n            one thread: send_burst + recv_burst of n 64-byte messages
+//   ZeroCopy/size      one thread: reserve + build in place + commit, acquire +
+//                      read in place + release (compare with SendRecv/size)
+//   SPSC2T/size        producer thread + consumer thread, SPSC, blocking calls
+//   MPMC2T/size        the same on an MPMC ring
+//   MPMC/threads:N     N threads, each with its own handle (both roles), each
+//                      iteration a send and a recv on one shared MPMC ring
+//
+// The public header compiles as C++ (extern "C", no _Atomic).
+#include <benchmark/benchmark.h>
+#include <shmring.h>
+
+#include <unistd.h>
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+std::string ring_name(const char *what)
+{
+	static std::atomic<unsigned> serial{0};
+	char buf[96];
+	std::snprintf(buf, sizeof(buf), "/shmring-bench-micro-%d-%s-%u", (int)getpid(), what,
+	              serial.fetch_add(1));
+	return buf;
+}
+
+// creates (and always unlinks) a ring; the creator's handle holds `roles`
+struct Ring {
+	std::string name;
+	struct shmring *r = nullptr;
+	Ring(const char *what, unsigned kind, uint32_t size, uint64_t slots, int roles)
+	    : name(ring_name(what))
+	{
+		struct shmring_config cfg = {};
+		cfg.kind = kind;
+		cfg.slot_size = size;
+		cfg.slots = slots;
+		cfg.mode = 0600;
+		cfg.flags = SHMRING_PREFAULT;
+		int rc = shmring_create(name.c_str(), &cfg, roles, &r);
+		if (rc) {
+			std::fprintf(stderr, "shmring_create: %s\n", shmring_strerror(rc));
+			r = nullptr;
+		}
+	}
+	~Ring()
+	{
+		shmring_close(r);
+		shmring_unlink(name.c_str());
+	}
+	Ring(const Ring &) = delete;
+	Ring &operator=(const Ring &) = delete;
+};
+
+uint64_t slots_for(size_t size)
+{
+	uint64_t want = (4u << 20) / (size + 8), s = 16;
+	while (s < want && s < 4096)
+		s <<= 1;
+	return s;
+}
+
+void counters(benchmark::State &st, size_t msgs_per_iter, size_t size)
+{
+	st.SetItemsProcessed((int64_t)(st.iterations() * msgs_per_iter));
+	st.SetBytesProcessed((int64_t)(st.iterations() * msgs_per_iter * size));
+}
+
+void BM_SendRecv(benchmark::State &st)
+{
+	size_t size = (size_t)st.range(0);
+	Ring ring("sr", SHMRING_SPSC, (uint32_t)size, 64, SHMRING_PRODUCER | SHMRING_CONSUMER);
+	if (!ring.r) {
+		st.SkipWithError("shmring_create failed");
+		return;
+	}
+	std::vector<unsigned char> in(size, 1), out(size);
+	uint64_t n = 0;
+	for (auto _ : st) {
+		std::memcpy(in.data(), &n, sizeof(n));
+		if (shmring_send(ring.r, in.data(), size, -1) != 0 ||
+		    shmring_recv(ring.r, out.data(), size, -1) != (ssize_t)size) {
+			st.SkipWithError("send/recv failed");
+			break;
+		}
+		benchmark::DoNotOptimize(out.data());
+		n++;
+	}
+	counters(st, 1, size);
+}
+BENCHMARK(BM_SendRecv)->Name("SendRecv")->Arg(8)->Arg(64)->Arg(512)->Arg(4096)->Arg(65536);
+
+void BM_Burst(benchmark::State &st)
+{
+	unsigned k = (unsigned)st.range(0);
+	const size_t size = 64;
+	Ring ring("burst", SHMRING_SPSC, size, 256, SHMRING_PRODUCER | SHMRING_CONSUMER);
+	if (!ring.r) {
+		st.SkipWithError("shmring_create failed");
+		return;
+	}
+	std::vector<unsigned char> in(k * size, 1), out(k * size);
+	std::vector<struct iovec> siov(k), riov(k);
+	for (unsigned i = 0; i < k; i++)
+		siov[i] = {in.data() + i * size, size};
+	for (auto _ : st) {
+		for (unsigned i = 0; i < k; i++)
+			riov[i] = {out.data() + i * size, size};
+		int s = shmring_send_burst(ring.r, siov.data(), k, -1);
+		int r = shmring_recv_burst(ring.r, riov.data(), k, -1);
+		if (s != (int)k || r != (int)k) {
+			st.SkipWithError("burst failed");
+			break;
+		}
+		benchmark::DoNotOptimize(out.data());
+	}
+	counters(st, k, size);
+}
+BENCHMARK(BM_Burst)->Name("Burst")->Arg(1)->Arg(8)->Arg(32);
+
+void BM_ZeroCopy(benchmark::State &st)
+{
+	size_t size = (size_t)st.range(0);
+	Ring ring("zc", SHMRING_SPSC, (uint32_t)size, 64, SHMRING_PRODUCER | SHMRING_CONSUMER);
+	if (!ring.r) {
+		st.SkipWithError("shmring_create failed");
+		return;
+	}
+	std::vector<unsigned char> in(size, 1);
+	uint64_t n = 0, sum = 0;
+	for (auto _ : st) {
+		struct shmring_slot s, a;
+		if (shmring_reserve(ring.r, &s, -1) != 0) {
+			st.SkipWithError("reserve failed");
+			break;
+		}
+		std::memcpy(s.data, in.data(), size);      // build the message in place
+		std::memcpy(s.data, &n, sizeof(n));
+		shmring_commit(ring.r, &s, size);
+		if (shmring_acquire(ring.r, &a, -1) != 0) {
+			st.SkipWithError("acquire failed");
+			break;
+		}
+		uint64_t w;
+		std::memcpy(&w, a.data, sizeof(w));        // read in place, no copy out
+		sum += w;
+		shmring_release(ring.r, &a);
+		n++;
+	}
+	benchmark::DoNotOptimize(sum);
+	counters(st, 1, size);
+}
+BENCHMARK(BM_ZeroCopy)->Name("ZeroCopy")->Arg(8)->Arg(64)->Arg(512)->Arg(4096)->Arg(65536);
+
+// one producer (the benchmark thread) and one consumer thread
+void two_threads(benchmark::State &st, unsigned kind)
+{
+	size_t size = (size_t)st.range(0);
+	Ring ring("2t", kind, (uint32_t)size, slots_for(size), 0);
+	struct shmring *p = nullptr, *c = nullptr;
+	if (!ring.r || shmring_open(ring.name.c_str(), SHMRING_PRODUCER, &p) ||
+	    shmring_open(ring.name.c_str(), SHMRING_CONSUMER, &c)) {
+		st.SkipWithError("create/open failed");
+		shmring_close(p);
+		return;
+	}
+	std::atomic<uint64_t> got{0};
+	std::atomic<bool> bad{false};
+	std::thread consumer([&] {
+		std::vector<unsigned char> buf(size);
+		uint64_t n = 0;
+		ssize_t len;
+		while ((len = shmring_recv(c, buf.data(), size, -1)) >= 0) {
+			uint64_t w;
+			std::memcpy(&w, buf.data(), sizeof(w));
+			if (w != n)
+				bad = true;
+			n++;
+		}
+		got = n;
+	});
+	std::vector<unsigned char> msg(size, 1);
+	uint64_t n = 0;
+	for (auto _ : st) {
+		std::memcpy(msg.data(), &n, sizeof(n));
+		if (shmring_send(p, msg.data(), size, -1) != 0) {
+			st.SkipWithError("send failed");
+			break;
+		}
+		n++;
+	}
+	shmring_shutdown(p);
+	consumer.join();
+	shmring_close(p);
+	shmring_close(c);
+	if (bad || got != n)
+		st.SkipWithError("sequence mismatch");
+	counters(st, 1, size);
+}
+
+void BM_SPSC2T(benchmark::State &st) { two_threads(st, SHMRING_SPSC); }
+void BM_MPMC2T(benchmark::State &st) { two_threads(st, SHMRING_MPMC); }
+BENCHMARK(BM_SPSC2T)->Name("SPSC2T")->Arg(8)->Arg(64)->Arg(512)->Arg(4096)->Arg(65536)
+	->UseRealTime();
+BENCHMARK(BM_MPMC2T)->Name("MPMC2T")->Arg(8)->Arg(64)->Arg(4096)->UseRealTime();
+
+// N threads on one MPMC ring, each with its own handle: send, then recv
+std::string mpmc_name;
+void mpmc_setup(const benchmark::State &)
+{
+	mpmc_name = ring_name("mpmc");
+	struct shmring_config cfg = {};
+	cfg.kind = SHMRING_MPMC;
+	cfg.slot_size = 64;
+	cfg.slots = 1024;
+	cfg.flags = SHMRING_PREFAULT;
+	struct shmring *r;
+	if (shmring_create(mpmc_name.c_str(), &cfg, 0, &r) == 0)
+		shmring_close(r);
+}
+void mpmc_teardown(const benchmark::State &)
+{
+	shmring_unlink(mpmc_name.c_str());
+}
+
+void BM_MPMC(benchmark::State &st)
+{
+	const size_t size = 64;
+	struct shmring *r = nullptr;
+	if (shmring_open(mpmc_name.c_str(), SHMRING_PRODUCER | SHMRING_CONSUMER, &r)) {
+		st.SkipWithError("open failed");
+		return;
+	}
+	unsigned char in[size] = {1}, out[size];
+	for (auto _ : st) {
+		if (shmring_send(r, in, size, -1) != 0 ||
+		    shmring_recv(r, out, size, -1) != (ssize_t)size) {
+			st.SkipWithError("send/recv failed");
+			break;
+		}
+		benchmark::DoNotOptimize(out);
+	}
+	shmring_close(r);
+	counters(st, 1, size);
+}
+BENCHMARK(BM_MPMC)->Name("MPMC")->Setup(mpmc_setup)->Teardown(mpmc_teardown)
+	->ThreadRange(1, 4)->UseRealTime();
+
+} // namespace
+
+BENCHMARK_MAIN();

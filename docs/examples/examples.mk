@@ -1,0 +1,28 @@
+# docs/examples/examples.mk - build (and smoke-test) the examples, so they
+# cannot rot. Included by the top Makefile.
+#   make examples        -> $(BUILD)/examples/{producer,consumer,zerocopy,mpmc_pool}
+#   make test-examples   run each one briefly
+
+EXAMPLE_SRCS := $(wildcard docs/examples/*.c)
+EXAMPLE_BINS := $(EXAMPLE_SRCS:docs/examples/%.c=$(BUILD)/examples/%)
+
+examples: $(EXAMPLE_BINS)
+
+$(BUILD)/examples/%: docs/examples/%.c $(LIB_A) $(LIB_HDRS)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(CPPFLAGS_S) $(CFLAGS_APP) -o $@ $< $(LIB_A) $(LDFLAGS_APP)
+
+test-examples: examples
+	$(Q)set -e; b=$(BUILD)/examples; n=/example-make-$$$$; pass=0; \
+	$$b/consumer $$n -q > $(BUILD)/examples/consumer.out & cpid=$$!; \
+	$$b/producer $$n 5000 > /dev/null; wait $$cpid; \
+	grep -q 'received 5000 messages' $(BUILD)/examples/consumer.out; pass=$$((pass+1)); \
+	$$b/zerocopy 500 > /dev/null; pass=$$((pass+1)); \
+	$$b/mpmc_pool 3 3000 > /dev/null; pass=$$((pass+1)); \
+	echo "test-examples: $$pass passed, 0 failed"
+
+TEST_EXTRA += test-examples
+test: test-examples
+
+.PHONY: test-examples

@@ -1,0 +1,226 @@
+#!/bin/sh
+# tests/cli/test_cli.sh - the shmring command-line tool end to end.
+#   tests/cli/test_cli.sh PATH/TO/shmring
+# Every ring it makes is named /cli-test-PID-*; all are removed on exit.
+# Ends with "N passed, M failed"; exits non-zero if anything failed.
+set -u
+
+CLI=${1:?usage: test_cli.sh PATH/TO/shmring}
+case $CLI in /*) ;; *) CLI=$(pwd)/$CLI ;; esac
+P=cli-test-$$
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/shmring-cli.XXXXXX")
+pass=0
+fail=0
+BGPIDS=
+
+cleanup() {
+	for p in $BGPIDS; do kill -9 "$p" 2>/dev/null; done
+	rm -f /dev/shm/$P-* 2>/dev/null
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+ok()  { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+
+# expect CODE DESCRIPTION CMD...: run CMD, compare its exit status
+expect() {
+	want=$1; what=$2; shift 2
+	"$@" > "$TMP/out" 2> "$TMP/err"
+	got=$?
+	if [ "$got" -eq "$want" ]; then ok; else
+		bad "$what: exit $got, expected $want ($(head -c 300 "$TMP/err"))"
+	fi
+}
+
+# wait until a shell condition holds (up to ~5 s)
+wait_for() {
+	i=0
+	while ! eval "$1"; do
+		i=$((i + 1))
+		[ $i -gt 100 ] && return 1
+		sleep 0.05
+	done
+	return 0
+}
+
+json_get() {  # json_get FILE JQ-EXPR
+	jq -r "$2" < "$1"
+}
+
+# ---- help and usage ----
+expect 0 "shmring --help" "$CLI" --help
+grep -q '^Usage: shmring COMMAND' "$TMP/out" && ok || bad "--help text"
+for c in create info ls rm push pop watch bench; do
+	expect 0 "shmring $c --help" "$CLI" "$c" --help
+	grep -q "^Usage: shmring $c" "$TMP/out" && ok || bad "$c --help text"
+done
+expect 2 "no command" "$CLI"
+expect 2 "unknown command" "$CLI" frobnicate
+expect 2 "push without NAME" "$CLI" push
+expect 2 "bad option" "$CLI" info --bogus /x
+[ "$(wc -l < "$TMP/err")" -eq 1 ] && ok || bad "usage error is one line"
+
+# ---- create / errors ----
+R=/$P-a
+expect 0 "create" "$CLI" create "$R" --slots 16 --slot-size 4K
+expect 4 "create twice" "$CLI" create "$R"
+grep -q "^shmring: create $R: ring already exists\$" "$TMP/err" && ok || bad "EEXIST message"
+expect 2 "slots not a power of two" "$CLI" create "/$P-x" --slots 3
+expect 2 "bad kind" "$CLI" create "/$P-x" --kind lifo
+expect 2 "bad name" "$CLI" create "/$P/x"
+expect 3 "info of a missing ring" "$CLI" info "/$P-missing"
+grep -q "^shmring: info /$P-missing: no such ring\$" "$TMP/err" && ok || bad "ENOENT message"
+head -c 8192 /dev/urandom > "/dev/shm/$P-notring"
+expect 6 "info of a non-shmring" "$CLI" info "/$P-notring"
+expect 6 "rm of a non-shmring" "$CLI" rm "/$P-notring"
+[ -e "/dev/shm/$P-notring" ] && ok || bad "rm removed a non-shmring"
+
+# ---- info / --json / ls ----
+expect 0 "info" "$CLI" info "$R"
+grep -q '^kind: *spsc' "$TMP/out" && grep -q '^slots: *16 x 4096' "$TMP/out" && ok ||
+	bad "info text"
+expect 0 "info --json" "$CLI" info --json "$R"
+[ "$(json_get "$TMP/out" '.slots, .slot_size, .kind, .state' | tr '\n' ' ')" = "16 4096 spsc idle " ] &&
+	ok || bad "info --json fields: $(cat "$TMP/out")"
+expect 0 "ls" "$CLI" ls "/$P-*"
+grep -q "^$R " "$TMP/out" && ok || bad "ls lists the ring"
+grep -q "notring" "$TMP/out" && bad "ls lists a non-shmring" || ok
+expect 0 "ls --json" "$CLI" ls --json "/$P-*"
+[ "$(json_get "$TMP/out" 'length')" = 1 ] && ok || bad "ls --json: $(cat "$TMP/out")"
+# a ring this user cannot read: a warning, not fatal (needs a second user)
+if [ "$(id -u)" = 0 ] && command -v setpriv > /dev/null; then
+	"$CLI" create "/$P-private" --slots 2 --slot-size 64 --mode 0600
+	setpriv --reuid=nobody --regid=nogroup --clear-groups \
+		"$CLI" ls "/$P-*" > "$TMP/out" 2> "$TMP/err"
+	rc=$?
+	[ $rc -eq 0 ] && grep -q "warning: /$P-private: permission denied" "$TMP/err" && ok ||
+		bad "ls of an unreadable ring: exit $rc, $(cat "$TMP/err")"
+	"$CLI" rm "/$P-private"
+fi
+
+# ---- byte stream: binary data carried exactly ----
+head -c 3000000 /dev/urandom > "$TMP/big"
+want=$(sha256sum < "$TMP/big" | cut -d' ' -f1)
+# pop first (it waits for the ring), push creates it
+"$CLI" pop "/$P-bytes" > "$TMP/copy" &
+popper=$!
+"$CLI" push "/$P-bytes" < "$TMP/big"
+prc=$?
+wait $popper
+qrc=$?
+got=$(sha256sum < "$TMP/copy" | cut -d' ' -f1)
+[ $prc -eq 0 ] && [ $qrc -eq 0 ] && [ "$got" = "$want" ] && ok ||
+	bad "binary push/pop: push $prc pop $qrc sha $got != $want"
+# odd slot size, MPMC kind, and push finishing before pop starts
+"$CLI" create "/$P-odd" --kind mpmc --slots 1024 --slot-size 1000
+"$CLI" push "/$P-odd" < "$TMP/big" &
+pusher=$!
+BGPIDS="$BGPIDS $pusher"
+"$CLI" pop --unlink "/$P-odd" > "$TMP/copy2"
+qrc=$?
+wait $pusher
+prc=$?
+got=$(sha256sum < "$TMP/copy2" | cut -d' ' -f1)
+[ $prc -eq 0 ] && [ $qrc -eq 0 ] && [ "$got" = "$want" ] && ok ||
+	bad "mpmc odd-size push/pop: push $prc pop $qrc"
+[ ! -e "/dev/shm/$P-odd" ] && ok || bad "pop --unlink left the ring"
+# small input pushed completely before any consumer exists
+printf 'hello\0world' > "$TMP/small"
+expect 0 "push before pop" "$CLI" push "/$P-early" < "$TMP/small"
+expect 0 "pop after push" "$CLI" pop "/$P-early"
+cmp -s "$TMP/out" "$TMP/small" && ok || bad "push-then-pop content"
+expect 0 "info after the stream" "$CLI" info --json "/$P-early"
+[ "$(json_get "$TMP/out" '.eof, .shutdowns')" = "true
+1" ] && ok || bad "eof after shutdown: $(cat "$TMP/out")"
+# empty input
+expect 0 "push of empty input" "$CLI" push "/$P-empty" < /dev/null
+expect 0 "pop of an empty stream" "$CLI" pop "/$P-empty"
+[ ! -s "$TMP/out" ] && ok || bad "empty stream gave bytes"
+
+# ---- --lines ----
+printf 'one\ntwo two\n\nfour\nno newline at end' > "$TMP/lines"
+expect 0 "push --lines" "$CLI" push --lines --slot-size 64 "/$P-lines" < "$TMP/lines"
+expect 0 "pop --lines --count" "$CLI" pop --lines --count 2 "/$P-lines"
+[ "$(cat "$TMP/out")" = "one
+two two" ] && ok || bad "pop --count 2: $(cat "$TMP/out")"
+expect 0 "pop --lines (rest)" "$CLI" pop --lines "/$P-lines"
+printf '\nfour\nno newline at end\n' | cmp -s - "$TMP/out" && ok || bad "pop --lines rest"
+expect 0 "info counts lines" "$CLI" info --json "/$P-lines"
+[ "$(json_get "$TMP/out" '.stats.sent')" = 5 ] && ok || bad "5 line messages"
+head -c 100 /dev/zero | tr '\0' x > "$TMP/long"
+expect 9 "line longer than a slot" "$CLI" push --lines "/$P-lines" < "$TMP/long"
+grep -q "longer than the slot size (64)" "$TMP/err" && ok || bad "EMSGSIZE message"
+
+# ---- pop: waiting, timeouts, busy, closed stdout ----
+expect 3 "pop --wait 0 of a missing ring" "$CLI" pop --wait 0 "/$P-nothere"
+"$CLI" create "/$P-live" --slots 8 --slot-size 4K
+mkfifo "$TMP/fifo"
+sleep 30 > "$TMP/fifo" &
+BGPIDS="$BGPIDS $!"
+"$CLI" push "/$P-live" < "$TMP/fifo" &
+BGPIDS="$BGPIDS $!"
+wait_for '[ "$("$CLI" info --json "/$P-live" | jq ".producers | length")" = 1 ]' ||
+	bad "push did not attach"
+expect 10 "pop --timeout with a silent producer" "$CLI" pop --timeout 0.3 "/$P-live"
+"$CLI" pop "/$P-live" > /dev/null &
+first=$!
+BGPIDS="$BGPIDS $first"
+wait_for '[ "$("$CLI" info --json "/$P-live" | jq ".consumers | length")" = 1 ]' ||
+	bad "pop did not attach"
+expect 7 "second consumer of an spsc ring" "$CLI" pop --wait 0 "/$P-live"
+grep -q "role held by a live process" "$TMP/err" && ok || bad "EBUSY message"
+kill -TERM $first
+wait $first
+rc=$?
+[ $rc -eq 130 ] && ok || bad "pop after SIGTERM: exit $rc"
+# stdout closed by its reader: pop leaves with 11, push then sees no consumer (8)
+"$CLI" create "/$P-head" --slots 4 --slot-size 4K
+head -c 2000000 /dev/urandom > "$TMP/mid"
+"$CLI" push "/$P-head" < "$TMP/mid" 2> "$TMP/push.err" &
+pusher=$!
+( "$CLI" pop "/$P-head"; echo $? > "$TMP/poprc" ) | head -c 1000 > /dev/null
+wait $pusher
+prc=$?
+[ "$(cat "$TMP/poprc")" = 11 ] && ok || bad "pop into a closed pipe: exit $(cat "$TMP/poprc")"
+[ $prc -eq 8 ] && grep -q "no consumer left" "$TMP/push.err" && ok ||
+	bad "push after the consumer left: exit $prc $(cat "$TMP/push.err")"
+
+# ---- a producer killed with SIGKILL shows as dead; rm --stale ----
+"$CLI" create "/$P-dead" --slots 4 --slot-size 1K
+"$CLI" push "/$P-dead" < /dev/zero &
+victim=$!
+BGPIDS="$BGPIDS $victim"
+wait_for '[ "$("$CLI" info --json "/$P-dead" | jq ".used")" = 4 ]' || bad "ring did not fill"
+kill -9 $victim
+wait $victim 2>/dev/null
+expect 0 "info after SIGKILL" "$CLI" info --json "/$P-dead"
+[ "$(json_get "$TMP/out" '.producers[0].pid, .producers[0].alive, .eof' | tr '\n' ' ')" = "$victim false true " ] &&
+	ok || bad "killed producer not reported dead: $(cat "$TMP/out")"
+expect 0 "info text after SIGKILL" "$CLI" info "/$P-dead"
+grep -q "^producers: *pid $victim DEAD" "$TMP/out" && ok || bad "info text: DEAD"
+# pop drains what the dead producer committed, and says it did not shut down
+expect 0 "pop after the producer died" "$CLI" pop --wait 0 "/$P-dead"
+[ "$(wc -c < "$TMP/out")" -eq 4096 ] && grep -q "ended without a shutdown" "$TMP/err" &&
+	ok || bad "pop of a dead producer's ring: $(wc -c < "$TMP/out") bytes, $(cat "$TMP/err")"
+# live rings (/P-live has a producer) must survive; dead and idle ones go
+expect 0 "rm --stale --dry-run" "$CLI" rm --stale --dry-run "/$P-*"
+grep -q "would remove /$P-dead" "$TMP/out" && [ -e "/dev/shm/$P-dead" ] && ok ||
+	bad "dry run: $(cat "$TMP/out")"
+expect 0 "rm --stale" "$CLI" rm --stale "/$P-*"
+[ ! -e "/dev/shm/$P-dead" ] && [ -e "/dev/shm/$P-live" ] && [ -e "/dev/shm/$P-notring" ] &&
+	ok || bad "rm --stale removed the wrong set: $(cat "$TMP/out")"
+
+# ---- watch, rm NAME..., bench ----
+expect 0 "watch --count" "$CLI" watch --count 2 --interval 0.1 "/$P-live"
+[ "$(wc -l < "$TMP/out")" -eq 3 ] && ok || bad "watch lines: $(cat "$TMP/out")"
+expect 3 "rm of a missing ring" "$CLI" rm "/$P-live" "/$P-nothere"
+[ ! -e "/dev/shm/$P-live" ] && ok || bad "rm NAME... did not remove the first"
+expect 0 "rm --force of a non-shmring" "$CLI" rm --force "/$P-notring"
+if [ -x "$(dirname "$CLI")/bench/ipc_bench" ]; then ok; else
+	expect 12 "bench not built" env -u SHMRING_IPC_BENCH "$CLI" bench
+fi
+
+echo "test-cli: $pass passed, $fail failed"
+[ $fail -eq 0 ]

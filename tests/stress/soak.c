@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * soak.c - the long run (make soak): three lanes at once until the time is
+ * up, then one verdict line with the counts of all of them.
+ *   matrix:  SPSC 1x1 and MPMC P x C (P, C in {1, 2, 4}) rounds of 8 s;
+ *   faults:  kill -9 rounds: SPSC (producers and consumers killed) and MPMC
+ *            2x2 / 4x2 (consumers killed), at least 1000 kills in all when the
+ *            run lasts long enough (a 10-minute run makes far more);
+ *   hostile: the hostile peer (./hostile next to this binary) scribbling on
+ *            rings while honest processes use them.
+ * Usage: soak [-s seed] [-t seconds]
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "stress.h"
+
+struct lane {
+	struct st_result res;
+	unsigned rounds;
+	int done;
+};
+
+static void lane_matrix(struct lane *L, uint64_t seed, int64_t end)
+{
+	static const unsigned n[] = { 1, 2, 4 };
+	char tag[32];
+	for (unsigned i = 0; stress_now_ns() < end && !L->res.failed; i++) {
+		unsigned cell = i % 10;
+		struct st_cfg cfg = {
+			.tag = tag, .kind = cell == 9 ? SHMRING_SPSC : SHMRING_MPMC,
+			.nprod = cell == 9 ? 1 : n[cell / 3], .ncons = cell == 9 ? 1 : n[cell % 3],
+			.slot_size = 200, .slots = cell & 1 ? 16 : 256, .seconds = 8,
+			.timeout_ns = 200000000, .seed = seed + i, .quiet = 1,
+		};
+		snprintf(tag, sizeof(tag), "soak-%s-%ux%u", cfg.kind == SHMRING_SPSC ? "spsc" : "mpmc",
+		         cfg.nprod, cfg.ncons);
+		struct st_result r;
+		stress_run(&cfg, &r);
+		if (r.failed)
+			stress_verdict(tag, &cfg, &r, 8);
+		stress_merge(&L->res, &r);
+		L->rounds++;
+	}
+}
+
+static void lane_faults(struct lane *L, uint64_t seed, int64_t end)
+{
+	char tag[32];
+	for (unsigned i = 0; stress_now_ns() < end && !L->res.failed; i++) {
+		int spsc = (i % 2) == 0;
+		struct st_cfg cfg = {
+			.tag = tag, .kind = spsc ? SHMRING_SPSC : SHMRING_MPMC,
+			.nprod = spsc ? 1 : 2 + 2 * ((i / 2) % 2), .ncons = spsc ? 1 : 2,
+			.slot_size = 200, .slots = 64, .seconds = 4, .kill_prod = spsc,
+			.kill_cons = 1, .min_kills = 100, .max_gap_us = 30000,
+			.timeout_ns = 200000000, .seed = seed + i, .quiet = 1,
+		};
+		snprintf(tag, sizeof(tag), "soak-fault-%s", spsc ? "spsc" : "mpmc");
+		struct st_result r;
+		stress_run(&cfg, &r);
+		if (r.failed)
+			stress_verdict(tag, &cfg, &r, 4);
+		stress_merge(&L->res, &r);
+		L->rounds++;
+	}
+}
+
+/* run ./hostile for the whole time; keep its verdict line */
+static int lane_hostile(const char *self, uint64_t seed, double secs, char *line, size_t cap)
+{
+	char path[PATH_MAX], s_secs[32], s_seed[32];
+	const char *slash = strrchr(self, '/');
+	int fd[2];
+	snprintf(path, sizeof(path), "%.*shostile", slash ? (int)(slash - self + 1) : 0, self);
+	snprintf(s_secs, sizeof(s_secs), "%.0f", secs);
+	snprintf(s_seed, sizeof(s_seed), "%" PRIu64, seed);
+	if (pipe(fd))
+		return -1;
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(fd[1], 1);
+		close(fd[0]);
+		execl(path, "hostile", "-t", s_secs, "-s", s_seed, (char *)NULL);
+		printf("hostile: FAIL cannot run %s: %s\n", path, strerror(errno));
+		_exit(127);
+	}
+	close(fd[1]);
+	FILE *f = fdopen(fd[0], "r");
+	char buf[1024];
+	line[0] = '\0';
+	while (f && fgets(buf, sizeof(buf), f))
+		if (!strncmp(buf, "hostile:", 8))
+			snprintf(line, cap, "%s", buf);
+	if (f)
+		fclose(f);
+	int status;
+	waitpid(pid, &status, 0);
+	line[strcspn(line, "\n")] = '\0';
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+int main(int argc, char **argv)
+{
+	uint64_t seed = stress_seed_default();
+	double secs = 600;
+	char hline[1024];
+
+	if (stress_args(argc, argv, &seed, &secs, NULL))
+		return 2;
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	printf("soak: seed=%" PRIu64 " seconds=%.0f (matrix, faults and hostile lanes at once)\n",
+	       seed, secs);
+	struct lane *lanes = mmap(NULL, 2 * sizeof(struct lane), PROT_READ | PROT_WRITE,
+	                          MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (lanes == MAP_FAILED)
+		return 2;
+	memset(lanes, 0, 2 * sizeof(struct lane));
+	int64_t t0 = stress_now_ns(), end = t0 + (int64_t)(secs * 1e9);
+	pid_t kids[2];
+	for (int i = 0; i < 2; i++) {
+		kids[i] = fork();
+		if (kids[i] == 0) {
+			if (i == 0)
+				lane_matrix(&lanes[0], seed, end);
+			else
+				lane_faults(&lanes[1], seed + 0x10000, end);
+			lanes[i].done = 1;
+			_exit(0);
+		}
+	}
+	int hrc = lane_hostile(argv[0], seed + 0x20000, secs, hline, sizeof(hline));
+	int failed = hrc != 0;
+	for (int i = 0; i < 2; i++) {
+		int status;
+		waitpid(kids[i], &status, 0);
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || !lanes[i].done) {
+			failed = 1;
+			printf("soak: lane %d ended abnormally (status 0x%x)\n", i, status);
+		}
+	}
+	struct st_result all = { 0 };
+	stress_merge(&all, &lanes[0].res);
+	stress_merge(&all, &lanes[1].res);
+	failed |= all.failed;
+	if (all.kills < 1000 && secs >= 600) {
+		failed = 1;
+		printf("soak: only %" PRIu64 " kills\n", all.kills);
+	}
+	const char *h = strchr(hline, ' ');
+	printf("soak: %s seed=%" PRIu64 " time=%.0fs matrix_rounds=%u fault_rounds=%u msgs=%" PRIu64
+	       " committed=%" PRIu64 " kills=%" PRIu64 " lost=%" PRIu64 " (with killed consumers;"
+	       " allowed %" PRIu64 ") duplicated=%" PRIu64 " redelivered=%" PRIu64
+	       " in-doubt=%" PRIu64 "/%" PRIu64 " reorder=%" PRIu64 " corrupt=%" PRIu64
+	       " hangs=%" PRIu64 " crashes=%" PRIu64 " overruns=%" PRIu64 " wedged=%" PRIu64
+	       " errors=[EAGAIN:%" PRIu64 ",ETIMEDOUT:%" PRIu64 ",EPIPE:%" PRIu64 ",EBADMSG:%" PRIu64
+	       ",EPROTO:%" PRIu64 ",EBUSY:%" PRIu64 ",other:%" PRIu64 "] | hostile:%s%s%s\n",
+	       failed ? "FAIL" : "PASS", seed, (double)(stress_now_ns() - t0) / 1e9,
+	       lanes[0].rounds, lanes[1].rounds, all.msgs, all.committed, all.kills, all.lost,
+	       all.lost_allowed, all.dup, all.redelivered, all.doubt_recv,
+	       all.doubt_recv + all.doubt_absent, all.reorder, all.corrupt, all.hangs,
+	       all.crashes, all.overruns, all.wedges, all.err[E_AGAIN], all.err[E_TIMEDOUT],
+	       all.err[E_PIPE], all.err[E_BADMSG], all.err[E_PROTO], all.err[E_BUSY],
+	       all.err[E_OTHER] + all.err[E_MSGSIZE], h ? h : " (no verdict)",
+	       all.failed ? " | first failure: " : "", all.failed ? all.why : "");
+	return failed;
+}

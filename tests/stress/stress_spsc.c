@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: MIT */
+/* stress_spsc.c - SPSC 1x1 across two processes, every API family mixed at
+ * random, blocking waits on a small ring. Usage: stress_spsc [-s seed] [-t s] */
+#include <stdio.h>
+#include "stress.h"
+
+int main(int argc, char **argv)
+{
+	uint64_t seed = stress_seed_default();
+	double secs = 3;
+	struct st_result res;
+
+	if (stress_args(argc, argv, &seed, &secs, NULL))
+		return 2;
+	struct st_cfg cfg = {
+		.tag = "stress-spsc", .kind = SHMRING_SPSC, .nprod = 1, .ncons = 1,
+		.slot_size = 200, .slots = 64, .seconds = secs,
+		.timeout_ns = 200000000, .seed = seed,
+	};
+	return stress_run(&cfg, &res) ? 1 : 0;
+}

@@ -1,0 +1,61 @@
+# tools/tools.mk - the shmring command-line tool, its man pages and install
+# hooks, and the tests that go with them. Included by the top Makefile.
+#
+#   make                    also builds $(BUILD)/shmring
+#   make install            also installs the tool and the man pages
+#   make test-cli           the tool end to end (tests/cli/test_cli.sh)
+#   make test-install       install into a temporary DESTDIR, build an example
+#                           with pkg-config only, run it, uninstall
+#   make lint-man           mandoc -Tlint over docs/man
+
+CLI_BIN   := $(BUILD)/shmring
+CLI_SRCS  := tools/shmring.c $(wildcard tools/cli_*.c)
+MAN1      := $(wildcard docs/man/*.1)
+MAN3      := $(wildcard docs/man/*.3)
+MAN7      := $(wildcard docs/man/*.7)
+
+all: $(CLI_BIN)
+
+$(CLI_BIN): $(CLI_SRCS) tools/cli.h $(LIB_A) $(LIB_HDRS)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(CPPFLAGS_S) $(CFLAGS_APP) -o $@ $(CLI_SRCS) $(LIB_A) $(LDFLAGS_APP)
+
+# -- install hooks (the top Makefile's install/uninstall run these) --
+INSTALL_EXTRA += $(CLI_BIN)
+
+define INSTALL_EXTRA_CMDS
+install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man7
+install -m 755 $(CLI_BIN) $(DESTDIR)$(BINDIR)/shmring
+$(if $(MAN1),install -m 644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/)
+$(if $(MAN3),install -m 644 $(MAN3) $(DESTDIR)$(MANDIR)/man3/)
+$(if $(MAN7),install -m 644 $(MAN7) $(DESTDIR)$(MANDIR)/man7/)
+endef
+
+define UNINSTALL_EXTRA_CMDS
+rm -f $(DESTDIR)$(BINDIR)/shmring
+rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MAN1)))
+rm -f $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(MAN3)))
+rm -f $(addprefix $(DESTDIR)$(MANDIR)/man7/,$(notdir $(MAN7)))
+endef
+
+# -- tests --
+test-cli: $(CLI_BIN)
+	$(Q)tests/cli/test_cli.sh $(CLI_BIN)
+
+# the .pc file bakes in PREFIX when it is generated, so it is regenerated for
+# the /usr install here and removed again afterwards
+test-install: lib $(CLI_BIN)
+	$(Q)rm -f $(BUILD)/shmring.pc
+	$(Q)tests/cli/test_install.sh "$(MAKE)" "$(BUILD)" "$(CC)"; rc=$$?; \
+	    rm -f $(BUILD)/shmring.pc; exit $$rc
+
+lint-man:
+	$(Q)tests/cli/lint_man.sh docs/man
+
+TEST_EXTRA += lint-man test-cli test-install
+# tests.mk expands $(TEST_EXTRA) in the test rule before this file is read,
+# so the prerequisites are also added to the rule directly
+test: lint-man test-cli test-install
+
+.PHONY: test-cli test-install lint-man
