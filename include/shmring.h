@@ -91,6 +91,8 @@ struct shmring_info {
 	unsigned nconsumers;
 	int      eof;         /* every producer that attached is gone or shut down */
 	uint32_t shutdowns;   /* shmring_shutdown() calls so far */
+	uint32_t prod_deaths; /* producers found dead and detached by a peer */
+	uint32_t cons_deaths; /* consumers found dead and detached by a peer */
 	int32_t  creator_pid;
 	uint64_t created_ns;  /* CLOCK_REALTIME */
 	struct shmring_peer producers[SHMRING_MAX_PEERS];
@@ -107,6 +109,8 @@ struct shmring_stats {
 	uint64_t bad_msgs;    /* corrupt slots reported (-EBADMSG) */
 	uint64_t orphans;     /* MPMC: messages lost with a consumer that died
 	                       * holding them (their slots were freed) */
+	uint64_t membarriers; /* membarrier() calls by sleepers (the price of a
+	                       * fence-free sender, paid only on the way to sleep) */
 };
 
 /*

@@ -201,12 +201,16 @@ void shmring__detach_roles(struct shmring *r)
 }
 
 /* free a dead process's entry: take it over, reset, release */
-static void reap(struct shmring *r, struct shmring__peer *e, uint64_t dead)
+static void reap(struct shmring *r, int side, struct shmring__peer *e, uint64_t dead)
 {
 	if (r->readonly)
 		return;
-	if (shmring__cas_acqrel64(&e->owner, &dead, r->owner))
+	if (shmring__cas_acqrel64(&e->owner, &dead, r->owner)) {
 		release_entry(e);
+		/* relaxed: a counter for tools (tells a death from a shutdown) */
+		shmring__add_relaxed32(side == SHMRING_PRODUCER ? &r->hdr->prod_deaths
+		                                                : &r->hdr->cons_deaths, 1);
+	}
 }
 
 int shmring__peers_gone(struct shmring *r, int side, int force)
@@ -236,7 +240,7 @@ int shmring__peers_gone(struct shmring *r, int side, int force)
 		if (side == SHMRING_PRODUCER && state == SHMRING__PEER_SHUTDOWN)
 			continue;
 		if (scan && owner != r->owner && !shmring__owner_alive(owner)) {
-			reap(r, e, owner);
+			reap(r, side, e, owner);
 			continue;
 		}
 		live++;

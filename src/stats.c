@@ -79,6 +79,8 @@ int shmring_info(struct shmring *r, struct shmring_info *out)
 	out->nconsumers = list_peers(r, h->consumers, out->consumers, 0, &live_cons);
 	out->eof = shmring__load_relaxed32(&h->prod_ever) && live_prod == 0;
 	out->shutdowns = shmring__load_relaxed32(&h->shutdowns);
+	out->prod_deaths = shmring__load_relaxed32(&h->prod_deaths);
+	out->cons_deaths = shmring__load_relaxed32(&h->cons_deaths);
 	out->creator_pid = (int32_t)shmring__load_relaxed32(&h->creator_pid);
 	out->created_ns = shmring__load_relaxed64(&h->created_ns);
 	return 0;
@@ -100,6 +102,7 @@ int shmring_stats(struct shmring *r, struct shmring_stats *out)
 	out->cons_wakes = shmring__load_relaxed64(&h->cons_wakes);
 	out->bad_msgs = shmring__load_relaxed64(&h->bad_msgs);
 	out->orphans = shmring__load_relaxed64(&h->orphans);
+	out->membarriers = shmring__load_relaxed64(&h->membarriers);
 	return 0;
 }
 

@@ -207,6 +207,8 @@ static int sleep_once(struct shmring *r, int dir, int64_t until_ns,
 	/* W2: store->load: W1 before W4. The membarrier also acts as N1's
 	 * fence in every registered notifier; pairs with N1 */
 	int mb_ok = global_barrier() == 0;
+	if (mb_ok)   /* relaxed: a statistic */
+		shmring__add_relaxed64(&h->membarriers, 1);
 	shmring__fence_seqcst();
 	/* W3: acquire snapshot BEFORE the re-check; pairs with N3 */
 	uint32_t snap = shmring__load_acquire32(word);

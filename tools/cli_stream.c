@@ -384,6 +384,8 @@ int cmd_pop(int argc, char **argv)
 		return cli_fail(name, rc);
 	if (spin != -2)
 		shmring_set_spin(r, spin);
+	struct shmring_info at_open;
+	uint32_t deaths0 = shmring_info(r, &at_open) == 0 ? at_open.prod_deaths : 0;
 
 	struct outbuf *o = malloc(sizeof(*o));
 	if (!o) {
@@ -418,14 +420,19 @@ int cmd_pop(int argc, char **argv)
 			continue;
 		}
 		if (rc == -EPIPE) {
-			/* end of stream: drained and every producer gone. The
-			 * library does not say whether they shut down or died;
-			 * a ring on which nobody ever called shutdown hints at
-			 * the latter (shmring push always shuts down) */
+			/* end of stream: drained and every producer gone. A
+			 * producer found dead while we read (prod_deaths grew),
+			 * or a stream nobody shut down (shmring push always
+			 * does), may have ended early */
 			struct shmring_info in;
-			if (shmring_info(r, &in) == 0 && in.shutdowns == 0)
-				cli_err(name, "warning: the stream ended without a shutdown "
-				        "(the producer closed or died); the data may be incomplete");
+			if (shmring_info(r, &in) == 0) {
+				if (in.prod_deaths != deaths0)
+					cli_err(name, "warning: a producer died before the end of "
+					        "the stream; the data may be incomplete");
+				else if (in.shutdowns == 0)
+					cli_err(name, "warning: the stream ended without a shutdown "
+					        "(the producer closed or died); the data may be incomplete");
+			}
 			break;
 		}
 		if (rc == -EBADMSG) {

@@ -98,8 +98,11 @@ struct shmring__hdr {
 	uint32_t prod_ever;     /* writer: producers; 1 once any producer attached */
 	uint32_t cons_ever;     /* writer: consumers; 1 once any consumer attached */
 	uint32_t shutdowns;     /* writer: producers; count of shmring_shutdown() */
+	uint32_t prod_deaths;   /* writer: reapers; dead producer attachments freed */
+	uint32_t cons_deaths;   /* writer: reapers; dead consumer attachments freed */
 	uint32_t rsvd5;
-	uint8_t  pad5[SHMRING__LINE - 16];
+	uint64_t membarriers;   /* writer: waiters; membarrier() calls (W2) */
+	uint8_t  pad5[SHMRING__LINE - 32];
 
 	/* line 6: producer-side statistics (slow path only, relaxed adds) */
 	uint64_t full_waits;    /* producer sleeps on a full ring */
