@@ -205,7 +205,7 @@ static inline int shmring_send(struct shmring *r, const void *msg, size_t len,
 			struct shmring__slot_spsc *s =
 				(struct shmring__slot_spsc *)shmring__slot(r, pos);
 			s->len = (uint32_t)len;
-			memcpy(s + 1, msg, len);
+			shmring__copy(s + 1, msg, len);
 			shmring__spsc_publish(r, pos + 1);
 			return 0;
 		}
@@ -224,7 +224,7 @@ static inline ssize_t shmring_recv(struct shmring *r, void *buf, size_t cap,
 			/* read the length once: shared memory may change under us */
 			uint32_t len = shmring__load_relaxed32(&s->len);
 			if (SHMRING__LIKELY(len <= cap && len <= r->slot_size && buf)) {
-				memcpy(buf, s + 1, len);
+				shmring__copy(buf, s + 1, len);
 				shmring__spsc_release(r, pos + 1);
 				return (ssize_t)len;
 			}

@@ -223,8 +223,7 @@ int shmring__mpmc_send(struct shmring *r, const void *msg, size_t len, int64_t t
 	struct shmring__slot_mpmc *s = mslot(r, pos);
 	/* relaxed: a consumer may peek at len before its claim CAS */
 	shmring__store_relaxed32(&s->len, (uint32_t)len);
-	if (len)
-		memcpy(s + 1, msg, len);
+	shmring__copy(s + 1, msg, len);
 	publish(r, pos);
 	shmring__notify(r, SHMRING__DIR_DATA, 1);
 	return 0;
@@ -245,8 +244,7 @@ ssize_t shmring__mpmc_recv(struct shmring *r, void *buf, size_t cap, int64_t tim
 	uint32_t len = shmring__load_relaxed32(&s->len);   /* once: untrusted */
 	if (len > r->slot_size || len > cap)
 		return skip_corrupt(r, pos);   /* changed under us after the peek */
-	if (len)
-		memcpy(buf, s + 1, len);
+	shmring__copy(buf, s + 1, len);
 	release_slot(r, pos);
 	shmring__notify(r, SHMRING__DIR_SPACE, 1);
 	return (ssize_t)len;

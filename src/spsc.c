@@ -163,8 +163,7 @@ int shmring_send_burst(struct shmring *r, const struct iovec *msgs, unsigned n,
 		struct shmring__slot_spsc *s =
 			(struct shmring__slot_spsc *)shmring__slot(r, pos + k);
 		s->len = (uint32_t)len;
-		if (len)
-			memcpy(s + 1, msgs[k].iov_base, len);
+		shmring__copy(s + 1, msgs[k].iov_base, len);
 	}
 	shmring__spsc_publish(r, pos + k);   /* one publication for the burst */
 	return (int)k;
@@ -205,8 +204,7 @@ int shmring_recv_burst(struct shmring *r, struct iovec *bufs, unsigned n,
 				return bufs[0].iov_base || !len ? -EMSGSIZE : -EINVAL;
 			break;
 		}
-		if (len)
-			memcpy(bufs[k].iov_base, s + 1, len);
+		shmring__copy(bufs[k].iov_base, s + 1, len);
 		bufs[k].iov_len = len;
 	}
 	shmring__spsc_release(r, pos + k);
