@@ -232,9 +232,11 @@ int shmring__wait(struct shmring *r, int dir, int64_t timeout_ns,
                   int (*ready)(struct shmring *))
 {
 	int64_t start = 0, deadline = INT64_MAX, spin = 0;
-	/* a caller that may wait polls a while before the first clock read and
-	 * registry scan: the peer's message is often tens of ns away */
-	unsigned iter = timeout_ns == 0 ? 0 : 1;
+	/* a caller that may wait, and may spin, polls a while before the first
+	 * clock read and registry scan: the peer's message is often tens of ns
+	 * away. Sleep-at-once handles (and co-located ones) skip this. */
+	int may_spin = r->spin_auto ? r->spin_auto_ns != 0 : r->spin_ns != 0;
+	unsigned iter = timeout_ns != 0 && may_spin ? 1 : 0;
 	int rc;
 
 	for (;;) {
