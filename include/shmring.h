@@ -102,6 +102,9 @@ struct shmring_info {
 struct shmring_stats {
 	uint64_t sent;        /* messages published (SPSC) / slots claimed (MPMC) */
 	uint64_t received;    /* messages released (SPSC) / slots claimed (MPMC) */
+	uint64_t sent_bytes;  /* payload bytes sent; each handle adds its count
+	                       * every 64 KiB and when it waits or closes */
+	uint64_t recv_bytes;  /* payload bytes received, likewise */
 	uint64_t full_waits;  /* producer sleeps on a full ring */
 	uint64_t empty_waits; /* consumer sleeps on an empty ring */
 	uint64_t prod_wakes;  /* FUTEX_WAKE calls by producers */
@@ -207,6 +210,7 @@ static inline int shmring_send(struct shmring *r, const void *msg, size_t len,
 			s->len = (uint32_t)len;
 			shmring__copy(s + 1, msg, len);
 			shmring__spsc_publish(r, pos + 1);
+			shmring__count_sent(r, len);
 			return 0;
 		}
 	}
@@ -226,6 +230,7 @@ static inline ssize_t shmring_recv(struct shmring *r, void *buf, size_t cap,
 			if (SHMRING__LIKELY(len <= cap && len <= r->slot_size && buf)) {
 				shmring__copy(buf, s + 1, len);
 				shmring__spsc_release(r, pos + 1);
+				shmring__count_recv(r, len);
 				return (ssize_t)len;
 			}
 		}
@@ -260,6 +265,7 @@ static inline int shmring_commit(struct shmring *r, struct shmring_slot *s, size
 		r->p.reserved = 0;
 		r->p.fast = 1;
 		shmring__spsc_publish(r, s->pos + 1);
+		shmring__count_sent(r, len);
 		s->data = NULL;
 		return 0;
 	}
@@ -295,6 +301,7 @@ static inline int shmring_release(struct shmring *r, struct shmring_slot *s)
 		r->c.acquired = 0;
 		r->c.fast = 1;
 		shmring__spsc_release(r, s->pos + 1);
+		shmring__count_recv(r, s->len);
 		s->data = NULL;
 		return 0;
 	}

@@ -288,6 +288,7 @@ void shmring_close(struct shmring *r)
 	if (!r)
 		return;
 	if (!r->readonly && r->hdr) {
+		shmring__flush_bytes(r);
 		int had_prod = r->prod_peer >= 0, had_cons = r->cons_peer >= 0;
 		shmring__detach_roles(r);
 		/* our departure may end someone's wait: let sleepers re-check */

@@ -226,6 +226,7 @@ int shmring__mpmc_send(struct shmring *r, const void *msg, size_t len, int64_t t
 	shmring__copy(s + 1, msg, len);
 	publish(r, pos);
 	shmring__notify(r, SHMRING__DIR_DATA, 1);
+	shmring__count_sent(r, len);
 	return 0;
 }
 
@@ -247,6 +248,7 @@ ssize_t shmring__mpmc_recv(struct shmring *r, void *buf, size_t cap, int64_t tim
 	shmring__copy(buf, s + 1, len);
 	release_slot(r, pos);
 	shmring__notify(r, SHMRING__DIR_SPACE, 1);
+	shmring__count_recv(r, len);
 	return (ssize_t)len;
 }
 
@@ -272,9 +274,13 @@ int shmring__mpmc_send_burst(struct shmring *r, const struct iovec *msgs, unsign
 		if (msgs[i].iov_len)
 			memcpy(s + 1, msgs[i].iov_base, msgs[i].iov_len);
 	}
-	for (int i = 0; i < k; i++)
+	size_t bytes = 0;
+	for (int i = 0; i < k; i++) {
 		publish(r, pos + (uint64_t)i);
+		bytes += msgs[i].iov_len;
+	}
 	shmring__notify(r, SHMRING__DIR_DATA, k);
+	shmring__count_sent(r, bytes);
 	return k;
 }
 
@@ -310,6 +316,7 @@ int shmring__mpmc_recv_burst(struct shmring *r, struct iovec *bufs, unsigned n,
 				memcpy(bufs[got].iov_base, s + 1, len);
 			bufs[got].iov_len = len;
 			got++;
+			shmring__count_recv(r, len);
 		}
 		release_slot(r, p);
 	}
@@ -344,6 +351,7 @@ int shmring__mpmc_commit(struct shmring *r, struct shmring_slot *s, size_t len)
 	r->p.reserved = 0;
 	s->data = NULL;
 	shmring__notify(r, SHMRING__DIR_DATA, 1);
+	shmring__count_sent(r, len);
 	return 0;
 }
 
@@ -372,6 +380,7 @@ int shmring__mpmc_release(struct shmring *r, struct shmring_slot *s)
 		return -EINVAL;
 	release_slot(r, s->pos);
 	r->c.acquired = 0;
+	shmring__count_recv(r, s->len);
 	s->data = NULL;
 	shmring__notify(r, SHMRING__DIR_SPACE, 1);
 	return 0;

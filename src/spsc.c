@@ -92,6 +92,7 @@ int shmring__send_slow(struct shmring *r, const void *msg, size_t len, int64_t t
 	if (len)
 		memcpy(s + 1, msg, len);
 	shmring__spsc_publish(r, r->p.pos + 1);
+	shmring__count_sent(r, len);
 	return 0;
 }
 
@@ -128,6 +129,7 @@ ssize_t shmring__recv_slow(struct shmring *r, void *buf, size_t cap, int64_t tim
 	if (len)
 		memcpy(buf, s + 1, len);
 	shmring__spsc_release(r, pos + 1);
+	shmring__count_recv(r, len);
 	return (ssize_t)len;
 }
 
@@ -156,16 +158,19 @@ int shmring_send_burst(struct shmring *r, const struct iovec *msgs, unsigned n,
 	if (room < n && shmring__spsc_space(r) > 0)
 		room = r->p.limit - pos;    /* the cache was stale: look again once */
 	unsigned k = 0;
+	size_t bytes = 0;
 	for (; k < n && k < room; k++) {
 		size_t len = msgs[k].iov_len;
 		if (len > r->slot_size || (!msgs[k].iov_base && len))
 			break;   /* the caller learns from the count; next call reports it */
+		bytes += len;
 		struct shmring__slot_spsc *s =
 			(struct shmring__slot_spsc *)shmring__slot(r, pos + k);
 		s->len = (uint32_t)len;
 		shmring__copy(s + 1, msgs[k].iov_base, len);
 	}
 	shmring__spsc_publish(r, pos + k);   /* one publication for the burst */
+	shmring__count_sent(r, bytes);
 	return (int)k;
 }
 
@@ -190,6 +195,7 @@ int shmring_recv_burst(struct shmring *r, struct iovec *bufs, unsigned n,
 	if (avail < n && shmring__spsc_data(r) > 0)
 		avail = r->c.avail - pos;
 	unsigned k = 0;
+	size_t bytes = 0;
 	for (; k < n && k < avail; k++) {
 		const struct shmring__slot_spsc *s =
 			(const struct shmring__slot_spsc *)shmring__slot(r, pos + k);
@@ -206,8 +212,10 @@ int shmring_recv_burst(struct shmring *r, struct iovec *bufs, unsigned n,
 		}
 		shmring__copy(bufs[k].iov_base, s + 1, len);
 		bufs[k].iov_len = len;
+		bytes += len;
 	}
 	shmring__spsc_release(r, pos + k);
+	shmring__count_recv(r, bytes);
 	return (int)k;
 }
 

@@ -15,6 +15,7 @@ int shmring_shutdown(struct shmring *r)
 	if (r->p.shut)
 		return 0;
 	r->p.shut = 1;
+	shmring__flush_bytes(r);
 	shmring__refresh_fast(r);
 	/* S1: release: every publication of ours before SHUTDOWN; pairs with
 	 * the acquire load in shmring__peers_gone() */
@@ -24,6 +25,21 @@ int shmring_shutdown(struct shmring *r)
 	shmring__add_release32(&r->hdr->shutdowns, 1);
 	shmring__notify(r, SHMRING__DIR_DATA, INT_MAX);   /* sleeping consumers re-check */
 	return 0;
+}
+
+void shmring__flush_bytes(struct shmring *r)
+{
+	if (r->readonly)
+		return;
+	/* relaxed: counters for display; RMW because MPMC has many writers */
+	if (r->p.bytes) {
+		shmring__add_relaxed64(&r->hdr->sent_bytes, r->p.bytes);
+		r->p.bytes = 0;
+	}
+	if (r->c.bytes) {
+		shmring__add_relaxed64(&r->hdr->recv_bytes, r->c.bytes);
+		r->c.bytes = 0;
+	}
 }
 
 int shmring_set_spin(struct shmring *r, int64_t spin_ns)
@@ -96,6 +112,9 @@ int shmring_stats(struct shmring *r, struct shmring_stats *out)
 	memset(out, 0, sizeof(*out));
 	out->sent = shmring__load_relaxed64(&h->prod_idx);
 	out->received = shmring__load_relaxed64(&h->cons_idx);
+	shmring__flush_bytes(r);   /* our own share is then exact */
+	out->sent_bytes = shmring__load_relaxed64(&h->sent_bytes);
+	out->recv_bytes = shmring__load_relaxed64(&h->recv_bytes);
 	out->full_waits = shmring__load_relaxed64(&h->full_waits);
 	out->empty_waits = shmring__load_relaxed64(&h->empty_waits);
 	out->prod_wakes = shmring__load_relaxed64(&h->prod_wakes);

@@ -202,6 +202,7 @@ static int sleep_once(struct shmring *r, int dir, int64_t until_ns,
 	uint32_t *waiters = dir == SHMRING__DIR_DATA ? &h->data_waiters : &h->space_waiters;
 	int rc;
 
+	shmring__flush_bytes(r);   /* counters are current while we sleep */
 	/* W1: announce; seq_cst RMW, pairs with N2 */
 	shmring__add_seqcst32(waiters, 1);
 	/* W2: store->load: W1 before W4. The membarrier also acts as N1's

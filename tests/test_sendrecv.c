@@ -268,3 +268,18 @@ Test(sendrecv, strerror_names_every_code)
 	}
 	cr_assert_str_eq(shmring_strerror(0), "success");
 }
+
+Test(sendrecv, byte_counters, .init = setup_spsc, .fini = teardown)
+{
+	char buf[64];
+	struct shmring_stats st;
+	for (int i = 0; i < 5; i++)
+		cr_assert_eq(shmring_send(ring, buf, 10 + (size_t)i, 0), 0);   /* 60 bytes */
+	for (int i = 0; i < 3; i++)
+		cr_assert_geq(shmring_recv(ring, buf, sizeof(buf), 0), 10);    /* 33 bytes */
+	cr_assert_eq(shmring_stats(ring, &st), 0);
+	cr_assert_eq(st.sent, 5);
+	cr_assert_eq(st.received, 3);
+	cr_assert_eq(st.sent_bytes, 60, "this handle's own share is exact");
+	cr_assert_eq(st.recv_bytes, 33);
+}

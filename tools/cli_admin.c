@@ -169,11 +169,15 @@ static void print_info_json(const char *name, const struct snapshot *s)
 	json_peers("consumers", in->consumers, in->nconsumers);
 	printf(",\"stats\":{\"sent\":%llu,\"received\":%llu,\"full_waits\":%llu,"
 	       "\"empty_waits\":%llu,\"prod_wakes\":%llu,\"cons_wakes\":%llu,"
-	       "\"bad_msgs\":%llu,\"orphans\":%llu}}\n",
+	       "\"bad_msgs\":%llu,\"orphans\":%llu,\"sent_bytes\":%llu,"
+	       "\"recv_bytes\":%llu,\"membarriers\":%llu,\"prod_deaths\":%u,"
+	       "\"cons_deaths\":%u}}\n",
 	       (unsigned long long)st->sent, (unsigned long long)st->received,
 	       (unsigned long long)st->full_waits, (unsigned long long)st->empty_waits,
 	       (unsigned long long)st->prod_wakes, (unsigned long long)st->cons_wakes,
-	       (unsigned long long)st->bad_msgs, (unsigned long long)st->orphans);
+	       (unsigned long long)st->bad_msgs, (unsigned long long)st->orphans,
+	       (unsigned long long)st->sent_bytes, (unsigned long long)st->recv_bytes,
+	       (unsigned long long)st->membarriers, in->prod_deaths, in->cons_deaths);
 }
 
 static void print_info_text(const char *name, const struct snapshot *s)
@@ -208,6 +212,10 @@ static void print_info_text(const char *name, const struct snapshot *s)
 	printf("%-13s sent %llu, received %llu, corrupt %llu, orphaned %llu\n", "messages:",
 	       (unsigned long long)st->sent, (unsigned long long)st->received,
 	       (unsigned long long)st->bad_msgs, (unsigned long long)st->orphans);
+	printf("%-13s sent %llu, received %llu (counted every 64 KiB per handle)\n", "bytes:",
+	       (unsigned long long)st->sent_bytes, (unsigned long long)st->recv_bytes);
+	printf("%-13s producers %u, consumers %u\n", "found dead:", in->prod_deaths,
+	       in->cons_deaths);
 	printf("%-13s full %llu, empty %llu; wakes by producers %llu, by consumers %llu\n",
 	       "sleeps:", (unsigned long long)st->full_waits,
 	       (unsigned long long)st->empty_waits, (unsigned long long)st->prod_wakes,
@@ -529,8 +537,10 @@ int cmd_rm(int argc, char **argv)
 static const char watch_usage[] =
 "Usage: shmring watch [OPTIONS] NAME\n"
 "Print the ring's activity once a second, like vmstat: messages sent and\n"
-"received per second, fill level, sleeps per second on a full and on an\n"
-"empty ring, wake-ups per second, and live producers/consumers.\n"
+"received per second, payload bytes received per second, fill level,\n"
+"sleeps per second on a full and on an empty ring, wake-ups per second, and\n"
+"live producers/consumers. Byte counts are added by each handle every\n"
+"64 KiB and when it sleeps, so a slow stream's bytes/s trails a little.\n"
 "\n"
 "Options:\n"
 "  -c, --count N          stop after N lines (default: until interrupted)\n"
@@ -593,13 +603,14 @@ int cmd_watch(int argc, char **argv)
 		take_snapshot(r, &cur);
 		double t = cli_now(), dt = t - t_prev;
 		if (line % 20 == 0)
-			printf("%12s %12s %6s %10s %10s %10s %5s %5s %s\n", "sent/s", "recv/s",
-			       "fill%", "fullslp/s", "emptyslp/s", "wakes/s", "prod", "cons",
+			printf("%12s %12s %10s %6s %10s %10s %10s %5s %5s %s\n", "sent/s", "recv/s",
+			       "recvMB/s", "fill%", "fullslp/s", "emptyslp/s", "wakes/s", "prod", "cons",
 			       "state");
 		const struct shmring_info *in = &cur.info;
 #define RATE(f) ((double)(cur.stats.f - prev.stats.f) / dt)
-		printf("%12.0f %12.0f %6.1f %10.0f %10.0f %10.0f %5u %5u %s\n", RATE(sent),
-		       RATE(received), 100.0 * (double)in->used / (double)in->slots,
+		printf("%12.0f %12.0f %10.2f %6.1f %10.0f %10.0f %10.0f %5u %5u %s\n", RATE(sent),
+		       RATE(received), RATE(recv_bytes) / 1e6,
+		       100.0 * (double)in->used / (double)in->slots,
 		       RATE(full_waits), RATE(empty_waits), RATE(prod_wakes) + RATE(cons_wakes),
 		       live_peers(in->producers, in->nproducers),
 		       live_peers(in->consumers, in->nconsumers), ring_state(in));

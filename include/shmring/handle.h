@@ -71,6 +71,7 @@ struct shmring {
 	SHMRING__ALIGNED(128) struct {
 		uint64_t pos;       /* next position to write (SPSC: == prod_idx) */
 		uint64_t limit;     /* cached cons_idx + slots: free up to here */
+		uint64_t bytes;     /* payload bytes not yet added to sent_bytes */
 		int fast;           /* SPSC producer, nothing reserved, not shut down */
 		int reserved;       /* a zero-copy reservation is outstanding */
 		int shut;           /* shmring_shutdown() was called */
@@ -80,6 +81,7 @@ struct shmring {
 	SHMRING__ALIGNED(128) struct {
 		uint64_t pos;       /* next position to read (SPSC: == cons_idx) */
 		uint64_t avail;     /* cached prod_idx: published up to here */
+		uint64_t bytes;     /* payload bytes not yet added to recv_bytes */
 		int fast;           /* SPSC consumer, nothing acquired */
 		int acquired;       /* a zero-copy acquisition is outstanding */
 	} c;
@@ -94,9 +96,14 @@ ssize_t shmring__recv_slow(struct shmring *r, void *buf, size_t cap, int64_t tim
 void shmring__wake(struct shmring *r, int dir, int n);
 int shmring__spsc_space(struct shmring *r);
 int shmring__spsc_data(struct shmring *r);
+void shmring__flush_bytes(struct shmring *r);
 #ifdef __cplusplus
 }
 #endif
+
+/* byte counters are added to shared memory in batches of this size (and
+ * whenever the handle waits, shuts down or closes) */
+#define SHMRING__BYTES_BATCH 65536
 
 #define SHMRING__DIR_DATA  0   /* consumers wait for data, producers wake them */
 #define SHMRING__DIR_SPACE 1   /* producers wait for space, consumers wake them */
@@ -169,6 +176,18 @@ static inline void shmring__notify(struct shmring *r, int dir, int n)
 	/* N2: relaxed is enough after N1; pairs with W1 (the announcement) */
 	if (SHMRING__UNLIKELY(shmring__load_relaxed32(waiters) != 0))
 		shmring__wake(r, dir, n);
+}
+
+static inline void shmring__count_sent(struct shmring *r, size_t len)
+{
+	if (SHMRING__UNLIKELY((r->p.bytes += len) >= SHMRING__BYTES_BATCH))
+		shmring__flush_bytes(r);
+}
+
+static inline void shmring__count_recv(struct shmring *r, size_t len)
+{
+	if (SHMRING__UNLIKELY((r->c.bytes += len) >= SHMRING__BYTES_BATCH))
+		shmring__flush_bytes(r);
 }
 
 /* SPSC producer: publish everything up to pos (P1 pairs with C1) */

@@ -107,7 +107,8 @@ struct shmring__hdr {
 	/* line 6: producer-side statistics (slow path only, relaxed adds) */
 	uint64_t full_waits;    /* producer sleeps on a full ring */
 	uint64_t prod_wakes;    /* FUTEX_WAKE calls made by producers */
-	uint8_t  pad6[SHMRING__LINE - 16];
+	uint64_t sent_bytes;    /* payload bytes published, added in batches */
+	uint8_t  pad6[SHMRING__LINE - 24];
 
 	/* line 7: consumer-side statistics (slow path only, relaxed adds) */
 	uint64_t empty_waits;   /* consumer sleeps on an empty ring */
@@ -115,7 +116,8 @@ struct shmring__hdr {
 	uint64_t bad_msgs;      /* corrupt slots reported as -EBADMSG */
 	uint64_t orphans;       /* MPMC: slots freed after their consumer died
 	                         * holding them (writer: producers) */
-	uint8_t  pad7[SHMRING__LINE - 32];
+	uint64_t recv_bytes;    /* payload bytes consumed, added in batches */
+	uint8_t  pad7[SHMRING__LINE - 40];
 
 	/* lines 8-15: reserved (crash-proof MPMC claim stamps, overflow
 	 * policy, event fd); zero in version 1 */
