@@ -112,6 +112,8 @@ struct shmring_stats {
 	uint64_t bad_msgs;    /* corrupt slots reported (-EBADMSG) */
 	uint64_t orphans;     /* MPMC: messages lost with a consumer that died
 	                       * holding them (their slots were freed) */
+	uint64_t abandoned;   /* MPMC: slots claimed by a producer that died
+	                       * before publishing (skipped by consumers) */
 	uint64_t membarriers; /* membarrier() calls by sleepers (the price of a
 	                       * fence-free sender, paid only on the way to sleep) */
 };

@@ -39,6 +39,7 @@ int shmring__check_header(const struct shmring__hdr *h, uint64_t obj_size);
 /* mpmc.c: the MPMC engine (every MPMC call lands here) */
 void shmring__mpmc_init_slots(struct shmring *r);
 void shmring__mpmc_recover(struct shmring *r);
+void shmring__mpmc_skip_dead(struct shmring *r, int force);
 int shmring__mpmc_send(struct shmring *r, const void *msg, size_t len, int64_t timeout_ns);
 ssize_t shmring__mpmc_recv(struct shmring *r, void *buf, size_t cap, int64_t timeout_ns);
 int shmring__mpmc_send_burst(struct shmring *r, const struct iovec *msgs, unsigned n,

@@ -32,6 +32,8 @@ static inline struct shmring__slot_mpmc *mslot(struct shmring *r, uint64_t pos)
 	return (struct shmring__slot_mpmc *)shmring__slot(r, pos);
 }
 
+static void release_slot(struct shmring *r, uint64_t pos);
+
 void shmring__mpmc_init_slots(struct shmring *r)
 {
 	/* before the magic is published (M1), so plain stores suffice */
@@ -73,13 +75,20 @@ static int claim(struct shmring *r, int consumer, unsigned n, uint64_t *first,
 			continue;
 		}
 		unsigned k = 0;
+		int skip = 0;
 		while (k < n && k < r->nslots) {
 			struct shmring__slot_mpmc *sl = mslot(r, pos + k);
 			if (k > 0 && shmring__load_acquire64(&sl->seq) != pos + k + want)
 				break;
-			if (fit) {
+			if (consumer) {
 				uint32_t len = shmring__load_relaxed32(&sl->len);
-				if (len <= r->slot_size && len > fit[k].iov_len) {
+				if (len == SHMRING__LEN_SKIP) {
+					skip = k == 0;   /* a dead producer's slot: drop it */
+					if (skip)
+						k = 1;
+					break;
+				}
+				if (fit && len <= r->slot_size && len > fit[k].iov_len) {
 					if (k == 0)
 						return -EMSGSIZE;   /* not claimed: it stays */
 					break;
@@ -89,6 +98,13 @@ static int claim(struct shmring *r, int consumer, unsigned n, uint64_t *first,
 		}
 		/* one CAS claims all k; acq_rel keeps our slot accesses after it */
 		if (shmring__cas_acqrel64(idx, &pos, pos + k)) {
+			if (skip) {
+				/* nothing to deliver: free it and look further */
+				release_slot(r, pos);
+				shmring__notify(r, SHMRING__DIR_SPACE, 1);
+				pos++;
+				continue;
+			}
 			*first = pos;
 			return (int)k;
 		}
@@ -121,8 +137,8 @@ void shmring__mpmc_recover(struct shmring *r)
 	if ((int64_t)(shmring__load_acquire64(&r->hdr->cons_idx) - prev) <= 0)
 		return;   /* not claimed yet: the consumers are just behind */
 	uint32_t st = shmring__load_relaxed32(&sl->owner);
-	unsigned idx = st & 0xff;
-	if (idx == 0 || idx > SHMRING__MAX_PEERS)
+	unsigned idx = st & 0x7f;
+	if ((st & SHMRING__STAMP_PRODUCER) || idx == 0 || idx > SHMRING__MAX_PEERS)
 		return;
 	const struct shmring__peer *e = &r->hdr->consumers[idx - 1];
 	uint64_t owner = shmring__load_acquire64(&e->owner);
@@ -133,6 +149,58 @@ void shmring__mpmc_recover(struct shmring *r)
 	if (shmring__cas_acqrel64(&sl->seq, &seq, prev + r->nslots)) {
 		shmring__add_relaxed64(&r->hdr->orphans, 1);   /* relaxed: a statistic */
 		shmring__notify(r, SHMRING__DIR_SPACE, 1);
+	}
+}
+
+/* the attachment a stamp names is gone (freed, re-used, or its process dead) */
+static int stamp_dead(struct shmring *r, uint32_t st)
+{
+	unsigned idx = st & 0x7f;
+	const struct shmring__peer *tab = (st & SHMRING__STAMP_PRODUCER) ? r->hdr->producers
+	                                                                 : r->hdr->consumers;
+	if (idx == 0 || idx > SHMRING__MAX_PEERS)
+		return 0;   /* not stamped (or garbage): assume alive */
+	const struct shmring__peer *e = &tab[idx - 1];
+	uint64_t owner = shmring__load_acquire64(&e->owner);
+	uint32_t gen = shmring__load_relaxed32(&e->gen);
+	return !(owner && (gen & 0xffffff) == (st >> 8) && shmring__owner_alive(owner));
+}
+
+/*
+ * Consumer, waiting at a slot that is claimed but not published: did its
+ * producer die between claim and publication? Producers stamp the slots
+ * they claim; if the stamp's attachment is gone, publish the slot on its
+ * behalf as a skip record (len SHMRING__LEN_SKIP), which consumers drop
+ * without delivering: the message was never sent (its send never
+ * returned). Consecutive dead claims (a burst) are skipped together. At
+ * most every 50 ms unless forced (at end of stream).
+ */
+void shmring__mpmc_skip_dead(struct shmring *r, int force)
+{
+	int64_t now = shmring__now_ns();
+	if (r->readonly || (!force && now - r->skip_ns < SHMRING__LIVENESS_NS))
+		return;
+	r->skip_ns = now;
+
+	uint64_t pos = shmring__load_relaxed64(&r->hdr->cons_idx);
+	for (uint64_t i = 0; i < r->nslots; i++, pos++) {
+		struct shmring__slot_mpmc *sl = mslot(r, pos);
+		uint64_t seq = shmring__load_acquire64(&sl->seq);   /* Q3 */
+		if (seq == pos + 1)
+			continue;   /* published: consumers will take it */
+		if (seq != pos)
+			return;
+		uint32_t st = shmring__load_relaxed32(&sl->owner);
+		if (!(st & SHMRING__STAMP_PRODUCER) || !stamp_dead(r, st))
+			return;   /* unclaimed, unstamped, or its producer lives */
+		/* relaxed: ordered before consumers see it by the release CAS */
+		shmring__store_relaxed32(&sl->len, SHMRING__LEN_SKIP);
+		shmring__store_relaxed32(&sl->owner, 0);
+		/* Q2 on the dead producer's behalf; the CAS makes one consumer do it */
+		if (shmring__cas_acqrel64(&sl->seq, &seq, pos + 1)) {
+			shmring__add_relaxed64(&r->hdr->abandoned, 1);   /* relaxed: a statistic */
+			shmring__notify(r, SHMRING__DIR_DATA, 1);
+		}
 	}
 }
 
@@ -186,6 +254,14 @@ static void publish(struct shmring *r, uint64_t pos)
 	shmring__store_release64(&mslot(r, pos)->seq, pos + 1);
 }
 
+/* producer: mark claimed slots as ours, for shmring__mpmc_skip_dead() */
+static void pstamp(struct shmring *r, uint64_t pos, unsigned k)
+{
+	for (unsigned i = 0; i < k; i++)
+		/* relaxed: a hint; a consumer that reads no stamp keeps waiting */
+		shmring__store_relaxed32(&mslot(r, pos + i)->owner, r->pstamp);
+}
+
 /* consumer: mark claimed slots as ours, for shmring__mpmc_recover() */
 static void stamp(struct shmring *r, uint64_t pos, unsigned k)
 {
@@ -220,6 +296,7 @@ int shmring__mpmc_send(struct shmring *r, const void *msg, size_t len, int64_t t
 	int k = claim_wait(r, 0, 1, &pos, NULL, timeout_ns);
 	if (k < 0)
 		return k;
+	pstamp(r, pos, 1);
 	struct shmring__slot_mpmc *s = mslot(r, pos);
 	/* relaxed: a consumer may peek at len before its claim CAS */
 	shmring__store_relaxed32(&s->len, (uint32_t)len);
@@ -268,6 +345,7 @@ int shmring__mpmc_send_burst(struct shmring *r, const struct iovec *msgs, unsign
 	int k = claim_wait(r, 0, ok, &pos, NULL, timeout_ns);
 	if (k < 0)
 		return k;
+	pstamp(r, pos, (unsigned)k);
 	for (int i = 0; i < k; i++) {
 		struct shmring__slot_mpmc *s = mslot(r, pos + (uint64_t)i);
 		shmring__store_relaxed32(&s->len, (uint32_t)msgs[i].iov_len);   /* relaxed: see send */
@@ -330,6 +408,7 @@ int shmring__mpmc_reserve(struct shmring *r, struct shmring_slot *s, int64_t tim
 	int k = claim_wait(r, 0, 1, &pos, NULL, timeout_ns);
 	if (k < 0)
 		return k;
+	pstamp(r, pos, 1);
 	s->data = (unsigned char *)mslot(r, pos) + sizeof(struct shmring__slot_mpmc);
 	s->len = r->slot_size;
 	s->pos = pos;

@@ -144,6 +144,8 @@ static int claim(struct shmring *r, int side)
 		shmring__store_relaxed32(&e->gen, gen);
 		if (side == SHMRING_CONSUMER)
 			r->stamp = (gen << 8) | (i + 1);
+		else
+			r->pstamp = (gen << 8) | SHMRING__STAMP_PRODUCER | (i + 1);
 		r->cpus = shmring__cpu_mask();
 		shmring__store_relaxed64(&e->cpus, r->cpus);   /* relaxed: a hint */
 		/* R3: release: ACTIVE after we own it; pairs with the acquire

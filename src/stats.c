@@ -121,6 +121,7 @@ int shmring_stats(struct shmring *r, struct shmring_stats *out)
 	out->cons_wakes = shmring__load_relaxed64(&h->cons_wakes);
 	out->bad_msgs = shmring__load_relaxed64(&h->bad_msgs);
 	out->orphans = shmring__load_relaxed64(&h->orphans);
+	out->abandoned = shmring__load_relaxed64(&h->abandoned);
 	out->membarriers = shmring__load_relaxed64(&h->membarriers);
 	return 0;
 }

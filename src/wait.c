@@ -189,6 +189,8 @@ static int end_of_stream(struct shmring *r, int dir, int force)
 		return 1;
 	if (dir == SHMRING__DIR_SPACE && r->kind == SHMRING_MPMC)
 		shmring__mpmc_recover(r);   /* rate-limited inside */
+	if (dir == SHMRING__DIR_DATA && r->kind == SHMRING_MPMC)
+		shmring__mpmc_skip_dead(r, 0);   /* rate-limited inside */
 	return shmring__peers_gone(r, dir == SHMRING__DIR_DATA ? SHMRING_PRODUCER
 	                                                       : SHMRING_CONSUMER, force);
 }
@@ -247,7 +249,10 @@ int shmring__wait(struct shmring *r, int dir, int64_t timeout_ns,
 		if ((iter % SPIN_CHECK_EVERY) == 0) {
 			if (end_of_stream(r, dir, 0)) {
 				/* EOS observed (acquire): anything published before it
-				 * is visible now; deliver it first */
+				 * is visible now; deliver it first, even behind a dead
+				 * producer's claim */
+				if (dir == SHMRING__DIR_DATA && r->kind == SHMRING_MPMC)
+					shmring__mpmc_skip_dead(r, 1);
 				rc = ready(r);
 				return rc ? rc : -EPIPE;
 			}

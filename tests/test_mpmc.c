@@ -286,3 +286,69 @@ Test(mpmc, slot_of_a_killed_consumer_is_recovered, .timeout = 20)
 	shmring_close(p);
 	shmring_unlink(name);
 }
+
+/* a producer killed between claim (reserve) and publication (commit):
+ * consumers skip its slot once they find it dead, deliver what other
+ * producers published behind it, and still see the end of stream */
+Test(mpmc, slot_of_a_killed_producer_is_skipped, .timeout = 20)
+{
+	char name[64];
+	struct shmring *p, *c;
+	struct shmring_config cfg = { .kind = SHMRING_MPMC, .slot_size = 8, .slots = 8 };
+	test_name(name, sizeof(name), "deadclaim");
+	cr_assert_eq(shmring_create(name, &cfg, SHMRING_CONSUMER, &c), 0);
+	int fds[2];
+	cr_assert_eq(pipe(fds), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct shmring *x;
+		struct shmring_slot s;
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (shmring_open(name, SHMRING_PRODUCER, &x) || shmring_reserve(x, &s, -1))
+			_exit(1);
+		if (write(fds[1], "k", 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();   /* never commits */
+	}
+	char k;
+	cr_assert_eq(read(fds[0], &k, 1), 1);
+	cr_assert_eq(shmring_open(name, SHMRING_PRODUCER, &p), 0);
+	cr_assert_eq(shmring_send(p, "after", 5, 0), 0);   /* lands behind the claim */
+	char b[8];
+	cr_assert_eq(shmring_recv(c, b, sizeof(b), 50000000), -ETIMEDOUT,
+	             "held back by the live claimant");
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	int64_t t0 = test_now_ns();
+	cr_assert_eq(shmring_recv(c, b, sizeof(b), 2000000000), 5, "the dead claim is skipped");
+	cr_assert_lt(test_now_ns() - t0, 1000000000);
+	cr_assert_eq(memcmp(b, "after", 5), 0);
+	struct shmring_stats st;
+	cr_assert_eq(shmring_stats(c, &st), 0);
+	cr_assert_eq(st.abandoned, 1);
+	/* again, and this time the last live producer closes: the consumer
+	 * must drain the published message behind the dead claim, then EOF */
+	pid = fork();
+	if (pid == 0) {
+		struct shmring *x;
+		struct shmring_slot s;
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (shmring_open(name, SHMRING_PRODUCER, &x) || shmring_reserve(x, &s, -1))
+			_exit(1);
+		if (write(fds[1], "k", 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	cr_assert_eq(read(fds[0], &k, 1), 1);
+	cr_assert_eq(shmring_send(p, "last", 4, 0), 0);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	shmring_close(p);
+	cr_assert_eq(shmring_recv(c, b, sizeof(b), 2000000000), 4);
+	cr_assert_eq(memcmp(b, "last", 4), 0);
+	cr_assert_eq(shmring_recv(c, b, sizeof(b), 2000000000), -EPIPE);
+	shmring_close(c);
+	shmring_unlink(name);
+}

@@ -64,6 +64,8 @@ struct shmring {
 	int64_t liveness_ns;        /* last full liveness check of the peers */
 	int64_t recover_ns;         /* last MPMC orphan check (producers) */
 	uint32_t stamp;             /* MPMC consumer claim stamp, see layout.h */
+	uint32_t pstamp;            /* MPMC producer claim stamp */
+	int64_t skip_ns;            /* last MPMC dead-claim check (consumers) */
 	int fd;                     /* kept for shmring_info(); -1 once closed */
 	char name[NAME_MAX + 2];
 

@@ -117,7 +117,9 @@ struct shmring__hdr {
 	uint64_t orphans;       /* MPMC: slots freed after their consumer died
 	                         * holding them (writer: producers) */
 	uint64_t recv_bytes;    /* payload bytes consumed, added in batches */
-	uint8_t  pad7[SHMRING__LINE - 40];
+	uint64_t abandoned;     /* MPMC: slots claimed by a producer that died
+	                         * before publishing, skipped by consumers */
+	uint8_t  pad7[SHMRING__LINE - 48];
 
 	/* lines 8-15: reserved (crash-proof MPMC claim stamps, overflow
 	 * policy, event fd); zero in version 1 */
@@ -144,11 +146,17 @@ struct shmring__slot_spsc {
 struct shmring__slot_mpmc {
 	uint64_t seq;   /* writer: producer (publish), consumer (release) */
 	uint32_t len;   /* writer: the producer that claimed the slot */
-	uint32_t owner; /* consumer claim stamp: 0 (written by the producer at
-	                 * publish), then (gen << 8) | (registry index + 1)
-	                 * written by the consumer that claimed it, so that a
+	uint32_t owner; /* claim stamp: (gen << 8) | SHMRING__STAMP_PRODUCER? |
+	                 * (registry index + 1). Written by the producer that
+	                 * claimed the slot, 0 again when it publishes, then
+	                 * the stamp of the consumer that claimed it: so a
+	                 * consumer can skip a slot whose producer died, and a
 	                 * producer can free a slot whose consumer died */
 };
+
+#define SHMRING__STAMP_PRODUCER 0x80u        /* bit 7 of a claim stamp */
+#define SHMRING__LEN_SKIP       0xffffffffu  /* len of a slot whose producer died
+                                              * before publishing it: skipped */
 
 #ifndef __cplusplus
 #define SHMRING__SA _Static_assert
