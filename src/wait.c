@@ -11,7 +11,8 @@
  *   W3 snap = futex word   (acquire)       N2 load waiters     (relaxed)
  *   W4 re-check the ring                   N3 futex word += 1  (release)
  *   W5 FUTEX_WAIT(word, snap, deadline)    N4 FUTEX_WAKE
- *   W6 waiters -= 1
+ *   W6 waiters -= 1 (unless woken:      N5 waiters -= woken
+ *      the waker did it for us)
  *
  * If W4 misses P1, then N2 comes after W1 in the order the fences impose, so
  * the notifier sees a waiter, and its N3 follows W3: the kernel either
@@ -155,14 +156,16 @@ static int64_t auto_spin(struct shmring *r, int dir, int64_t now)
 
 /* FUTEX_WAIT_BITSET with an absolute CLOCK_MONOTONIC deadline; shared (no
  * FUTEX_PRIVATE_FLAG): the notifier may be another process */
-static void futex_wait_abs(uint32_t *word, uint32_t val, int64_t deadline_ns)
+static long futex_wait_abs(uint32_t *word, uint32_t val, int64_t deadline_ns)
 {
 	struct timespec ts = {
 		.tv_sec = deadline_ns / 1000000000,
 		.tv_nsec = deadline_ns % 1000000000,
 	};
-	/* 0, EAGAIN (word changed), EINTR, ETIMEDOUT: the caller re-checks */
-	syscall(SYS_futex, word, FUTEX_WAIT_BITSET, val, &ts, NULL, FUTEX_BITSET_MATCH_ANY);
+	/* 0 (woken), or -1 with EAGAIN (word changed), EINTR, ETIMEDOUT: the
+	 * caller re-checks in every case */
+	return syscall(SYS_futex, word, FUTEX_WAIT_BITSET, val, &ts, NULL,
+	               FUTEX_BITSET_MATCH_ANY);
 }
 
 void shmring__wake(struct shmring *r, int dir, int n)
@@ -176,7 +179,14 @@ void shmring__wake(struct shmring *r, int dir, int n)
 	shmring__add_release32(word, 1);
 	/* as many sleepers as messages (or slots) were made available: no
 	 * thundering herd; design.md argues none is left behind */
-	syscall(SYS_futex, word, FUTEX_WAKE, n, NULL, NULL, 0);
+	long woken = syscall(SYS_futex, word, FUTEX_WAKE, n, NULL, NULL, 0);
+	/* N5: un-announce the sleepers we woke, now: otherwise every publish
+	 * until they are scheduled would see waiters > 0 and call FUTEX_WAKE
+	 * for nothing. A woken waiter does not decrement itself (W6). */
+	if (woken > 0)
+		shmring__sub_seqcst32(dir == SHMRING__DIR_DATA ? &h->data_waiters
+		                                               : &h->space_waiters,
+		                      (uint32_t)woken);
 	/* relaxed: a statistic, ordered with nothing */
 	shmring__add_relaxed64(dir == SHMRING__DIR_DATA ? &h->prod_wakes : &h->cons_wakes, 1);
 }
@@ -202,7 +212,7 @@ static int sleep_once(struct shmring *r, int dir, int64_t until_ns,
 	struct shmring__hdr *h = r->hdr;
 	uint32_t *word = dir == SHMRING__DIR_DATA ? &h->data_futex : &h->space_futex;
 	uint32_t *waiters = dir == SHMRING__DIR_DATA ? &h->data_waiters : &h->space_waiters;
-	int rc;
+	int rc, woken = 0;
 
 	shmring__flush_bytes(r);   /* counters are current while we sleep */
 	/* W1: announce; seq_cst RMW, pairs with N2 */
@@ -225,9 +235,10 @@ static int sleep_once(struct shmring *r, int dir, int64_t until_ns,
 		}
 		/* relaxed: a statistic */
 		shmring__add_relaxed64(dir == SHMRING__DIR_DATA ? &h->empty_waits : &h->full_waits, 1);
-		futex_wait_abs(word, snap, until_ns);     /* W5 */
+		woken = futex_wait_abs(word, snap, until_ns) == 0;   /* W5 */
 	}
-	shmring__sub_seqcst32(waiters, 1);                /* W6 */
+	if (!woken)   /* W6; a waker that woke us already did it (N5) */
+		shmring__sub_seqcst32(waiters, 1);
 	return rc;
 }
 
