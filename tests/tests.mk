@@ -21,13 +21,20 @@ $(BUILD)/tests/cxx_header: tests/cxx_header.cc $(LIB_A) $(LIB_HDRS)
 	@$(if $(Q),echo "  CXX     $@")
 	$(Q)$(CXX) $(CPPFLAGS_S) $(CXXFLAGS_APP) -o $@ $< $(LIB_A) $(LDFLAGS_APP)
 
+# ... and in strict ISO C, without _GNU_SOURCE, as users may build
+$(BUILD)/tests/strict_c: tests/strict_c.c $(LIB_A) $(LIB_HDRS)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) -Iinclude -std=c11 -pedantic $(WARN) $(OPT) $(EXTRA_CFLAGS) -o $@ $< $(LIB_A) $(LDFLAGS_APP)
+
 # the library must also build warning-free with clang
 clang-lib:
 	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/clang CC=clang lib
 
 TEST_EXTRA ?=
-test: $(DEPS_STAMP) lib $(TEST_BIN) $(TEST_PEER) $(BUILD)/tests/cxx_header $(TEST_EXTRA)
+test: $(DEPS_STAMP) lib $(TEST_BIN) $(TEST_PEER) $(BUILD)/tests/cxx_header $(BUILD)/tests/strict_c $(TEST_EXTRA)
 	$(Q)$(BUILD)/tests/cxx_header
+	$(Q)$(BUILD)/tests/strict_c
 	$(Q)SHMRING_PEER=$(abspath $(TEST_PEER)) $(TEST_BIN) -j$(TEST_JOBS) --verbose=0 $(TEST_ARGS)
 	$(if $(wildcard tests/stress/stress.mk),$(Q)$(MAKE) --no-print-directory test-stress)
 

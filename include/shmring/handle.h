@@ -29,6 +29,10 @@
 #define SHMRING__ALIGNED(n) _Alignas(n)
 #endif
 
+/* NAME_MAX of POSIX shm names; spelled out so that the header also builds
+ * in strict ISO C modes, where <limits.h> does not define NAME_MAX */
+#define SHMRING__NAME_MAX 255
+
 #if defined(__GNUC__)
 #define SHMRING__LIKELY(x)   __builtin_expect(!!(x), 1)
 #define SHMRING__UNLIKELY(x) __builtin_expect(!!(x), 0)
@@ -67,7 +71,7 @@ struct shmring {
 	uint32_t pstamp;            /* MPMC producer claim stamp */
 	int64_t skip_ns;            /* last MPMC dead-claim check (consumers) */
 	int fd;                     /* kept for shmring_info(); -1 once closed */
-	char name[NAME_MAX + 2];
+	char name[SHMRING__NAME_MAX + 2];
 
 	/* producer side, written only by the producer's thread */
 	SHMRING__ALIGNED(128) struct {
