@@ -265,7 +265,16 @@ int shmring__wait(struct shmring *r, int dir, int64_t timeout_ns,
 				if (dir == SHMRING__DIR_DATA && r->kind == SHMRING_MPMC)
 					shmring__mpmc_skip_dead(r, 1);
 				rc = ready(r);
-				return rc ? rc : -EPIPE;
+				if (rc)
+					return rc;
+				/* mark the stream ended; if a producer started the next
+				 * one meanwhile, this is not the end: look again */
+				if (dir == SHMRING__DIR_DATA && !r->readonly) {
+					uint32_t v = shmring__load_acquire32(&r->hdr->stream);
+					if (!(v & 1) && !shmring__cas_seqcst32(&r->hdr->stream, &v, v | 1))
+						continue;
+				}
+				return -EPIPE;
 			}
 			if (timeout_ns == 0)
 				return -EAGAIN;

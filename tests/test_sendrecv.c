@@ -283,3 +283,72 @@ Test(sendrecv, byte_counters, .init = setup_spsc, .fini = teardown)
 	cr_assert_eq(st.sent_bytes, 60, "this handle's own share is exact");
 	cr_assert_eq(st.recv_bytes, 33);
 }
+
+/* a ring carries one stream after another: a consumer that attaches after
+ * a stream was seen to end waits for the next one instead of seeing the
+ * old end; a consumer that attaches after an unobserved end still gets it */
+static void streams_in_sequence(unsigned kind)
+{
+	char n[64], buf[8];
+	struct shmring *p, *c;
+	struct shmring_config cfg = { .kind = kind, .slot_size = 8, .slots = 4 };
+	test_name(n, sizeof(n), "streams");
+	cr_assert_eq(shmring_create(n, &cfg, 0, &p), 0);
+	shmring_close(p);
+
+	/* stream 1: empty, ended before any consumer came */
+	cr_assert_eq(shmring_open(n, SHMRING_PRODUCER, &p), 0);
+	cr_assert_eq(shmring_shutdown(p), 0);
+	shmring_close(p);
+	cr_assert_eq(shmring_open(n, SHMRING_CONSUMER, &c), 0);
+	cr_assert_eq(shmring_recv(c, buf, sizeof(buf), 0), -EPIPE, "the unobserved end is seen");
+	shmring_close(c);
+
+	/* between streams: a new consumer waits */
+	cr_assert_eq(shmring_open(n, SHMRING_CONSUMER, &c), 0);
+	cr_assert_eq(shmring_recv(c, buf, sizeof(buf), 0), -EAGAIN, "no stream yet: not the old end");
+	cr_assert_eq(shmring_recv(c, buf, sizeof(buf), 20000000), -ETIMEDOUT);
+	/* stream 2 */
+	cr_assert_eq(shmring_open(n, SHMRING_PRODUCER, &p), 0);
+	cr_assert_eq(shmring_send(p, "two", 3, 0), 0);
+	shmring_close(p);
+	cr_assert_eq(shmring_recv(c, buf, sizeof(buf), -1), 3);
+	cr_assert_eq(memcmp(buf, "two", 3), 0);
+	cr_assert_eq(shmring_recv(c, buf, sizeof(buf), -1), -EPIPE);
+	cr_assert_eq(shmring_recv(c, buf, sizeof(buf), 0), -EPIPE, "stays at the end");
+	/* stream 3 reaches the same consumer handle too */
+	cr_assert_eq(shmring_open(n, SHMRING_PRODUCER, &p), 0);
+	cr_assert_eq(shmring_send(p, "three", 5, 0), 0);
+	cr_assert_eq(shmring_shutdown(p), 0);
+	cr_assert_eq(shmring_recv(c, buf, sizeof(buf), -1), 5);
+	cr_assert_eq(shmring_recv(c, buf, sizeof(buf), -1), -EPIPE);
+	shmring_close(p);
+	shmring_close(c);
+	shmring_unlink(n);
+}
+
+Test(sendrecv, spsc_streams_in_sequence, .timeout = 10) { streams_in_sequence(SHMRING_SPSC); }
+Test(sendrecv, mpmc_streams_in_sequence, .timeout = 10) { streams_in_sequence(SHMRING_MPMC); }
+
+/* a producer that arrives after the last consumer left waits for the next
+ * consumer instead of failing with -EPIPE on the first full ring */
+Test(sendrecv, producer_waits_for_a_later_consumer, .timeout = 10)
+{
+	char n[64], buf[8];
+	struct shmring *p, *c;
+	struct shmring_config cfg = { .kind = SHMRING_SPSC, .slot_size = 8, .slots = 2 };
+	test_name(n, sizeof(n), "latecons");
+	cr_assert_eq(shmring_create(n, &cfg, SHMRING_CONSUMER, &c), 0);
+	shmring_close(c);   /* a consumer came and went */
+	cr_assert_eq(shmring_open(n, SHMRING_PRODUCER, &p), 0);
+	cr_assert_eq(shmring_send(p, "a", 1, 0), 0);
+	cr_assert_eq(shmring_send(p, "b", 1, 0), 0);
+	cr_assert_eq(shmring_send(p, "c", 1, 20000000), -ETIMEDOUT, "waits, not EPIPE");
+	cr_assert_eq(shmring_open(n, SHMRING_CONSUMER, &c), 0);
+	cr_assert_eq(shmring_recv(c, buf, sizeof(buf), 0), 1);
+	cr_assert_eq(shmring_send(p, "c", 1, 0), 0);
+	shmring_close(c);   /* now a consumer this producer saw is gone */
+	cr_assert_eq(shmring_send(p, "d", 1, -1), -EPIPE);
+	shmring_close(p);
+	shmring_unlink(n);
+}

@@ -100,9 +100,13 @@ struct shmring__hdr {
 	uint32_t shutdowns;     /* writer: producers; count of shmring_shutdown() */
 	uint32_t prod_deaths;   /* writer: reapers; dead producer attachments freed */
 	uint32_t cons_deaths;   /* writer: reapers; dead consumer attachments freed */
-	uint32_t rsvd5;
+	uint32_t stream;        /* (epoch << 1) | ended. writer: a consumer that
+	                         * returns end of stream sets "ended" (CAS); a
+	                         * producer that attaches to an ended stream starts
+	                         * the next epoch (CAS). See design.md section 6 */
 	uint64_t membarriers;   /* writer: waiters; membarrier() calls (W2) */
-	uint8_t  pad5[SHMRING__LINE - 32];
+	uint32_t cons_attaches; /* writer: consumers; +1 at every consumer attach */
+	uint8_t  pad5[SHMRING__LINE - 36];
 
 	/* line 6: producer-side statistics (slow path only, relaxed adds) */
 	uint64_t full_waits;    /* producer sleeps on a full ring */

@@ -4,13 +4,17 @@
  * version 1), each shown with timeouts, never an unbounded wait:
  *
  *  A. a producer SIGKILLed between claiming a slot (reserve) and publishing
- *     it (commit): every consumer stops at that slot, although a message
- *     published after it by a live producer is waiting;
+ *     it (commit), with a message published after it by a live producer:
+ *     the consumer must skip the dead claim (its stamp names a dead
+ *     attachment), deliver that message, and get end of stream once the live
+ *     producer has closed; the dead claim is never delivered
+ *     (stats.abandoned counts it). Without recovery the consumer stalls;
  *  B. a consumer SIGKILLed between claiming a slot (acquire) and releasing
- *     it: once the ring wraps to that slot, every producer stalls;
+ *     it: once the ring wraps to that slot, a producer must free it (stamp
+ *     of a dead attachment, stats.orphans) instead of stalling;
  *  C. recv with a timeout on a contended MPMC ring: a consumer that is woken
- *     but loses the claim to another consumer starts a fresh timeout, so one
- *     call can last several times its timeout;
+ *     but loses the claim to another consumer must not start a fresh timeout
+ *     (one deadline per call);
  *  D. for contrast, SPSC: a consumer SIGKILLed between acquire and release;
  *     the replacement consumer reads that message again (at-least-once).
  *
@@ -70,23 +74,35 @@ static void demo_producer_kill(void)
 	waitpid(pid, NULL, 0);
 	shmring_open(name, SHMRING_PRODUCER, &p2);
 	shmring_open(name, SHMRING_CONSUMER, &c);
-	int s1 = shmring_send(p2, "after the dead claim", 20, 0);
+	const char live[] = "after the dead claim";
+	int s1 = shmring_send(p2, live, sizeof(live) - 1, 0);
 	int64_t t0 = stress_now_ns();
 	ssize_t r1 = shmring_recv(c, buf, sizeof(buf), 1000000000);
 	double waited = (double)(stress_now_ns() - t0) / 1e9;
+	int got_live = r1 == (ssize_t)(sizeof(live) - 1) && !memcmp(buf, live, sizeof(live) - 1);
 	struct shmring_info info;
 	shmring_info(c, &info);
-	/* the live producer leaves: end of stream; what does the consumer get? */
+	/* the live producer leaves: end of stream must follow, and nothing else
+	 * (the dead claim is never delivered) */
 	shmring_close(p2);
 	ssize_t r2 = shmring_recv(c, buf, sizeof(buf), 1000000000);
+	struct shmring_stats st = { 0 };
+	shmring_stats(c, &st);
+	const char *verdict = got_live && r2 == -EPIPE && st.abandoned == 1
+	                      ? "recovered (dead claim skipped, published message delivered, EOF follows)"
+	                      : r1 < 0 ? "STALLED at the dead claim"
+	                      : !got_live ? "WRONG MESSAGE (the dead claim was delivered?)"
+	                      : r2 != -EPIPE ? "NO END OF STREAM after the message"
+	                      : "abandoned count wrong";
 	printf("mpmc-stall A (producer killed between claim and publish): send after it %s; "
-	       "consumer recv(1 s) -> %s after %.2f s with %" PRIu64 " claimed positions "
-	       "(prod_idx %" PRIu64 ", cons_idx %" PRIu64 "); after the live producer closed: "
-	       "recv -> %s: the published message is never delivered: %s\n",
-	       s1 == 0 ? "ok" : shmring_strerror(s1), r1 >= 0 ? "a message" : shmring_strerror((int)r1),
-	       waited, info.used, info.prod_idx, info.cons_idx,
-	       r2 >= 0 ? "a message" : shmring_strerror((int)r2),
-	       r1 < 0 && r2 < 0 ? "STALLED (known limitation)" : "recovered");
+	       "consumer recv(1 s) -> %s after %.2f s (prod_idx %" PRIu64 ", cons_idx %" PRIu64
+	       "); after the live producer closed: recv -> %s; abandoned=%" PRIu64 ": %s\n",
+	       s1 == 0 ? "ok" : shmring_strerror(s1),
+	       got_live ? "the published message" : r1 >= 0 ? "another message"
+	                                                    : shmring_strerror((int)r1),
+	       waited, info.prod_idx, info.cons_idx,
+	       r2 >= 0 ? "a message" : r2 == -EPIPE ? "end of stream" : shmring_strerror((int)r2),
+	       st.abandoned, verdict);
 	shmring_close(c);
 	shmring_close(cr);
 	shmring_unlink(name);

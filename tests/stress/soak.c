@@ -3,9 +3,9 @@
  * soak.c - the long run (make soak): three lanes at once until the time is
  * up, then one verdict line with the counts of all of them.
  *   matrix:  SPSC 1x1 and MPMC P x C (P, C in {1, 2, 4}) rounds of 8 s;
- *   faults:  kill -9 rounds: SPSC (producers and consumers killed) and MPMC
- *            2x2 / 4x2 (consumers killed), at least 1000 kills in all when the
- *            run lasts long enough (a 10-minute run makes far more);
+ *   faults:  kill -9 rounds: SPSC and MPMC 2x2 / 4x2, producers and
+ *            consumers killed, at least 1000 kills in all when the run lasts
+ *            long enough (a 10-minute run makes far more);
  *   hostile: the hostile peer (./hostile next to this binary) scribbling on
  *            rings while honest processes use them.
  * Usage: soak [-s seed] [-t seconds]
@@ -23,6 +23,7 @@
 
 struct lane {
 	struct st_result res;
+	struct st_result mpmc;   /* faults lane: its MPMC rounds alone */
 	unsigned rounds;
 	int done;
 };
@@ -58,7 +59,7 @@ static void lane_faults(struct lane *L, uint64_t seed, int64_t end)
 		struct st_cfg cfg = {
 			.tag = tag, .kind = spsc ? SHMRING_SPSC : SHMRING_MPMC,
 			.nprod = spsc ? 1 : 2 + 2 * ((i / 2) % 2), .ncons = spsc ? 1 : 2,
-			.slot_size = 200, .slots = 64, .seconds = 4, .kill_prod = spsc,
+			.slot_size = 200, .slots = 64, .seconds = 4, .kill_prod = 1,
 			.kill_cons = 1, .min_kills = 100, .max_gap_us = 30000,
 			.timeout_ns = 200000000, .seed = seed + i, .quiet = 1,
 		};
@@ -68,6 +69,8 @@ static void lane_faults(struct lane *L, uint64_t seed, int64_t end)
 		if (r.failed)
 			stress_verdict(tag, &cfg, &r, 4);
 		stress_merge(&L->res, &r);
+		if (!spsc)
+			stress_merge(&L->mpmc, &r);
 		L->rounds++;
 	}
 }
@@ -154,18 +157,26 @@ int main(int argc, char **argv)
 		printf("soak: only %" PRIu64 " kills\n", all.kills);
 	}
 	const char *h = strchr(hline, ' ');
+	char pk[256];
+	uint64_t mpk = 0;
+	stress_ops_str(pk, sizeof(pk), lanes[1].mpmc.pkills_by_op);
+	for (int k = 0; k < OP_NOPS; k++)
+		mpk += lanes[1].mpmc.pkills_by_op[k];
 	printf("soak: %s seed=%" PRIu64 " time=%.0fs matrix_rounds=%u fault_rounds=%u msgs=%" PRIu64
 	       " committed=%" PRIu64 " kills=%" PRIu64 " lost=%" PRIu64 " (with killed consumers;"
 	       " allowed %" PRIu64 ") duplicated=%" PRIu64 " redelivered=%" PRIu64
 	       " in-doubt=%" PRIu64 "/%" PRIu64 " reorder=%" PRIu64 " corrupt=%" PRIu64
 	       " hangs=%" PRIu64 " crashes=%" PRIu64 " overruns=%" PRIu64 " wedged=%" PRIu64
+	       " (producer:%" PRIu64 ",consumer:%" PRIu64 ") mpmc_producer_kills=%" PRIu64 " (%s)"
+	       " abandoned=%" PRIu64 " stranded=%" PRIu64
 	       " errors=[EAGAIN:%" PRIu64 ",ETIMEDOUT:%" PRIu64 ",EPIPE:%" PRIu64 ",EBADMSG:%" PRIu64
 	       ",EPROTO:%" PRIu64 ",EBUSY:%" PRIu64 ",other:%" PRIu64 "] | hostile:%s%s%s\n",
 	       failed ? "FAIL" : "PASS", seed, (double)(stress_now_ns() - t0) / 1e9,
 	       lanes[0].rounds, lanes[1].rounds, all.msgs, all.committed, all.kills, all.lost,
 	       all.lost_allowed, all.dup, all.redelivered, all.doubt_recv,
 	       all.doubt_recv + all.doubt_absent, all.reorder, all.corrupt, all.hangs,
-	       all.crashes, all.overruns, all.wedges, all.err[E_AGAIN], all.err[E_TIMEDOUT],
+	       all.crashes, all.overruns, all.wedges, all.wedges_prod, all.wedges - all.wedges_prod,
+	       mpk, pk, all.abandoned, all.stranded, all.err[E_AGAIN], all.err[E_TIMEDOUT],
 	       all.err[E_PIPE], all.err[E_BADMSG], all.err[E_PROTO], all.err[E_BUSY],
 	       all.err[E_OTHER] + all.err[E_MSGSIZE], h ? h : " (no verdict)",
 	       all.failed ? " | first failure: " : "", all.failed ? all.why : "");

@@ -63,7 +63,8 @@ struct st_result {
 	uint64_t msgs;          /* messages received and verified */
 	uint64_t committed;     /* messages whose send returned success */
 	uint64_t kills;
-	uint64_t kills_by_op[OP_NOPS];
+	uint64_t kills_by_op[OP_NOPS];   /* all kills, by what the victim was doing */
+	uint64_t pkills_by_op[OP_NOPS];  /* ... of which producers */
 	uint64_t err[E_NKINDS];
 	uint64_t lost;          /* committed, never received: lost with a killed consumer */
 	uint64_t lost_allowed;  /* upper bound explained by consumer kills inside a call */
@@ -77,7 +78,16 @@ struct st_result {
 	uint64_t overruns;      /* a call returned > 2 s after its timeout: a failure */
 	uint64_t hangs;         /* a worker made no progress for 10 s: a failure */
 	uint64_t crashes;       /* a worker died by a signal we did not send: a failure */
-	uint64_t wedges;        /* MPMC: a dead consumer left a claimed slot (known limit) */
+	uint64_t wedges;        /* MPMC: a process killed between its claim CAS and its
+	                         * claim stamp left a slot nobody can recover (known
+	                         * limit): wedges_prod of them by producers (consumers
+	                         * stall), the rest by consumers (producers stall) */
+	uint64_t wedges_prod;
+	uint64_t stranded;      /* MPMC: published messages left behind a producer wedge
+	                         * at the end of a round; the supervisor reads them from
+	                         * the ring and checks them like a consumer */
+	uint64_t abandoned;     /* MPMC: shmring_stats().abandoned (dead producers' claims
+	                         * published as skip records) */
 	uint64_t max_call_ns;   /* longest blocking call seen */
 	int failed;
 	char why[256];          /* first failure */
@@ -90,6 +100,9 @@ void stress_merge(struct st_result *a, const struct st_result *b);
 /* "<tag>: PASS|FAIL seed=... msgs=... ..." */
 void stress_verdict(const char *tag, const struct st_cfg *cfg, const struct st_result *r,
                     double secs);
+
+/* "send:3,recv:2" for the non-zero counts ("0" if none) */
+void stress_ops_str(char *buf, size_t cap, const uint64_t by_op[OP_NOPS]);
 
 /* common command line: -s seed -t seconds -k min_kills -q; returns 0 or -1 */
 int stress_args(int argc, char **argv, uint64_t *seed, double *seconds, unsigned *kills);

@@ -361,6 +361,18 @@ static int producer(struct wctx *w)
 					rc = -EINVAL;
 				} else {
 					size_t len = st_msg_build(s.data, ss, w->idx, seq, st_rand(&w->rng));
+					/* MPMC fault runs: now and then fill the slot slowly, so
+					 * kills land between claim and publish (the dead claim
+					 * must be skipped), and consumers wait at the claim of a
+					 * live producer past their 50 ms liveness check (it must
+					 * not be skipped) */
+					if (cfg->kind == SHMRING_MPMC && cfg->kill_prod) {
+						uint64_t x = st_rand(&w->rng);
+						if (x % 4096 == 0)
+							sleep_ns(60000000 + (int64_t)(x >> 40) % 60000000);
+						else if (x % 64 == 0)
+							sleep_ns((int64_t)(x >> 40) % 1000000);
+					}
 					rc = shmring_commit(r, &s, len);
 					rc = rc == 0 ? 1 : rc;
 				}
@@ -697,8 +709,45 @@ static unsigned mpmc_stuck(struct sup *S)
 	return stuck;
 }
 
+/*
+ * MPMC: positions a producer claimed (prod_idx moved past them) that are not
+ * published (seq still pos) and carry no producer claim stamp, and stay so
+ * for 300 ms: a producer killed between its claim CAS and its stamp store.
+ * Consumers stall there for good (a stamped dead claim is skipped by them).
+ */
+static unsigned mpmc_unstamped(struct sup *S)
+{
+	struct shmring *r = S->ring;
+	uint64_t n = r->nslots;
+	uint64_t *cand = calloc(n, sizeof(*cand));
+	unsigned ncand = 0, stuck = 0;
+	if (!cand)
+		return 0;
+	uint64_t pos = shmring__load_acquire64(&r->hdr->cons_idx);
+	uint64_t prod = shmring__load_acquire64(&r->hdr->prod_idx);
+	for (uint64_t i = 0; i < n && (int64_t)(prod - pos) > 0; i++, pos++) {
+		struct shmring__slot_mpmc *sl = (void *)(r->slots0 + (pos & r->mask) * r->stride);
+		if (shmring__load_acquire64(&sl->seq) == pos &&
+		    !(shmring__load_relaxed32(&sl->owner) & SHMRING__STAMP_PRODUCER))
+			cand[ncand++] = pos;
+	}
+	if (ncand) {
+		sleep_ns(300000000);
+		for (unsigned k = 0; k < ncand; k++) {
+			struct shmring__slot_mpmc *sl =
+				(void *)(r->slots0 + (cand[k] & r->mask) * r->stride);
+			if (shmring__load_acquire64(&sl->seq) == cand[k] &&
+			    !(shmring__load_relaxed32(&sl->owner) & SHMRING__STAMP_PRODUCER))
+				stuck++;
+		}
+	}
+	free(cand);
+	return stuck;
+}
+
 /* SIGKILL one worker, account for what it was doing, start its replacement.
- * Returns 1 if the ring is now wedged (MPMC, dead consumer's claim). */
+ * Returns 1 if the ring is now wedged (MPMC: a claim the dead process did not
+ * stamp yet, so nobody can recover it). */
 static int kill_one(struct sup *S)
 {
 	const struct st_cfg *cfg = S->cfg;
@@ -725,7 +774,9 @@ static int kill_one(struct sup *S)
 	S->res->kills++;
 	if (prod) {
 		struct led_prod *p = &L->p[idx];
-		S->res->kills_by_op[atomic_load(&p->op) % OP_NOPS]++;
+		unsigned op = atomic_load(&p->op) % OP_NOPS;
+		S->res->kills_by_op[op]++;
+		S->res->pkills_by_op[op]++;
 		uint64_t ns = atomic_load(&p->next_seq), ne = atomic_load(&p->attempt_end);
 		for (uint64_t s = ns; s < ne; s++)
 			atomic_fetch_or(&L->doubt_bits[idx][s / 64], UINT64_C(1) << (s % 64));
@@ -733,6 +784,14 @@ static int kill_one(struct sup *S)
 			atomic_store(&p->next_seq, ne);
 		atomic_store(&p->attempt_end, atomic_load(&p->next_seq));
 		atomic_store(&p->op, OP_IDLE);
+		/* a claim it stamped is skipped by the consumers (stats.abandoned);
+		 * one it did not stamp yet stalls them */
+		if (cfg->kind == SHMRING_MPMC && op >= OP_SEND && op <= OP_RESERVE &&
+		    mpmc_unstamped(S)) {
+			S->res->wedges++;
+			S->res->wedges_prod++;
+			wedged = 1;
+		}
 	} else {
 		struct led_cons *c = &L->c[idx];
 		unsigned op = atomic_load(&c->op) % OP_NOPS;
@@ -797,6 +856,71 @@ static int wait_side(struct sup *S, int prod, int64_t limit_ns)
 	return 0;
 }
 
+/*
+ * MPMC, after every worker has ended: what is still in the ring between
+ * cons_idx and prod_idx? The consumers drained until end of stream, so it
+ * must be empty, unless the first position is a claim that no producer
+ * published or stamped (a producer wedge): then the messages behind it are
+ * stranded, not lost. The supervisor checks and records them like a
+ * consumer (a duplicate or corrupt one fails the run). A stamped dead
+ * producer's claim at the head is a failure: end of stream must skip it.
+ */
+static void sweep_mpmc(struct sup *S)
+{
+	struct shmring *r = S->ring;
+	struct ledger *L = S->L;
+	struct shmring_stats st;
+	uint64_t pos = shmring__load_acquire64(&r->hdr->cons_idx);
+	uint64_t prod = shmring__load_acquire64(&r->hdr->prod_idx);
+	int wedge = 0;
+
+	if (shmring_stats(r, &st) == 0)
+		S->res->abandoned += st.abandoned;
+	for (uint64_t i = 0; i < r->nslots && (int64_t)(prod - pos) > 0; i++, pos++) {
+		struct shmring__slot_mpmc *sl = (void *)(r->slots0 + (pos & r->mask) * r->stride);
+		uint64_t seq = shmring__load_acquire64(&sl->seq);
+		uint32_t owner = shmring__load_relaxed32(&sl->owner);
+		uint32_t len = shmring__load_relaxed32(&sl->len);
+		if (seq == pos) {   /* claimed, unpublished */
+			if (i == 0 && (owner & SHMRING__STAMP_PRODUCER)) {
+				fail(S, "end of stream with a stamped, unpublished claim at position %"
+				     PRIu64 " (owner 0x%x): not skipped", pos, owner);
+				return;
+			}
+			if (i == 0)
+				wedge = 1;
+			continue;
+		}
+		if (seq != pos + 1) {
+			fail(S, "after the drain: position %" PRIu64 " has seq %" PRIu64
+			     " (cons_idx..prod_idx)", pos, seq);
+			return;
+		}
+		if (!wedge) {
+			fail(S, "consumers ended (end of stream) with position %" PRIu64
+			     " published and not delivered, no wedge before it", pos);
+			return;
+		}
+		if (len == SHMRING__LEN_SKIP)
+			continue;   /* a dead producer's skip record behind the wedge */
+		uint32_t mp;
+		uint64_t ms;
+		if (len > r->slot_size || st_msg_check(sl + 1, len, &mp, &ms) ||
+		    mp >= S->cfg->nprod || ms >= CAP_SEQ) {
+			S->res->corrupt++;
+			fail(S, "stranded message at position %" PRIu64 " is corrupt (len %u)", pos, len);
+			continue;
+		}
+		uint64_t bit = UINT64_C(1) << (ms % 64);
+		if (atomic_fetch_or(&L->recv_bits[mp][ms / 64], bit) & bit) {
+			S->res->dup++;
+			fail(S, "stranded message producer %u seq %" PRIu64 " was also received",
+			     mp, ms);
+		}
+		S->res->stranded++;
+	}
+}
+
 static void verify(struct sup *S)
 {
 	struct ledger *L = S->L;
@@ -853,6 +977,10 @@ static void verify(struct sup *S)
 		     res->err[E_MSGSIZE], res->err[E_OTHER]);
 	if (res->committed == 0)
 		fail(S, "no message was committed");
+	/* every skip record stands for an in-doubt message that never arrived */
+	if (res->abandoned > res->doubt_absent)
+		fail(S, "%" PRIu64 " dead producers' claims skipped, but only %" PRIu64
+		     " in-doubt messages absent", res->abandoned, res->doubt_absent);
 }
 
 static unsigned name_counter;
@@ -928,6 +1056,8 @@ int stress_run(const struct st_cfg *cfg, struct st_result *res)
 		fprintf(stderr, "%s: FAIL %s (threads cannot be stopped)\n", cfg->tag, res->why);
 		_exit(1);
 	}
+	if (cfg->kind == SHMRING_MPMC && !res->hangs)
+		sweep_mpmc(S);
 	verify(S);
 	shmring_close(S->ring);
 out_unmap:
@@ -944,8 +1074,10 @@ void stress_merge(struct st_result *a, const struct st_result *b)
 	a->msgs += b->msgs;
 	a->committed += b->committed;
 	a->kills += b->kills;
-	for (int k = 0; k < OP_NOPS; k++)
+	for (int k = 0; k < OP_NOPS; k++) {
 		a->kills_by_op[k] += b->kills_by_op[k];
+		a->pkills_by_op[k] += b->pkills_by_op[k];
+	}
 	for (int k = 0; k < E_NKINDS; k++)
 		a->err[k] += b->err[k];
 	a->lost += b->lost;
@@ -961,6 +1093,9 @@ void stress_merge(struct st_result *a, const struct st_result *b)
 	a->hangs += b->hangs;
 	a->crashes += b->crashes;
 	a->wedges += b->wedges;
+	a->wedges_prod += b->wedges_prod;
+	a->stranded += b->stranded;
+	a->abandoned += b->abandoned;
 	if (b->max_call_ns > a->max_call_ns)
 		a->max_call_ns = b->max_call_ns;
 	if (b->failed && !a->failed) {
@@ -969,20 +1104,31 @@ void stress_merge(struct st_result *a, const struct st_result *b)
 	}
 }
 
+void stress_ops_str(char *buf, size_t cap, const uint64_t by_op[OP_NOPS])
+{
+	size_t o = 0;
+	buf[0] = '\0';
+	for (int k = 0; k < OP_NOPS; k++)
+		if (by_op[k] && o < cap)
+			o += (size_t)snprintf(buf + o, cap - o, "%s%s:%" PRIu64, o ? "," : "",
+			                      op_names[k], by_op[k]);
+	if (!o)
+		snprintf(buf, cap, "0");
+}
+
 void stress_verdict(const char *tag, const struct st_cfg *cfg, const struct st_result *r,
                     double secs)
 {
-	char kills[256] = "", errs[256] = "";
+	char kills[600] = "", errs[256] = "", pk[256], ck[256];
 	size_t o = 0;
 	if (r->kills) {
+		uint64_t cons_by_op[OP_NOPS];
 		for (int k = 0; k < OP_NOPS; k++)
-			if (r->kills_by_op[k] && o < sizeof(kills))
-				o += (size_t)snprintf(kills + o, sizeof(kills) - o, "%s%s:%" PRIu64,
-				                      o ? "," : " (", op_names[k], r->kills_by_op[k]);
-		if (o && o < sizeof(kills) - 1)
-			strcat(kills, ")");
+			cons_by_op[k] = r->kills_by_op[k] - r->pkills_by_op[k];
+		stress_ops_str(pk, sizeof(pk), r->pkills_by_op);
+		stress_ops_str(ck, sizeof(ck), cons_by_op);
+		snprintf(kills, sizeof(kills), " (producers: %s; consumers: %s)", pk, ck);
 	}
-	o = 0;
 	for (int k = 0; k < E_NKINDS; k++)
 		if (r->err[k] && o < sizeof(errs))
 			o += (size_t)snprintf(errs + o, sizeof(errs) - o, "%s%s:%" PRIu64,
@@ -991,11 +1137,13 @@ void stress_verdict(const char *tag, const struct st_cfg *cfg, const struct st_r
 	       " kills=%" PRIu64 "%s lost=%" PRIu64 " (allowed %" PRIu64 ") dup=%" PRIu64
 	       " redelivered=%" PRIu64 " in-doubt=%" PRIu64 "/%" PRIu64 " reorder=%" PRIu64
 	       " corrupt=%" PRIu64 " phantom=%" PRIu64 " hangs=%" PRIu64 " crashes=%" PRIu64
-	       " overruns=%" PRIu64 " wedged=%" PRIu64 " max_call=%.0fms errors=[%s]%s%s\n",
+	       " overruns=%" PRIu64 " wedged=%" PRIu64 " (producer:%" PRIu64 ",consumer:%" PRIu64 ")"
+	       " abandoned=%" PRIu64 " stranded=%" PRIu64 " max_call=%.0fms errors=[%s]%s%s\n",
 	       tag, r->failed ? "FAIL" : "PASS", cfg->seed, secs, r->msgs, r->committed,
 	       r->kills, kills, r->lost, r->lost_allowed, r->dup, r->redelivered,
 	       r->doubt_recv, r->doubt_recv + r->doubt_absent, r->reorder, r->corrupt,
-	       r->phantom, r->hangs, r->crashes, r->overruns, r->wedges,
+	       r->phantom, r->hangs, r->crashes, r->overruns, r->wedges, r->wedges_prod,
+	       r->wedges - r->wedges_prod, r->abandoned, r->stranded,
 	       (double)r->max_call_ns / 1e6, errs, r->failed ? " why: " : "",
 	       r->failed ? r->why : "");
 	fflush(stdout);

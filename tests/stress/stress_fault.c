@@ -5,8 +5,13 @@
  * replaced at once:
  *   SPSC 1x1: producers and consumers are killed; the replacement takes the
  *             dead holder's role over (pid liveness);
- *   MPMC 2x2: consumers only (a producer killed between claim and publish
- *             stalls an MPMC ring for good in layout v1; see mpmc_stall.c).
+ *   MPMC 2x2: producers and consumers are killed; new ones attach into free
+ *             or dead registry entries. A dead producer's stamped claim is
+ *             skipped by the consumers (stats.abandoned), a dead consumer's
+ *             stamped claim is freed by the producers (stats.orphans); a
+ *             process killed between its claim CAS and its stamp store wedges
+ *             the ring (counted as wedged=, the round ends, the next one
+ *             starts on a fresh ring).
  * -k is the number of kills per ring kind (at least; default 60).
  * Usage: stress_fault [-s seed] [-t s] [-k kills]
  */
@@ -32,12 +37,12 @@ int main(int argc, char **argv)
 	failed |= stress_run(&spsc, &res) != 0;
 	struct st_cfg mpmc = {
 		.tag = "fault-mpmc", .kind = SHMRING_MPMC, .nprod = 2, .ncons = 2,
-		.slot_size = 200, .slots = 64, .seconds = secs, .kill_cons = 1,
-		.min_kills = kills, .max_gap_us = 20000, .timeout_ns = 200000000,
+		.slot_size = 200, .slots = 64, .seconds = secs, .kill_prod = 1,
+		.kill_cons = 1, .min_kills = kills, .max_gap_us = 20000, .timeout_ns = 200000000,
 		.seed = seed + 1,
 	};
-	/* a wedge (dead consumer's claimed slot) ends a round early: go on with
-	 * fresh rings until the kills are done */
+	/* a wedge (a dead process's unstamped claim) ends a round early: go on
+	 * with fresh rings until the kills are done */
 	struct st_result all = { 0 };
 	int64_t t0 = stress_now_ns();
 	do {
