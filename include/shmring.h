@@ -91,6 +91,10 @@ struct shmring_info {
 	unsigned nconsumers;
 	int      eof;         /* every producer that attached is gone or shut down */
 	uint32_t shutdowns;   /* shmring_shutdown() calls so far */
+	uint32_t stream_epoch; /* streams begun on this ring before the current one */
+	int      stream_ended; /* a consumer has received the current stream's end */
+	uint32_t consumer_attaches; /* consumer attachments so far (any side tool
+	                             * can tell "a consumer came since") */
 	uint32_t prod_deaths; /* producers found dead and detached by a peer */
 	uint32_t cons_deaths; /* consumers found dead and detached by a peer */
 	int32_t  creator_pid;

@@ -193,14 +193,19 @@ void shmring__mpmc_skip_dead(struct shmring *r, int force)
 		uint32_t st = shmring__load_relaxed32(&sl->owner);
 		if (!(st & SHMRING__STAMP_PRODUCER) || !stamp_dead(r, st))
 			return;   /* unclaimed, unstamped, or its producer lives */
-		/* relaxed: ordered before consumers see it by the release CAS */
+		/* take the skip first: the dead stamp names exactly this claim
+		 * (a dead attachment never stamps again), so one CAS from it
+		 * makes us the only writer. Writing len before winning would
+		 * clobber a live message if another consumer skipped the slot
+		 * and a producer reused it while we were checking liveness. */
+		if (!shmring__cas_seqcst32(&sl->owner, &st, 0))
+			return;
+		/* relaxed: ordered before consumers see it by the release below */
 		shmring__store_relaxed32(&sl->len, SHMRING__LEN_SKIP);
-		shmring__store_relaxed32(&sl->owner, 0);
-		/* Q2 on the dead producer's behalf; the CAS makes one consumer do it */
-		if (shmring__cas_acqrel64(&sl->seq, &seq, pos + 1)) {
-			shmring__add_relaxed64(&r->hdr->abandoned, 1);   /* relaxed: a statistic */
-			shmring__notify(r, SHMRING__DIR_DATA, 1);
-		}
+		/* Q2 on the dead producer's behalf */
+		shmring__store_release64(&sl->seq, pos + 1);
+		shmring__add_relaxed64(&r->hdr->abandoned, 1);   /* relaxed: a statistic */
+		shmring__notify(r, SHMRING__DIR_DATA, 1);
 	}
 }
 

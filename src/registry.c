@@ -170,18 +170,12 @@ int shmring__attach_roles(struct shmring *r, int roles)
 		if (r->kind == SHMRING_SPSC)  /* no other producer can be announced */
 			shmring__store_relaxed32(&h->space_waiters, 0);
 		/* a stream that ended (a consumer saw its end) is over: we start
-		 * the next one, so consumers that came between the two wait for
-		 * us instead of seeing the old end */
+		 * the next one (tools such as "shmring pop" use this to tell an
+		 * old, finished stream from a new one) */
 		uint32_t v = shmring__load_acquire32(&h->stream);
 		while ((v & 1) && !shmring__cas_seqcst32(&h->stream, &v, v + 1))
 			;
-		/* which consumers count for "every consumer is gone": those
-		 * attached now and those that attach later, not earlier ones */
-		r->cons_seq0 = shmring__load_acquire32(&h->cons_attaches);
-		r->cons_live0 = 0;
-		for (unsigned k = 0; k < (r->kind == SHMRING_SPSC ? 1u : SHMRING__MAX_PEERS); k++)
-			if (shmring__load_acquire64(&h->consumers[k].owner))
-				r->cons_live0 = 1;
+
 		/* R4: release: our entry (R3) before "a producer attached";
 		 * pairs with the acquire in peers_gone() */
 		shmring__store_release32(&h->prod_ever, 1);
@@ -198,9 +192,7 @@ int shmring__attach_roles(struct shmring *r, int roles)
 		r->cons_peer = i;
 		if (r->kind == SHMRING_SPSC)
 			shmring__store_relaxed32(&h->data_waiters, 0);
-		uint32_t v = shmring__load_acquire32(&h->stream);
-		r->epoch0 = v >> 1;
-		r->armed0 = !(v & 1);   /* attached during a stream, or before one */
+
 		shmring__add_release32(&h->cons_attaches, 1);   /* R4 for consumers too */
 		shmring__store_release32(&h->cons_ever, 1);  /* R4 for consumers */
 	}
@@ -264,13 +256,5 @@ int shmring__peers_gone(struct shmring *r, int side, int force)
 		}
 		live++;
 	}
-	if (live)
-		return 0;
-	if (side == SHMRING_CONSUMER)
-		/* a producer waits for consumers that come after it; it gives
-		 * up only on those it has seen (or that were there when it came) */
-		return r->cons_live0 || shmring__load_acquire32(&h->cons_attaches) != r->cons_seq0;
-	/* every producer is gone; but a consumer that attached after a stream
-	 * had ended waits for the next stream to begin */
-	return r->armed0 || (shmring__load_acquire32(&h->stream) >> 1) != r->epoch0;
+	return live == 0;
 }

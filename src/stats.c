@@ -95,6 +95,10 @@ int shmring_info(struct shmring *r, struct shmring_info *out)
 	out->nconsumers = list_peers(r, h->consumers, out->consumers, 0, &live_cons);
 	out->eof = shmring__load_relaxed32(&h->prod_ever) && live_prod == 0;
 	out->shutdowns = shmring__load_relaxed32(&h->shutdowns);
+	uint32_t stream = shmring__load_relaxed32(&h->stream);
+	out->stream_epoch = stream >> 1;
+	out->stream_ended = (int)(stream & 1);
+	out->consumer_attaches = shmring__load_relaxed32(&h->cons_attaches);
 	out->prod_deaths = shmring__load_relaxed32(&h->prod_deaths);
 	out->cons_deaths = shmring__load_relaxed32(&h->cons_deaths);
 	out->creator_pid = (int32_t)shmring__load_relaxed32(&h->creator_pid);

@@ -267,12 +267,12 @@ int shmring__wait(struct shmring *r, int dir, int64_t timeout_ns,
 				rc = ready(r);
 				if (rc)
 					return rc;
-				/* mark the stream ended; if a producer started the next
-				 * one meanwhile, this is not the end: look again */
+				/* mark the stream "seen ended" for tools (a producer
+				 * attaching later starts the next epoch) */
 				if (dir == SHMRING__DIR_DATA && !r->readonly) {
 					uint32_t v = shmring__load_acquire32(&r->hdr->stream);
-					if (!(v & 1) && !shmring__cas_seqcst32(&r->hdr->stream, &v, v | 1))
-						continue;
+					if (!(v & 1))
+						shmring__cas_seqcst32(&r->hdr->stream, &v, v | 1);
 				}
 				return -EPIPE;
 			}

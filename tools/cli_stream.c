@@ -61,11 +61,56 @@ static int open_producer(const char *name, struct cli_ring_opts *ro, int create,
 	return -EEXIST;
 }
 
+/* consumers seen when push attached: -EPIPE from the library means "every
+ * consumer that ever attached is gone"; for push it means so only if one
+ * was there when we came or came since. Otherwise (a ring reused after an
+ * earlier stream) we wait for the next consumer, like a FIFO's writer. */
+static uint32_t push_attaches0;
+static int push_live0;
+
+static int consumers_live(const struct shmring_info *in)
+{
+	for (unsigned i = 0; i < in->nconsumers; i++)
+		if (in->consumers[i].alive)
+			return 1;
+	return 0;
+}
+
+static void note_consumers(struct shmring *r)
+{
+	struct shmring_info in;
+	if (shmring_info(r, &in) == 0) {
+		push_attaches0 = in.consumer_attaches;
+		push_live0 = consumers_live(&in);
+	}
+}
+
+/* after -EPIPE: 0 when a consumer has (re)appeared and the call can be
+ * retried, -EPIPE when a consumer we could have served is gone */
+static int await_consumer(struct shmring *r)
+{
+	struct shmring_info in;
+	for (;;) {
+		if (shmring_info(r, &in) < 0)
+			return -EPIPE;
+		if (consumers_live(&in))
+			return 0;
+		if (push_live0 || in.consumer_attaches != push_attaches0)
+			return -EPIPE;
+		if (cli_stop)
+			return -EINTR;
+		struct timespec ts = { 0, 10000000 };
+		nanosleep(&ts, NULL);
+	}
+}
+
 /* wait for a free slot, looking at the stop flag between slices */
 static int reserve_slot(struct shmring *r, struct shmring_slot *s)
 {
 	for (;;) {
 		int rc = shmring_reserve(r, s, CLI_SLICE_NS);
+		if (rc == -EPIPE && (rc = await_consumer(r)) == 0)
+			continue;
 		if (rc != -ETIMEDOUT)
 			return rc;
 		if (cli_stop)
@@ -77,6 +122,8 @@ static int send_msg(struct shmring *r, const void *msg, size_t len)
 {
 	for (;;) {
 		int rc = shmring_send(r, msg, len, CLI_SLICE_NS);
+		if (rc == -EPIPE && (rc = await_consumer(r)) == 0)
+			continue;
 		if (rc != -ETIMEDOUT)
 			return rc;
 		if (cli_stop)
@@ -208,6 +255,7 @@ int cmd_push(int argc, char **argv)
 		return cli_fail(name, rc);
 	if (spin != -2)
 		shmring_set_spin(r, spin);
+	note_consumers(r);
 
 	struct shmring_info info;
 	shmring_info(r, &info);
@@ -386,6 +434,22 @@ int cmd_pop(int argc, char **argv)
 		shmring_set_spin(r, spin);
 	struct shmring_info at_open;
 	uint32_t deaths0 = shmring_info(r, &at_open) == 0 ? at_open.prod_deaths : 0;
+	/* a ring whose last stream was already received to its end: that end
+	 * is not ours; wait, like a FIFO's reader, for the next producer */
+	if (at_open.stream_ended && at_open.used == 0) {
+		struct shmring_info in = at_open;
+		while (in.stream_epoch == at_open.stream_epoch && !cli_stop) {
+			struct timespec ts = { 0, 10000000 };
+			nanosleep(&ts, NULL);
+			if (shmring_info(r, &in) < 0)
+				break;
+		}
+		if (cli_stop) {
+			shmring_close(r);
+			return EX_SIGNAL;
+		}
+		deaths0 = in.prod_deaths;
+	}
 
 	struct outbuf *o = malloc(sizeof(*o));
 	if (!o) {

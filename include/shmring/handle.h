@@ -69,10 +69,6 @@ struct shmring {
 	int64_t recover_ns;         /* last MPMC orphan check (producers) */
 	uint32_t stamp;             /* MPMC consumer claim stamp, see layout.h */
 	uint32_t pstamp;            /* MPMC producer claim stamp */
-	uint32_t epoch0;            /* consumer: the stream epoch when we attached */
-	int armed0;                 /* consumer: that stream had not ended yet */
-	uint32_t cons_seq0;         /* producer: cons_attaches when we attached */
-	int cons_live0;             /* producer: a consumer was attached then */
 	int64_t skip_ns;            /* last MPMC dead-claim check (consumers) */
 	int fd;                     /* kept for shmring_info(); -1 once closed */
 	char name[SHMRING__NAME_MAX + 2];

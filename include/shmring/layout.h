@@ -103,7 +103,7 @@ struct shmring__hdr {
 	uint32_t stream;        /* (epoch << 1) | ended. writer: a consumer that
 	                         * returns end of stream sets "ended" (CAS); a
 	                         * producer that attaches to an ended stream starts
-	                         * the next epoch (CAS). See design.md section 6 */
+	                         * the next epoch (CAS). Informational (tools) */
 	uint64_t membarriers;   /* writer: waiters; membarrier() calls (W2) */
 	uint32_t cons_attaches; /* writer: consumers; +1 at every consumer attach */
 	uint8_t  pad5[SHMRING__LINE - 36];

@@ -113,6 +113,30 @@ qrc=$?
 got=$(sha256sum < "$TMP/copy" | cut -d' ' -f1)
 [ $prc -eq 0 ] && [ $qrc -eq 0 ] && [ "$got" = "$want" ] && ok ||
 	bad "binary push/pop: push $prc pop $qrc sha $got != $want"
+# the same ring again, twice, in both orders: a finished stream's end must
+# not end the next pop, nor must a full ring fail the next push
+for order in pop-first push-first; do
+	if [ $order = pop-first ]; then
+		"$CLI" pop "/$P-bytes" > "$TMP/copy" &
+		popper=$!
+		sleep 0.1
+		"$CLI" push "/$P-bytes" < "$TMP/big"
+		prc=$?
+		wait $popper
+		qrc=$?
+	else
+		"$CLI" push "/$P-bytes" < "$TMP/big" &
+		pusher=$!
+		sleep 0.2
+		"$CLI" pop "/$P-bytes" > "$TMP/copy"
+		qrc=$?
+		wait $pusher
+		prc=$?
+	fi
+	got=$(sha256sum < "$TMP/copy" | cut -d' ' -f1)
+	[ $prc -eq 0 ] && [ $qrc -eq 0 ] && [ "$got" = "$want" ] && ok ||
+		bad "ring reused ($order): push $prc pop $qrc sha $got != $want"
+done
 # odd slot size, MPMC kind, and push finishing before pop starts
 "$CLI" create "/$P-odd" --kind mpmc --slots 1024 --slot-size 1000
 "$CLI" push "/$P-odd" < "$TMP/big" &

@@ -983,6 +983,28 @@ static void verify(struct sup *S)
 		     " in-doubt messages absent", res->abandoned, res->doubt_absent);
 }
 
+/* consumers hung after stop: print what they wait at (stderr, one line) */
+static void diag_mpmc(struct sup *S)
+{
+	struct shmring *r = S->ring;
+	struct shmring__hdr *h = r->hdr;
+	uint64_t ci = shmring__load_acquire64(&h->cons_idx), pi = shmring__load_acquire64(&h->prod_idx);
+	struct shmring__slot_mpmc *sl = (void *)(r->slots0 + (ci & r->mask) * r->stride);
+	fprintf(stderr, "%s: diag: cons_idx=%" PRIu64 " prod_idx=%" PRIu64 " head seq=%" PRIu64
+	        " owner=0x%x len=%u stream=0x%x prod_ever=%u; producers:", S->cfg->tag, ci, pi,
+	        shmring__load_acquire64(&sl->seq), shmring__load_relaxed32(&sl->owner),
+	        shmring__load_relaxed32(&sl->len), shmring__load_relaxed32(&h->stream),
+	        shmring__load_relaxed32(&h->prod_ever));
+	for (unsigned i = 0; i < SHMRING__MAX_PEERS; i++) {
+		uint64_t o = shmring__load_acquire64(&h->producers[i].owner);
+		if (o)
+			fprintf(stderr, " [%u] pid %u state %u gen %u", i, (unsigned)(uint32_t)o,
+			        shmring__load_relaxed32(&h->producers[i].state),
+			        shmring__load_relaxed32(&h->producers[i].gen));
+	}
+	fprintf(stderr, "\n");
+}
+
 static unsigned name_counter;
 
 int stress_run(const struct st_cfg *cfg, struct st_result *res)
@@ -1048,7 +1070,8 @@ int stress_run(const struct st_cfg *cfg, struct st_result *res)
 	atomic_store_explicit(&S->L->stop, 1, memory_order_release);
 	if (wait_side(S, 1, 15 * INT64_C(1000000000)) == 0) {
 		atomic_store_explicit(&S->L->prod_done, 1, memory_order_release);
-		wait_side(S, 0, 15 * INT64_C(1000000000));
+		if (wait_side(S, 0, 15 * INT64_C(1000000000)) && cfg->kind == SHMRING_MPMC)
+			diag_mpmc(S);
 	}
 	if (!cfg->threads)
 		kill_all(S);
