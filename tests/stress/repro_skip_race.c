@@ -25,7 +25,10 @@
  *     -o build/repro_skip_race tests/stress/repro_skip_race.c \
  *     build/libshmring.a -lpthread -Wl,--wrap=kill
  *   build/repro_skip_race
- * Prints "BUG REPRODUCED" (exit 1) or "not reproduced" (exit 0).
+ * Prints "BUG REPRODUCED" (exit 1) or "not reproduced" (exit 0), then a
+ * verdict line "skip-race: PASS|FAIL" for tests/stress/run.sh. Part of
+ * make test-stress since the fix (take the slot by CAS on the dead stamp
+ * before writing the skip length).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -142,6 +145,9 @@ int main(void)
 	       " -> %s\n", seen, n_x, shmring_strerror((int)n), st.abandoned,
 	       lost ? "BUG REPRODUCED: \"D\" (send returned 0) was dropped as a skip record"
 	            : "not reproduced");
+	printf("skip-race: %s (a consumer held inside its liveness check while the slot\n"
+	       "  is skipped by another and reused by a live producer must not clobber it)\n",
+	       lost ? "FAIL" : "PASS");
 	shmring_close(p2);
 	shmring_close(c2);
 	shmring_close(cx);

@@ -36,18 +36,27 @@ $(STRESS_BINS): $(STRESS_DIR)/%: tests/stress/%.c $(STRESS_DEPS)
 	@$(if $(Q),echo "  CC      $@")
 	$(Q)$(CC) $(CPPFLAGS_S) -Itests/stress $(CFLAGS_APP) -o $@ $< $(STRESS_CORE) $(LIB_A) -lpthread $(LDFLAGS_APP)
 
-stress-bins: $(STRESS_BINS)
+# regression test of a lost-message race in the MPMC dead-claim skip: it
+# wraps kill() to hold one consumer inside its liveness check
+$(STRESS_DIR)/repro_skip_race: tests/stress/repro_skip_race.c tests/stress/stress.h $(LIB_HDRS) $(LIB_A)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(CPPFLAGS_S) -Itests/stress $(CFLAGS_APP) -o $@ $< $(LIB_A) -lpthread \
+	  -Wl,--wrap=kill $(LDFLAGS_APP)
+
+stress-bins: $(STRESS_BINS) $(STRESS_DIR)/repro_skip_race
 
 # the short form; STRESS_QUICK=1 (used under ASan) halves the times
 STRESS_T = $(if $(STRESS_QUICK),0.6,1.2)
-test-stress: $(STRESS_BINS)
+test-stress: $(STRESS_BINS) $(STRESS_DIR)/repro_skip_race
 	$(Q)$(STRESS_RUN) \
 	  "$(STRESS_DIR)/stress_spsc $(STRESS_S) -t $(if $(STRESS_QUICK),1.5,3)" \
 	  "$(STRESS_DIR)/stress_mpmc $(STRESS_S) -t $(STRESS_T)" \
 	  "$(STRESS_DIR)/stress_fault $(STRESS_S) -t 2 -k 60" \
 	  "$(STRESS_DIR)/hostile -f" \
 	  "$(STRESS_DIR)/hostile $(STRESS_S) -t $(if $(STRESS_QUICK),2,4)" \
-	  "$(STRESS_DIR)/mpmc_stall"
+	  "$(STRESS_DIR)/mpmc_stall" \
+	  "$(STRESS_DIR)/repro_skip_race"
 
 # every part runs even when an earlier one fails; the last line sums up
 check: $(DEPS_STAMP)
