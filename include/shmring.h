@@ -205,20 +205,34 @@ int shmring__release_slow(struct shmring *r, struct shmring_slot *s);
 
 /* ---- inline fast paths (SPSC); everything else goes out of line ---- */
 
+/* zero-copy hand-outs: the slot at p.pos (reserve) or c.pos (acquire) */
+static inline void shmring__spsc_lend_write(struct shmring *r, struct shmring_slot *s)
+{
+	s->data = shmring__slot(r, r->p.pos) + sizeof(struct shmring__slot_spsc);
+	s->len = r->slot_size;
+	s->pos = r->p.pos;
+	r->p.reserved = 1;
+	r->p.fast = 0;
+}
+
+static inline void shmring__spsc_lend_read(struct shmring *r, struct shmring_slot *s,
+                                           const struct shmring__slot_spsc *sl, uint32_t len)
+{
+	s->data = (void *)(sl + 1);
+	s->len = len;
+	s->pos = r->c.pos;
+	r->c.acquired = 1;
+	r->c.fast = 0;
+}
+
+
 static inline int shmring_send(struct shmring *r, const void *msg, size_t len,
                                int64_t timeout_ns)
 {
-	if (SHMRING__LIKELY(r->p.fast && len <= r->slot_size && msg)) {
-		uint64_t pos = r->p.pos;
-		if (SHMRING__LIKELY(pos < r->p.limit) || shmring__spsc_space(r) > 0) {
-			struct shmring__slot_spsc *s =
-				(struct shmring__slot_spsc *)shmring__slot(r, pos);
-			s->len = (uint32_t)len;
-			shmring__copy(s + 1, msg, len);
-			shmring__spsc_publish(r, pos + 1);
-			shmring__count_sent(r, len);
-			return 0;
-		}
+	if (SHMRING__LIKELY(r->p.fast && len <= r->slot_size && msg) &&
+	    (SHMRING__LIKELY(r->p.pos < r->p.limit) || shmring__spsc_space(r) > 0)) {
+		shmring__spsc_put(r, msg, len);
+		return 0;
 	}
 	return shmring__send_slow(r, msg, len, timeout_ns);
 }
@@ -226,19 +240,15 @@ static inline int shmring_send(struct shmring *r, const void *msg, size_t len,
 static inline ssize_t shmring_recv(struct shmring *r, void *buf, size_t cap,
                                    int64_t timeout_ns)
 {
-	if (SHMRING__LIKELY(r->c.fast)) {
-		uint64_t pos = r->c.pos;
-		if (SHMRING__LIKELY(pos < r->c.avail) || shmring__spsc_data(r) > 0) {
-			const struct shmring__slot_spsc *s =
-				(const struct shmring__slot_spsc *)shmring__slot(r, pos);
-			/* read the length once: shared memory may change under us */
-			uint32_t len = shmring__load_relaxed32(&s->len);
-			if (SHMRING__LIKELY(len <= cap && len <= r->slot_size && buf)) {
-				shmring__copy(buf, s + 1, len);
-				shmring__spsc_release(r, pos + 1);
-				shmring__count_recv(r, len);
-				return (ssize_t)len;
-			}
+	if (SHMRING__LIKELY(r->c.fast) &&
+	    (SHMRING__LIKELY(r->c.pos < r->c.avail) || shmring__spsc_data(r) > 0)) {
+		uint32_t len;
+		const struct shmring__slot_spsc *s = shmring__spsc_head(r, &len);
+		if (SHMRING__LIKELY(len <= cap && len <= r->slot_size && buf)) {
+			shmring__copy(buf, s + 1, len);
+			shmring__spsc_release(r, r->c.pos + 1);
+			shmring__count_recv(r, len);
+			return (ssize_t)len;
 		}
 	}
 	return shmring__recv_slow(r, buf, cap, timeout_ns);
@@ -247,16 +257,10 @@ static inline ssize_t shmring_recv(struct shmring *r, void *buf, size_t cap,
 static inline int shmring_reserve(struct shmring *r, struct shmring_slot *s,
                                   int64_t timeout_ns)
 {
-	if (SHMRING__LIKELY(r->p.fast && s)) {
-		uint64_t pos = r->p.pos;
-		if (SHMRING__LIKELY(pos < r->p.limit) || shmring__spsc_space(r) > 0) {
-			s->data = shmring__slot(r, pos) + sizeof(struct shmring__slot_spsc);
-			s->len = r->slot_size;
-			s->pos = pos;
-			r->p.reserved = 1;
-			r->p.fast = 0;
-			return 0;
-		}
+	if (SHMRING__LIKELY(r->p.fast && s) &&
+	    (SHMRING__LIKELY(r->p.pos < r->p.limit) || shmring__spsc_space(r) > 0)) {
+		shmring__spsc_lend_write(r, s);
+		return 0;
 	}
 	return shmring__reserve_slow(r, s, timeout_ns);
 }
@@ -281,20 +285,13 @@ static inline int shmring_commit(struct shmring *r, struct shmring_slot *s, size
 static inline int shmring_acquire(struct shmring *r, struct shmring_slot *s,
                                   int64_t timeout_ns)
 {
-	if (SHMRING__LIKELY(r->c.fast && s)) {
-		uint64_t pos = r->c.pos;
-		if (SHMRING__LIKELY(pos < r->c.avail) || shmring__spsc_data(r) > 0) {
-			const struct shmring__slot_spsc *sl =
-				(const struct shmring__slot_spsc *)shmring__slot(r, pos);
-			uint32_t len = shmring__load_relaxed32(&sl->len);
-			if (SHMRING__LIKELY(len <= r->slot_size)) {
-				s->data = (void *)(sl + 1);
-				s->len = len;
-				s->pos = pos;
-				r->c.acquired = 1;
-				r->c.fast = 0;
-				return 0;
-			}
+	if (SHMRING__LIKELY(r->c.fast && s) &&
+	    (SHMRING__LIKELY(r->c.pos < r->c.avail) || shmring__spsc_data(r) > 0)) {
+		uint32_t len;
+		const struct shmring__slot_spsc *sl = shmring__spsc_head(r, &len);
+		if (SHMRING__LIKELY(len <= r->slot_size)) {
+			shmring__spsc_lend_read(r, s, sl, len);
+			return 0;
 		}
 	}
 	return shmring__acquire_slow(r, s, timeout_ns);

@@ -41,6 +41,7 @@ static void handle_bind(struct shmring *r, void *map, size_t map_size)
 
 	r->hdr = h;
 	r->map_size = map_size;
+	/* relaxed: after M2 (or our own init); read once, as validated */
 	r->kind = shmring__load_relaxed32(&h->kind);
 	r->slot_size = shmring__load_relaxed32(&h->slot_size);
 	r->nslots = shmring__load_relaxed64(&h->slots);
@@ -62,8 +63,9 @@ static int handle_start(struct shmring *r)
 	uint64_t prod = shmring__load_acquire64(&h->prod_idx);
 	uint64_t cons = shmring__load_acquire64(&h->cons_idx);
 
-	if (r->kind == SHMRING_SPSC && prod - cons > r->nslots)
-		return -EPROTO;   /* indices corrupt: refuse rather than guess */
+	if (r->roles && r->kind == SHMRING_SPSC && prod - cons > r->nslots)
+		return -EPROTO;   /* indices corrupt: refuse rather than guess (an
+		                   * observer may still look, e.g. shmring info) */
 	r->p.pos = prod;
 	r->p.limit = cons + r->nslots;
 	r->c.pos = cons;
@@ -74,15 +76,12 @@ static int handle_start(struct shmring *r)
 
 static int attach(struct shmring *r, int roles)
 {
-	int rc = handle_start(r);
-	if (rc)
-		return rc;
-	rc = shmring__attach_roles(r, roles);
+	int rc = shmring__attach_roles(r, roles);
 	if (rc)
 		return rc;
 	r->roles = roles;
-	/* the positions may have moved while we claimed (a takeover of a dead
-	 * holder): read them again now that no one else holds our role */
+	/* our positions, read once we hold our roles (a dead holder we took
+	 * over can no longer move them) */
 	rc = handle_start(r);
 	if (rc) {
 		shmring__detach_roles(r);

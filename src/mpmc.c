@@ -68,7 +68,7 @@ static int claim(struct shmring *r, int consumer, unsigned n, uint64_t *first,
 		if (dif > 0) {
 			/* another claimed pos: the index has moved (coherence after
 			 * Q1/Q3), unless the seq is garbage */
-			uint64_t again = shmring__load_relaxed64(idx);
+			uint64_t again = shmring__load_relaxed64(idx);   /* relaxed: as pos above */
 			if (again == pos && ++stuck > 1000)
 				return -EPROTO;
 			pos = again;
@@ -78,9 +78,11 @@ static int claim(struct shmring *r, int consumer, unsigned n, uint64_t *first,
 		int skip = 0;
 		while (k < n && k < r->nslots) {
 			struct shmring__slot_mpmc *sl = mslot(r, pos + k);
+			/* Q1/Q3 for the further slots of a burst */
 			if (k > 0 && shmring__load_acquire64(&sl->seq) != pos + k + want)
 				break;
 			if (consumer) {
+				/* relaxed peek, after Q3; re-read and re-checked once claimed */
 				uint32_t len = shmring__load_relaxed32(&sl->len);
 				if (len == SHMRING__LEN_SKIP) {
 					skip = k == 0;   /* a dead producer's slot: drop it */
@@ -112,6 +114,33 @@ static int claim(struct shmring *r, int consumer, unsigned n, uint64_t *first,
 	}
 }
 
+/* the attachment a stamp names is gone (freed, re-used, or its process dead) */
+static int stamp_dead(struct shmring *r, uint32_t st)
+{
+	unsigned idx = st & 0x7f;
+	const struct shmring__peer *tab = (st & SHMRING__STAMP_PRODUCER) ? r->hdr->producers
+	                                                                 : r->hdr->consumers;
+	if (idx == 0 || idx > SHMRING__MAX_PEERS)
+		return 0;   /* not stamped (or garbage): assume alive */
+	const struct shmring__peer *e = &tab[idx - 1];
+	/* acquire: pairs with R1/R2 of the registry (a claim or release of the
+	 * entry); gen relaxed: the owner word decides, gen only tells reuse */
+	uint64_t owner = shmring__load_acquire64(&e->owner);
+	uint32_t gen = shmring__load_relaxed32(&e->gen);
+	return !(owner && (gen & 0xffffff) == (st >> 8) && shmring__owner_alive(owner));
+}
+
+/* the recovery scans run at most every 50 ms per handle (they may read
+ * /proc), unless forced */
+static int due(struct shmring *r, int64_t *last, int force)
+{
+	int64_t now = shmring__now_ns();
+	if (r->readonly || (!force && now - *last < SHMRING__LIVENESS_NS))
+		return 0;
+	*last = now;
+	return 1;
+}
+
 /*
  * Producer, blocked on a full ring: is the slot we wait for held by a
  * consumer that died between claiming and releasing it? Its stamp names the
@@ -122,11 +151,9 @@ static int claim(struct shmring *r, int consumer, unsigned n, uint64_t *first,
  */
 void shmring__mpmc_recover(struct shmring *r)
 {
-	int64_t now = shmring__now_ns();
-	if (r->readonly || now - r->recover_ns < SHMRING__LIVENESS_NS)
+	if (!due(r, &r->recover_ns, 0))
 		return;
-	r->recover_ns = now;
-
+	/* relaxed: only picks the slot to look at; its seq (Q1) decides */
 	uint64_t pos = shmring__load_relaxed64(&r->hdr->prod_idx);
 	struct shmring__slot_mpmc *sl = mslot(r, pos);
 	uint64_t prev = pos - r->nslots;          /* the position the slot last held */
@@ -136,34 +163,15 @@ void shmring__mpmc_recover(struct shmring *r)
 	/* claimed by a consumer? (acquire: its stamp store may follow) */
 	if ((int64_t)(shmring__load_acquire64(&r->hdr->cons_idx) - prev) <= 0)
 		return;   /* not claimed yet: the consumers are just behind */
+	/* relaxed: a hint (a stale 0 or a live stamp only means we wait) */
 	uint32_t st = shmring__load_relaxed32(&sl->owner);
-	unsigned idx = st & 0x7f;
-	if ((st & SHMRING__STAMP_PRODUCER) || idx == 0 || idx > SHMRING__MAX_PEERS)
-		return;
-	const struct shmring__peer *e = &r->hdr->consumers[idx - 1];
-	uint64_t owner = shmring__load_acquire64(&e->owner);
-	uint32_t gen = shmring__load_relaxed32(&e->gen);
-	if (owner && (gen & 0xffffff) == (st >> 8) && shmring__owner_alive(owner))
-		return;   /* the claimant lives: it will release */
+	if ((st & SHMRING__STAMP_PRODUCER) || !stamp_dead(r, st))
+		return;   /* unstamped, or the claimant lives: it will release */
 	/* Q4 on the dead consumer's behalf; the CAS makes one producer do it */
 	if (shmring__cas_acqrel64(&sl->seq, &seq, prev + r->nslots)) {
 		shmring__add_relaxed64(&r->hdr->orphans, 1);   /* relaxed: a statistic */
 		shmring__notify(r, SHMRING__DIR_SPACE, 1);
 	}
-}
-
-/* the attachment a stamp names is gone (freed, re-used, or its process dead) */
-static int stamp_dead(struct shmring *r, uint32_t st)
-{
-	unsigned idx = st & 0x7f;
-	const struct shmring__peer *tab = (st & SHMRING__STAMP_PRODUCER) ? r->hdr->producers
-	                                                                 : r->hdr->consumers;
-	if (idx == 0 || idx > SHMRING__MAX_PEERS)
-		return 0;   /* not stamped (or garbage): assume alive */
-	const struct shmring__peer *e = &tab[idx - 1];
-	uint64_t owner = shmring__load_acquire64(&e->owner);
-	uint32_t gen = shmring__load_relaxed32(&e->gen);
-	return !(owner && (gen & 0xffffff) == (st >> 8) && shmring__owner_alive(owner));
 }
 
 /*
@@ -177,11 +185,9 @@ static int stamp_dead(struct shmring *r, uint32_t st)
  */
 void shmring__mpmc_skip_dead(struct shmring *r, int force)
 {
-	int64_t now = shmring__now_ns();
-	if (r->readonly || (!force && now - r->skip_ns < SHMRING__LIVENESS_NS))
+	if (!due(r, &r->skip_ns, force))
 		return;
-	r->skip_ns = now;
-
+	/* relaxed: only picks where to start looking; each seq (Q3) decides */
 	uint64_t pos = shmring__load_relaxed64(&r->hdr->cons_idx);
 	for (uint64_t i = 0; i < r->nslots; i++, pos++) {
 		struct shmring__slot_mpmc *sl = mslot(r, pos);
@@ -190,6 +196,7 @@ void shmring__mpmc_skip_dead(struct shmring *r, int force)
 			continue;   /* published: consumers will take it */
 		if (seq != pos)
 			return;
+		/* relaxed: the CAS below re-checks it before anything is written */
 		uint32_t st = shmring__load_relaxed32(&sl->owner);
 		if (!(st & SHMRING__STAMP_PRODUCER) || !stamp_dead(r, st))
 			return;   /* unclaimed, unstamped, or its producer lives */
@@ -198,7 +205,7 @@ void shmring__mpmc_skip_dead(struct shmring *r, int force)
 		 * makes us the only writer. Writing len before winning would
 		 * clobber a live message if another consumer skipped the slot
 		 * and a producer reused it while we were checking liveness. */
-		if (!shmring__cas_seqcst32(&sl->owner, &st, 0))
+		if (!shmring__cas_seqcst32(&sl->owner, &st, 0))   /* one skipper only */
 			return;
 		/* relaxed: ordered before consumers see it by the release below */
 		shmring__store_relaxed32(&sl->len, SHMRING__LEN_SKIP);
@@ -209,6 +216,8 @@ void shmring__mpmc_skip_dead(struct shmring *r, int force)
 	}
 }
 
+/* the wait loop's re-checks (W4): relaxed index loads only pick the slot,
+ * whose seq (acquire) says whether it is ready */
 static int ready_space(struct shmring *r)
 {
 	uint64_t pos = shmring__load_relaxed64(&r->hdr->prod_idx);

@@ -140,6 +140,8 @@ static int claim(struct shmring *r, int side)
 			continue;
 		if (!shmring__cas_acqrel64(&e->owner, &cur, r->owner))
 			continue;   /* somebody else claimed it first */
+		/* relaxed: only the owner writes gen; readers pair it with the
+		 * owner word they loaded with acquire */
 		uint32_t gen = shmring__load_relaxed32(&e->gen) + 1;
 		shmring__store_relaxed32(&e->gen, gen);
 		if (side == SHMRING_CONSUMER)
@@ -167,11 +169,14 @@ int shmring__attach_roles(struct shmring *r, int roles)
 		if (i < 0)
 			return i;
 		r->prod_peer = i;
-		if (r->kind == SHMRING_SPSC)  /* no other producer can be announced */
+		/* relaxed reset: in SPSC no other producer can be announced */
+		if (r->kind == SHMRING_SPSC)
 			shmring__store_relaxed32(&h->space_waiters, 0);
 		/* a stream that ended (a consumer saw its end) is over: we start
 		 * the next one (tools such as "shmring pop" use this to tell an
 		 * old, finished stream from a new one) */
+		/* informational word: acquire/CAS pair with the consumer's CAS in
+		 * shmring__wait(); a lost race only retries */
 		uint32_t v = shmring__load_acquire32(&h->stream);
 		while ((v & 1) && !shmring__cas_seqcst32(&h->stream, &v, v + 1))
 			;
@@ -190,7 +195,7 @@ int shmring__attach_roles(struct shmring *r, int roles)
 			return i;
 		}
 		r->cons_peer = i;
-		if (r->kind == SHMRING_SPSC)
+		if (r->kind == SHMRING_SPSC)   /* relaxed: as space_waiters above */
 			shmring__store_relaxed32(&h->data_waiters, 0);
 
 		shmring__add_release32(&h->cons_attaches, 1);   /* R4 for consumers too */

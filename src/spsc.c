@@ -87,12 +87,7 @@ int shmring__send_slow(struct shmring *r, const void *msg, size_t len, int64_t t
 	rc = wait_space(r, timeout_ns);
 	if (rc < 0)
 		return rc;
-	struct shmring__slot_spsc *s = (struct shmring__slot_spsc *)shmring__slot(r, r->p.pos);
-	s->len = (uint32_t)len;
-	if (len)
-		memcpy(s + 1, msg, len);
-	shmring__spsc_publish(r, r->p.pos + 1);
-	shmring__count_sent(r, len);
+	shmring__spsc_put(r, msg, len);
 	return 0;
 }
 
@@ -118,17 +113,14 @@ ssize_t shmring__recv_slow(struct shmring *r, void *buf, size_t cap, int64_t tim
 	rc = wait_data(r, timeout_ns);
 	if (rc < 0)
 		return rc;
-	uint64_t pos = r->c.pos;
-	const struct shmring__slot_spsc *s =
-		(const struct shmring__slot_spsc *)shmring__slot(r, pos);
-	uint32_t len = shmring__load_relaxed32(&s->len);  /* once: untrusted */
+	uint32_t len;
+	const struct shmring__slot_spsc *s = shmring__spsc_head(r, &len);
 	if (len > r->slot_size)
-		return skip_corrupt(r, pos);
+		return skip_corrupt(r, r->c.pos);
 	if (len > cap)
 		return -EMSGSIZE;
-	if (len)
-		memcpy(buf, s + 1, len);
-	shmring__spsc_release(r, pos + 1);
+	shmring__copy(buf, s + 1, len);
+	shmring__spsc_release(r, r->c.pos + 1);
 	shmring__count_recv(r, len);
 	return (ssize_t)len;
 }
@@ -233,11 +225,7 @@ int shmring__reserve_slow(struct shmring *r, struct shmring_slot *s, int64_t tim
 	rc = wait_space(r, timeout_ns);
 	if (rc < 0)
 		return rc;
-	s->data = shmring__slot(r, r->p.pos) + sizeof(struct shmring__slot_spsc);
-	s->len = r->slot_size;
-	s->pos = r->p.pos;
-	r->p.reserved = 1;
-	shmring__refresh_fast(r);
+	shmring__spsc_lend_write(r, s);
 	return 0;
 }
 
@@ -270,17 +258,11 @@ int shmring__acquire_slow(struct shmring *r, struct shmring_slot *s, int64_t tim
 	rc = wait_data(r, timeout_ns);
 	if (rc < 0)
 		return rc;
-	uint64_t pos = r->c.pos;
-	const struct shmring__slot_spsc *sl =
-		(const struct shmring__slot_spsc *)shmring__slot(r, pos);
-	uint32_t len = shmring__load_relaxed32(&sl->len);
+	uint32_t len;
+	const struct shmring__slot_spsc *sl = shmring__spsc_head(r, &len);
 	if (len > r->slot_size)
-		return skip_corrupt(r, pos);
-	s->data = (void *)(sl + 1);
-	s->len = len;
-	s->pos = pos;
-	r->c.acquired = 1;
-	shmring__refresh_fast(r);
+		return skip_corrupt(r, r->c.pos);
+	shmring__spsc_lend_read(r, s, sl, len);
 	return 0;
 }
 

@@ -268,7 +268,8 @@ int shmring__wait(struct shmring *r, int dir, int64_t timeout_ns,
 				if (rc)
 					return rc;
 				/* mark the stream "seen ended" for tools (a producer
-				 * attaching later starts the next epoch) */
+				 * attaching later starts the next epoch); acquire/CAS
+				 * pair with the producer's CAS in attach_roles() */
 				if (dir == SHMRING__DIR_DATA && !r->readonly) {
 					uint32_t v = shmring__load_acquire32(&r->hdr->stream);
 					if (!(v & 1))

@@ -234,6 +234,34 @@ Test(mpmc, killed_consumer_entry_is_reaped_and_stream_continues, .timeout = 20)
 	shmring_unlink(name);
 }
 
+/* a child process that attaches with one role, takes a slot in place
+ * (acquire as consumer, reserve as producer), reports, and holds it until it
+ * is killed. Returns its pid once it holds the slot. */
+static pid_t spawn_slot_holder(const char *name, int role)
+{
+	int fds[2];
+	char k;
+	cr_assert_eq(pipe(fds), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct shmring *x;
+		struct shmring_slot s;
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (shmring_open(name, role, &x))
+			_exit(1);
+		if ((role == SHMRING_CONSUMER ? shmring_acquire(x, &s, -1) : shmring_reserve(x, &s, -1)))
+			_exit(1);
+		if (write(fds[1], "k", 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	close(fds[1]);
+	cr_assert_eq(read(fds[0], &k, 1), 1, "the holder took its slot");
+	close(fds[0]);
+	return pid;
+}
+
 /* a consumer killed between acquire and release: producers free its slot
  * once they find the claimant dead, instead of wedging after one lap */
 Test(mpmc, slot_of_a_killed_consumer_is_recovered, .timeout = 20)
@@ -244,22 +272,7 @@ Test(mpmc, slot_of_a_killed_consumer_is_recovered, .timeout = 20)
 	test_name(name, sizeof(name), "orphan");
 	cr_assert_eq(shmring_create(name, &cfg, SHMRING_PRODUCER | SHMRING_CONSUMER, &p), 0);
 	cr_assert_eq(shmring_send(p, "dies", 4, 0), 0);
-	int fds[2];
-	cr_assert_eq(pipe(fds), 0);
-	pid_t pid = fork();
-	if (pid == 0) {
-		struct shmring *x;
-		struct shmring_slot s;
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (shmring_open(name, SHMRING_CONSUMER, &x) || shmring_acquire(x, &s, -1))
-			_exit(1);
-		if (write(fds[1], "k", 1) != 1)
-			_exit(1);
-		for (;;)
-			pause();   /* holds the slot until killed */
-	}
-	char k;
-	cr_assert_eq(read(fds[0], &k, 1), 1);
+	pid_t pid = spawn_slot_holder(name, SHMRING_CONSUMER);
 	cr_assert_eq(shmring_open(name, SHMRING_CONSUMER, &c), 0);   /* a live consumer stays */
 	for (int i = 0; i < 3; i++)
 		cr_assert_eq(shmring_send(p, &i, 1, 0), 0);
@@ -297,22 +310,7 @@ Test(mpmc, slot_of_a_killed_producer_is_skipped, .timeout = 20)
 	struct shmring_config cfg = { .kind = SHMRING_MPMC, .slot_size = 8, .slots = 8 };
 	test_name(name, sizeof(name), "deadclaim");
 	cr_assert_eq(shmring_create(name, &cfg, SHMRING_CONSUMER, &c), 0);
-	int fds[2];
-	cr_assert_eq(pipe(fds), 0);
-	pid_t pid = fork();
-	if (pid == 0) {
-		struct shmring *x;
-		struct shmring_slot s;
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (shmring_open(name, SHMRING_PRODUCER, &x) || shmring_reserve(x, &s, -1))
-			_exit(1);
-		if (write(fds[1], "k", 1) != 1)
-			_exit(1);
-		for (;;)
-			pause();   /* never commits */
-	}
-	char k;
-	cr_assert_eq(read(fds[0], &k, 1), 1);
+	pid_t pid = spawn_slot_holder(name, SHMRING_PRODUCER);   /* never commits */
 	cr_assert_eq(shmring_open(name, SHMRING_PRODUCER, &p), 0);
 	cr_assert_eq(shmring_send(p, "after", 5, 0), 0);   /* lands behind the claim */
 	char b[8];
@@ -329,19 +327,7 @@ Test(mpmc, slot_of_a_killed_producer_is_skipped, .timeout = 20)
 	cr_assert_eq(st.abandoned, 1);
 	/* again, and this time the last live producer closes: the consumer
 	 * must drain the published message behind the dead claim, then EOF */
-	pid = fork();
-	if (pid == 0) {
-		struct shmring *x;
-		struct shmring_slot s;
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (shmring_open(name, SHMRING_PRODUCER, &x) || shmring_reserve(x, &s, -1))
-			_exit(1);
-		if (write(fds[1], "k", 1) != 1)
-			_exit(1);
-		for (;;)
-			pause();
-	}
-	cr_assert_eq(read(fds[0], &k, 1), 1);
+	pid = spawn_slot_holder(name, SHMRING_PRODUCER);
 	cr_assert_eq(shmring_send(p, "last", 4, 0), 0);
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);

@@ -215,4 +215,25 @@ static inline void shmring__spsc_release(struct shmring *r, uint64_t pos)
 	shmring__notify(r, SHMRING__DIR_SPACE, 1);
 }
 
+/* SPSC producer, room checked: write one message at p.pos, publish it */
+static inline void shmring__spsc_put(struct shmring *r, const void *msg, size_t len)
+{
+	struct shmring__slot_spsc *s = (struct shmring__slot_spsc *)shmring__slot(r, r->p.pos);
+	s->len = (uint32_t)len;
+	shmring__copy(s + 1, msg, len);
+	shmring__spsc_publish(r, r->p.pos + 1);
+	shmring__count_sent(r, len);
+}
+
+/* SPSC consumer, data checked: the slot at c.pos, its length read once
+ * (relaxed, after C1: shared memory may change under us; never re-read) */
+static inline const struct shmring__slot_spsc *shmring__spsc_head(struct shmring *r,
+                                                                  uint32_t *len)
+{
+	const struct shmring__slot_spsc *s =
+		(const struct shmring__slot_spsc *)shmring__slot(r, r->c.pos);
+	*len = shmring__load_relaxed32(&s->len);
+	return s;
+}
+
 #endif /* SHMRING_HANDLE_H */
