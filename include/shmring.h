@@ -72,10 +72,13 @@ struct shmring_slot {
 };
 
 struct shmring_peer {
-	int32_t  pid;
-	uint8_t  alive;       /* the process exists and is the one that attached */
+	int32_t  pid;         /* in the attacher's own PID namespace: for display;
+	                       * liveness never comes from it */
+	uint8_t  alive;       /* the attachment's kernel lock is held: its handle
+	                       * is open in a running process (any namespace) */
 	uint8_t  shut_down;   /* producer: called shmring_shutdown() */
-	uint16_t index;       /* registry entry */
+	uint8_t  other_pidns; /* pid belongs to another PID namespace than ours */
+	uint8_t  index;       /* registry entry */
 };
 
 struct shmring_info {

@@ -10,9 +10,11 @@
 /* clock.c-like helpers (wait.c) */
 int64_t shmring__now_ns(void);
 
-/* registry.c: process identity, liveness, roles, end of stream */
+/* registry.c: identity (display only), kernel-owned liveness (OFD locks),
+ * roles, end of stream, fork handling */
 uint64_t shmring__self_owner(void);
-int shmring__owner_alive(uint64_t owner);
+int shmring__same_pidns(uint64_t owner);
+int shmring__entry_held(struct shmring *r, int side, unsigned i);
 int shmring__attach_roles(struct shmring *r, int roles);
 void shmring__detach_roles(struct shmring *r);
 /* every producer (side = SHMRING_PRODUCER) or consumer that attached is gone
@@ -20,6 +22,8 @@ void shmring__detach_roles(struct shmring *r);
  * every SHMRING__LIVENESS_NS, or always when force is set. */
 int shmring__peers_gone(struct shmring *r, int side, int force);
 #define SHMRING__LIVENESS_NS 50000000   /* 50 ms between liveness scans */
+void shmring__track(struct shmring *r);     /* on the process's handle list */
+void shmring__untrack(struct shmring *r);
 
 /* wait.c: spin, then futex sleep; membarrier registration */
 int shmring__fence_free_init(void);
@@ -34,7 +38,22 @@ int shmring__check_name(const char *name);
 int shmring__check_config(const struct shmring_config *cfg);
 uint32_t shmring__stride(unsigned kind, uint32_t slot_size);
 uint32_t shmring__payload_off(unsigned kind);
-int shmring__check_header(const struct shmring__hdr *h, uint64_t obj_size);
+/* the identity of a ring, as read ONCE from an untrusted header and
+ * validated; the handle is bound from this copy, never from a re-read */
+struct shmring__ident {
+	uint32_t kind;
+	uint32_t slot_size;
+	uint64_t slots;
+	uint64_t total;
+};
+int shmring__check_header(const struct shmring__hdr *h, uint64_t obj_size,
+                          struct shmring__ident *out);
+/* test-only: called between reading the header and validating it (tests
+ * flip identity fields there); NULL in production */
+extern void (*shmring__test_hook_open)(void);
+
+/* stats.c: a producer's end of stream, made visible in its registry entry */
+void shmring__mark_shutdown(struct shmring *r);
 
 /* mpmc.c: the MPMC engine (every MPMC call lands here) */
 void shmring__mpmc_init_slots(struct shmring *r);
@@ -50,6 +69,9 @@ int shmring__mpmc_reserve(struct shmring *r, struct shmring_slot *s, int64_t tim
 int shmring__mpmc_commit(struct shmring *r, struct shmring_slot *s, size_t len);
 int shmring__mpmc_acquire(struct shmring *r, struct shmring_slot *s, int64_t timeout_ns);
 int shmring__mpmc_release(struct shmring *r, struct shmring_slot *s);
+/* test-only: called in a dead-claim check between reading a slot's stamp
+ * and asking the kernel whether its attachment lives; NULL in production */
+extern void (*shmring__test_hook_stamp)(void);
 
 /* the fast-path permission bits of the handle, recomputed on state changes */
 static inline void shmring__refresh_fast(struct shmring *r)

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,23 +29,23 @@ static struct shmring *handle_new(const char *name)
 		return NULL;
 	memset(r, 0, sizeof(*r));
 	r->fd = -1;
+	r->lock_fd = -1;
 	r->prod_peer = r->cons_peer = -1;
 	if (name)
 		strncpy(r->name, name, sizeof(r->name) - 1);
 	return r;
 }
 
-/* fill the handle's local copies from a header already checked */
-static void handle_bind(struct shmring *r, void *map, size_t map_size)
+/* fill the handle's local copies from a validated identity (the creator's
+ * config, or the copy check_header() made): never from shared memory */
+static void handle_bind(struct shmring *r, void *map, size_t map_size,
+                        const struct shmring__ident *id)
 {
-	struct shmring__hdr *h = map;
-
-	r->hdr = h;
+	r->hdr = map;
 	r->map_size = map_size;
-	/* relaxed: after M2 (or our own init); read once, as validated */
-	r->kind = shmring__load_relaxed32(&h->kind);
-	r->slot_size = shmring__load_relaxed32(&h->slot_size);
-	r->nslots = shmring__load_relaxed64(&h->slots);
+	r->kind = id->kind;
+	r->slot_size = id->slot_size;
+	r->nslots = id->slots;
 	r->mask = r->nslots - 1;
 	r->stride = shmring__stride(r->kind, r->slot_size);
 	r->payload_off = shmring__payload_off(r->kind);
@@ -74,8 +75,43 @@ static int handle_start(struct shmring *r)
 	return 0;
 }
 
+/*
+ * The descriptor that holds our registry locks: a second open file
+ * description of the same object, never mapped (a mapping keeps its open
+ * file, and so its locks, alive after close). Reopened through
+ * /proc/self/fd (always visible to ourselves, whatever hidepid says); where
+ * /proc is missing, by name, checked to be the same object.
+ */
+static int open_lock_fd(struct shmring *r)
+{
+	char path[64];
+	struct stat a, b;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", r->fd);
+	do
+		fd = open(path, O_RDWR | O_CLOEXEC);
+	while (fd < 0 && errno == EINTR);
+	if (fd < 0 && r->name[0])
+		fd = shm_open(r->name, O_RDWR | O_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &a) < 0 || fstat(r->fd, &b) < 0 ||
+	    a.st_dev != b.st_dev || a.st_ino != b.st_ino) {
+		close(fd);
+		return -ESTALE;   /* the name now names another object */
+	}
+	r->lock_fd = fd;
+	return 0;
+}
+
 static int attach(struct shmring *r, int roles)
 {
+	if (roles && r->lock_fd < 0) {
+		int lrc = open_lock_fd(r);
+		if (lrc)
+			return lrc;
+	}
 	int rc = shmring__attach_roles(r, roles);
 	if (rc)
 		return rc;
@@ -92,8 +128,11 @@ static int attach(struct shmring *r, int roles)
 
 static void handle_free(struct shmring *r)
 {
+	shmring__untrack(r);
 	if (r->hdr)
 		munmap(r->hdr, r->map_size);
+	if (r->lock_fd >= 0)
+		close(r->lock_fd);   /* drops our registry locks, if any are left */
 	if (r->fd >= 0)
 		close(r->fd);
 	free(r);
@@ -118,11 +157,12 @@ int shmring_create(const char *name, const struct shmring_config *cfg, int roles
 	struct shmring *r = handle_new(name);
 	if (!r)
 		return -ENOMEM;
+	shmring__track(r);
 
 	int fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
 	if (fd < 0) {
 		rc = -errno;
-		free(r);
+		handle_free(r);
 		return rc == -ENAMETOOLONG ? -EINVAL : rc;
 	}
 	r->fd = fd;
@@ -157,7 +197,12 @@ int shmring_create(const char *name, const struct shmring_config *cfg, int roles
 	h->flags = cfg->flags;
 	h->creator_pid = (uint32_t)getpid();
 	h->created_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
-	handle_bind(r, map, total);
+	/* bound from our own config, not read back from shared memory: the
+	 * object is visible by name from shm_open on, and a peer with access
+	 * could already be rewriting it */
+	struct shmring__ident id = { .kind = cfg->kind, .slot_size = cfg->slot_size,
+	                             .slots = cfg->slots, .total = total };
+	handle_bind(r, map, total, &id);
 	if (r->kind == SHMRING_MPMC)
 		shmring__mpmc_init_slots(r);
 	/* M1: release: every field above before the magic; pairs with M2 */
@@ -218,8 +263,10 @@ int shmring_open(const char *name, int roles, struct shmring **out)
 		close(fd);
 		return -ENOMEM;
 	}
+	shmring__track(r);
 	r->fd = fd;
 	r->readonly = readonly;
+	struct shmring__ident id;
 
 	int64_t give_up = shmring__now_ns() + OPEN_RETRY_NS;
 	void *map = MAP_FAILED;
@@ -246,7 +293,7 @@ int shmring_open(const char *name, int roles, struct shmring **out)
 			/* M2: acquire: the creator's fields are visible; pairs with M1 */
 			uint64_t magic = shmring__load_acquire64(&((struct shmring__hdr *)map)->magic);
 			if (magic == SHMRING__MAGIC) {
-				rc = shmring__check_header(map, (uint64_t)st.st_size);
+				rc = shmring__check_header(map, (uint64_t)st.st_size, &id);
 				break;
 			}
 			munmap(map, map_size);
@@ -262,7 +309,7 @@ int shmring_open(const char *name, int roles, struct shmring **out)
 		munmap(map, map_size);
 		goto fail;
 	}
-	handle_bind(r, map, map_size);
+	handle_bind(r, map, map_size, &id);
 	if (readonly) {
 		*out = r;
 		return 0;
@@ -276,9 +323,7 @@ int shmring_open(const char *name, int roles, struct shmring **out)
 	return 0;
 
 fail:
-	close(fd);
-	r->fd = -1;
-	free(r);
+	handle_free(r);   /* closes fd */
 	return rc;
 }
 
@@ -286,7 +331,7 @@ void shmring_close(struct shmring *r)
 {
 	if (!r)
 		return;
-	if (!r->readonly && r->hdr) {
+	if (!r->readonly && !r->forked && r->hdr) {
 		shmring__flush_bytes(r);
 		int had_prod = r->prod_peer >= 0, had_cons = r->cons_peer >= 0;
 		shmring__detach_roles(r);

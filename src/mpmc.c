@@ -24,6 +24,7 @@
  * release (release store of pos + slots).
  */
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 #include "internal.h"
 
@@ -76,7 +77,9 @@ static int claim(struct shmring *r, int consumer, unsigned n, uint64_t *first,
 		}
 		unsigned k = 0;
 		int skip = 0;
-		while (k < n && k < r->nslots) {
+		/* k stays below INT_MAX: it is returned as an int, and every
+		 * position claimed must be published by the caller */
+		while (k < n && k < r->nslots && k < (unsigned)INT_MAX) {
 			struct shmring__slot_mpmc *sl = mslot(r, pos + k);
 			/* Q1/Q3 for the further slots of a burst */
 			if (k > 0 && shmring__load_acquire64(&sl->seq) != pos + k + want)
@@ -114,20 +117,31 @@ static int claim(struct shmring *r, int consumer, unsigned n, uint64_t *first,
 	}
 }
 
-/* the attachment a stamp names is gone (freed, re-used, or its process dead) */
+void (*shmring__test_hook_stamp)(void);
+
+/* the attachment a stamp names is gone (freed, re-used, or its holder's
+ * kernel lock released: closed, dead or exec'd) */
 static int stamp_dead(struct shmring *r, uint32_t st)
 {
 	unsigned idx = st & 0x7f;
-	const struct shmring__peer *tab = (st & SHMRING__STAMP_PRODUCER) ? r->hdr->producers
-	                                                                 : r->hdr->consumers;
+	int side = (st & SHMRING__STAMP_PRODUCER) ? SHMRING_PRODUCER : SHMRING_CONSUMER;
+	const struct shmring__peer *tab = side == SHMRING_PRODUCER ? r->hdr->producers
+	                                                           : r->hdr->consumers;
 	if (idx == 0 || idx > SHMRING__MAX_PEERS)
 		return 0;   /* not stamped (or garbage): assume alive */
 	const struct shmring__peer *e = &tab[idx - 1];
-	/* acquire: pairs with R1/R2 of the registry (a claim or release of the
-	 * entry); gen relaxed: the owner word decides, gen only tells reuse */
+	/* acquire: pairs with the release stores of a claim (the owner word
+	 * after gen); gen relaxed: the owner word orders it */
 	uint64_t owner = shmring__load_acquire64(&e->owner);
 	uint32_t gen = shmring__load_relaxed32(&e->gen);
-	return !(owner && (gen & 0xffffff) == (st >> 8) && shmring__owner_alive(owner));
+	if (shmring__test_hook_stamp)
+		shmring__test_hook_stamp();
+	/* gen first, lock second: the holder of gen took the lock before it
+	 * wrote gen, so "gen matches, lock free" means that holder is gone;
+	 * a new claimant that locked but has not bumped gen yet reads as
+	 * alive (we only wait longer) */
+	return !(owner && (gen & 0xffffff) == (st >> 8) &&
+	         shmring__entry_held(r, side, idx - 1));
 }
 
 /* the recovery scans run at most every 50 ms per handle (they may read
@@ -200,19 +214,32 @@ void shmring__mpmc_skip_dead(struct shmring *r, int force)
 		uint32_t st = shmring__load_relaxed32(&sl->owner);
 		if (!(st & SHMRING__STAMP_PRODUCER) || !stamp_dead(r, st))
 			return;   /* unclaimed, unstamped, or its producer lives */
-		/* take the skip first: the dead stamp names exactly this claim
-		 * (a dead attachment never stamps again), so one CAS from it
-		 * makes us the only writer. Writing len before winning would
-		 * clobber a live message if another consumer skipped the slot
-		 * and a producer reused it while we were checking liveness. */
+		/* take the skip first: one CAS from the dead stamp makes us its
+		 * only skipper. Writing len before winning would clobber a live
+		 * message if another consumer skipped the slot and a producer
+		 * reused it while we were checking liveness. */
 		if (!shmring__cas_seqcst32(&sl->owner, &st, 0))   /* one skipper only */
 			return;
+		/* The stamp names an attachment, not a claim: while we checked
+		 * liveness, the dead producer may have published this position,
+		 * gone round the ring and claimed the slot again, for a later
+		 * position, with the same stamp. Our CAS read its last stamp
+		 * (released by pstamp()), so the slot's seq (acquire) is now
+		 * exactly that last, unpublished claim: skip that position, never
+		 * the one we first looked at (seq must never go backwards). */
+		uint64_t claimed = shmring__load_acquire64(&sl->seq);   /* Q3 */
+		uint64_t prod = shmring__load_acquire64(&r->hdr->prod_idx);
+		if (((claimed - pos) & r->mask) != 0 || (int64_t)(claimed - pos) < 0 ||
+		    (int64_t)(prod - claimed) <= 0)
+			return;   /* not a claim of this slot's (garbage): leave it */
 		/* relaxed: ordered before consumers see it by the release below */
 		shmring__store_relaxed32(&sl->len, SHMRING__LEN_SKIP);
 		/* Q2 on the dead producer's behalf */
-		shmring__store_release64(&sl->seq, pos + 1);
+		shmring__store_release64(&sl->seq, claimed + 1);
 		shmring__add_relaxed64(&r->hdr->abandoned, 1);   /* relaxed: a statistic */
 		shmring__notify(r, SHMRING__DIR_DATA, 1);
+		if (claimed != pos)
+			return;   /* the ring moved on meanwhile: look again later */
 	}
 }
 
@@ -247,8 +274,9 @@ static int claim_wait(struct shmring *r, int consumer, unsigned n, uint64_t *fir
 		int64_t left = timeout_ns;
 		if (timeout_ns > 0) {
 			int64_t now = shmring__now_ns();
-			if (!deadline)
-				deadline = now + timeout_ns;
+			if (!deadline)   /* saturating: a huge timeout is "forever" */
+				deadline = timeout_ns > INT64_MAX - now ? INT64_MAX
+				                                        : now + timeout_ns;
 			left = deadline - now;
 			if (left <= 0)
 				return -ETIMEDOUT;
@@ -272,8 +300,9 @@ static void publish(struct shmring *r, uint64_t pos)
 static void pstamp(struct shmring *r, uint64_t pos, unsigned k)
 {
 	for (unsigned i = 0; i < k; i++)
-		/* relaxed: a hint; a consumer that reads no stamp keeps waiting */
-		shmring__store_relaxed32(&mslot(r, pos + i)->owner, r->pstamp);
+		/* release: our claim's view of the slot (its seq == pos) comes
+		 * with the stamp; pairs with the skipper's CAS in skip_dead() */
+		shmring__store_release32(&mslot(r, pos + i)->owner, r->pstamp);
 }
 
 /* consumer: mark claimed slots as ours, for shmring__mpmc_recover() */
@@ -445,6 +474,8 @@ int shmring__mpmc_commit(struct shmring *r, struct shmring_slot *s, size_t len)
 	s->data = NULL;
 	shmring__notify(r, SHMRING__DIR_DATA, 1);
 	shmring__count_sent(r, len);
+	if (r->p.shut)   /* shut down while reserved: the end of stream now */
+		shmring__mark_shutdown(r);
 	return 0;
 }
 

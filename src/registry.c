@@ -1,112 +1,108 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * registry.c - who is attached: process identity, liveness, role claims and
- * takeover, and the end-of-stream test built on them.
+ * registry.c - who is attached: kernel-owned liveness, role claims and
+ * reaping, the announce bits of dead sleepers, the end-of-stream test built
+ * on them, and what a forked child does with the handles it inherited.
  *
- * An entry's owner word is (start_time & 0xffffffff) << 32 | pid, claimed
- * with one CAS. The start time (field 22 of /proc/PID/stat) tells a dead
- * process from a new one that reused its pid. An entry only becomes free
- * with state FREE: a closer resets state then clears owner; a reaper first
- * takes the dead owner's entry over (CAS to its own owner word), resets the
- * state, then clears it. So "owner != 0 && state != SHUTDOWN" always means
- * a producer that may still send.
+ * Liveness is an open-file-description lock per registry entry (one byte of
+ * the ring's file, see layout.h), held on a descriptor of the handle's own
+ * that is never mapped. The kernel releases it when the holder closes,
+ * exits, is killed or execs, whatever PID namespace, user or /proc mount
+ * the holder and the observer have. No pid is ever tested.
+ *
+ * The lock is also the entry's mutex. Claiming an entry: take its lock
+ * (F_OFD_SETLK, non-blocking), then write it: whatever the entry holds is
+ * a dead holder's, or nothing. Releasing: reset state, clear owner, drop
+ * the lock. Reaping a dead holder's entry: test the lock (F_OFD_GETLK on
+ * the mapping's descriptor, which never holds locks), take it, clear the
+ * entry, drop it. A claimant and a reaper cannot both hold an entry.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
+#include <pthread.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "internal.h"
 
-/* /proc/PID/stat: state char and start time; -1 if unreadable (ENOENT: gone) */
-static int read_stat(pid_t pid, char *state, uint64_t *start)
-{
-	char path[64], buf[1024];
-	ssize_t n;
-	int fd;
+/* ---- identity, for display only ---- */
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	do
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-	while (fd < 0 && errno == EINTR);
-	if (fd < 0)
-		return -errno;
-	do
-		n = read(fd, buf, sizeof(buf) - 1);
-	while (n < 0 && errno == EINTR);
-	close(fd);
-	if (n <= 0)
-		return -EIO;
-	buf[n] = '\0';
-	/* comm may hold spaces and parentheses: parse after the last ')' */
-	char *p = strrchr(buf, ')');
-	if (!p || p[1] != ' ')
-		return -EIO;
-	p += 2;
-	*state = *p;
-	/* fields after comm: 3=state ... 22=starttime, i.e. 19 more after state */
-	for (int field = 3; field < 22; field++) {
-		p = strchr(p, ' ');
-		if (!p)
-			return -EIO;
-		p++;
-	}
-	*start = strtoull(p, NULL, 10);
-	return 0;
+/* the low 32 bits of our PID namespace's inode; 0 if /proc cannot say */
+static uint32_t pidns_id(void)
+{
+	struct stat st;
+	if (stat("/proc/self/ns/pid", &st) < 0)
+		return 0;
+	return (uint32_t)st.st_ino;
 }
 
-static uint64_t make_owner(pid_t pid, uint64_t start)
-{
-	return (start & 0xffffffffu) << 32 | (uint32_t)pid;
-}
-
-/* this process's owner word; recomputed after fork (pid changes) */
+/* this process's owner word: (pidns << 32) | pid; recomputed after fork */
 uint64_t shmring__self_owner(void)
 {
 	static _Atomic uint64_t cached;  /* one word per process; a race recomputes the same value */
 	pid_t pid = getpid();
+	/* relaxed: a cache of a value any thread computes alike */
 	uint64_t o = atomic_load_explicit(&cached, memory_order_relaxed);
-	char state;
-	uint64_t start = 0;
 
 	if (o && (pid_t)(uint32_t)o == pid)
 		return o;
-	if (read_stat(pid, &state, &start) < 0)
-		start = 0;  /* no /proc: pid alone (no reuse guard) */
-	o = make_owner(pid, start);
+	o = (uint64_t)pidns_id() << 32 | (uint32_t)pid;
 	atomic_store_explicit(&cached, o, memory_order_relaxed);
 	return o;
 }
 
-/*
- * 1 if the process named by owner exists, is not a zombie, and started when
- * the owner word says; 0 if it is gone. When we cannot tell (no /proc, no
- * permission), say alive: a wrong "dead" would break a live peer's role.
- */
-int shmring__owner_alive(uint64_t owner)
+int shmring__same_pidns(uint64_t owner)
 {
-	pid_t pid = (pid_t)(uint32_t)owner;
-	char state;
-	uint64_t start;
+	uint32_t ns = (uint32_t)(owner >> 32);
+	return ns == 0 || ns == (uint32_t)(shmring__self_owner() >> 32);
+}
 
-	if (owner == 0 || pid <= 0)
-		return 0;
-	if (owner == shmring__self_owner())
-		return 1;
-	if (kill(pid, 0) < 0 && errno == ESRCH)
-		return 0;
-	int rc = read_stat(pid, &state, &start);
-	if (rc == -ENOENT || rc == -ESRCH)
-		return 0;
+/* ---- the locks ---- */
+
+static off_t lock_byte(int side, unsigned i)
+{
+	return (off_t)SHMRING__LOCK_BASE + (side == SHMRING_CONSUMER ? SHMRING__MAX_PEERS : 0) + i;
+}
+
+/* 0: we hold entry i's lock now; < 0: somebody else holds it (-EAGAIN) or
+ * the kernel refused (-errno) */
+static int lock_take(int fd, int side, unsigned i)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
+	                    .l_start = lock_byte(side, i), .l_len = 1 };
+	int rc;
+	do
+		rc = fcntl(fd, F_OFD_SETLK, &fl);
+	while (rc < 0 && errno == EINTR);
+	return rc < 0 ? -errno : 0;
+}
+
+static void lock_drop(int fd, int side, unsigned i)
+{
+	struct flock fl = { .l_type = F_UNLCK, .l_whence = SEEK_SET,
+	                    .l_start = lock_byte(side, i), .l_len = 1 };
+	while (fcntl(fd, F_OFD_SETLK, &fl) < 0 && errno == EINTR)
+		;
+}
+
+/*
+ * Does a live attachment hold entry i of a side? Asked on the mapping's
+ * descriptor, which holds no locks, so every holder shows, our own other
+ * handles included. When the kernel cannot answer, say held: a wrong
+ * "dead" would break a live peer's role.
+ */
+int shmring__entry_held(struct shmring *r, int side, unsigned i)
+{
+	struct flock fl = { .l_type = F_RDLCK, .l_whence = SEEK_SET,
+	                    .l_start = lock_byte(side, i), .l_len = 1 };
+	int rc;
+	do
+		rc = fcntl(r->fd, F_OFD_GETLK, &fl);
+	while (rc < 0 && errno == EINTR);
 	if (rc < 0)
 		return 1;
-	if (state == 'Z' || state == 'X' || state == 'x')
-		return 0;
-	if ((owner >> 32) != 0 && (start & 0xffffffffu) != (owner >> 32))
-		return 0;
-	return 1;
+	return fl.l_type != F_UNLCK;
 }
 
 static struct shmring__peer *side_table(struct shmring *r, int side)
@@ -114,18 +110,26 @@ static struct shmring__peer *side_table(struct shmring *r, int side)
 	return side == SHMRING_PRODUCER ? r->hdr->producers : r->hdr->consumers;
 }
 
-/* release entry e that we own: state first, then owner (see top comment) */
+/* the announce mask in which entry i of a side sleeps: consumers wait for
+ * data, producers for space */
+static uint64_t *side_waiters(struct shmring *r, int side)
+{
+	return side == SHMRING_PRODUCER ? &r->hdr->space_waiters : &r->hdr->data_waiters;
+}
+
+/* clear entry e, whose lock we hold: state first, then owner */
 static void release_entry(struct shmring__peer *e)
 {
 	shmring__store_relaxed32(&e->state, SHMRING__PEER_FREE);
-	/* R1: release: the state reset is visible before the entry looks free;
-	 * pairs with R2 (the acquire CAS of the next claimant) */
+	/* R1: release: the state reset is visible before the entry looks
+	 * free; pairs with the acquire loads of owner in peers_gone() */
 	shmring__store_release64(&e->owner, 0);
 }
 
 /*
- * Claim one entry of a side. SPSC uses entry 0 only: -EBUSY while its owner
- * lives. MPMC takes the first free or dead entry: -EUSERS when all 64 live.
+ * Claim one entry of a side. SPSC uses entry 0 only: -EBUSY while a live
+ * attachment holds it. MPMC takes the first entry whose lock is free:
+ * -EUSERS when all 64 are held.
  */
 static int claim(struct shmring *r, int side)
 {
@@ -134,24 +138,42 @@ static int claim(struct shmring *r, int side)
 
 	for (unsigned i = 0; i < n; i++) {
 		struct shmring__peer *e = &tab[i];
-		/* R2: acquire: see the previous holder's state reset (R1) */
-		uint64_t cur = shmring__load_acquire64(&e->owner);
-		if (cur != 0 && shmring__owner_alive(cur))
-			continue;
-		if (!shmring__cas_acqrel64(&e->owner, &cur, r->owner))
-			continue;   /* somebody else claimed it first */
-		/* relaxed: only the owner writes gen; readers pair it with the
-		 * owner word they loaded with acquire */
+		int rc = lock_take(r->lock_fd, side, i);
+		if (rc == -EAGAIN || rc == -EACCES)
+			continue;   /* held by a live attachment (or being reaped) */
+		if (rc < 0)
+			return rc;  /* the kernel will not lock this file (-ENOLCK) */
+		/* the entry is ours: nobody else writes it while we hold the
+		 * lock, so relaxed loads of our own lock-protected words */
+		if (shmring__load_relaxed64(&e->owner) != 0 &&
+		    shmring__load_relaxed32(&e->state) != SHMRING__PEER_SHUTDOWN)
+			/* its holder went without releasing it: a death nobody
+			 * reaped yet (relaxed: a counter for tools) */
+			shmring__add_relaxed32(side == SHMRING_PRODUCER ? &r->hdr->prod_deaths
+			                                                : &r->hdr->cons_deaths, 1);
 		uint32_t gen = shmring__load_relaxed32(&e->gen) + 1;
 		shmring__store_relaxed32(&e->gen, gen);
-		if (side == SHMRING_CONSUMER)
+		/* relaxed: read by consumers only through a dead stamp check,
+		 * after the owner word (R3 orders it) */
+		shmring__store_relaxed64(&e->claim, 0);
+		if (side == SHMRING_PRODUCER)
+			shmring__store_relaxed32(&r->hdr->claim_n[i], 0);
+		/* a dead holder's announcement would cost every notifier a wake:
+		 * seq_cst RMW like every announce-bit change (pairs with W1/N2) */
+		shmring__and_seqcst64(side_waiters(r, side), ~(UINT64_C(1) << i));
+		if (side == SHMRING_CONSUMER) {
 			r->stamp = (gen << 8) | (i + 1);
-		else
+			r->data_bit = UINT64_C(1) << i;
+		} else {
 			r->pstamp = (gen << 8) | SHMRING__STAMP_PRODUCER | (i + 1);
+			r->space_bit = UINT64_C(1) << i;
+		}
 		r->cpus = shmring__cpu_mask();
 		shmring__store_relaxed64(&e->cpus, r->cpus);   /* relaxed: a hint */
-		/* R3: release: ACTIVE after we own it; pairs with the acquire
-		 * loads in peers_gone() */
+		/* release: gen and the rest before the owner word (display) */
+		shmring__store_release64(&e->owner, r->owner);
+		/* R3: release: ACTIVE after the entry is written; pairs with the
+		 * acquire loads in peers_gone() */
 		shmring__store_release32(&e->state, SHMRING__PEER_ACTIVE);
 		return (int)i;
 	}
@@ -169,9 +191,6 @@ int shmring__attach_roles(struct shmring *r, int roles)
 		if (i < 0)
 			return i;
 		r->prod_peer = i;
-		/* relaxed reset: in SPSC no other producer can be announced */
-		if (r->kind == SHMRING_SPSC)
-			shmring__store_relaxed32(&h->space_waiters, 0);
 		/* a stream that ended (a consumer saw its end) is over: we start
 		 * the next one (tools such as "shmring pop" use this to tell an
 		 * old, finished stream from a new one) */
@@ -188,16 +207,10 @@ int shmring__attach_roles(struct shmring *r, int roles)
 	if (roles & SHMRING_CONSUMER) {
 		i = claim(r, SHMRING_CONSUMER);
 		if (i < 0) {
-			if (r->prod_peer >= 0) {
-				release_entry(&h->producers[r->prod_peer]);
-				r->prod_peer = -1;
-			}
+			shmring__detach_roles(r);
 			return i;
 		}
 		r->cons_peer = i;
-		if (r->kind == SHMRING_SPSC)   /* relaxed: as space_waiters above */
-			shmring__store_relaxed32(&h->data_waiters, 0);
-
 		shmring__add_release32(&h->cons_attaches, 1);   /* R4 for consumers too */
 		shmring__store_release32(&h->cons_ever, 1);  /* R4 for consumers */
 	}
@@ -206,27 +219,50 @@ int shmring__attach_roles(struct shmring *r, int roles)
 
 void shmring__detach_roles(struct shmring *r)
 {
+	if (r->forked || r->lock_fd < 0) {
+		/* a forked child's copy holds nothing: the parent's entries
+		 * stay the parent's */
+		r->prod_peer = r->cons_peer = -1;
+		return;
+	}
 	if (r->prod_peer >= 0) {
 		release_entry(&r->hdr->producers[r->prod_peer]);
+		lock_drop(r->lock_fd, SHMRING_PRODUCER, (unsigned)r->prod_peer);
 		r->prod_peer = -1;
 	}
 	if (r->cons_peer >= 0) {
 		release_entry(&r->hdr->consumers[r->cons_peer]);
+		lock_drop(r->lock_fd, SHMRING_CONSUMER, (unsigned)r->cons_peer);
 		r->cons_peer = -1;
 	}
+	r->data_bit = r->space_bit = 0;
 }
 
-/* free a dead process's entry: take it over, reset, release */
-static void reap(struct shmring *r, int side, struct shmring__peer *e, uint64_t dead)
+/*
+ * Entry i of a side looked unlocked with an owner: free it for its dead
+ * holder. Returns 1 if it is dead (reaped now, or we may not write), 0 if a
+ * live attachment holds it after all (a claimant got there first).
+ */
+static int reap(struct shmring *r, int side, unsigned i)
 {
-	if (r->readonly)
-		return;
-	if (shmring__cas_acqrel64(&e->owner, &dead, r->owner)) {
+	struct shmring__peer *e = &side_table(r, side)[i];
+
+	if (r->readonly || r->lock_fd < 0)
+		return 1;   /* an observer only looks */
+	if (lock_take(r->lock_fd, side, i) < 0)
+		return 0;
+	/* relaxed: we hold the entry's lock; nobody else writes it */
+	if (shmring__load_relaxed64(&e->owner) != 0) {
+		uint32_t state = shmring__load_relaxed32(&e->state);
 		release_entry(e);
-		/* relaxed: a counter for tools (tells a death from a shutdown) */
-		shmring__add_relaxed32(side == SHMRING_PRODUCER ? &r->hdr->prod_deaths
-		                                                : &r->hdr->cons_deaths, 1);
+		/* its announcement goes with it (seq_cst: as in claim) */
+		shmring__and_seqcst64(side_waiters(r, side), ~(UINT64_C(1) << i));
+		if (state != SHMRING__PEER_SHUTDOWN)   /* relaxed: a counter */
+			shmring__add_relaxed32(side == SHMRING_PRODUCER ? &r->hdr->prod_deaths
+			                                                : &r->hdr->cons_deaths, 1);
 	}
+	lock_drop(r->lock_fd, side, i);
+	return 1;
 }
 
 int shmring__peers_gone(struct shmring *r, int side, int force)
@@ -255,11 +291,73 @@ int shmring__peers_gone(struct shmring *r, int side, int force)
 		uint32_t state = shmring__load_acquire32(&e->state);
 		if (side == SHMRING_PRODUCER && state == SHMRING__PEER_SHUTDOWN)
 			continue;
-		if (scan && owner != r->owner && !shmring__owner_alive(owner)) {
-			reap(r, side, e, owner);
+		if (scan && !shmring__entry_held(r, side, i) && reap(r, side, i))
 			continue;
-		}
 		live++;
 	}
 	return live == 0;
+}
+
+/* ---- fork: a child inherits handles, not attachments ---- */
+
+/*
+ * Every open handle of the process is on this list. In a forked child each
+ * handle's lock descriptor is closed at once: the locks are the parent's
+ * proof of life and must end with the parent, not with a child that may
+ * never touch the ring (or exec something that runs for hours). The child's
+ * copy of the handle then holds nothing; shmring_close() on it only unmaps.
+ */
+static pthread_mutex_t live_mutex = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+static struct shmring *live_head;
+
+static void before_fork(void)
+{
+	pthread_mutex_lock(&live_mutex);
+}
+
+static void after_fork_parent(void)
+{
+	pthread_mutex_unlock(&live_mutex);
+}
+
+static void after_fork_child(void)
+{
+	for (struct shmring *r = live_head; r; r = r->next_live) {
+		if (r->lock_fd >= 0)
+			close(r->lock_fd);
+		r->lock_fd = -1;
+		r->forked = 1;
+	}
+	pthread_mutex_unlock(&live_mutex);
+}
+
+static void install_fork_handlers(void)
+{
+	pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+}
+
+void shmring__track(struct shmring *r)
+{
+	pthread_once(&fork_once, install_fork_handlers);
+	pthread_mutex_lock(&live_mutex);
+	r->prev_live = NULL;
+	r->next_live = live_head;
+	if (live_head)
+		live_head->prev_live = r;
+	live_head = r;
+	pthread_mutex_unlock(&live_mutex);
+}
+
+void shmring__untrack(struct shmring *r)
+{
+	pthread_mutex_lock(&live_mutex);
+	if (r->prev_live)
+		r->prev_live->next_live = r->next_live;
+	else if (live_head == r)
+		live_head = r->next_live;
+	if (r->next_live)
+		r->next_live->prev_live = r->prev_live;
+	r->next_live = r->prev_live = NULL;
+	pthread_mutex_unlock(&live_mutex);
 }

@@ -10,13 +10,26 @@
 
 int shmring_shutdown(struct shmring *r)
 {
-	if (!r || !(r->roles & SHMRING_PRODUCER) || r->prod_peer < 0)
+	if (!r || !(r->roles & SHMRING_PRODUCER) || r->prod_peer < 0 || r->forked)
 		return -EINVAL;
 	if (r->p.shut)
 		return 0;
 	r->p.shut = 1;
 	shmring__flush_bytes(r);
 	shmring__refresh_fast(r);
+	/* MPMC with a reservation outstanding: the claimed slot is still to be
+	 * published by commit (it must be, or it would block every consumer),
+	 * so the end of stream is announced only after it: consumers must not
+	 * return end of stream while a message of ours is still on its way */
+	if (r->kind == SHMRING_MPMC && r->p.reserved)
+		return 0;
+	shmring__mark_shutdown(r);
+	return 0;
+}
+
+/* announce our end of stream in our registry entry */
+void shmring__mark_shutdown(struct shmring *r)
+{
 	/* S1: release: every publication of ours before SHUTDOWN; pairs with
 	 * the acquire load in shmring__peers_gone() */
 	shmring__store_release32(&r->hdr->producers[r->prod_peer].state,
@@ -24,7 +37,6 @@ int shmring_shutdown(struct shmring *r)
 	/* release: after S1; a counter read only by tools */
 	shmring__add_release32(&r->hdr->shutdowns, 1);
 	shmring__notify(r, SHMRING__DIR_DATA, INT_MAX);   /* sleeping consumers re-check */
-	return 0;
 }
 
 void shmring__flush_bytes(struct shmring *r)
@@ -52,7 +64,7 @@ int shmring_set_spin(struct shmring *r, int64_t spin_ns)
 }
 
 static unsigned list_peers(struct shmring *r, const struct shmring__peer *tab,
-                           struct shmring_peer *out, int producers, unsigned *live)
+                           struct shmring_peer *out, int side, unsigned *live)
 {
 	unsigned n = r->kind == SHMRING_SPSC ? 1 : SHMRING__MAX_PEERS, k = 0;
 
@@ -64,9 +76,10 @@ static unsigned list_peers(struct shmring *r, const struct shmring__peer *tab,
 		uint32_t state = shmring__load_acquire32(&tab[i].state);
 		struct shmring_peer *p = &out[k++];
 		p->pid = (int32_t)(uint32_t)owner;
-		p->alive = (uint8_t)shmring__owner_alive(owner);
-		p->shut_down = producers && state == SHMRING__PEER_SHUTDOWN;
-		p->index = (uint16_t)i;
+		p->alive = (uint8_t)shmring__entry_held(r, side, i);
+		p->shut_down = side == SHMRING_PRODUCER && state == SHMRING__PEER_SHUTDOWN;
+		p->other_pidns = !shmring__same_pidns(owner);
+		p->index = (uint8_t)i;
 		if (p->alive && !p->shut_down)
 			(*live)++;
 	}
@@ -91,8 +104,8 @@ int shmring_info(struct shmring *r, struct shmring_info *out)
 	uint64_t used = out->prod_idx - out->cons_idx;
 	out->used = used > r->nslots ? r->nslots : used;
 	out->roles = (unsigned)r->roles;
-	out->nproducers = list_peers(r, h->producers, out->producers, 1, &live_prod);
-	out->nconsumers = list_peers(r, h->consumers, out->consumers, 0, &live_cons);
+	out->nproducers = list_peers(r, h->producers, out->producers, SHMRING_PRODUCER, &live_prod);
+	out->nconsumers = list_peers(r, h->consumers, out->consumers, SHMRING_CONSUMER, &live_cons);
 	out->eof = shmring__load_relaxed32(&h->prod_ever) && live_prod == 0;
 	out->shutdowns = shmring__load_relaxed32(&h->shutdowns);
 	uint32_t stream = shmring__load_relaxed32(&h->stream);

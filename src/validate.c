@@ -76,12 +76,19 @@ int shmring__check_config(const struct shmring_config *cfg)
 }
 
 /*
- * The header of an object we are opening: obj_size is fstat's size.
- * Everything must agree with what a creator of this layout version writes.
- * Returns 0 or -EPROTO.
+ * The header of an object we are opening: obj_size is fstat's size. Each
+ * identity field is read exactly once into a local; the checks and the
+ * copy handed back to the caller use those locals only, so a peer that
+ * rewrites the header while we open cannot make us bind sizes we did not
+ * check. Everything must agree with what a creator of this layout version
+ * writes. Returns 0 (and fills *out) or -EPROTO.
  */
-int shmring__check_header(const struct shmring__hdr *h, uint64_t obj_size)
+void (*shmring__test_hook_open)(void);
+
+int shmring__check_header(const struct shmring__hdr *h, uint64_t obj_size,
+                          struct shmring__ident *out)
 {
+	/* relaxed: after M2 (acquire of the magic); each read once */
 	uint32_t version = shmring__load_relaxed32(&h->version);
 	uint32_t kind = shmring__load_relaxed32(&h->kind);
 	uint32_t slot_size = shmring__load_relaxed32(&h->slot_size);
@@ -89,6 +96,8 @@ int shmring__check_header(const struct shmring__hdr *h, uint64_t obj_size)
 	uint64_t slots = shmring__load_relaxed64(&h->slots);
 	uint64_t total = shmring__load_relaxed64(&h->total_size);
 
+	if (shmring__test_hook_open)
+		shmring__test_hook_open();
 	if (version != SHMRING__LAYOUT_VERSION)
 		return -EPROTO;
 	if (kind != SHMRING_SPSC && kind != SHMRING_MPMC)
@@ -101,5 +110,9 @@ int shmring__check_header(const struct shmring__hdr *h, uint64_t obj_size)
 		return -EPROTO;
 	if (total != total_size(slots, stride) || total > obj_size || total > SHMRING__MAX_TOTAL)
 		return -EPROTO;
+	out->kind = kind;
+	out->slot_size = slot_size;
+	out->slots = slots;
+	out->total = total;
 	return 0;
 }

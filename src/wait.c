@@ -4,20 +4,28 @@
  *
  * The waiter's half of the handshake (the notifier's half is
  * shmring__notify() in shmring/handle.h). Labels match docs/memory-model.md.
+ * Sleepers announce themselves with one bit each (their registry entry) in
+ * the side's waiters mask; a notifier takes the whole mask and wakes them
+ * all, so every sleeper that could make progress re-checks (none is left
+ * asleep behind one that could not), and a dead sleeper's bit is gone after
+ * one wake.
  *
  *   waiter                                notifier
- *   W1 waiters += 1        (seq_cst RMW)   P1 publish index    (release)
+ *   W1 mask |= bit         (seq_cst RMW)   P1 publish index    (release)
  *   W2 membarrier + fence  (store->load)   N1 barrier/fence    (store->load)
- *   W3 snap = futex word   (acquire)       N2 load waiters     (relaxed)
- *   W4 re-check the ring                   N3 futex word += 1  (release)
- *   W5 FUTEX_WAIT(word, snap, deadline)    N4 FUTEX_WAKE
- *   W6 waiters -= 1 (unless woken:      N5 waiters -= woken
- *      the waker did it for us)
+ *   W3 snap = futex word   (seq_cst)       N2 load mask        (relaxed)
+ *   W4 re-check the ring                   X  take = mask := 0 (seq_cst RMW)
+ *   W4b mask still has bit? (seq_cst)      N3 futex word += 1  (seq_cst RMW)
+ *   W5 FUTEX_WAIT(word, snap, deadline)    N4 FUTEX_WAKE(all)
+ *   W6 mask &= ~bit        (seq_cst RMW)
  *
  * If W4 misses P1, then N2 comes after W1 in the order the fences impose, so
- * the notifier sees a waiter, and its N3 follows W3: the kernel either
- * refuses the wait (word != snap) or wakes it. Full argument:
- * docs/design.md, "Sleeping and waking".
+ * the notifier sees the bit, takes it (X) and bumps the word (N3). If W4b
+ * still saw our bit, W4b (and W3 before it) precede X and so N3: the kernel
+ * either refuses the wait (word != snap) or N4 wakes it. If W4b found the
+ * bit taken, we do not sleep: we announce again (a notifier that took our
+ * bit may have bumped the word before our snapshot). Full argument:
+ * docs/design.md, "Sleeping and waking"; the Spin model in tests/model/.
  */
 #include <errno.h>
 #include <limits.h>
@@ -84,11 +92,15 @@ static int global_barrier(void)
 	return -1;
 #else
 	static _Atomic int unavailable;
+	/* relaxed: a process-wide latch; every thread reaches the same answer */
 	if (atomic_load_explicit(&unavailable, memory_order_relaxed))
 		return -1;
 	if (syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0, 0) == 0)
 		return 0;
-	atomic_store_explicit(&unavailable, 1, memory_order_relaxed);
+	/* only a kernel that does not have it (or forbids it) is latched; a
+	 * transient failure (ENOMEM, EINTR) costs this one sleep a fallback */
+	if (errno == ENOSYS || errno == EINVAL || errno == EPERM)
+		atomic_store_explicit(&unavailable, 1, memory_order_relaxed);
 	return -1;
 #endif
 }
@@ -168,25 +180,32 @@ static long futex_wait_abs(uint32_t *word, uint32_t val, int64_t deadline_ns)
 	               FUTEX_BITSET_MATCH_ANY);
 }
 
+/*
+ * The notifier's slow path: somebody announced (N2 saw a bit). Take every
+ * announcement at once (X), bump the word (N3), wake every sleeper (N4).
+ * Waking them all, not n of them, is what keeps a wake from being spent on
+ * a sleeper that cannot use it (an MPMC consumer whose next position is
+ * not yet published) while one that could stays asleep; each woken sleeper
+ * re-checks and announces again if it must still wait. n (the messages or
+ * slots just made available) is kept for the statistics of callers.
+ */
 void shmring__wake(struct shmring *r, int dir, int n)
 {
 	struct shmring__hdr *h = r->hdr;
 	uint32_t *word = dir == SHMRING__DIR_DATA ? &h->data_futex : &h->space_futex;
+	uint64_t *waiters = dir == SHMRING__DIR_DATA ? &h->data_waiters : &h->space_waiters;
 
+	(void)n;
 	if (r->readonly)
 		return;
-	/* N3: release: the publication before the word change; pairs with W3 */
-	shmring__add_release32(word, 1);
-	/* as many sleepers as messages (or slots) were made available: no
-	 * thundering herd; design.md argues none is left behind */
-	long woken = syscall(SYS_futex, word, FUTEX_WAKE, n, NULL, NULL, 0);
-	/* N5: un-announce the sleepers we woke, now: otherwise every publish
-	 * until they are scheduled would see waiters > 0 and call FUTEX_WAKE
-	 * for nothing. A woken waiter does not decrement itself (W6). */
-	if (woken > 0)
-		shmring__sub_seqcst32(dir == SHMRING__DIR_DATA ? &h->data_waiters
-		                                               : &h->space_waiters,
-		                      (uint32_t)woken);
+	/* X: seq_cst RMW: take the announcements; pairs with W1 and W4b. A
+	 * concurrent notifier that took them first does the wake itself */
+	if (shmring__xchg_seqcst64(waiters, 0) == 0)
+		return;
+	/* N3: seq_cst RMW: after X in the single order, so after the W3 of
+	 * every sleeper whose W4b saw its bit; pairs with W3 */
+	shmring__add_seqcst32(word, 1);
+	syscall(SYS_futex, word, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);   /* N4 */
 	/* relaxed: a statistic, ordered with nothing */
 	shmring__add_relaxed64(dir == SHMRING__DIR_DATA ? &h->prod_wakes : &h->cons_wakes, 1);
 }
@@ -205,29 +224,41 @@ static int end_of_stream(struct shmring *r, int dir, int force)
 	                                                       : SHMRING_CONSUMER, force);
 }
 
-/* one sleep: announce, barrier, snapshot, re-check, wait, un-announce */
+/* one sleep: announce, barrier, snapshot, re-check, wait, un-announce.
+ * Returns ready(r) as re-checked, 0 when the caller should look again */
 static int sleep_once(struct shmring *r, int dir, int64_t until_ns,
                       int (*ready)(struct shmring *))
 {
 	struct shmring__hdr *h = r->hdr;
 	uint32_t *word = dir == SHMRING__DIR_DATA ? &h->data_futex : &h->space_futex;
-	uint32_t *waiters = dir == SHMRING__DIR_DATA ? &h->data_waiters : &h->space_waiters;
-	int rc, woken = 0;
+	uint64_t *waiters = dir == SHMRING__DIR_DATA ? &h->data_waiters : &h->space_waiters;
+	uint64_t bit = dir == SHMRING__DIR_DATA ? r->data_bit : r->space_bit;
+	int rc;
 
+	if (!bit) {
+		/* no registry entry to announce with (a handle copied across
+		 * fork): poll at a slow pace instead of sleeping unannounced */
+		struct timespec ts = { 0, 1000000 };
+		nanosleep(&ts, NULL);
+		return ready(r);
+	}
 	shmring__flush_bytes(r);   /* counters are current while we sleep */
-	/* W1: announce; seq_cst RMW, pairs with N2 */
-	shmring__add_seqcst32(waiters, 1);
+	/* W1: announce; seq_cst RMW, pairs with N2 and X */
+	shmring__or_seqcst64(waiters, bit);
 	/* W2: store->load: W1 before W4. The membarrier also acts as N1's
 	 * fence in every registered notifier; pairs with N1 */
 	int mb_ok = global_barrier() == 0;
 	if (mb_ok)   /* relaxed: a statistic */
 		shmring__add_relaxed64(&h->membarriers, 1);
 	shmring__fence_seqcst();
-	/* W3: acquire snapshot BEFORE the re-check; pairs with N3 */
-	uint32_t snap = shmring__load_acquire32(word);
+	/* W3: seq_cst snapshot BEFORE the re-check; pairs with N3 */
+	uint32_t snap = shmring__load_seqcst32(word);
 	/* W4: re-check */
 	rc = ready(r);
-	if (rc == 0 && !end_of_stream(r, dir, 0)) {
+	/* W4b: seq_cst: is our announcement still there? If a notifier took it
+	 * (X), its N3 may precede W3 and its wake would be lost on us: do not
+	 * sleep, let the caller look again and announce anew. Pairs with X */
+	if (rc == 0 && !end_of_stream(r, dir, 0) && (shmring__load_seqcst64(waiters) & bit)) {
 		if (!mb_ok) {
 			int64_t cap = shmring__now_ns() + SLEEP_SLICE_NO_MB_NS;
 			if (cap < until_ns)
@@ -235,10 +266,10 @@ static int sleep_once(struct shmring *r, int dir, int64_t until_ns,
 		}
 		/* relaxed: a statistic */
 		shmring__add_relaxed64(dir == SHMRING__DIR_DATA ? &h->empty_waits : &h->full_waits, 1);
-		woken = futex_wait_abs(word, snap, until_ns) == 0;   /* W5 */
+		futex_wait_abs(word, snap, until_ns);   /* W5 */
 	}
-	if (!woken)   /* W6; a waker that woke us already did it (N5) */
-		shmring__sub_seqcst32(waiters, 1);
+	/* W6: un-announce (a notifier may have done it already: X) */
+	shmring__and_seqcst64(waiters, ~bit);
 	return rc;
 }
 

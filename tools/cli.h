@@ -13,7 +13,7 @@
 #include "shmring.h"
 
 /* exit codes: documented in docs/man/shmring.1, EXIT STATUS */
-#define EX_OK        0   /* success (pop: end of stream reached) */
+#define EX_OK        0   /* success (pop: a shut-down stream's end reached) */
 #define EX_FAIL      1   /* other failure: I/O on stdin/stdout, memory, ... */
 #define EX_USAGE     2   /* bad option, argument, name or configuration */
 #define EX_NOENT     3   /* no such ring (pop --wait: not created in time) */
@@ -26,6 +26,9 @@
 #define EX_TIMEOUT  10   /* pop --timeout: no message in time */
 #define EX_OUTPUT   11   /* pop: standard output was closed by its reader */
 #define EX_NOBENCH  12   /* bench: the benchmark program is not built */
+#define EX_TRUNCATED 13  /* pop: the stream ended because a producer died or
+                          * vanished before shutting down (or nobody shut it
+                          * down): the data may be incomplete */
 #define EX_SIGNAL  130   /* interrupted by SIGINT, SIGTERM or SIGHUP */
 
 /* how long a blocking library call waits before we look at the stop flag */

@@ -134,8 +134,9 @@ static void print_peers(const char *label, const struct shmring_peer *p, unsigne
 	if (n == 0)
 		printf(" none attached");
 	for (unsigned i = 0; i < n; i++)
-		printf("%s pid %d %s%s", i ? "," : "", p[i].pid, p[i].alive ? "alive" : "DEAD",
-		       p[i].shut_down ? " (shut down)" : "");
+		printf("%s pid %d%s %s%s", i ? "," : "", p[i].pid,
+		       p[i].other_pidns ? " (in another PID namespace)" : "",
+		       p[i].alive ? "alive" : "DEAD", p[i].shut_down ? " (shut down)" : "");
 	printf("\n");
 }
 
@@ -143,8 +144,9 @@ static void json_peers(const char *key, const struct shmring_peer *p, unsigned n
 {
 	printf("\"%s\":[", key);
 	for (unsigned i = 0; i < n; i++)
-		printf("%s{\"pid\":%d,\"alive\":%s,\"shut_down\":%s,\"entry\":%u}", i ? "," : "",
-		       p[i].pid, p[i].alive ? "true" : "false",
+		printf("%s{\"pid\":%d,\"other_pidns\":%s,\"alive\":%s,\"shut_down\":%s,"
+		       "\"entry\":%u}", i ? "," : "", p[i].pid,
+		       p[i].other_pidns ? "true" : "false", p[i].alive ? "true" : "false",
 		       p[i].shut_down ? "true" : "false", p[i].index);
 	printf("]");
 }

@@ -44,8 +44,9 @@ static const char push_usage[] =
 "      --mode OCTAL (0600) --prefault\n"
 "  -h, --help           show this help\n"
 "\n"
-"Exit status: 0 all input sent; 8 every consumer left before the end;\n"
-"9 a line longer than the slot size (--lines); 130 interrupted; see shmring(1).\n";
+"Exit status: 0 all input sent; 8 every consumer left (closed or died) before\n"
+"the end; 9 a line longer than the slot size (--lines); 130 interrupted;\n"
+"see shmring(1).\n";
 
 static int open_producer(const char *name, struct cli_ring_opts *ro, int create,
                          struct shmring **r)
@@ -287,7 +288,8 @@ int cmd_push(int argc, char **argv)
 static const char pop_usage[] =
 "Usage: shmring pop [OPTIONS] NAME\n"
 "Receive messages from the ring NAME and write them to standard output until\n"
-"the end of the stream (every producer shut down, closed or died).\n"
+"the end of the stream (every producer shut down, closed or died; only a\n"
+"stream that was shut down, as 'shmring push' does, ends with exit 0).\n"
 "\n"
 "By default each message's bytes are written as they are, so the output is\n"
 "exactly what 'shmring push' read. If NAME does not exist yet, pop waits for\n"
@@ -303,9 +305,11 @@ static const char pop_usage[] =
 "      --spin NS        spin this many ns before sleeping (0: sleep at once)\n"
 "  -h, --help           show this help\n"
 "\n"
-"Exit status: 0 end of stream (or --count reached); 3 no such ring;\n"
-"7 another consumer holds the ring; 10 --timeout expired; 11 standard output\n"
-"was closed; 130 interrupted; see shmring(1).\n";
+"Exit status: 0 end of a stream that was shut down (or --count reached);\n"
+"3 no such ring; 6 corrupt messages were skipped; 7 another consumer holds\n"
+"the ring; 10 --timeout expired; 11 standard output was closed; 13 the stream\n"
+"ended because a producer died or vanished before shutting down: the data may\n"
+"be incomplete; 130 interrupted; see shmring(1).\n";
 
 /* an output buffer in front of write(2): small messages are gathered, big
  * ones go straight from the slot; partial writes are finished */
@@ -432,8 +436,18 @@ int cmd_pop(int argc, char **argv)
 		return cli_fail(name, rc);
 	if (spin != -2)
 		shmring_set_spin(r, spin);
+	/* How the stream we receive will have ended (see the -EPIPE branch):
+	 * deaths0 and shut0 are the ring's prod_deaths and shutdowns counters
+	 * when we attached; shut_before says that the stream had already been
+	 * shut down then (every attached producer had shut down, or had shut
+	 * down and left). The counters are read before the producers are
+	 * looked at, so a shutdown that shut_before misses shows up as growth
+	 * of shutdowns past shut0. */
 	struct shmring_info at_open;
-	uint32_t deaths0 = shmring_info(r, &at_open) == 0 ? at_open.prod_deaths : 0;
+	memset(&at_open, 0, sizeof(at_open));
+	shmring_info(r, &at_open);
+	uint32_t deaths0 = at_open.prod_deaths, shut0 = at_open.shutdowns;
+	int shut_before = 0;
 	/* a ring whose last stream was already received to its end: that end
 	 * is not ours; wait, like a FIFO's reader, for the next producer */
 	if (at_open.stream_ended && at_open.used == 0) {
@@ -448,7 +462,17 @@ int cmd_pop(int argc, char **argv)
 			shmring_close(r);
 			return EX_SIGNAL;
 		}
+		/* shut0 stays at_open's: every shutdown since then belongs
+		 * to the new stream (the old one had ended) */
 		deaths0 = in.prod_deaths;
+	} else {
+		struct shmring_info now;
+		if (shmring_info(r, &now) == 0 && now.shutdowns > 0) {
+			shut_before = 1;
+			for (unsigned i = 0; i < now.nproducers; i++)
+				if (!now.producers[i].shut_down)
+					shut_before = 0;
+		}
 	}
 
 	struct outbuf *o = malloc(sizeof(*o));
@@ -484,18 +508,25 @@ int cmd_pop(int argc, char **argv)
 			continue;
 		}
 		if (rc == -EPIPE) {
-			/* end of stream: drained and every producer gone. A
-			 * producer found dead while we read (prod_deaths grew),
-			 * or a stream nobody shut down (shmring push always
-			 * does), may have ended early */
+			/* end of stream: drained and every producer gone. It is
+			 * clean only if it was shut down (shmring push always
+			 * does). A producer found dead while we read (prod_deaths
+			 * grew), or a stream nobody shut down (the producer
+			 * closed, exec'd or vanished), may have ended early:
+			 * EX_TRUNCATED */
 			struct shmring_info in;
-			if (shmring_info(r, &in) == 0) {
-				if (in.prod_deaths != deaths0)
-					cli_err(name, "warning: a producer died before the end of "
-					        "the stream; the data may be incomplete");
-				else if (in.shutdowns == 0)
-					cli_err(name, "warning: the stream ended without a shutdown "
-					        "(the producer closed or died); the data may be incomplete");
+			if (shmring_info(r, &in) < 0) {
+				cli_err(name, "warning: cannot tell how the stream ended; "
+				        "the data may be incomplete");
+				ret = EX_TRUNCATED;
+			} else if (in.prod_deaths != deaths0) {
+				cli_err(name, "warning: a producer died before the end of "
+				        "the stream; the data may be incomplete");
+				ret = EX_TRUNCATED;
+			} else if (in.shutdowns == shut0 && !shut_before) {
+				cli_err(name, "warning: the stream ended without a shutdown "
+				        "(the producer closed, died or vanished); the data may be incomplete");
+				ret = EX_TRUNCATED;
 			}
 			break;
 		}
@@ -526,14 +557,15 @@ int cmd_pop(int argc, char **argv)
 	} else if (o->err) {
 		cli_err(name, "writing standard output: %s", strerror(o->err));
 		ret = EX_FAIL;
-	} else if (bad && ret == EX_OK) {
+	} else if (bad) {
 		cli_err(name, "%llu corrupt message(s) skipped",
 		        (unsigned long long)bad);
-		ret = EX_PROTO;
+		if (ret == EX_OK)
+			ret = EX_PROTO;   /* a truncated stream keeps 13 */
 	}
 	free(o);
 	shmring_close(r);
-	if (unlink_at_end && ret == EX_OK) {
+	if (unlink_at_end && (ret == EX_OK || ret == EX_TRUNCATED)) {
 		rc = shmring_unlink(name);
 		if (rc < 0 && rc != -ENOENT)
 			return cli_fail(name, rc);

@@ -37,7 +37,7 @@ static const char main_usage[] =
 "\n"
 "NAME is a POSIX shared-memory name such as /frames (the leading '/' may be\n"
 "left out). Every command takes --help. Exit status: 0 on success, 2 for a\n"
-"usage error, 3..12 for specific failures, 130 when interrupted; see shmring(1).\n";
+"usage error, 3..13 for specific failures, 130 when interrupted; see shmring(1).\n";
 
 void cli_err(const char *name, const char *fmt, ...)
 {

@@ -4,6 +4,9 @@
 #   make                    also builds $(BUILD)/shmring
 #   make install            also installs the tool and the man pages
 #   make test-cli           the tool end to end (tests/cli/test_cli.sh)
+#   make test-liveness      peers in other PID namespaces, behind hidepid=2,
+#                           exec'd or killed (tests/cli/test_liveness.sh; needs
+#                           root for unshare/mount/setpriv, else it says SKIP)
 #   make test-install       install into a temporary DESTDIR, build an example
 #                           with pkg-config only, run it, uninstall
 #   make lint-man           mandoc -Tlint over docs/man
@@ -43,6 +46,17 @@ endef
 test-cli: $(CLI_BIN)
 	$(Q)tests/cli/test_cli.sh $(CLI_BIN)
 
+# a producer that sends one message, then exec()s sleep (test_liveness.sh)
+LIVENESS_EXEC := $(BUILD)/tests/exec_producer
+
+$(LIVENESS_EXEC): tests/cli/exec_producer.c $(LIB_A) $(LIB_HDRS)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(CPPFLAGS_S) $(CFLAGS_APP) -o $@ $< $(LIB_A) $(LDFLAGS_APP)
+
+test-liveness: $(CLI_BIN) $(LIVENESS_EXEC)
+	$(Q)tests/cli/test_liveness.sh $(CLI_BIN) $(LIVENESS_EXEC)
+
 # the .pc file bakes in PREFIX when it is generated, so it is regenerated for
 # the /usr install here and removed again afterwards
 test-install: lib $(CLI_BIN)
@@ -53,9 +67,9 @@ test-install: lib $(CLI_BIN)
 lint-man:
 	$(Q)tests/cli/lint_man.sh docs/man
 
-TEST_EXTRA += lint-man test-cli test-install
+TEST_EXTRA += lint-man test-cli test-liveness test-install
 # tests.mk expands $(TEST_EXTRA) in the test rule before this file is read,
 # so the prerequisites are also added to the rule directly
-test: lint-man test-cli test-install
+test: lint-man test-cli test-liveness test-install
 
-.PHONY: test-cli test-install lint-man
+.PHONY: test-cli test-liveness test-install lint-man

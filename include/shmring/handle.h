@@ -64,7 +64,18 @@ struct shmring {
 	size_t map_size;
 	int prod_peer;              /* registry index held, -1 if none */
 	int cons_peer;
-	uint64_t owner;             /* this process: (start_time << 32) | pid */
+	uint64_t owner;             /* this process, for display: (pidns << 32) | pid */
+	int lock_fd;                /* our own open file description of the ring,
+	                             * never mapped: holds the OFD locks of our
+	                             * registry entries (-1: none, e.g. observers
+	                             * and a forked child's copy) */
+	int forked;                 /* this copy of the handle was inherited
+	                             * across fork(): it holds nothing */
+	uint64_t data_bit;          /* our announce bit in data_waiters (consumer
+	                             * entry), 0 without the consumer role */
+	uint64_t space_bit;         /* ... in space_waiters (producer entry) */
+	struct shmring *next_live;  /* the process's list of open handles (for */
+	struct shmring *prev_live;  /* the fork handler), see registry.c */
 	int64_t liveness_ns;        /* last full liveness check of the peers */
 	int64_t recover_ns;         /* last MPMC orphan check (producers) */
 	uint32_t stamp;             /* MPMC consumer claim stamp, see layout.h */
@@ -173,14 +184,14 @@ static inline unsigned char *shmring__slot(const struct shmring *r, uint64_t pos
  */
 static inline void shmring__notify(struct shmring *r, int dir, int n)
 {
-	uint32_t *waiters = dir == SHMRING__DIR_DATA ? &r->hdr->data_waiters
+	uint64_t *waiters = dir == SHMRING__DIR_DATA ? &r->hdr->data_waiters
 	                                             : &r->hdr->space_waiters;
 	if (SHMRING__LIKELY(r->fence_free))
 		shmring__compiler_barrier();    /* N1: upgraded by W2's membarrier */
 	else
 		shmring__fence_seqcst();        /* N1: publish -> waiter load; pairs with W2 */
 	/* N2: relaxed is enough after N1; pairs with W1 (the announcement) */
-	if (SHMRING__UNLIKELY(shmring__load_relaxed32(waiters) != 0))
+	if (SHMRING__UNLIKELY(shmring__load_relaxed64(waiters) != 0))
 		shmring__wake(r, dir, n);
 }
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * shmring/layout.h - THE shared-memory layout of a ring (layout version 1).
+ * shmring/layout.h - THE shared-memory layout of a ring (layout version 2).
  * Do not include directly; include <shmring.h>.
  *
  * One object per ring:
@@ -30,7 +30,7 @@
 #include <stdint.h>
 
 #define SHMRING__MAGIC          UINT64_C(0x31474e4952524853) /* "SHRRING1" read little-endian */
-#define SHMRING__LAYOUT_VERSION 1u
+#define SHMRING__LAYOUT_VERSION 2u
 #define SHMRING__LINE           128u
 #define SHMRING__HDR_SIZE       8192u
 #define SHMRING__MAX_PEERS      64u  /* registry entries per side */
@@ -41,20 +41,41 @@
 #define SHMRING__PEER_SHUTDOWN  2u   /* producer called shmring_shutdown() */
 
 /*
- * One attachment. owner packs the process identity into one word so that it
- * can be claimed and taken over with a single CAS:
- *   owner = (uint64_t)(start_time & 0xffffffff) << 32 | pid
- * where start_time is field 22 of /proc/PID/stat (clock ticks since boot);
- * the start time guards against pid reuse. 0 means free.
+ * Liveness of an attachment comes from the kernel, not from a pid: each
+ * registry entry has one byte of the ring's file on which its holder keeps
+ * an open-file-description write lock (F_OFD_SETLK) for as long as it is
+ * attached. The kernel drops the lock when the holder closes the handle,
+ * exits, is killed or execs; peers test it with F_OFD_GETLK, which gives the
+ * same answer in every PID namespace, for every user, whatever /proc shows.
+ * The lock is taken on a descriptor of its own that is never mapped (a
+ * mapping would keep the open file, and so the lock, alive) and that a
+ * forked child closes (pthread_atfork). Byte of entry i:
+ *   producers: SHMRING__LOCK_BASE + i; consumers: SHMRING__LOCK_BASE + 64 + i
+ * The lock is also the entry's mutex: whoever holds it may rewrite the
+ * entry, so claiming an entry and reaping a dead holder's entry are
+ * "lock, then write", never a race on the shared words.
+ */
+#define SHMRING__LOCK_BASE      0    /* byte offsets in the object; locks
+                                      * need no data there */
+
+/*
+ * One attachment. owner identifies the holder for display only (shmring
+ * info): owner = (uint64_t)pidns << 32 | pid, where pid is the holder's pid
+ * in its own PID namespace and pidns the low 32 bits of that namespace's
+ * inode (0 if unknown), so a tool can say "another PID namespace". 0 means
+ * free. Nobody judges liveness from it.
  */
 struct shmring__peer {
-	uint64_t owner;   /* writer: the attaching process (CAS), its closer */
-	uint32_t state;   /* writer: the owner (ACTIVE, SHUTDOWN) */
-	uint32_t gen;     /* writer: the owner; bumped at each attach, for tools */
+	uint64_t owner;   /* writer: the lock holder (claim, release, reap) */
+	uint32_t state;   /* writer: the lock holder (ACTIVE, SHUTDOWN, FREE) */
+	uint32_t gen;     /* writer: the lock holder; bumped at each attach, so
+	                   * a claim stamp names one attachment */
 	uint64_t cpus;    /* writer: the owner; its CPU affinity (CPUs 0-63,
 	                   * 0 = unknown), so a waiter can tell that it shares
 	                   * its only CPU with this peer and must not spin */
-	uint64_t rsvd;    /* reserved (claim stamps); zero in version 1 */
+	uint64_t claim;   /* MPMC producers: the first position of the claim
+	                   * being attempted or not yet stamped, plus 1 (0 =
+	                   * none); the count is claim_n[] (see mpmc.c) */
 };
 
 struct shmring__hdr {
@@ -82,17 +103,25 @@ struct shmring__hdr {
 	uint8_t  pad2[SHMRING__LINE - 8];
 
 	/* line 3: "data available": consumers sleep on data_futex, producers
-	 * bump it and wake. data_waiters: consumers announced to sleep.
+	 * bump it and wake. data_waiters: one announce bit per consumer
+	 * registry entry (bit i: consumers[i] is about to sleep or sleeps).
+	 * A notifier takes the whole mask (exchange to 0) and wakes every
+	 * announced sleeper; each re-checks and announces again if it must
+	 * still wait. A dead sleeper's bit is cleared by the next notifier
+	 * (or its reaper) and never set again, so it costs at most one wake.
 	 * data_futex stays a plain 32-bit futex word at this fixed offset so a
 	 * later futex_waitv() can watch many rings at once. */
 	uint32_t data_futex;    /* writer: producers (and closers), +1 per wake */
-	uint32_t data_waiters;  /* writer: consumers, +1 before sleeping, -1 after */
-	uint8_t  pad3[SHMRING__LINE - 8];
+	uint32_t pad3a;
+	uint64_t data_waiters;  /* writer: consumers set their bit; notifiers
+	                         * and reapers clear bits */
+	uint8_t  pad3[SHMRING__LINE - 16];
 
 	/* line 4: "space available": producers sleep, consumers wake them */
 	uint32_t space_futex;   /* writer: consumers (and closers) */
-	uint32_t space_waiters; /* writer: producers */
-	uint8_t  pad4[SHMRING__LINE - 8];
+	uint32_t pad4a;
+	uint64_t space_waiters; /* bit i: producers[i]; as data_waiters */
+	uint8_t  pad4[SHMRING__LINE - 16];
 
 	/* line 5: end-of-stream state */
 	uint32_t prod_ever;     /* writer: producers; 1 once any producer attached */
@@ -125,16 +154,19 @@ struct shmring__hdr {
 	                         * before publishing, skipped by consumers */
 	uint8_t  pad7[SHMRING__LINE - 48];
 
-	/* lines 8-15: reserved (crash-proof MPMC claim stamps, overflow
-	 * policy, event fd); zero in version 1 */
+	/* lines 8-15: reserved (overflow policy, event fd); zero in version 2 */
 	uint8_t  rsvd[8 * SHMRING__LINE];
 
 	/* 2048..4095: producer registry; 4096..6143: consumer registry */
 	struct shmring__peer producers[SHMRING__MAX_PEERS];
 	struct shmring__peer consumers[SHMRING__MAX_PEERS];
 
-	/* 6144..8191: reserved; zero in version 1 */
-	uint8_t  rsvd_tail[2048];
+	/* 6144..6399: MPMC producers: how many positions the claim recorded
+	 * in producers[i].claim covers (writer: that producer) */
+	uint32_t claim_n[SHMRING__MAX_PEERS];
+
+	/* 6400..8191: reserved; zero in version 2 */
+	uint8_t  rsvd_tail[2048 - 4 * SHMRING__MAX_PEERS];
 };
 
 /* slot header of an SPSC ring: 8 bytes, payload follows */
@@ -177,6 +209,7 @@ SHMRING__SA(offsetof(struct shmring__hdr, empty_waits) == 7 * SHMRING__LINE, "co
 SHMRING__SA(offsetof(struct shmring__hdr, producers) == 2048, "registry offset");
 SHMRING__SA(sizeof(struct shmring__peer) == 32, "peer size");
 SHMRING__SA(offsetof(struct shmring__hdr, consumers) == 4096, "consumer registry offset");
+SHMRING__SA(offsetof(struct shmring__hdr, claim_n) == 6144, "claim counts offset");
 SHMRING__SA(sizeof(struct shmring__hdr) == SHMRING__HDR_SIZE, "header size");
 SHMRING__SA(sizeof(struct shmring__slot_spsc) == 8, "spsc slot header");
 SHMRING__SA(sizeof(struct shmring__slot_mpmc) == 16, "mpmc slot header");

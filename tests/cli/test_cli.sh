@@ -104,7 +104,7 @@ fi
 head -c 3000000 /dev/urandom > "$TMP/big"
 want=$(sha256sum < "$TMP/big" | cut -d' ' -f1)
 # pop first (it waits for the ring), push creates it
-"$CLI" pop "/$P-bytes" > "$TMP/copy" &
+"$CLI" pop "/$P-bytes" > "$TMP/copy" 2> "$TMP/pop.err" &
 popper=$!
 "$CLI" push "/$P-bytes" < "$TMP/big"
 prc=$?
@@ -113,6 +113,8 @@ qrc=$?
 got=$(sha256sum < "$TMP/copy" | cut -d' ' -f1)
 [ $prc -eq 0 ] && [ $qrc -eq 0 ] && [ "$got" = "$want" ] && ok ||
 	bad "binary push/pop: push $prc pop $qrc sha $got != $want"
+# a clean end (push shut the stream down): exit 0 and no warning
+[ ! -s "$TMP/pop.err" ] && ok || bad "clean stream, yet pop warned: $(cat "$TMP/pop.err")"
 # the same ring again, twice, in both orders: a finished stream's end must
 # not end the next pop, nor must a full ring fail the next push
 for order in pop-first push-first; do
@@ -210,6 +212,20 @@ prc=$?
 [ "$(cat "$TMP/poprc")" = 11 ] && ok || bad "pop into a closed pipe: exit $(cat "$TMP/poprc")"
 [ $prc -eq 8 ] && grep -q "no consumer left" "$TMP/push.err" && ok ||
 	bad "push after the consumer left: exit $prc $(cat "$TMP/push.err")"
+# the consumer killed with SIGKILL: push also ends with 8, and does not hang
+"$CLI" create "/$P-cdead" --slots 4 --slot-size 4K
+( "$CLI" push "/$P-cdead" < /dev/zero 2> "$TMP/push.err"; echo $? > "$TMP/pushrc" ) &
+BGPIDS="$BGPIDS $!"
+"$CLI" pop "/$P-cdead" > /dev/null &
+cvictim=$!
+BGPIDS="$BGPIDS $cvictim"
+wait_for '[ "$("$CLI" info --json "/$P-cdead" | jq ".stats.received > 100")" = true ]' ||
+	bad "push/pop to /$P-cdead did not start"
+kill -9 $cvictim
+wait $cvictim 2>/dev/null
+wait_for '[ -s "$TMP/pushrc" ]' || bad "push hung after its consumer was SIGKILLed"
+[ "$(cat "$TMP/pushrc" 2>/dev/null)" = 8 ] && grep -q "no consumer left" "$TMP/push.err" && ok ||
+	bad "push after the consumer was SIGKILLed: exit $(cat "$TMP/pushrc" 2>/dev/null) $(cat "$TMP/push.err")"
 
 # ---- a producer killed with SIGKILL shows as dead; rm --stale ----
 "$CLI" create "/$P-dead" --slots 4 --slot-size 1K
@@ -224,10 +240,35 @@ expect 0 "info after SIGKILL" "$CLI" info --json "/$P-dead"
 	ok || bad "killed producer not reported dead: $(cat "$TMP/out")"
 expect 0 "info text after SIGKILL" "$CLI" info "/$P-dead"
 grep -q "^producers: *pid $victim DEAD" "$TMP/out" && ok || bad "info text: DEAD"
-# pop drains what the dead producer committed, and says it did not shut down
-expect 0 "pop after the producer died" "$CLI" pop --wait 0 "/$P-dead"
+# pop drains what the dead producer committed, says it did not shut down,
+# and exits 13 (the stream may be truncated)
+expect 13 "pop after the producer died" "$CLI" pop --wait 0 "/$P-dead"
 [ "$(wc -c < "$TMP/out")" -eq 4096 ] && grep -Eq "ended without a shutdown|producer died" "$TMP/err" &&
 	ok || bad "pop of a dead producer's ring: $(wc -c < "$TMP/out") bytes, $(cat "$TMP/err")"
+# a producer killed mid-stream while pop reads: pop exits 13 and what it
+# wrote is a prefix of the input (everything committed before the kill)
+"$CLI" create "/$P-cut" --slots 4 --slot-size 4K
+mkfifo "$TMP/cutfifo"
+( "$CLI" pop --wait 0 "/$P-cut" > "$TMP/cut" 2> "$TMP/cut.err"; echo $? > "$TMP/cutrc" ) &
+BGPIDS="$BGPIDS $!"
+wait_for '[ "$("$CLI" info --json "/$P-cut" | jq ".consumers | length")" = 1 ]' ||
+	bad "pop did not attach to /$P-cut"
+"$CLI" push --no-create "/$P-cut" < "$TMP/cutfifo" &
+victim=$!
+BGPIDS="$BGPIDS $victim"
+exec 3> "$TMP/cutfifo"
+head -c 300000 "$TMP/big" >&3      # the rest never comes: push waits on its input
+wait_for '[ "$(wc -c < "$TMP/cut")" -eq 300000 ]' || bad "pop got $(wc -c < "$TMP/cut") of 300000 bytes"
+kill -9 $victim
+wait $victim 2>/dev/null
+wait_for '[ -s "$TMP/cutrc" ]' || bad "pop hung after its producer was SIGKILLed"
+exec 3>&-
+n=$(wc -c < "$TMP/cut")
+[ "$(cat "$TMP/cutrc" 2>/dev/null)" = 13 ] && grep -q "producer died" "$TMP/cut.err" && ok ||
+	bad "pop of a producer killed mid-stream: exit $(cat "$TMP/cutrc" 2>/dev/null), $(cat "$TMP/cut.err")"
+[ "$n" -gt 0 ] && head -c "$n" "$TMP/big" | cmp -s - "$TMP/cut" && ok ||
+	bad "pop of a producer killed mid-stream: output ($n bytes) is not a prefix of the input"
+
 # live rings (/P-live has a producer) must survive; dead and idle ones go
 expect 0 "rm --stale --dry-run" "$CLI" rm --stale --dry-run "/$P-*"
 grep -q "would remove /$P-dead" "$TMP/out" && [ -e "/dev/shm/$P-dead" ] && ok ||

@@ -14,17 +14,14 @@
  * whose send returned 0 is lost (and a consumer claim stamp in that slot
  * could be wiped the same way, disabling orphan recovery).
  *
- * The delay is made deterministic here: kill() is wrapped (-Wl,--wrap=kill)
- * and blocks in the delayed consumer's thread; shmring__owner_alive() calls
- * kill(pid, 0) from stamp_dead(), i.e. exactly between the checks and the
- * stores. Real processes get the same window from preemption (stamp_dead
- * also reads /proc/PID/stat).
+ * The delay is made deterministic here: the library's test hook
+ * shmring__test_hook_stamp (src/mpmc.c) runs inside stamp_dead(), between
+ * reading the slot's stamp and asking the kernel whether its attachment
+ * lives, i.e. exactly between the checks and the stores; in the delayed
+ * consumer's thread it blocks on a pipe. Real processes get the same
+ * window from preemption.
  *
- * Build and run (from the repository root, after make):
- *   cc -std=gnu11 -D_GNU_SOURCE -Iinclude -Itests/stress -O2 -g \
- *     -o build/repro_skip_race tests/stress/repro_skip_race.c \
- *     build/libshmring.a -lpthread -Wl,--wrap=kill
- *   build/repro_skip_race
+ * Build and run: make test-stress (build/stress/repro_skip_race).
  * Prints "BUG REPRODUCED" (exit 1) or "not reproduced" (exit 0), then a
  * verdict line "skip-race: PASS|FAIL" for tests/stress/run.sh. Part of
  * make test-stress since the fix (take the slot by CAS on the dead stamp
@@ -41,21 +38,20 @@
 #include <unistd.h>
 #include <shmring.h>
 
-int __real_kill(pid_t pid, int sig);
+extern void (*shmring__test_hook_stamp)(void);   /* src/mpmc.c, test-only */
 
 static _Thread_local int delay_me;       /* set in the delayed consumer only */
 static pid_t dead_pid;
 static int gate[2], entered[2];
 
-int __wrap_kill(pid_t pid, int sig)
+static void hold_in_liveness_check(void)
 {
-	if (delay_me && sig == 0 && pid == dead_pid) {
+	if (delay_me) {
 		char x = 'x';
 		delay_me = 0;
 		if (write(entered[1], &x, 1) != 1 || read(gate[0], &x, 1) != 1)
 			abort();
 	}
-	return __real_kill(pid, sig);
 }
 
 static const char *name = "/shmring-repro-skip-race";
@@ -79,6 +75,7 @@ int main(void)
 	char buf[64];
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	shmring__test_hook_stamp = hold_in_liveness_check;
 	shmring_unlink(name);
 	if (shmring_create(name, &cfg, 0, &cr) || pipe(gate) || pipe(entered) || pipe(ready))
 		return 2;
@@ -97,7 +94,7 @@ int main(void)
 	char x;
 	if (read(ready[0], &x, 1) != 1)
 		return 2;
-	__real_kill(dead_pid, SIGKILL);
+	kill(dead_pid, SIGKILL);
 	waitpid(dead_pid, NULL, 0);
 
 	/* 2. consumer X finds the dead claim and is delayed inside stamp_dead() */
@@ -108,7 +105,7 @@ int main(void)
 	if (read(entered[0], &x, 1) != 1)
 		return 2;
 	/* (opened only now: a new producer takes the dead one's registry entry
-	 * over, after which X would not need kill() to see the stamp dead) */
+	 * over, after which X would see the stamp dead by its generation alone) */
 	if (shmring_open(name, SHMRING_CONSUMER, &c2) || shmring_open(name, SHMRING_PRODUCER, &p2))
 		return 2;
 

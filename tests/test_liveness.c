@@ -1,0 +1,417 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tests/test_liveness.c - the promises that depend on knowing who is
+ * alive, and on reading a hostile header once: kernel-owned liveness
+ * (fork, exec), the header read once at open, the MPMC dead-claim skip
+ * that must never move a slot backwards, wakes that reach the sleeper
+ * that can use them, and a killed sleeper that costs nothing afterwards.
+ * Each test is the reproducer of a bug seen in layout version 1.
+ */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include "common.h"
+
+/* test-only hooks of the library (src/validate.c, src/mpmc.c) */
+extern void (*shmring__test_hook_open)(void);
+extern void (*shmring__test_hook_stamp)(void);
+void shmring__mpmc_skip_dead(struct shmring *r, int force);
+
+/* ---- kernel-owned liveness ---- */
+
+/* A producer forks a child that never touches the ring and then dies: the
+ * child must not keep it "alive" (its inherited lock descriptor is closed
+ * by the library's fork handler). Before: liveness by pid said dead here
+ * too, but an OFD lock without the fork handler would say alive for as
+ * long as the child runs. */
+Test(liveness, forked_child_does_not_keep_a_dead_producer_alive, .timeout = 20)
+{
+	char n[64], buf[8];
+	struct shmring *c;
+	struct shmring_config cfg = { .kind = SHMRING_SPSC, .slot_size = 8, .slots = 4 };
+	int gone[2];
+	test_name(n, sizeof(n), "forkkeep");
+	cr_assert_eq(shmring_create(n, &cfg, SHMRING_CONSUMER, &c), 0);
+	cr_assert_eq(pipe(gone), 0);
+	pid_t prod = fork();
+	if (prod == 0) {
+		struct shmring *p;
+		if (shmring_open(n, SHMRING_PRODUCER, &p) || shmring_send(p, "m", 1, 0))
+			_exit(1);
+		pid_t child = fork();
+		if (child == 0) {   /* the grandchild: lives on, ring untouched */
+			close(gone[0]);
+			sleep(10);
+			_exit(0);
+		}
+		char pid[32];
+		int len = snprintf(pid, sizeof(pid), "%d", (int)child);
+		if (write(gone[1], pid, (size_t)len) != len)
+			_exit(1);
+		_exit(0);   /* the producer dies without close or shutdown */
+	}
+	char pidbuf[32] = "";
+	close(gone[1]);
+	cr_assert_gt(read(gone[0], pidbuf, sizeof(pidbuf) - 1), 0);
+	pid_t grandchild = (pid_t)atoi(pidbuf);
+	cr_assert_eq(test_wait_child(prod, 5000), 0);
+	cr_assert_eq(shmring_recv(c, buf, sizeof(buf), 1000000000), 1);
+	int64_t t0 = test_now_ns();
+	ssize_t rc = shmring_recv(c, buf, sizeof(buf), 5000000000);
+	int64_t took_ms = (test_now_ns() - t0) / 1000000;
+	kill(grandchild, SIGKILL);
+	cr_assert_eq(rc, -EPIPE, "recv -> %zd while the forked child lives", rc);
+	cr_assert_lt(took_ms, 1000, "end of stream seen after %lld ms", (long long)took_ms);
+	shmring_close(c);
+	shmring_unlink(n);
+}
+
+/* A producer that exec()s another program is gone at once (its lock
+ * descriptor is O_CLOEXEC), and the exec'd program may take the role:
+ * before, pid + start time survived exec, so the consumer waited for the
+ * new program to exit and the program got -EBUSY. */
+Test(liveness, exec_releases_the_role_at_once, .timeout = 20)
+{
+	char n[64], buf[8];
+	struct shmring *c;
+	struct shmring_config cfg = { .kind = SHMRING_SPSC, .slot_size = 8, .slots = 4 };
+	test_name(n, sizeof(n), "exec");
+	cr_assert_eq(shmring_create(n, &cfg, SHMRING_CONSUMER, &c), 0);
+	pid_t prod = fork();
+	if (prod == 0) {
+		struct shmring *p;
+		if (shmring_open(n, SHMRING_PRODUCER, &p) || shmring_send(p, "m", 1, 0))
+			_exit(1);
+		/* the exec'd shell takes 3 s to finish: by then the consumer
+		 * must long have seen the end of stream */
+		execl("/bin/sh", "sh", "-c", "sleep 3", (char *)NULL);
+		_exit(1);
+	}
+	cr_assert_eq(shmring_recv(c, buf, sizeof(buf), 2000000000), 1);
+	int64_t t0 = test_now_ns();
+	ssize_t rc = shmring_recv(c, buf, sizeof(buf), 5000000000);
+	int64_t took_ms = (test_now_ns() - t0) / 1000000;
+	cr_assert_eq(rc, -EPIPE, "recv -> %zd", rc);
+	cr_assert_lt(took_ms, 1000, "end of stream seen after %lld ms", (long long)took_ms);
+	/* the role is free although the exec'd process still runs */
+	struct shmring *p2;
+	cr_assert_eq(shmring_open(n, SHMRING_PRODUCER, &p2), 0);
+	cr_assert_eq(kill(prod, 0), 0, "the exec'd process should still run");
+	shmring_close(p2);
+	kill(prod, SIGKILL);
+	waitpid(prod, NULL, 0);
+	shmring_close(c);
+	shmring_unlink(n);
+}
+
+/* A live holder's role is refused at once, from any process: -EBUSY */
+Test(liveness, held_role_is_ebusy_at_once)
+{
+	char n[64];
+	struct shmring *p, *p2;
+	struct shmring_config cfg = { .kind = SHMRING_SPSC, .slot_size = 8, .slots = 4 };
+	test_name(n, sizeof(n), "busy");
+	cr_assert_eq(shmring_create(n, &cfg, SHMRING_PRODUCER, &p), 0);
+	pid_t child = fork();
+	if (child == 0)
+		_exit(shmring_open(n, SHMRING_PRODUCER, &p2) == -EBUSY ? 0 : 1);
+	cr_assert_eq(test_wait_child(child, 5000), 0);
+	shmring_close(p);
+	cr_assert_eq(shmring_open(n, SHMRING_PRODUCER, &p2), 0);
+	shmring_close(p2);
+	shmring_unlink(n);
+}
+
+/* ---- the header is read once at open ---- */
+
+static struct shmring__hdr *flip_hdr;
+
+/* runs between the single read of the identity fields and their checks:
+ * a peer changes slots to a value that would address far beyond the map */
+static void flip_slots(void)
+{
+	__atomic_store_n(&flip_hdr->slots, UINT64_C(1) << 30, __ATOMIC_RELAXED);
+}
+
+Test(liveness, header_flipped_during_open_is_not_bound)
+{
+	char n[64];
+	struct shmring *r, *obs;
+	struct shmring_info in;
+	struct shmring_config cfg = { .kind = SHMRING_SPSC, .slot_size = 8, .slots = 2 };
+	test_name(n, sizeof(n), "flip");
+	cr_assert_eq(shmring_create(n, &cfg, 0, &obs), 0);
+	int fd = shm_open(n, O_RDWR, 0);
+	cr_assert_geq(fd, 0);
+	flip_hdr = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	cr_assert_neq(flip_hdr, MAP_FAILED);
+	shmring__test_hook_open = flip_slots;
+	int rc = shmring_open(n, SHMRING_CONSUMER, &r);
+	shmring__test_hook_open = NULL;
+	cr_assert_eq(rc, 0);
+	cr_assert_eq(shmring_info(r, &in), 0);
+	cr_assert_eq(in.slots, 2, "bound slots = %llu from a re-read", (unsigned long long)in.slots);
+	shmring_close(r);
+	/* the flipped object is now refused */
+	cr_assert_eq(shmring_open(n, SHMRING_CONSUMER, &r), -EPROTO);
+	munmap(flip_hdr, 8192);
+	close(fd);
+	shmring_close(obs);
+	shmring_unlink(n);
+}
+
+/* the same without a hook: a thread flips slots between 2 and 2^30 while
+ * this one opens over and over; no open may bind 2^30 (before: about one
+ * open in nine did, on an 8 KiB + 32 byte mapping) */
+static _Atomic int flipping;
+
+static void *flipper(void *arg)
+{
+	uint64_t *slots = arg;
+	uint64_t v = 2;
+	while (atomic_load(&flipping)) {
+		v ^= 2 | UINT64_C(1) << 30;
+		__atomic_store_n(slots, v, __ATOMIC_RELAXED);
+		for (volatile int i = 0; i < 500; i++)   /* hold it a while */
+			;
+	}
+	__atomic_store_n(slots, 2, __ATOMIC_RELAXED);
+	return NULL;
+}
+
+Test(liveness, header_flipped_by_a_thread_is_never_bound, .timeout = 20)
+{
+	char n[64];
+	struct shmring *r, *obs;
+	struct shmring_info in;
+	struct shmring_config cfg = { .kind = SHMRING_SPSC, .slot_size = 8, .slots = 2 };
+	test_name(n, sizeof(n), "flipt");
+	cr_assert_eq(shmring_create(n, &cfg, 0, &obs), 0);
+	int fd = shm_open(n, O_RDWR, 0);
+	struct shmring__hdr *h = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	cr_assert_neq(h, MAP_FAILED);
+	pthread_t t;
+	atomic_store(&flipping, 1);
+	pthread_create(&t, NULL, flipper, &h->slots);
+	unsigned opens = 0, bad = 0;
+	int64_t end = test_now_ns() + 300000000;
+	while (test_now_ns() < end) {
+		if (shmring_open(n, 0, &r) != 0)
+			continue;
+		opens++;
+		if (shmring_info(r, &in) == 0 && in.slots != 2)
+			bad++;
+		shmring_close(r);
+	}
+	atomic_store(&flipping, 0);
+	pthread_join(t, NULL);
+	cr_assert_eq(bad, 0, "%u of %u opens bound a flipped slot count", bad, opens);
+	cr_assert_gt(opens, 0);
+	munmap(h, 8192);
+	close(fd);
+	shmring_close(obs);
+	shmring_unlink(n);
+}
+
+/* ---- MPMC: a dead claim is skipped at the position it claims ---- */
+
+/* the scenario of the wedge, played out while consumer X sits between
+ * reading producer P's stamp at position 0 and checking its liveness */
+static struct {
+	int armed;
+	int cmd, ack;            /* pipes to and from producer P */
+	pid_t p;
+	struct shmring *c2;
+} wedge;
+
+static void p_do(char what)
+{
+	char x = what;
+	if (write(wedge.cmd, &x, 1) != 1 || read(wedge.ack, &x, 1) != 1)
+		abort();
+}
+
+static void meanwhile(void)
+{
+	char buf[8];
+	if (!wedge.armed)
+		return;
+	wedge.armed = 0;
+	p_do('c');   /* P commits position 0 and sends position 1 */
+	if (shmring_recv(wedge.c2, buf, sizeof(buf), 1000000000) != 1 ||
+	    shmring_recv(wedge.c2, buf, sizeof(buf), 1000000000) != 1)
+		abort();   /* a second consumer takes both */
+	p_do('r');   /* P reserves position 2: slot 0 again, same stamp */
+	kill(wedge.p, SIGKILL);   /* and dies there */
+	waitpid(wedge.p, NULL, 0);
+}
+
+Test(liveness, mpmc_dead_claim_skip_never_moves_seq_back, .timeout = 20)
+{
+	char n[64], buf[8];
+	struct shmring *x, *p2;
+	struct shmring_config cfg = { .kind = SHMRING_MPMC, .slot_size = 8, .slots = 2 };
+	int cmd[2], ack[2];
+	test_name(n, sizeof(n), "wedge");
+	cr_assert_eq(shmring_create(n, &cfg, SHMRING_CONSUMER, &x), 0);
+	cr_assert_eq(shmring_open(n, SHMRING_CONSUMER, &wedge.c2), 0);
+	cr_assert_eq(pipe(cmd), 0);
+	cr_assert_eq(pipe(ack), 0);
+	wedge.p = fork();
+	if (wedge.p == 0) {
+		struct shmring *p;
+		struct shmring_slot s;
+		char c;
+		if (shmring_open(n, SHMRING_PRODUCER, &p) || shmring_reserve(p, &s, 0))
+			_exit(1);
+		if (write(ack[1], "k", 1) != 1)
+			_exit(1);
+		while (read(cmd[0], &c, 1) == 1) {
+			if (c == 'c') {
+				memcpy(s.data, "0", 1);
+				if (shmring_commit(p, &s, 1) || shmring_send(p, "1", 1, 0))
+					_exit(1);
+			} else if (c == 'r') {
+				if (shmring_reserve(p, &s, 0))
+					_exit(1);
+			}
+			if (write(ack[1], "k", 1) != 1)
+				_exit(1);
+		}
+		_exit(0);
+	}
+	wedge.cmd = cmd[1];
+	wedge.ack = ack[0];
+	cr_assert_eq(read(ack[0], buf, 1), 1);   /* P holds position 0 */
+	shmring__test_hook_stamp = meanwhile;
+	wedge.armed = 1;
+	shmring__mpmc_skip_dead(x, 1);           /* X looks at position 0 */
+	shmring__test_hook_stamp = NULL;
+	cr_assert_eq(wedge.armed, 0, "the hook did not run");
+	/* the ring must go on: a new producer's message reaches a consumer */
+	cr_assert_eq(shmring_open(n, SHMRING_PRODUCER, &p2), 0);
+	cr_assert_eq(shmring_send(p2, "A", 1, 500000000), 0);
+	ssize_t got = shmring_recv(x, buf, sizeof(buf), 1000000000);
+	cr_assert_eq(got, 1, "recv after the skip -> %zd: the ring is wedged", got);
+	cr_assert_eq(buf[0], 'A');
+	shmring_close(p2);
+	shmring_close(wedge.c2);
+	shmring_close(x);
+	shmring_unlink(n);
+}
+
+/* ---- wakes reach the sleeper that can use them ---- */
+
+struct sleeper {
+	const char *name;
+	struct shmring *r;
+	int64_t done_ns;
+	ssize_t got;
+	char byte;
+};
+
+static void *sleep_recv(void *arg)
+{
+	struct sleeper *s = arg;
+	char buf[8];
+	s->got = shmring_recv(s->r, buf, sizeof(buf), 3000000000);
+	s->byte = buf[0];
+	s->done_ns = test_now_ns();
+	return NULL;
+}
+
+/* Two MPMC consumers asleep; position 0 claimed but not yet published,
+ * position 1 published. When 0 is published, both messages must arrive at
+ * once. Before: the one consumer woken for 1 could not claim it (head at
+ * 0) and slept again; the wake for 0 woke one consumer, and message 1
+ * waited for the other's 100 ms sleep slice. */
+Test(liveness, mpmc_out_of_order_publication_wakes_who_can_go, .timeout = 20)
+{
+	char n[64];
+	struct shmring *pa, *pb;
+	struct shmring_slot s;
+	struct shmring_stats st;
+	struct shmring_config cfg = { .kind = SHMRING_MPMC, .slot_size = 8, .slots = 8 };
+	struct sleeper sl[2] = { { 0 }, { 0 } };
+	pthread_t t[2];
+	test_name(n, sizeof(n), "ooo");
+	cr_assert_eq(shmring_create(n, &cfg, SHMRING_PRODUCER, &pa), 0);
+	cr_assert_eq(shmring_open(n, SHMRING_PRODUCER, &pb), 0);
+	for (int i = 0; i < 2; i++) {
+		cr_assert_eq(shmring_open(n, SHMRING_CONSUMER, &sl[i].r), 0);
+		shmring_set_spin(sl[i].r, 0);   /* sleep at once */
+		pthread_create(&t[i], NULL, sleep_recv, &sl[i]);
+	}
+	do {   /* both asleep */
+		test_sleep_ms(1);
+		shmring_stats(pa, &st);
+	} while (st.empty_waits < 2);
+	cr_assert_eq(shmring_reserve(pa, &s, 0), 0);   /* position 0: claimed */
+	cr_assert_eq(shmring_send(pb, "b", 1, 0), 0);  /* position 1: published */
+	test_sleep_ms(20);   /* the wake for 1 is spent; both sleep again */
+	memcpy(s.data, "a", 1);
+	int64_t t0 = test_now_ns();
+	cr_assert_eq(shmring_commit(pa, &s, 1), 0);
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	for (int i = 0; i < 2; i++) {
+		cr_assert_eq(sl[i].got, 1, "consumer %d: %zd", i, sl[i].got);
+		int64_t ms = (sl[i].done_ns - t0) / 1000000;
+		/* the sleep slice is 100 ms: a wake that went astray shows as
+		 * ~100 ms; a delivered one is a few ms even on a busy host */
+		cr_assert_lt(ms, 60, "consumer %d got its message %lld ms after the commit",
+		             i, (long long)ms);
+	}
+	cr_assert_neq(sl[0].byte, sl[1].byte);
+	for (int i = 0; i < 2; i++)
+		shmring_close(sl[i].r);
+	shmring_close(pb);
+	shmring_close(pa);
+	shmring_unlink(n);
+}
+
+/* A consumer SIGKILLed while asleep must not make every later publish pay
+ * a FUTEX_WAKE: before, its +1 stayed in the waiter count and 1,000
+ * send/recv pairs made 1,000 wake calls. */
+Test(liveness, killed_sleeper_costs_at_most_one_wake, .timeout = 20)
+{
+	char n[64], buf[8];
+	struct shmring *p, *c;
+	struct shmring_stats st0, st1;
+	struct shmring_config cfg = { .kind = SHMRING_MPMC, .slot_size = 8, .slots = 64 };
+	test_name(n, sizeof(n), "ksleep");
+	cr_assert_eq(shmring_create(n, &cfg, SHMRING_PRODUCER, &p), 0);
+	cr_assert_eq(shmring_open(n, SHMRING_CONSUMER, &c), 0);   /* before the kill */
+	pid_t child = fork();
+	if (child == 0) {
+		struct shmring *cc;
+		if (shmring_open(n, SHMRING_CONSUMER, &cc))
+			_exit(1);
+		shmring_set_spin(cc, 0);
+		shmring_recv(cc, buf, sizeof(buf), -1);
+		_exit(0);
+	}
+	do {
+		test_sleep_ms(1);
+		shmring_stats(p, &st0);
+	} while (st0.empty_waits < 1);
+	test_sleep_ms(10);
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	shmring_stats(p, &st0);
+	for (int i = 0; i < 1000; i++) {
+		cr_assert_eq(shmring_send(p, "x", 1, 0), 0);
+		cr_assert_eq(shmring_recv(c, buf, sizeof(buf), 0), 1);
+	}
+	shmring_stats(p, &st1);
+	uint64_t wakes = st1.prod_wakes - st0.prod_wakes;
+	cr_assert_leq(wakes, 1, "%llu FUTEX_WAKE calls for 1,000 messages after the kill",
+	              (unsigned long long)wakes);
+	shmring_close(c);
+	shmring_close(p);
+	shmring_unlink(n);
+}
