@@ -1,7 +1,8 @@
 # shmring - one entry point. See README.md.
 #   make            library (static + shared), CLI
 #   make test       what CI runs: Criterion unit + cross-process tests, short stress
-#   make check      the tests again under ASan+UBSan, and the threaded stress under TSan
+#   make check      the tests again under ASan+UBSan, the threaded stress under TSan,
+#                   and the Spin model of the sleep/wake handshake
 #   make bench      the IPC comparison (quick); make bench-full, make microbench
 #   make soak       long stress/fault runs (SOAK_SECONDS=600)
 #   make fuzz       libFuzzer targets (FUZZ_SECONDS=60)
@@ -92,7 +93,7 @@ $(BUILD)/shmring.pc: tools/shmring.pc.in FORCE
 
 # -- parts, one file each --
 include tests/tests.mk
-include $(wildcard bench/bench.mk tools/tools.mk tests/stress/stress.mk fuzz/fuzz.mk docs/examples/examples.mk)
+include $(wildcard bench/bench.mk tools/tools.mk tests/stress/stress.mk tests/model/model.mk fuzz/fuzz.mk docs/examples/examples.mk)
 
 # -- install --
 install: lib $(BUILD)/shmring.pc $(INSTALL_EXTRA)

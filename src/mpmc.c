@@ -43,6 +43,35 @@ void shmring__mpmc_init_slots(struct shmring *r)
 }
 
 /*
+ * Claim intent: before each claim CAS, an attachment records in its registry
+ * entry the positions [pos, pos + k) it is about to claim (I1). The intent
+ * stays until its next claim attempt, which comes after it stamped every
+ * slot of this claim (pstamp/stamp). So while a claim is made and not yet
+ * stamped, the claimant's intent covers it: a peer that finds a claimed,
+ * unstamped slot and no live attachment whose intent covers its position
+ * knows the claimant died between its CAS and its stamp (see
+ * unstamped_claim_dead()). Both stores are release: a peer that reads a
+ * newer intent (acquire) also sees the stamps made before it.
+ */
+static inline void intent(struct shmring *r, int consumer, uint64_t pos, unsigned k)
+{
+	int i = consumer ? r->cons_peer : r->prod_peer;
+	uint32_t *cached = consumer ? &r->c.intent_n : &r->p.intent_n;
+
+	if (i < 0)
+		return;
+	if (*cached != k) {
+		*cached = k;
+		/* I1a: release: after our earlier stamps; pairs with I2 */
+		shmring__store_release32(&r->hdr->claim_n[consumer][i], k);
+	}
+	struct shmring__peer *e = consumer ? &r->hdr->consumers[i] : &r->hdr->producers[i];
+	/* I1: release: after the count and our earlier stamps; the claim CAS
+	 * (release) that follows publishes it with the index; pairs with I2 */
+	shmring__store_release64(&e->claim, pos + 1);
+}
+
+/*
  * Claim up to n positions on one side. Returns the count claimed (>= 1,
  * first position in *first), 0 if none is ready (full / empty), or -EPROTO
  * when the shared state is impossible (a slot's seq ahead of its claim index
@@ -101,7 +130,9 @@ static int claim(struct shmring *r, int consumer, unsigned n, uint64_t *first,
 			}
 			k++;
 		}
-		/* one CAS claims all k; acq_rel keeps our slot accesses after it */
+		intent(r, consumer, pos, k);
+		/* one CAS claims all k; acq_rel keeps our slot accesses after it,
+		 * and our intent (I1) before it */
 		if (shmring__cas_acqrel64(idx, &pos, pos + k)) {
 			if (skip) {
 				/* nothing to deliver: free it and look further */
@@ -144,6 +175,40 @@ static int stamp_dead(struct shmring *r, uint32_t st)
 	         shmring__entry_held(r, side, idx - 1));
 }
 
+/*
+ * Position pos of a side is claimed (that side's index is past it) but its
+ * slot carries no stamp of the claimant. Is the claimant dead, killed
+ * between its claim CAS and its stamp? Yes when no live attachment of that
+ * side has an intent covering pos. The index load (acquire) reads the
+ * claimant's CAS or a later one, so its intent (I1, before that CAS) or a
+ * later one of its intents is visible to the loads below (I2); a later
+ * intent comes after its stamps, which the caller's acquire re-read of the
+ * slot's owner then sees. So a live claimant shows up either here or as a
+ * stamp. A live entry whose intent we read stale only makes us wait.
+ */
+static int unstamped_claim_dead(struct shmring *r, int side, uint64_t pos)
+{
+	int consumer = side == SHMRING_CONSUMER;
+	const struct shmring__peer *tab = consumer ? r->hdr->consumers : r->hdr->producers;
+	/* acquire: pairs with the claim CAS (acq_rel) */
+	uint64_t idx = shmring__load_acquire64(consumer ? &r->hdr->cons_idx : &r->hdr->prod_idx);
+
+	if ((int64_t)(idx - pos) <= 0)
+		return 0;   /* not claimed yet: the claimants are just behind */
+	for (unsigned i = 0; i < SHMRING__MAX_PEERS; i++) {
+		/* I2: acquire: pairs with I1 / I1a */
+		uint64_t c = shmring__load_acquire64(&tab[i].claim);
+		if (!c)
+			continue;
+		uint32_t k = shmring__load_acquire32(&r->hdr->claim_n[consumer][i]);
+		if (pos - (c - 1) >= k)
+			continue;   /* does not cover pos */
+		if (shmring__entry_held(r, side, i))
+			return 0;   /* a live claimant may still stamp it */
+	}
+	return 1;
+}
+
 /* the recovery scans run at most every 50 ms per handle (they may read
  * /proc), unless forced */
 static int due(struct shmring *r, int64_t *last, int force)
@@ -179,13 +244,59 @@ void shmring__mpmc_recover(struct shmring *r)
 		return;   /* not claimed yet: the consumers are just behind */
 	/* relaxed: a hint (a stale 0 or a live stamp only means we wait) */
 	uint32_t st = shmring__load_relaxed32(&sl->owner);
-	if ((st & SHMRING__STAMP_PRODUCER) || !stamp_dead(r, st))
-		return;   /* unstamped, or the claimant lives: it will release */
+	if ((st & 0x7f) == 0 || (st & SHMRING__STAMP_PRODUCER)) {
+		/* no consumer stamp: its claimant may have died between its
+		 * claim and its stamp; then the owner, re-read after the
+		 * intents (acquire: sees a stamp made before a later intent),
+		 * must still carry none */
+		if (!unstamped_claim_dead(r, SHMRING_CONSUMER, prev))
+			return;
+		st = shmring__load_acquire32(&sl->owner);
+		if ((st & 0x7f) != 0 && !(st & SHMRING__STAMP_PRODUCER))
+			return;   /* stamped meanwhile: the next scan looks at it */
+	} else if (!stamp_dead(r, st)) {
+		return;   /* the claimant lives: it will release */
+	}
 	/* Q4 on the dead consumer's behalf; the CAS makes one producer do it */
 	if (shmring__cas_acqrel64(&sl->seq, &seq, prev + r->nslots)) {
 		shmring__add_relaxed64(&r->hdr->orphans, 1);   /* relaxed: a statistic */
 		shmring__notify(r, SHMRING__DIR_SPACE, 1);
 	}
+}
+
+/*
+ * Consumer, at position pos whose slot is claimed but carries no producer
+ * stamp: skip it if its producer died between its claim CAS and its stamp.
+ * Returns 1 if the slot was skipped (by us or meanwhile by someone else).
+ */
+static int skip_unstamped(struct shmring *r, struct shmring__slot_mpmc *sl, uint64_t pos)
+{
+	if (!unstamped_claim_dead(r, SHMRING_PRODUCER, pos))
+		return 0;
+	/* acquire: after the intents (I2): a stamp made before a later
+	 * intent of a live claimant is visible now */
+	uint32_t st = shmring__load_acquire32(&sl->owner);
+	if ((st & SHMRING__STAMP_PRODUCER) && (st & 0x7f) != 0)
+		return 0;   /* stamped meanwhile: the next scan looks at it */
+	/* take it: one skipper only. The marker (producer bit, no entry)
+	 * reads as "stamped, alive" to other skippers */
+	if (!shmring__cas_seqcst32(&sl->owner, &st, SHMRING__STAMP_PRODUCER))
+		return 0;
+	/* acquire: still the same claim? (another skipper may have skipped
+	 * it and the ring gone on while we looked) */
+	if (shmring__load_acquire64(&sl->seq) != pos) {
+		uint32_t mark = SHMRING__STAMP_PRODUCER;
+		shmring__cas_seqcst32(&sl->owner, &mark, st);   /* put it back */
+		return 1;
+	}
+	/* relaxed: ordered before consumers see it by the release below */
+	shmring__store_relaxed32(&sl->len, SHMRING__LEN_SKIP);
+	shmring__store_relaxed32(&sl->owner, 0);
+	/* Q2 on the dead producer's behalf */
+	shmring__store_release64(&sl->seq, pos + 1);
+	shmring__add_relaxed64(&r->hdr->abandoned, 1);   /* relaxed: a statistic */
+	shmring__notify(r, SHMRING__DIR_DATA, 1);
+	return 1;
 }
 
 /*
@@ -212,8 +323,13 @@ void shmring__mpmc_skip_dead(struct shmring *r, int force)
 			return;
 		/* relaxed: the CAS below re-checks it before anything is written */
 		uint32_t st = shmring__load_relaxed32(&sl->owner);
-		if (!(st & SHMRING__STAMP_PRODUCER) || !stamp_dead(r, st))
-			return;   /* unclaimed, unstamped, or its producer lives */
+		if (!(st & SHMRING__STAMP_PRODUCER) || (st & 0x7f) == 0) {
+			if (!skip_unstamped(r, sl, pos))
+				return;
+			continue;
+		}
+		if (!stamp_dead(r, st))
+			return;   /* its producer lives */
 		/* take the skip first: one CAS from the dead stamp makes us its
 		 * only skipper. Writing len before winning would clobber a live
 		 * message if another consumer skipped the slot and a producer

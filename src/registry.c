@@ -153,11 +153,15 @@ static int claim(struct shmring *r, int side)
 			                                                : &r->hdr->cons_deaths, 1);
 		uint32_t gen = shmring__load_relaxed32(&e->gen) + 1;
 		shmring__store_relaxed32(&e->gen, gen);
-		/* relaxed: read by consumers only through a dead stamp check,
-		 * after the owner word (R3 orders it) */
+		/* no claim intent yet (a dead holder's would make peers wait
+		 * for it); relaxed: a peer that reads the old intent while we
+		 * hold the lock takes it for a live one and only waits longer */
 		shmring__store_relaxed64(&e->claim, 0);
-		if (side == SHMRING_PRODUCER)
-			shmring__store_relaxed32(&r->hdr->claim_n[i], 0);
+		shmring__store_relaxed32(&r->hdr->claim_n[side == SHMRING_CONSUMER][i], 0);
+		if (side == SHMRING_CONSUMER)
+			r->c.intent_n = 0;
+		else
+			r->p.intent_n = 0;
 		/* a dead holder's announcement would cost every notifier a wake:
 		 * seq_cst RMW like every announce-bit change (pairs with W1/N2) */
 		shmring__and_seqcst64(side_waiters(r, side), ~(UINT64_C(1) << i));

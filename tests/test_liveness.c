@@ -415,3 +415,121 @@ Test(liveness, killed_sleeper_costs_at_most_one_wake, .timeout = 20)
 	shmring_close(p);
 	shmring_unlink(n);
 }
+
+/* ---- MPMC: a claimant killed between its claim CAS and its stamp ---- */
+
+/* do in shared memory exactly what claim() does up to its CAS: record the
+ * intent, claim one position; no stamp yet */
+static uint64_t claim_unstamped(struct shmring *r, int consumer)
+{
+	int i = consumer ? r->cons_peer : r->prod_peer;
+	uint64_t *idx = consumer ? &r->hdr->cons_idx : &r->hdr->prod_idx;
+	struct shmring__peer *e = consumer ? &r->hdr->consumers[i] : &r->hdr->producers[i];
+	uint64_t pos = __atomic_load_n(idx, __ATOMIC_ACQUIRE);
+	__atomic_store_n(&r->hdr->claim_n[consumer][i], 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&e->claim, pos + 1, __ATOMIC_RELEASE);
+	uint64_t want = pos;
+	if (!__atomic_compare_exchange_n(idx, &want, pos + 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		abort();
+	return pos;
+}
+
+/* Before: consumers stalled at that position for good (the fault harness
+ * counted it as wedged). Now the claim is seen dead (no live intent covers
+ * it) and skipped. */
+Test(liveness, mpmc_producer_killed_before_its_stamp_is_skipped, .timeout = 20)
+{
+	char n[64], buf[8];
+	struct shmring *c, *p2;
+	struct shmring_stats st;
+	struct shmring_config cfg = { .kind = SHMRING_MPMC, .slot_size = 8, .slots = 4 };
+	test_name(n, sizeof(n), "unst");
+	cr_assert_eq(shmring_create(n, &cfg, SHMRING_CONSUMER, &c), 0);
+	cr_assert_eq(shmring_open(n, SHMRING_PRODUCER, &p2), 0);
+	pid_t child = fork();
+	if (child == 0) {
+		struct shmring *p;
+		if (shmring_open(n, SHMRING_PRODUCER, &p))
+			_exit(1);
+		claim_unstamped(p, 0);
+		raise(SIGKILL);   /* dies between claim and stamp */
+	}
+	waitpid(child, NULL, 0);
+	cr_assert_eq(shmring_send(p2, "A", 1, 0), 0);   /* position 1 */
+	ssize_t got = shmring_recv(c, buf, sizeof(buf), 2000000000);
+	cr_assert_eq(got, 1, "recv -> %zd: stuck behind the unstamped dead claim", got);
+	cr_assert_eq(buf[0], 'A');
+	shmring_stats(c, &st);
+	cr_assert_eq(st.abandoned, 1);
+	shmring_close(p2);
+	shmring_close(c);
+	shmring_unlink(n);
+}
+
+/* ... but a LIVE producer's claim between its CAS and its stamp is never
+ * skipped: its intent covers it */
+Test(liveness, mpmc_live_unstamped_claim_is_not_skipped, .timeout = 20)
+{
+	char n[64], buf[8];
+	struct shmring *c, *p;
+	struct shmring_config cfg = { .kind = SHMRING_MPMC, .slot_size = 8, .slots = 4 };
+	test_name(n, sizeof(n), "unstl");
+	cr_assert_eq(shmring_create(n, &cfg, SHMRING_CONSUMER, &c), 0);
+	cr_assert_eq(shmring_open(n, SHMRING_PRODUCER, &p), 0);
+	uint64_t pos = claim_unstamped(p, 0);
+	shmring__mpmc_skip_dead(c, 1);
+	struct shmring__slot_mpmc *sl = (void *)shmring__slot(p, pos);
+	cr_assert_eq(__atomic_load_n(&sl->seq, __ATOMIC_ACQUIRE), pos, "a live claim was skipped");
+	/* the producer goes on: stamp, write, publish as send() does */
+	__atomic_store_n(&sl->owner, p->pstamp, __ATOMIC_RELEASE);
+	sl->len = 1;
+	memcpy(sl + 1, "L", 1);
+	__atomic_store_n(&sl->owner, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&sl->seq, pos + 1, __ATOMIC_RELEASE);
+	cr_assert_eq(shmring_recv(c, buf, sizeof(buf), 1000000000), 1);
+	cr_assert_eq(buf[0], 'L');
+	shmring_close(p);
+	shmring_close(c);
+	shmring_unlink(n);
+}
+
+/* The same on the consumer side: a consumer killed between its claim and
+ * its stamp held a slot that producers could never get back; now it is
+ * freed (its message counted in stats.orphans). */
+Test(liveness, mpmc_consumer_killed_before_its_stamp_is_recovered, .timeout = 20)
+{
+	char n[64];
+	struct shmring *p;
+	struct shmring_stats st;
+	struct shmring_config cfg = { .kind = SHMRING_MPMC, .slot_size = 8, .slots = 2 };
+	test_name(n, sizeof(n), "unstc");
+	cr_assert_eq(shmring_create(n, &cfg, SHMRING_PRODUCER, &p), 0);
+	cr_assert_eq(shmring_send(p, "0", 1, 0), 0);
+	cr_assert_eq(shmring_send(p, "1", 1, 0), 0);   /* full */
+	pid_t child = fork();
+	if (child == 0) {
+		struct shmring *c;
+		char buf[8];
+		if (shmring_open(n, SHMRING_CONSUMER, &c))
+			_exit(1);
+		claim_unstamped(c, 1);     /* position 0: claimed, not stamped */
+		raise(SIGKILL);
+		(void)buf;
+	}
+	waitpid(child, NULL, 0);
+	struct shmring *c2;
+	cr_assert_eq(shmring_open(n, SHMRING_CONSUMER, &c2), 0);
+	/* position 2 needs slot 0 back */
+	int rc = shmring_send(p, "2", 1, 2000000000);
+	cr_assert_eq(rc, 0, "send -> %d: the slot of the dead claimant never came back", rc);
+	shmring_stats(p, &st);
+	cr_assert_eq(st.orphans, 1);
+	char buf[8];
+	cr_assert_eq(shmring_recv(c2, buf, sizeof(buf), 0), 1);
+	cr_assert_eq(buf[0], '1');
+	cr_assert_eq(shmring_recv(c2, buf, sizeof(buf), 0), 1);
+	cr_assert_eq(buf[0], '2');
+	shmring_close(c2);
+	shmring_close(p);
+	shmring_unlink(n);
+}

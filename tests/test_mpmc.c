@@ -5,6 +5,7 @@
  * contention, the attachment limit.
  */
 #include <criterion/criterion.h>
+#include <pthread.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include "common.h"
@@ -337,4 +338,79 @@ Test(mpmc, slot_of_a_killed_producer_is_skipped, .timeout = 20)
 	cr_assert_eq(shmring_recv(c, b, sizeof(b), 2000000000), -EPIPE);
 	shmring_close(c);
 	shmring_unlink(name);
+}
+
+struct late_recv {
+	struct shmring *c;
+	int64_t timeout_ns;
+	ssize_t got;
+	ssize_t then;     /* the call after it */
+	char buf[8];
+};
+
+static void *late_recv_thread(void *arg)
+{
+	struct late_recv *l = arg;
+	l->got = shmring_recv(l->c, l->buf, sizeof(l->buf), l->timeout_ns);
+	l->then = shmring_recv(l->c, l->buf + 1, sizeof(l->buf) - 1, 1000000000);
+	return NULL;
+}
+
+/* A timeout so large that now + timeout overflows means "wait". Before,
+ * the MPMC claim wait computed now + timeout in signed arithmetic: undefined
+ * behaviour, which this test shows under UBSan in make check ("signed
+ * integer overflow" in src/mpmc.c); plain builds happened to wrap back. */
+Test(mpmc, huge_timeout_waits_instead_of_timing_out, .timeout = 20)
+{
+	char n[64];
+	struct shmring *p;
+	struct shmring_config cfg = { .kind = SHMRING_MPMC, .slot_size = 8, .slots = 4 };
+	struct late_recv l = { .timeout_ns = INT64_MAX };
+	pthread_t t;
+	test_name(n, sizeof(n), "hugeto");
+	cr_assert_eq(shmring_create(n, &cfg, SHMRING_PRODUCER, &p), 0);
+	cr_assert_eq(shmring_open(n, SHMRING_CONSUMER, &l.c), 0);
+	pthread_create(&t, NULL, late_recv_thread, &l);
+	test_sleep_ms(100);
+	cr_assert_eq(shmring_send(p, "h", 1, 0), 0);
+	cr_assert_eq(shmring_shutdown(p), 0);
+	pthread_join(t, NULL);
+	cr_assert_eq(l.got, 1, "recv(INT64_MAX) -> %zd", l.got);
+	cr_assert_eq(l.then, -EPIPE);
+	shmring_close(l.c);
+	shmring_close(p);
+	shmring_unlink(n);
+}
+
+/* shutdown while a reservation is outstanding: the reserved message is
+ * still committed (MPMC must publish it), and consumers must get it before
+ * the end of stream. Before, a sleeping consumer saw the shutdown, found
+ * nothing published and returned -EPIPE: the message committed a moment
+ * later was never received. */
+Test(mpmc, shutdown_with_reservation_ends_after_the_commit, .timeout = 20)
+{
+	char n[64];
+	struct shmring *p;
+	struct shmring_slot s;
+	struct shmring_config cfg = { .kind = SHMRING_MPMC, .slot_size = 8, .slots = 4 };
+	struct late_recv l = { .timeout_ns = 2000000000 };
+	pthread_t t;
+	test_name(n, sizeof(n), "shutres");
+	cr_assert_eq(shmring_create(n, &cfg, SHMRING_PRODUCER, &p), 0);
+	cr_assert_eq(shmring_open(n, SHMRING_CONSUMER, &l.c), 0);
+	shmring_set_spin(l.c, 0);
+	pthread_create(&t, NULL, late_recv_thread, &l);
+	test_sleep_ms(20);
+	cr_assert_eq(shmring_reserve(p, &s, 0), 0);
+	cr_assert_eq(shmring_shutdown(p), 0);
+	test_sleep_ms(100);   /* the consumer has looked by now */
+	memcpy(s.data, "r", 1);
+	cr_assert_eq(shmring_commit(p, &s, 1), 0);
+	pthread_join(t, NULL);
+	cr_assert_eq(l.got, 1, "recv -> %zd: the message committed after shutdown was lost", l.got);
+	cr_assert_eq(l.buf[0], 'r');
+	cr_assert_eq(l.then, -EPIPE);
+	shmring_close(l.c);
+	shmring_close(p);
+	shmring_unlink(n);
 }

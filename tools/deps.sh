@@ -5,7 +5,7 @@
 set -eu
 
 # build tools, test and benchmark libraries, sanitizer/fuzzer runtimes,
-# plotting and man-page linting
+# plotting, man-page linting, JSON checks in the CLI tests, model checking
 PKGS="
 make
 gcc
@@ -19,6 +19,8 @@ libbenchmark-dev
 libbenchmark-tools
 gnuplot-nox
 mandoc
+jq
+spin
 "
 
 missing() {

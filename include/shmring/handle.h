@@ -92,6 +92,7 @@ struct shmring {
 		int fast;           /* SPSC producer, nothing reserved, not shut down */
 		int reserved;       /* a zero-copy reservation is outstanding */
 		int shut;           /* shmring_shutdown() was called */
+		uint32_t intent_n;  /* MPMC: claim_n as we last wrote it */
 	} p;
 
 	/* consumer side, written only by the consumer's thread */
@@ -101,6 +102,7 @@ struct shmring {
 		uint64_t bytes;     /* payload bytes not yet added to recv_bytes */
 		int fast;           /* SPSC consumer, nothing acquired */
 		int acquired;       /* a zero-copy acquisition is outstanding */
+		uint32_t intent_n;  /* MPMC: claim_n as we last wrote it */
 	} c;
 };
 

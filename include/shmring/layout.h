@@ -73,9 +73,12 @@ struct shmring__peer {
 	uint64_t cpus;    /* writer: the owner; its CPU affinity (CPUs 0-63,
 	                   * 0 = unknown), so a waiter can tell that it shares
 	                   * its only CPU with this peer and must not spin */
-	uint64_t claim;   /* MPMC producers: the first position of the claim
-	                   * being attempted or not yet stamped, plus 1 (0 =
-	                   * none); the count is claim_n[] (see mpmc.c) */
+	uint64_t claim;   /* MPMC: claim intent: the first position of the
+	                   * claim this attachment attempts (or made and has
+	                   * not stamped yet) plus 1; 0 = none. How many
+	                   * positions it covers: claim_n[side][entry]. Lets a
+	                   * peer tell a dead claimant's unstamped claim from a
+	                   * live one's (see mpmc.c) */
 };
 
 struct shmring__hdr {
@@ -161,12 +164,13 @@ struct shmring__hdr {
 	struct shmring__peer producers[SHMRING__MAX_PEERS];
 	struct shmring__peer consumers[SHMRING__MAX_PEERS];
 
-	/* 6144..6399: MPMC producers: how many positions the claim recorded
-	 * in producers[i].claim covers (writer: that producer) */
-	uint32_t claim_n[SHMRING__MAX_PEERS];
+	/* 6144..6655: MPMC claim intents: how many positions the claim in
+	 * producers[i].claim ([0][i]) or consumers[i].claim ([1][i]) covers.
+	 * writer: that entry's holder */
+	uint32_t claim_n[2][SHMRING__MAX_PEERS];
 
-	/* 6400..8191: reserved; zero in version 2 */
-	uint8_t  rsvd_tail[2048 - 4 * SHMRING__MAX_PEERS];
+	/* 6656..8191: reserved; zero in version 2 */
+	uint8_t  rsvd_tail[2048 - 8 * SHMRING__MAX_PEERS];
 };
 
 /* slot header of an SPSC ring: 8 bytes, payload follows */

@@ -43,11 +43,18 @@ $(STRESS_DIR)/repro_skip_race: tests/stress/repro_skip_race.c tests/stress/stres
 	@$(if $(Q),echo "  CC      $@")
 	$(Q)$(CC) $(CPPFLAGS_S) -Itests/stress $(CFLAGS_APP) -o $@ $< $(LIB_A) -lpthread $(LDFLAGS_APP)
 
-stress-bins: $(STRESS_BINS) $(STRESS_DIR)/repro_skip_race
+# regression test: a transient membarrier() failure must not latch the
+# fence-free handshake off (wraps syscall() to fail the first call)
+$(STRESS_DIR)/repro_membarrier: tests/stress/repro_membarrier.c $(LIB_HDRS) $(LIB_A)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(CPPFLAGS_S) $(CFLAGS_APP) -o $@ $< $(LIB_A) -Wl,--wrap=syscall $(LDFLAGS_APP)
+
+stress-bins: $(STRESS_BINS) $(STRESS_DIR)/repro_skip_race $(STRESS_DIR)/repro_membarrier
 
 # the short form; STRESS_QUICK=1 (used under ASan) halves the times
 STRESS_T = $(if $(STRESS_QUICK),0.6,1.2)
-test-stress: $(STRESS_BINS) $(STRESS_DIR)/repro_skip_race
+test-stress: $(STRESS_BINS) $(STRESS_DIR)/repro_skip_race $(STRESS_DIR)/repro_membarrier
 	$(Q)$(STRESS_RUN) \
 	  "$(STRESS_DIR)/stress_spsc $(STRESS_S) -t $(if $(STRESS_QUICK),1.5,3)" \
 	  "$(STRESS_DIR)/stress_mpmc $(STRESS_S) -t $(STRESS_T)" \
@@ -55,7 +62,8 @@ test-stress: $(STRESS_BINS) $(STRESS_DIR)/repro_skip_race
 	  "$(STRESS_DIR)/hostile -f" \
 	  "$(STRESS_DIR)/hostile $(STRESS_S) -t $(if $(STRESS_QUICK),2,4)" \
 	  "$(STRESS_DIR)/mpmc_stall" \
-	  "$(STRESS_DIR)/repro_skip_race"
+	  "$(STRESS_DIR)/repro_skip_race" \
+	  "$(STRESS_DIR)/repro_membarrier"
 
 # every part runs even when an earlier one fails; the last line sums up
 check: $(DEPS_STAMP)
@@ -65,7 +73,7 @@ check: $(DEPS_STAMP)
 	@echo "== check: TSan build in $(TSAN_BUILD)"
 	$(Q)$(MAKE) --no-print-directory BUILD=$(TSAN_BUILD) EXTRA_CFLAGS='$(TSAN_FLAGS)' \
 	  EXTRA_LDFLAGS='-fsanitize=thread' lib $(TSAN_BUILD)/stress/stress_threads
-	$(Q)u=PASS; s=PASS; t=PASS; \
+	$(Q)u=PASS; s=PASS; t=PASS; m=PASS; \
 	echo "== check: Criterion suite under ASan+UBSan"; \
 	$(SAN_ENV) SHMRING_PEER=$(abspath $(SAN_BUILD)/tests/peer) \
 	  $(SAN_BUILD)/tests/unit -j$(TEST_JOBS) --verbose=0 $(TEST_ARGS) || u=FAIL; \
@@ -74,8 +82,10 @@ check: $(DEPS_STAMP)
 	  EXTRA_LDFLAGS='$(SAN_FLAGS)' STRESS_QUICK=1 test-stress || s=FAIL; \
 	echo "== check: threaded stress under TSan"; \
 	$(TSAN_ENV) $(STRESS_RUN) "$(TSAN_BUILD)/stress/stress_threads $(STRESS_S) -t 3" || t=FAIL; \
-	echo "check: asan-unit $$u, asan-stress $$s, tsan-threads $$t"; \
-	[ $$u$$s$$t = PASSPASSPASS ]
+	echo "== check: Spin model of the sleep/wake handshake"; \
+	$(MAKE) --no-print-directory model-check || m=FAIL; \
+	echo "check: asan-unit $$u, asan-stress $$s, tsan-threads $$t, model $$m"; \
+	[ $$u$$s$$t$$m = PASSPASSPASSPASS ]
 
 soak: $(STRESS_BINS)
 	$(Q)STRESS_LIMIT=$$(( $(SOAK_SECONDS) + 120 )) $(STRESS_RUN) \
