@@ -28,8 +28,10 @@ ifeq ($(origin CXX),default)
 CXX := g++
 endif
 
-VERSION_MAJOR := 1
-VERSION       := 1.0.0
+# one source for the version: include/shmring.h
+version_part   = $(shell sed -n 's/^\#define SHMRING_VERSION_$(1) *\([0-9]*\).*/\1/p' include/shmring.h)
+VERSION_MAJOR := $(call version_part,MAJOR)
+VERSION       := $(VERSION_MAJOR).$(call version_part,MINOR).$(call version_part,PATCH)
 
 ifeq ($(V),1)
 Q :=
@@ -41,7 +43,9 @@ OPT        ?= -O2 -g
 WARN       := -Wall -Wextra -Werror
 CPPFLAGS_S := -D_GNU_SOURCE -Iinclude
 # EXTRA_CFLAGS / EXTRA_LDFLAGS: sanitizer builds (make check) pass flags here
-CFLAGS_LIB := -std=c11 $(WARN) $(OPT) -fPIC $(EXTRA_CFLAGS)
+# hidden by default: the shared library exports what include/shmring.h marks
+# SHMRING_API, and src/libshmring.map lists (tests/check_exports.sh checks)
+CFLAGS_LIB := -std=c11 $(WARN) $(OPT) -fPIC -fvisibility=hidden $(EXTRA_CFLAGS)
 CFLAGS_APP := -std=gnu11 $(WARN) $(OPT) $(EXTRA_CFLAGS)
 CXXFLAGS_APP := -std=c++17 $(WARN) $(OPT) $(EXTRA_CFLAGS)
 LDFLAGS_APP := $(EXTRA_LDFLAGS)
@@ -54,10 +58,13 @@ LIB_HDRS := include/shmring.h $(wildcard include/shmring/*.h)
 
 DEPS_STAMP := $(BUILD)/.deps-ok
 
-.PHONY: all lib test check bench bench-full microbench soak fuzz install uninstall \
-        clean deps examples FORCE
-FORCE:
+# the first rule is the default goal: plain `make` builds the library and
+# the tool (tools/tools.mk adds the tool to all)
 all: lib
+
+.PHONY: all lib test check bench bench-full microbench soak fuzz install uninstall \
+        clean deps examples lint FORCE
+FORCE:
 
 lib: $(LIB_A) $(LIB_SO)
 
@@ -71,7 +78,7 @@ $(DEPS_STAMP):
 	$(Q)touch $@
 
 # -- library --
-$(BUILD)/obj/%.o: src/%.c $(LIB_HDRS) src/internal.h
+$(BUILD)/obj/%.o: src/%.c $(LIB_HDRS) $(wildcard src/*.h)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $@")
 	$(Q)$(CC) $(CPPFLAGS_S) $(CFLAGS_LIB) -c -o $@ $<
@@ -80,9 +87,10 @@ $(LIB_A): $(LIB_OBJS)
 	@$(if $(Q),echo "  AR      $@")
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(LIB_SO): $(LIB_OBJS)
+$(LIB_SO): $(LIB_OBJS) src/libshmring.map
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) -shared -Wl,-soname,libshmring.so.$(VERSION_MAJOR) -o $@ $^ $(LDFLAGS_APP)
+	$(Q)$(CC) -shared -Wl,-soname,libshmring.so.$(VERSION_MAJOR) \
+	  -Wl,--version-script=src/libshmring.map -o $@ $(LIB_OBJS) $(LDFLAGS_APP)
 	$(Q)ln -sf libshmring.so.$(VERSION) $(BUILD)/libshmring.so.$(VERSION_MAJOR)
 	$(Q)ln -sf libshmring.so.$(VERSION_MAJOR) $(BUILD)/libshmring.so
 

@@ -52,7 +52,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		off = (uint16_t)((off % SHMRING__HDR_SIZE) & ~7u);
 		memcpy(hdr + off, &v, 8);
 	}
-	size_t slots_bytes = (size_t)(p->nslots * p->stride);
+	size_t slots_bytes = (size_t)((p->mask + 1) * p->stride);   /* mask: slots - 1 */
 	size_t n = (size_t)(end - q);
 	memcpy(p->slots0, q, n < slots_bytes ? n : slots_bytes);
 

@@ -35,8 +35,11 @@
 extern "C" {
 #endif
 
-#define SHMRING_VERSION_MAJOR 1
+/* the library's version (the Makefile reads it from here); the major
+ * number is the soname: it moves when the ABI changes */
+#define SHMRING_VERSION_MAJOR 2
 #define SHMRING_VERSION_MINOR 0
+#define SHMRING_VERSION_PATCH 0
 
 /* ring kinds */
 #define SHMRING_SPSC 1u
@@ -52,7 +55,9 @@ extern "C" {
 /* limits */
 #define SHMRING_MAX_SLOT_SIZE (1u << 30)
 #define SHMRING_MAX_SLOTS     (UINT64_C(1) << 32)
-#define SHMRING_MAX_PEERS     64  /* attachments per side (MPMC) */
+#define SHMRING_MAX_PEERS     ((int)SHMRING__MAX_PEERS)  /* attachments per side (MPMC) */
+#define SHMRING_HEADER_BYTES  SHMRING__HDR_SIZE   /* every ring object is at least
+                                                   * this large (tools filter by it) */
 
 /* default spin before sleeping, when more than one CPU is usable */
 #define SHMRING_DEFAULT_SPIN_NS 20000
@@ -137,11 +142,11 @@ struct shmring_stats {
  *         stream), wakes sleepers so they re-check. NULL is ignored.
  * unlink: -EINVAL, -ENOENT, -EACCES. Attached processes keep working.
  */
-int  shmring_create(const char *name, const struct shmring_config *cfg, int roles,
+SHMRING_API int  shmring_create(const char *name, const struct shmring_config *cfg, int roles,
                     struct shmring **out);
-int  shmring_open(const char *name, int roles, struct shmring **out);
-void shmring_close(struct shmring *r);
-int  shmring_unlink(const char *name);
+SHMRING_API int  shmring_open(const char *name, int roles, struct shmring **out);
+SHMRING_API void shmring_close(struct shmring *r);
+SHMRING_API int  shmring_unlink(const char *name);
 
 /*
  * Copying send/recv. send: 0, -EMSGSIZE (len > slot_size), -EAGAIN,
@@ -165,9 +170,9 @@ static inline ssize_t shmring_recv(struct shmring *r, void *buf, size_t cap,
  * recv_burst sets bufs[i].iov_len to each message's length; it stops early
  * before a message that does not fit its buffer or a corrupt slot.
  */
-int shmring_send_burst(struct shmring *r, const struct iovec *msgs, unsigned n,
+SHMRING_API int shmring_send_burst(struct shmring *r, const struct iovec *msgs, unsigned n,
                        int64_t timeout_ns);
-int shmring_recv_burst(struct shmring *r, struct iovec *bufs, unsigned n,
+SHMRING_API int shmring_recv_burst(struct shmring *r, struct iovec *bufs, unsigned n,
                        int64_t timeout_ns);
 
 /*
@@ -187,135 +192,24 @@ static inline int shmring_release(struct shmring *r, struct shmring_slot *s);
 
 /* producer: end of stream; consumers drain, then get -EPIPE. Idempotent.
  * -EINVAL without the producer role. */
-int shmring_shutdown(struct shmring *r);
+SHMRING_API int shmring_shutdown(struct shmring *r);
 /* wait policy of this handle: spin spin_ns before sleeping; 0 = sleep at
  * once; < 0 = never sleep (pure polling). Without a call: spin
  * SHMRING_DEFAULT_SPIN_NS, except with one CPU online or when this process
  * and the peer it waits for are both bound to the same single CPU (then
  * sleep at once: spinning would only delay the peer). */
-int shmring_set_spin(struct shmring *r, int64_t spin_ns);
-int shmring_info(struct shmring *r, struct shmring_info *out);
-int shmring_stats(struct shmring *r, struct shmring_stats *out);
+SHMRING_API int shmring_set_spin(struct shmring *r, int64_t spin_ns);
+SHMRING_API int shmring_info(struct shmring *r, struct shmring_info *out);
+SHMRING_API int shmring_stats(struct shmring *r, struct shmring_stats *out);
 
 /* human-readable name of a shmring return code (static string) */
-const char *shmring_strerror(int err);
-
-/* out-of-line entry points used by the inline functions */
-int shmring__reserve_slow(struct shmring *r, struct shmring_slot *s, int64_t timeout_ns);
-int shmring__commit_slow(struct shmring *r, struct shmring_slot *s, size_t len);
-int shmring__acquire_slow(struct shmring *r, struct shmring_slot *s, int64_t timeout_ns);
-int shmring__release_slow(struct shmring *r, struct shmring_slot *s);
-
-/* ---- inline fast paths (SPSC); everything else goes out of line ---- */
-
-/* zero-copy hand-outs: the slot at p.pos (reserve) or c.pos (acquire) */
-static inline void shmring__spsc_lend_write(struct shmring *r, struct shmring_slot *s)
-{
-	s->data = shmring__slot(r, r->p.pos) + sizeof(struct shmring__slot_spsc);
-	s->len = r->slot_size;
-	s->pos = r->p.pos;
-	r->p.reserved = 1;
-	r->p.fast = 0;
-}
-
-static inline void shmring__spsc_lend_read(struct shmring *r, struct shmring_slot *s,
-                                           const struct shmring__slot_spsc *sl, uint32_t len)
-{
-	s->data = (void *)(sl + 1);
-	s->len = len;
-	s->pos = r->c.pos;
-	r->c.acquired = 1;
-	r->c.fast = 0;
-}
-
-
-static inline int shmring_send(struct shmring *r, const void *msg, size_t len,
-                               int64_t timeout_ns)
-{
-	if (SHMRING__LIKELY(r->p.fast && len <= r->slot_size && msg) &&
-	    (SHMRING__LIKELY(r->p.pos < r->p.limit) || shmring__spsc_space(r) > 0)) {
-		shmring__spsc_put(r, msg, len);
-		return 0;
-	}
-	return shmring__send_slow(r, msg, len, timeout_ns);
-}
-
-static inline ssize_t shmring_recv(struct shmring *r, void *buf, size_t cap,
-                                   int64_t timeout_ns)
-{
-	if (SHMRING__LIKELY(r->c.fast) &&
-	    (SHMRING__LIKELY(r->c.pos < r->c.avail) || shmring__spsc_data(r) > 0)) {
-		uint32_t len;
-		const struct shmring__slot_spsc *s = shmring__spsc_head(r, &len);
-		if (SHMRING__LIKELY(len <= cap && len <= r->slot_size && buf)) {
-			shmring__copy(buf, s + 1, len);
-			shmring__spsc_release(r, r->c.pos + 1);
-			shmring__count_recv(r, len);
-			return (ssize_t)len;
-		}
-	}
-	return shmring__recv_slow(r, buf, cap, timeout_ns);
-}
-
-static inline int shmring_reserve(struct shmring *r, struct shmring_slot *s,
-                                  int64_t timeout_ns)
-{
-	if (SHMRING__LIKELY(r->p.fast && s) &&
-	    (SHMRING__LIKELY(r->p.pos < r->p.limit) || shmring__spsc_space(r) > 0)) {
-		shmring__spsc_lend_write(r, s);
-		return 0;
-	}
-	return shmring__reserve_slow(r, s, timeout_ns);
-}
-
-static inline int shmring_commit(struct shmring *r, struct shmring_slot *s, size_t len)
-{
-	if (SHMRING__LIKELY(r->kind == SHMRING_SPSC && r->p.reserved && !r->p.shut &&
-	                    s && s->pos == r->p.pos && len <= r->slot_size)) {
-		struct shmring__slot_spsc *sl =
-			(struct shmring__slot_spsc *)shmring__slot(r, s->pos);
-		sl->len = (uint32_t)len;
-		r->p.reserved = 0;
-		r->p.fast = 1;
-		shmring__spsc_publish(r, s->pos + 1);
-		shmring__count_sent(r, len);
-		s->data = NULL;
-		return 0;
-	}
-	return shmring__commit_slow(r, s, len);
-}
-
-static inline int shmring_acquire(struct shmring *r, struct shmring_slot *s,
-                                  int64_t timeout_ns)
-{
-	if (SHMRING__LIKELY(r->c.fast && s) &&
-	    (SHMRING__LIKELY(r->c.pos < r->c.avail) || shmring__spsc_data(r) > 0)) {
-		uint32_t len;
-		const struct shmring__slot_spsc *sl = shmring__spsc_head(r, &len);
-		if (SHMRING__LIKELY(len <= r->slot_size)) {
-			shmring__spsc_lend_read(r, s, sl, len);
-			return 0;
-		}
-	}
-	return shmring__acquire_slow(r, s, timeout_ns);
-}
-
-static inline int shmring_release(struct shmring *r, struct shmring_slot *s)
-{
-	if (SHMRING__LIKELY(r->kind == SHMRING_SPSC && r->c.acquired && s &&
-	                    s->pos == r->c.pos)) {
-		r->c.acquired = 0;
-		r->c.fast = 1;
-		shmring__spsc_release(r, s->pos + 1);
-		shmring__count_recv(r, s->len);
-		s->data = NULL;
-		return 0;
-	}
-	return shmring__release_slow(r, s);
-}
+SHMRING_API const char *shmring_strerror(int err);
 
 #ifdef __cplusplus
 }
 #endif
+
+/* the inline fast paths of the calls above (SPSC) */
+#include "shmring/spsc_inline.h"
 
 #endif /* SHMRING_H */

@@ -17,22 +17,23 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include "internal.h"
+#include "private.h"
 
 #define OPEN_RETRY_NS   200000000   /* wait this long for a creator to finish */
 #define OPEN_RETRY_STEP 1000000
 
 static struct shmring *handle_new(const char *name)
 {
-	struct shmring *r = aligned_alloc(128, (sizeof(*r) + 127) & ~(size_t)127);
-	if (!r)
+	struct shmring__handle *h = aligned_alloc(128, (sizeof(*h) + 127) & ~(size_t)127);
+	if (!h)
 		return NULL;
-	memset(r, 0, sizeof(*r));
-	r->fd = -1;
-	r->lock_fd = -1;
-	r->prod_peer = r->cons_peer = -1;
+	memset(h, 0, sizeof(*h));
+	struct shmring *r = &h->pub;
+	priv(r)->fd = -1;
+	priv(r)->lock_fd = -1;
+	priv(r)->prod_entry = priv(r)->cons_entry = -1;
 	if (name)
-		strncpy(r->name, name, sizeof(r->name) - 1);
+		strncpy(priv(r)->name, name, sizeof(priv(r)->name) - 1);
 	return r;
 }
 
@@ -42,17 +43,17 @@ static void handle_bind(struct shmring *r, void *map, size_t map_size,
                         const struct shmring__ident *id)
 {
 	r->hdr = map;
-	r->map_size = map_size;
+	priv(r)->map_size = map_size;
 	r->kind = id->kind;
 	r->slot_size = id->slot_size;
-	r->nslots = id->slots;
-	r->mask = r->nslots - 1;
+	priv(r)->nslots = id->slots;
+	r->mask = priv(r)->nslots - 1;
 	r->stride = shmring__stride(r->kind, r->slot_size);
-	r->payload_off = shmring__payload_off(r->kind);
+	priv(r)->payload_off = shmring__payload_off(r->kind);
 	r->slots0 = (unsigned char *)map + SHMRING__HDR_SIZE;
-	r->spin_ns = SHMRING_DEFAULT_SPIN_NS;
-	r->spin_auto = 1;
-	r->owner = shmring__self_owner();
+	priv(r)->spin_ns = SHMRING_DEFAULT_SPIN_NS;
+	priv(r)->spin_auto = 1;
+	priv(r)->self_id = shmring__self_id();
 	r->fence_free = shmring__fence_free_init();
 }
 
@@ -64,11 +65,11 @@ static int handle_start(struct shmring *r)
 	uint64_t prod = shmring__load_acquire64(&h->prod_idx);
 	uint64_t cons = shmring__load_acquire64(&h->cons_idx);
 
-	if (r->roles && r->kind == SHMRING_SPSC && prod - cons > r->nslots)
+	if (priv(r)->roles && r->kind == SHMRING_SPSC && prod - cons > priv(r)->nslots)
 		return -EPROTO;   /* indices corrupt: refuse rather than guess (an
 		                   * observer may still look, e.g. shmring info) */
 	r->p.pos = prod;
-	r->p.limit = cons + r->nslots;
+	r->p.limit = cons + priv(r)->nslots;
 	r->c.pos = cons;
 	r->c.avail = prod;
 	shmring__refresh_fast(r);
@@ -88,26 +89,26 @@ static int open_lock_fd(struct shmring *r)
 	struct stat a, b;
 	int fd;
 
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", r->fd);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", priv(r)->fd);
 	do
 		fd = open(path, O_RDWR | O_CLOEXEC);
 	while (fd < 0 && errno == EINTR);
-	if (fd < 0 && r->name[0])
-		fd = shm_open(r->name, O_RDWR | O_CLOEXEC, 0);
+	if (fd < 0 && priv(r)->name[0])
+		fd = shm_open(priv(r)->name, O_RDWR | O_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	if (fstat(fd, &a) < 0 || fstat(r->fd, &b) < 0 ||
+	if (fstat(fd, &a) < 0 || fstat(priv(r)->fd, &b) < 0 ||
 	    a.st_dev != b.st_dev || a.st_ino != b.st_ino) {
 		close(fd);
 		return -ESTALE;   /* the name now names another object */
 	}
-	r->lock_fd = fd;
+	priv(r)->lock_fd = fd;
 	return 0;
 }
 
 static int attach(struct shmring *r, int roles)
 {
-	if (roles && r->lock_fd < 0) {
+	if (roles && priv(r)->lock_fd < 0) {
 		int lrc = open_lock_fd(r);
 		if (lrc)
 			return lrc;
@@ -115,13 +116,14 @@ static int attach(struct shmring *r, int roles)
 	int rc = shmring__attach_roles(r, roles);
 	if (rc)
 		return rc;
-	r->roles = roles;
+	shmring__stream_attached(r);
+	priv(r)->roles = roles;
 	/* our positions, read once we hold our roles (a dead holder we took
 	 * over can no longer move them) */
 	rc = handle_start(r);
 	if (rc) {
 		shmring__detach_roles(r);
-		r->roles = 0;
+		priv(r)->roles = 0;
 	}
 	return rc;
 }
@@ -130,12 +132,27 @@ static void handle_free(struct shmring *r)
 {
 	shmring__untrack(r);
 	if (r->hdr)
-		munmap(r->hdr, r->map_size);
-	if (r->lock_fd >= 0)
-		close(r->lock_fd);   /* drops our registry locks, if any are left */
-	if (r->fd >= 0)
-		close(r->fd);
+		munmap(r->hdr, priv(r)->map_size);
+	if (priv(r)->lock_fd >= 0)
+		close(priv(r)->lock_fd);   /* drops our registry locks, if any are left */
+	if (priv(r)->fd >= 0)
+		close(priv(r)->fd);
 	free(r);
+}
+
+/* undo a failed create: remove the name only while it still names the
+ * object we created (somebody may have replaced it meanwhile) */
+static void unlink_if_ours(const char *name, int fd)
+{
+	struct stat mine, now;
+	int cur = shm_open(name, O_RDONLY | O_CLOEXEC, 0);
+	if (cur < 0)
+		return;
+	int same = fstat(fd, &mine) == 0 && fstat(cur, &now) == 0 &&
+	           mine.st_dev == now.st_dev && mine.st_ino == now.st_ino;
+	close(cur);
+	if (same)
+		shm_unlink(name);
 }
 
 int shmring_create(const char *name, const struct shmring_config *cfg, int roles,
@@ -165,7 +182,7 @@ int shmring_create(const char *name, const struct shmring_config *cfg, int roles
 		handle_free(r);
 		return rc == -ENAMETOOLONG ? -EINVAL : rc;
 	}
-	r->fd = fd;
+	priv(r)->fd = fd;
 	/* the umask must not narrow the mode the caller asked for */
 	if (fchmod(fd, mode) < 0 || ftruncate(fd, (off_t)total) < 0) {
 		rc = -errno;
@@ -215,7 +232,7 @@ int shmring_create(const char *name, const struct shmring_config *cfg, int roles
 	return 0;
 
 fail_unlink:
-	shm_unlink(name);
+	unlink_if_ours(name, priv(r)->fd);
 	handle_free(r);
 	return rc;
 }
@@ -264,8 +281,8 @@ int shmring_open(const char *name, int roles, struct shmring **out)
 		return -ENOMEM;
 	}
 	shmring__track(r);
-	r->fd = fd;
-	r->readonly = readonly;
+	priv(r)->fd = fd;
+	priv(r)->readonly = readonly;
 	struct shmring__ident id;
 
 	int64_t give_up = shmring__now_ns() + OPEN_RETRY_NS;
@@ -331,15 +348,15 @@ void shmring_close(struct shmring *r)
 {
 	if (!r)
 		return;
-	if (!r->readonly && !r->forked && r->hdr) {
+	if (!priv(r)->readonly && !priv(r)->forked && r->hdr) {
 		shmring__flush_bytes(r);
-		int had_prod = r->prod_peer >= 0, had_cons = r->cons_peer >= 0;
+		int had_prod = priv(r)->prod_entry >= 0, had_cons = priv(r)->cons_entry >= 0;
 		shmring__detach_roles(r);
 		/* our departure may end someone's wait: let sleepers re-check */
 		if (had_prod)
-			shmring__notify(r, SHMRING__DIR_DATA, INT_MAX);
+			shmring__notify(r, SHMRING__DIR_DATA);
 		if (had_cons)
-			shmring__notify(r, SHMRING__DIR_SPACE, INT_MAX);
+			shmring__notify(r, SHMRING__DIR_SPACE);
 	}
 	handle_free(r);
 }

@@ -13,11 +13,14 @@
  * wait for each other to publish, and neither do consumers.
  *
  * Progress: lock-free for claims. Blocking between the two sides: a producer
- * preempted (or killed) between its claim and its publication holds back
- * every consumer at that position until it publishes; the consumers' waits
- * are bounded by their timeouts and they keep checking liveness, but the
- * slot of a killed claimant is not recovered in layout version 1 (see
- * docs/design.md, "MPMC").
+ * preempted between its claim and its publication holds back every
+ * consumer at that position until it publishes (and a consumer between
+ * claim and release holds back the producers a lap later). A claimant that
+ * is killed there is recovered: its claim is stamped (or covered by its
+ * claim intent until stamped), and once the kernel says its attachment is
+ * gone a peer skips (dead producer) or frees (dead consumer) its slot; see
+ * docs/design.md, "Dead claimants". Same engine shape as spsc.c; api.c has
+ * checked the arguments and the role.
  *
  * Labels: Q1 producer seq load (acquire) pairs with Q4; Q2 producer publish
  * (release) pairs with Q3; Q3 consumer seq load (acquire); Q4 consumer
@@ -26,19 +29,15 @@
 #include <errno.h>
 #include <limits.h>
 #include <string.h>
-#include "internal.h"
+#include "private.h"
+#include "mpmc_slot.h"
 
-static inline struct shmring__slot_mpmc *mslot(struct shmring *r, uint64_t pos)
-{
-	return (struct shmring__slot_mpmc *)shmring__slot(r, pos);
-}
 
-static void release_slot(struct shmring *r, uint64_t pos);
 
 void shmring__mpmc_init_slots(struct shmring *r)
 {
 	/* before the magic is published (M1), so plain stores suffice */
-	for (uint64_t i = 0; i < r->nslots; i++)
+	for (uint64_t i = 0; i < priv(r)->nslots; i++)
 		mslot(r, i)->seq = i;
 }
 
@@ -55,8 +54,8 @@ void shmring__mpmc_init_slots(struct shmring *r)
  */
 static inline void intent(struct shmring *r, int consumer, uint64_t pos, unsigned k)
 {
-	int i = consumer ? r->cons_peer : r->prod_peer;
-	uint32_t *cached = consumer ? &r->c.intent_n : &r->p.intent_n;
+	int i = consumer ? priv(r)->cons_entry : priv(r)->prod_entry;
+	uint32_t *cached = consumer ? &priv(r)->cons_intent_n : &priv(r)->prod_intent_n;
 
 	if (i < 0)
 		return;
@@ -108,20 +107,21 @@ static int claim(struct shmring *r, int consumer, unsigned n, uint64_t *first,
 		int skip = 0;
 		/* k stays below INT_MAX: it is returned as an int, and every
 		 * position claimed must be published by the caller */
-		while (k < n && k < r->nslots && k < (unsigned)INT_MAX) {
+		while (k < n && k < priv(r)->nslots && k < (unsigned)INT_MAX) {
 			struct shmring__slot_mpmc *sl = mslot(r, pos + k);
 			/* Q1/Q3 for the further slots of a burst */
 			if (k > 0 && shmring__load_acquire64(&sl->seq) != pos + k + want)
 				break;
 			if (consumer) {
-				/* relaxed peek, after Q3; re-read and re-checked once claimed */
-				uint32_t len = shmring__load_relaxed32(&sl->len);
-				if (len == SHMRING__LEN_SKIP) {
+				/* relaxed peeks, after Q3 (the completer's CAS on seq
+				 * published its mark); len re-read once claimed */
+				if (shmring__load_relaxed32(&sl->stamp) == SHMRING__STAMP_SKIP) {
 					skip = k == 0;   /* a dead producer's slot: drop it */
 					if (skip)
 						k = 1;
 					break;
 				}
+				uint32_t len = shmring__load_relaxed32(&sl->len);
 				if (fit && len <= r->slot_size && len > fit[k].iov_len) {
 					if (k == 0)
 						return -EMSGSIZE;   /* not claimed: it stays */
@@ -135,9 +135,12 @@ static int claim(struct shmring *r, int consumer, unsigned n, uint64_t *first,
 		 * and our intent (I1) before it */
 		if (shmring__cas_acqrel64(idx, &pos, pos + k)) {
 			if (skip) {
-				/* nothing to deliver: free it and look further */
+				/* nothing to deliver: unmark it (relaxed: Q4
+				 * orders it before the next producer's claim),
+				 * free it and look further */
+				shmring__store_relaxed32(&mslot(r, pos)->stamp, 0);
 				release_slot(r, pos);
-				shmring__notify(r, SHMRING__DIR_SPACE, 1);
+				shmring__notify(r, SHMRING__DIR_SPACE);
 				pos++;
 				continue;
 			}
@@ -145,217 +148,6 @@ static int claim(struct shmring *r, int consumer, unsigned n, uint64_t *first,
 			return (int)k;
 		}
 		/* the CAS loaded the current index into pos: look again */
-	}
-}
-
-void (*shmring__test_hook_stamp)(void);
-
-/* the attachment a stamp names is gone (freed, re-used, or its holder's
- * kernel lock released: closed, dead or exec'd) */
-static int stamp_dead(struct shmring *r, uint32_t st)
-{
-	unsigned idx = st & 0x7f;
-	int side = (st & SHMRING__STAMP_PRODUCER) ? SHMRING_PRODUCER : SHMRING_CONSUMER;
-	const struct shmring__peer *tab = side == SHMRING_PRODUCER ? r->hdr->producers
-	                                                           : r->hdr->consumers;
-	if (idx == 0 || idx > SHMRING__MAX_PEERS)
-		return 0;   /* not stamped (or garbage): assume alive */
-	const struct shmring__peer *e = &tab[idx - 1];
-	/* acquire: pairs with the release stores of a claim (the owner word
-	 * after gen); gen relaxed: the owner word orders it */
-	uint64_t owner = shmring__load_acquire64(&e->owner);
-	uint32_t gen = shmring__load_relaxed32(&e->gen);
-	if (shmring__test_hook_stamp)
-		shmring__test_hook_stamp();
-	/* gen first, lock second: the holder of gen took the lock before it
-	 * wrote gen, so "gen matches, lock free" means that holder is gone;
-	 * a new claimant that locked but has not bumped gen yet reads as
-	 * alive (we only wait longer) */
-	return !(owner && (gen & 0xffffff) == (st >> 8) &&
-	         shmring__entry_held(r, side, idx - 1));
-}
-
-/*
- * Position pos of a side is claimed (that side's index is past it) but its
- * slot carries no stamp of the claimant. Is the claimant dead, killed
- * between its claim CAS and its stamp? Yes when no live attachment of that
- * side has an intent covering pos. The index load (acquire) reads the
- * claimant's CAS or a later one, so its intent (I1, before that CAS) or a
- * later one of its intents is visible to the loads below (I2); a later
- * intent comes after its stamps, which the caller's acquire re-read of the
- * slot's owner then sees. So a live claimant shows up either here or as a
- * stamp. A live entry whose intent we read stale only makes us wait.
- */
-static int unstamped_claim_dead(struct shmring *r, int side, uint64_t pos)
-{
-	int consumer = side == SHMRING_CONSUMER;
-	const struct shmring__peer *tab = consumer ? r->hdr->consumers : r->hdr->producers;
-	/* acquire: pairs with the claim CAS (acq_rel) */
-	uint64_t idx = shmring__load_acquire64(consumer ? &r->hdr->cons_idx : &r->hdr->prod_idx);
-
-	if ((int64_t)(idx - pos) <= 0)
-		return 0;   /* not claimed yet: the claimants are just behind */
-	for (unsigned i = 0; i < SHMRING__MAX_PEERS; i++) {
-		/* I2: acquire: pairs with I1 / I1a */
-		uint64_t c = shmring__load_acquire64(&tab[i].claim);
-		if (!c)
-			continue;
-		uint32_t k = shmring__load_acquire32(&r->hdr->claim_n[consumer][i]);
-		if (pos - (c - 1) >= k)
-			continue;   /* does not cover pos */
-		if (shmring__entry_held(r, side, i))
-			return 0;   /* a live claimant may still stamp it */
-	}
-	return 1;
-}
-
-/* the recovery scans run at most every 50 ms per handle (they may read
- * /proc), unless forced */
-static int due(struct shmring *r, int64_t *last, int force)
-{
-	int64_t now = shmring__now_ns();
-	if (r->readonly || (!force && now - *last < SHMRING__LIVENESS_NS))
-		return 0;
-	*last = now;
-	return 1;
-}
-
-/*
- * Producer, blocked on a full ring: is the slot we wait for held by a
- * consumer that died between claiming and releasing it? Its stamp names the
- * registry entry and generation of the claimant; if that attachment is gone
- * (freed, re-used, or its process dead), free the slot on its behalf: the
- * message it held is lost with it (counted in orphans). A stamp of 0 means
- * "not stamped yet" and is left alone. At most every 50 ms.
- */
-void shmring__mpmc_recover(struct shmring *r)
-{
-	if (!due(r, &r->recover_ns, 0))
-		return;
-	/* relaxed: only picks the slot to look at; its seq (Q1) decides */
-	uint64_t pos = shmring__load_relaxed64(&r->hdr->prod_idx);
-	struct shmring__slot_mpmc *sl = mslot(r, pos);
-	uint64_t prev = pos - r->nslots;          /* the position the slot last held */
-	uint64_t seq = shmring__load_acquire64(&sl->seq);   /* Q1 */
-	if (seq != prev + 1)
-		return;   /* free already, or never published: nothing to recover */
-	/* claimed by a consumer? (acquire: its stamp store may follow) */
-	if ((int64_t)(shmring__load_acquire64(&r->hdr->cons_idx) - prev) <= 0)
-		return;   /* not claimed yet: the consumers are just behind */
-	/* relaxed: a hint (a stale 0 or a live stamp only means we wait) */
-	uint32_t st = shmring__load_relaxed32(&sl->owner);
-	if ((st & 0x7f) == 0 || (st & SHMRING__STAMP_PRODUCER)) {
-		/* no consumer stamp: its claimant may have died between its
-		 * claim and its stamp; then the owner, re-read after the
-		 * intents (acquire: sees a stamp made before a later intent),
-		 * must still carry none */
-		if (!unstamped_claim_dead(r, SHMRING_CONSUMER, prev))
-			return;
-		st = shmring__load_acquire32(&sl->owner);
-		if ((st & 0x7f) != 0 && !(st & SHMRING__STAMP_PRODUCER))
-			return;   /* stamped meanwhile: the next scan looks at it */
-	} else if (!stamp_dead(r, st)) {
-		return;   /* the claimant lives: it will release */
-	}
-	/* Q4 on the dead consumer's behalf; the CAS makes one producer do it */
-	if (shmring__cas_acqrel64(&sl->seq, &seq, prev + r->nslots)) {
-		shmring__add_relaxed64(&r->hdr->orphans, 1);   /* relaxed: a statistic */
-		shmring__notify(r, SHMRING__DIR_SPACE, 1);
-	}
-}
-
-/*
- * Consumer, at position pos whose slot is claimed but carries no producer
- * stamp: skip it if its producer died between its claim CAS and its stamp.
- * Returns 1 if the slot was skipped (by us or meanwhile by someone else).
- */
-static int skip_unstamped(struct shmring *r, struct shmring__slot_mpmc *sl, uint64_t pos)
-{
-	if (!unstamped_claim_dead(r, SHMRING_PRODUCER, pos))
-		return 0;
-	/* acquire: after the intents (I2): a stamp made before a later
-	 * intent of a live claimant is visible now */
-	uint32_t st = shmring__load_acquire32(&sl->owner);
-	if ((st & SHMRING__STAMP_PRODUCER) && (st & 0x7f) != 0)
-		return 0;   /* stamped meanwhile: the next scan looks at it */
-	/* take it: one skipper only. The marker (producer bit, no entry)
-	 * reads as "stamped, alive" to other skippers */
-	if (!shmring__cas_seqcst32(&sl->owner, &st, SHMRING__STAMP_PRODUCER))
-		return 0;
-	/* acquire: still the same claim? (another skipper may have skipped
-	 * it and the ring gone on while we looked) */
-	if (shmring__load_acquire64(&sl->seq) != pos) {
-		uint32_t mark = SHMRING__STAMP_PRODUCER;
-		shmring__cas_seqcst32(&sl->owner, &mark, st);   /* put it back */
-		return 1;
-	}
-	/* relaxed: ordered before consumers see it by the release below */
-	shmring__store_relaxed32(&sl->len, SHMRING__LEN_SKIP);
-	shmring__store_relaxed32(&sl->owner, 0);
-	/* Q2 on the dead producer's behalf */
-	shmring__store_release64(&sl->seq, pos + 1);
-	shmring__add_relaxed64(&r->hdr->abandoned, 1);   /* relaxed: a statistic */
-	shmring__notify(r, SHMRING__DIR_DATA, 1);
-	return 1;
-}
-
-/*
- * Consumer, waiting at a slot that is claimed but not published: did its
- * producer die between claim and publication? Producers stamp the slots
- * they claim; if the stamp's attachment is gone, publish the slot on its
- * behalf as a skip record (len SHMRING__LEN_SKIP), which consumers drop
- * without delivering: the message was never sent (its send never
- * returned). Consecutive dead claims (a burst) are skipped together. At
- * most every 50 ms unless forced (at end of stream).
- */
-void shmring__mpmc_skip_dead(struct shmring *r, int force)
-{
-	if (!due(r, &r->skip_ns, force))
-		return;
-	/* relaxed: only picks where to start looking; each seq (Q3) decides */
-	uint64_t pos = shmring__load_relaxed64(&r->hdr->cons_idx);
-	for (uint64_t i = 0; i < r->nslots; i++, pos++) {
-		struct shmring__slot_mpmc *sl = mslot(r, pos);
-		uint64_t seq = shmring__load_acquire64(&sl->seq);   /* Q3 */
-		if (seq == pos + 1)
-			continue;   /* published: consumers will take it */
-		if (seq != pos)
-			return;
-		/* relaxed: the CAS below re-checks it before anything is written */
-		uint32_t st = shmring__load_relaxed32(&sl->owner);
-		if (!(st & SHMRING__STAMP_PRODUCER) || (st & 0x7f) == 0) {
-			if (!skip_unstamped(r, sl, pos))
-				return;
-			continue;
-		}
-		if (!stamp_dead(r, st))
-			return;   /* its producer lives */
-		/* take the skip first: one CAS from the dead stamp makes us its
-		 * only skipper. Writing len before winning would clobber a live
-		 * message if another consumer skipped the slot and a producer
-		 * reused it while we were checking liveness. */
-		if (!shmring__cas_seqcst32(&sl->owner, &st, 0))   /* one skipper only */
-			return;
-		/* The stamp names an attachment, not a claim: while we checked
-		 * liveness, the dead producer may have published this position,
-		 * gone round the ring and claimed the slot again, for a later
-		 * position, with the same stamp. Our CAS read its last stamp
-		 * (released by pstamp()), so the slot's seq (acquire) is now
-		 * exactly that last, unpublished claim: skip that position, never
-		 * the one we first looked at (seq must never go backwards). */
-		uint64_t claimed = shmring__load_acquire64(&sl->seq);   /* Q3 */
-		uint64_t prod = shmring__load_acquire64(&r->hdr->prod_idx);
-		if (((claimed - pos) & r->mask) != 0 || (int64_t)(claimed - pos) < 0 ||
-		    (int64_t)(prod - claimed) <= 0)
-			return;   /* not a claim of this slot's (garbage): leave it */
-		/* relaxed: ordered before consumers see it by the release below */
-		shmring__store_relaxed32(&sl->len, SHMRING__LEN_SKIP);
-		/* Q2 on the dead producer's behalf */
-		shmring__store_release64(&sl->seq, claimed + 1);
-		shmring__add_relaxed64(&r->hdr->abandoned, 1);   /* relaxed: a statistic */
-		shmring__notify(r, SHMRING__DIR_DATA, 1);
-		if (claimed != pos)
-			return;   /* the ring moved on meanwhile: look again later */
 	}
 }
 
@@ -374,6 +166,23 @@ static int ready_data(struct shmring *r)
 	uint64_t seq = shmring__load_acquire64(&mslot(r, pos)->seq);   /* Q3 */
 	return (int64_t)(seq - (pos + 1)) >= 0;
 }
+
+/* what a waiting producer / consumer waits for, and what it repairs when
+ * the peer looks stalled (shmring__wait() knows no ring kind) */
+static const struct shmring__wait_for for_space = {
+	.dir = SHMRING__DIR_SPACE,
+	.ready = ready_space,
+	.gone = shmring__consumers_gone,
+	.stalled = shmring__mpmc_recover,
+};
+
+static const struct shmring__wait_for for_data = {
+	.dir = SHMRING__DIR_DATA,
+	.ready = ready_data,
+	.gone = shmring__producers_gone,
+	.stalled = shmring__mpmc_skip_dead,
+	.at_end = shmring__stream_seen_end,
+};
 
 /* claim with waiting: retries the claim after every wake */
 static int claim_wait(struct shmring *r, int consumer, unsigned n, uint64_t *first,
@@ -397,8 +206,7 @@ static int claim_wait(struct shmring *r, int consumer, unsigned n, uint64_t *fir
 			if (left <= 0)
 				return -ETIMEDOUT;
 		}
-		int rc = shmring__wait(r, consumer ? SHMRING__DIR_DATA : SHMRING__DIR_SPACE,
-		                       left, consumer ? ready_data : ready_space);
+		int rc = shmring__wait(r, consumer ? &for_data : &for_space, left);
 		if (rc < 0)
 			return rc;
 	}
@@ -407,7 +215,7 @@ static int claim_wait(struct shmring *r, int consumer, unsigned n, uint64_t *fir
 static void publish(struct shmring *r, uint64_t pos)
 {
 	/* relaxed: ordered before the consumers see it by Q2 below */
-	shmring__store_relaxed32(&mslot(r, pos)->owner, 0);   /* not claimed yet */
+	shmring__store_relaxed32(&mslot(r, pos)->stamp, 0);   /* not claimed yet */
 	/* Q2: release: length and payload before the seq; pairs with Q3 */
 	shmring__store_release64(&mslot(r, pos)->seq, pos + 1);
 }
@@ -418,7 +226,7 @@ static void pstamp(struct shmring *r, uint64_t pos, unsigned k)
 	for (unsigned i = 0; i < k; i++)
 		/* release: our claim's view of the slot (its seq == pos) comes
 		 * with the stamp; pairs with the skipper's CAS in skip_dead() */
-		shmring__store_release32(&mslot(r, pos + i)->owner, r->pstamp);
+		shmring__store_release32(&mslot(r, pos + i)->stamp, priv(r)->prod_stamp);
 }
 
 /* consumer: mark claimed slots as ours, for shmring__mpmc_recover() */
@@ -426,21 +234,16 @@ static void stamp(struct shmring *r, uint64_t pos, unsigned k)
 {
 	for (unsigned i = 0; i < k; i++)
 		/* relaxed: a hint; a producer that reads 0 just keeps waiting */
-		shmring__store_relaxed32(&mslot(r, pos + i)->owner, r->stamp);
+		shmring__store_relaxed32(&mslot(r, pos + i)->stamp, priv(r)->cons_stamp);
 }
 
-static void release_slot(struct shmring *r, uint64_t pos)
-{
-	/* Q4: release: our payload reads before the slot is free; pairs with Q1 */
-	shmring__store_release64(&mslot(r, pos)->seq, pos + r->nslots);
-}
 
 /* a claimed slot whose length is impossible: release it, count, report */
 static int skip_corrupt(struct shmring *r, uint64_t pos)
 {
 	shmring__add_relaxed64(&r->hdr->bad_msgs, 1);   /* relaxed: a statistic */
 	release_slot(r, pos);
-	shmring__notify(r, SHMRING__DIR_SPACE, 1);
+	shmring__notify(r, SHMRING__DIR_SPACE);
 	return -EBADMSG;
 }
 
@@ -461,7 +264,7 @@ int shmring__mpmc_send(struct shmring *r, const void *msg, size_t len, int64_t t
 	shmring__store_relaxed32(&s->len, (uint32_t)len);
 	shmring__copy(s + 1, msg, len);
 	publish(r, pos);
-	shmring__notify(r, SHMRING__DIR_DATA, 1);
+	shmring__notify(r, SHMRING__DIR_DATA);
 	shmring__count_sent(r, len);
 	return 0;
 }
@@ -483,7 +286,7 @@ ssize_t shmring__mpmc_recv(struct shmring *r, void *buf, size_t cap, int64_t tim
 		return skip_corrupt(r, pos);   /* changed under us after the peek */
 	shmring__copy(buf, s + 1, len);
 	release_slot(r, pos);
-	shmring__notify(r, SHMRING__DIR_SPACE, 1);
+	shmring__notify(r, SHMRING__DIR_SPACE);
 	shmring__count_recv(r, len);
 	return (ssize_t)len;
 }
@@ -516,7 +319,7 @@ int shmring__mpmc_send_burst(struct shmring *r, const struct iovec *msgs, unsign
 		publish(r, pos + (uint64_t)i);
 		bytes += msgs[i].iov_len;
 	}
-	shmring__notify(r, SHMRING__DIR_DATA, k);
+	shmring__notify(r, SHMRING__DIR_DATA);
 	shmring__count_sent(r, bytes);
 	return k;
 }
@@ -557,7 +360,7 @@ int shmring__mpmc_recv_burst(struct shmring *r, struct iovec *bufs, unsigned n,
 		}
 		release_slot(r, p);
 	}
-	shmring__notify(r, SHMRING__DIR_SPACE, k);
+	shmring__notify(r, SHMRING__DIR_SPACE);
 	return got ? got : (bad ? -EBADMSG : 0);
 }
 
@@ -572,13 +375,13 @@ int shmring__mpmc_reserve(struct shmring *r, struct shmring_slot *s, int64_t tim
 	s->len = r->slot_size;
 	s->pos = pos;
 	r->p.reserved = 1;
-	r->p.limit = pos;   /* remembers the reservation for commit */
+	priv(r)->prod_lent = pos;   /* remembered for commit */
 	return 0;
 }
 
 int shmring__mpmc_commit(struct shmring *r, struct shmring_slot *s, size_t len)
 {
-	if (!r->p.reserved || s->pos != r->p.limit)
+	if (!r->p.reserved || s->pos != priv(r)->prod_lent)
 		return -EINVAL;
 	if (len > r->slot_size)
 		return -EMSGSIZE;
@@ -588,7 +391,7 @@ int shmring__mpmc_commit(struct shmring *r, struct shmring_slot *s, size_t len)
 	publish(r, s->pos);
 	r->p.reserved = 0;
 	s->data = NULL;
-	shmring__notify(r, SHMRING__DIR_DATA, 1);
+	shmring__notify(r, SHMRING__DIR_DATA);
 	shmring__count_sent(r, len);
 	if (r->p.shut)   /* shut down while reserved: the end of stream now */
 		shmring__mark_shutdown(r);
@@ -610,18 +413,18 @@ int shmring__mpmc_acquire(struct shmring *r, struct shmring_slot *s, int64_t tim
 	s->len = len;
 	s->pos = pos;
 	r->c.acquired = 1;
-	r->c.avail = pos;   /* remembers the acquisition for release */
+	priv(r)->cons_lent = pos;   /* remembered for release */
 	return 0;
 }
 
 int shmring__mpmc_release(struct shmring *r, struct shmring_slot *s)
 {
-	if (!r->c.acquired || s->pos != r->c.avail)
+	if (!r->c.acquired || s->pos != priv(r)->cons_lent)
 		return -EINVAL;
 	release_slot(r, s->pos);
 	r->c.acquired = 0;
 	shmring__count_recv(r, s->len);
 	s->data = NULL;
-	shmring__notify(r, SHMRING__DIR_SPACE, 1);
+	shmring__notify(r, SHMRING__DIR_SPACE);
 	return 0;
 }

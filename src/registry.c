@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * registry.c - who is attached: kernel-owned liveness, role claims and
- * reaping, the announce bits of dead sleepers, the end-of-stream test built
- * on them, and what a forked child does with the handles it inherited.
+ * reaping, the announce bits of dead sleepers, and what a forked child does
+ * with the handles it inherited.
  *
  * Liveness is an open-file-description lock per registry entry (one byte of
  * the ring's file, see layout.h), held on a descriptor of the handle's own
@@ -24,7 +24,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "internal.h"
+#include "private.h"
 
 /* ---- identity, for display only ---- */
 
@@ -38,7 +38,7 @@ static uint32_t pidns_id(void)
 }
 
 /* this process's owner word: (pidns << 32) | pid; recomputed after fork */
-uint64_t shmring__self_owner(void)
+uint64_t shmring__self_id(void)
 {
 	static _Atomic uint64_t cached;  /* one word per process; a race recomputes the same value */
 	pid_t pid = getpid();
@@ -52,10 +52,11 @@ uint64_t shmring__self_owner(void)
 	return o;
 }
 
+/* 1 unless both namespaces are known and differ */
 int shmring__same_pidns(uint64_t owner)
 {
-	uint32_t ns = (uint32_t)(owner >> 32);
-	return ns == 0 || ns == (uint32_t)(shmring__self_owner() >> 32);
+	uint32_t ns = (uint32_t)(owner >> 32), ours = (uint32_t)(shmring__self_id() >> 32);
+	return ns == 0 || ours == 0 || ns == ours;
 }
 
 /* ---- the locks ---- */
@@ -98,7 +99,7 @@ int shmring__entry_held(struct shmring *r, int side, unsigned i)
 	                    .l_start = lock_byte(side, i), .l_len = 1 };
 	int rc;
 	do
-		rc = fcntl(r->fd, F_OFD_GETLK, &fl);
+		rc = fcntl(priv(r)->fd, F_OFD_GETLK, &fl);
 	while (rc < 0 && errno == EINTR);
 	if (rc < 0)
 		return 1;
@@ -122,7 +123,7 @@ static void release_entry(struct shmring__peer *e)
 {
 	shmring__store_relaxed32(&e->state, SHMRING__PEER_FREE);
 	/* R1: release: the state reset is visible before the entry looks
-	 * free; pairs with the acquire loads of owner in peers_gone() */
+	 * free; pairs with R5 */
 	shmring__store_release64(&e->owner, 0);
 }
 
@@ -138,7 +139,7 @@ static int claim(struct shmring *r, int side)
 
 	for (unsigned i = 0; i < n; i++) {
 		struct shmring__peer *e = &tab[i];
-		int rc = lock_take(r->lock_fd, side, i);
+		int rc = lock_take(priv(r)->lock_fd, side, i);
 		if (rc == -EAGAIN || rc == -EACCES)
 			continue;   /* held by a live attachment (or being reaped) */
 		if (rc < 0)
@@ -159,25 +160,24 @@ static int claim(struct shmring *r, int side)
 		shmring__store_relaxed64(&e->claim, 0);
 		shmring__store_relaxed32(&r->hdr->claim_n[side == SHMRING_CONSUMER][i], 0);
 		if (side == SHMRING_CONSUMER)
-			r->c.intent_n = 0;
+			priv(r)->cons_intent_n = 0;
 		else
-			r->p.intent_n = 0;
+			priv(r)->prod_intent_n = 0;
 		/* a dead holder's announcement would cost every notifier a wake:
 		 * seq_cst RMW like every announce-bit change (pairs with W1/N2) */
 		shmring__and_seqcst64(side_waiters(r, side), ~(UINT64_C(1) << i));
 		if (side == SHMRING_CONSUMER) {
-			r->stamp = (gen << 8) | (i + 1);
-			r->data_bit = UINT64_C(1) << i;
+			priv(r)->cons_stamp = (gen << 8) | (i + 1);
+			priv(r)->data_bit = UINT64_C(1) << i;
 		} else {
-			r->pstamp = (gen << 8) | SHMRING__STAMP_PRODUCER | (i + 1);
-			r->space_bit = UINT64_C(1) << i;
+			priv(r)->prod_stamp = (gen << 8) | SHMRING__STAMP_PRODUCER | (i + 1);
+			priv(r)->space_bit = UINT64_C(1) << i;
 		}
-		r->cpus = shmring__cpu_mask();
-		shmring__store_relaxed64(&e->cpus, r->cpus);   /* relaxed: a hint */
+		priv(r)->cpus = shmring__cpu_mask();
+		shmring__store_relaxed64(&e->cpus, priv(r)->cpus);   /* relaxed: a hint */
 		/* release: gen and the rest before the owner word (display) */
-		shmring__store_release64(&e->owner, r->owner);
-		/* R3: release: ACTIVE after the entry is written; pairs with the
-		 * acquire loads in peers_gone() */
+		shmring__store_release64(&e->owner, priv(r)->self_id);
+		/* R3: release: ACTIVE after the entry is written; pairs with R5 */
 		shmring__store_release32(&e->state, SHMRING__PEER_ACTIVE);
 		return (int)i;
 	}
@@ -186,27 +186,14 @@ static int claim(struct shmring *r, int side)
 
 int shmring__attach_roles(struct shmring *r, int roles)
 {
-	struct shmring__hdr *h = r->hdr;
 	int i;
 
-	r->prod_peer = r->cons_peer = -1;
+	priv(r)->prod_entry = priv(r)->cons_entry = -1;
 	if (roles & SHMRING_PRODUCER) {
 		i = claim(r, SHMRING_PRODUCER);
 		if (i < 0)
 			return i;
-		r->prod_peer = i;
-		/* a stream that ended (a consumer saw its end) is over: we start
-		 * the next one (tools such as "shmring pop" use this to tell an
-		 * old, finished stream from a new one) */
-		/* informational word: acquire/CAS pair with the consumer's CAS in
-		 * shmring__wait(); a lost race only retries */
-		uint32_t v = shmring__load_acquire32(&h->stream);
-		while ((v & 1) && !shmring__cas_seqcst32(&h->stream, &v, v + 1))
-			;
-
-		/* R4: release: our entry (R3) before "a producer attached";
-		 * pairs with the acquire in peers_gone() */
-		shmring__store_release32(&h->prod_ever, 1);
+		priv(r)->prod_entry = i;
 	}
 	if (roles & SHMRING_CONSUMER) {
 		i = claim(r, SHMRING_CONSUMER);
@@ -214,32 +201,30 @@ int shmring__attach_roles(struct shmring *r, int roles)
 			shmring__detach_roles(r);
 			return i;
 		}
-		r->cons_peer = i;
-		shmring__add_release32(&h->cons_attaches, 1);   /* R4 for consumers too */
-		shmring__store_release32(&h->cons_ever, 1);  /* R4 for consumers */
+		priv(r)->cons_entry = i;
 	}
 	return 0;
 }
 
 void shmring__detach_roles(struct shmring *r)
 {
-	if (r->forked || r->lock_fd < 0) {
+	if (priv(r)->forked || priv(r)->lock_fd < 0) {
 		/* a forked child's copy holds nothing: the parent's entries
 		 * stay the parent's */
-		r->prod_peer = r->cons_peer = -1;
+		priv(r)->prod_entry = priv(r)->cons_entry = -1;
 		return;
 	}
-	if (r->prod_peer >= 0) {
-		release_entry(&r->hdr->producers[r->prod_peer]);
-		lock_drop(r->lock_fd, SHMRING_PRODUCER, (unsigned)r->prod_peer);
-		r->prod_peer = -1;
+	if (priv(r)->prod_entry >= 0) {
+		release_entry(&r->hdr->producers[priv(r)->prod_entry]);
+		lock_drop(priv(r)->lock_fd, SHMRING_PRODUCER, (unsigned)priv(r)->prod_entry);
+		priv(r)->prod_entry = -1;
 	}
-	if (r->cons_peer >= 0) {
-		release_entry(&r->hdr->consumers[r->cons_peer]);
-		lock_drop(r->lock_fd, SHMRING_CONSUMER, (unsigned)r->cons_peer);
-		r->cons_peer = -1;
+	if (priv(r)->cons_entry >= 0) {
+		release_entry(&r->hdr->consumers[priv(r)->cons_entry]);
+		lock_drop(priv(r)->lock_fd, SHMRING_CONSUMER, (unsigned)priv(r)->cons_entry);
+		priv(r)->cons_entry = -1;
 	}
-	r->data_bit = r->space_bit = 0;
+	priv(r)->data_bit = priv(r)->space_bit = 0;
 }
 
 /*
@@ -251,9 +236,9 @@ static int reap(struct shmring *r, int side, unsigned i)
 {
 	struct shmring__peer *e = &side_table(r, side)[i];
 
-	if (r->readonly || r->lock_fd < 0)
+	if (priv(r)->readonly || priv(r)->lock_fd < 0)
 		return 1;   /* an observer only looks */
-	if (lock_take(r->lock_fd, side, i) < 0)
+	if (lock_take(priv(r)->lock_fd, side, i) < 0)
 		return 0;
 	/* relaxed: we hold the entry's lock; nobody else writes it */
 	if (shmring__load_relaxed64(&e->owner) != 0) {
@@ -265,30 +250,23 @@ static int reap(struct shmring *r, int side, unsigned i)
 			shmring__add_relaxed32(side == SHMRING_PRODUCER ? &r->hdr->prod_deaths
 			                                                : &r->hdr->cons_deaths, 1);
 	}
-	lock_drop(r->lock_fd, side, i);
+	lock_drop(priv(r)->lock_fd, side, i);
 	return 1;
 }
 
-int shmring__peers_gone(struct shmring *r, int side, int force)
+unsigned shmring__live_peers(struct shmring *r, int side, int force)
 {
-	struct shmring__hdr *h = r->hdr;
 	struct shmring__peer *tab = side_table(r, side);
 	unsigned n = r->kind == SHMRING_SPSC ? 1 : SHMRING__MAX_PEERS;
-	/* R5: acquire: pairs with R4; an attached peer's entry is then visible */
-	uint32_t ever = shmring__load_acquire32(side == SHMRING_PRODUCER ? &h->prod_ever
-	                                                                 : &h->cons_ever);
-	if (!ever)
-		return 0;   /* nobody attached yet: keep waiting, like a FIFO */
-
 	int64_t now = shmring__now_ns();
-	int scan = force || now - r->liveness_ns >= SHMRING__LIVENESS_NS;
+	int scan = force || now - priv(r)->liveness_ns >= SHMRING__LIVENESS_NS;
 	if (scan)
-		r->liveness_ns = now;
+		priv(r)->liveness_ns = now;
 
-	int live = 0;
+	unsigned live = 0;
 	for (unsigned i = 0; i < n; i++) {
 		struct shmring__peer *e = &tab[i];
-		/* acquire: pairs with R1/R3 */
+		/* R5: acquire: pairs with R1/R3 */
 		uint64_t owner = shmring__load_acquire64(&e->owner);
 		if (!owner)
 			continue;
@@ -299,7 +277,7 @@ int shmring__peers_gone(struct shmring *r, int side, int force)
 			continue;
 		live++;
 	}
-	return live == 0;
+	return live;
 }
 
 /* ---- fork: a child inherits handles, not attachments ---- */
@@ -327,11 +305,13 @@ static void after_fork_parent(void)
 
 static void after_fork_child(void)
 {
-	for (struct shmring *r = live_head; r; r = r->next_live) {
-		if (r->lock_fd >= 0)
-			close(r->lock_fd);
-		r->lock_fd = -1;
-		r->forked = 1;
+	for (struct shmring *r = live_head; r; r = priv(r)->next_live) {
+		if (priv(r)->lock_fd >= 0)
+			close(priv(r)->lock_fd);
+		priv(r)->lock_fd = -1;
+		priv(r)->forked = 1;
+		/* the bits are the parent's: never announce, or clear, with them */
+		priv(r)->data_bit = priv(r)->space_bit = 0;
 	}
 	pthread_mutex_unlock(&live_mutex);
 }
@@ -345,10 +325,10 @@ void shmring__track(struct shmring *r)
 {
 	pthread_once(&fork_once, install_fork_handlers);
 	pthread_mutex_lock(&live_mutex);
-	r->prev_live = NULL;
-	r->next_live = live_head;
+	priv(r)->prev_live = NULL;
+	priv(r)->next_live = live_head;
 	if (live_head)
-		live_head->prev_live = r;
+		priv(live_head)->prev_live = r;
 	live_head = r;
 	pthread_mutex_unlock(&live_mutex);
 }
@@ -356,12 +336,13 @@ void shmring__track(struct shmring *r)
 void shmring__untrack(struct shmring *r)
 {
 	pthread_mutex_lock(&live_mutex);
-	if (r->prev_live)
-		r->prev_live->next_live = r->next_live;
+	struct shmring *prev = priv(r)->prev_live, *next = priv(r)->next_live;
+	if (prev)
+		priv(prev)->next_live = next;
 	else if (live_head == r)
-		live_head = r->next_live;
-	if (r->next_live)
-		r->next_live->prev_live = r->prev_live;
-	r->next_live = r->prev_live = NULL;
+		live_head = next;
+	if (next)
+		priv(next)->prev_live = prev;
+	priv(r)->next_live = priv(r)->prev_live = NULL;
 	pthread_mutex_unlock(&live_mutex);
 }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * spsc.c - the SPSC engine's out-of-line half: index refresh (the cached
- * peer index said full/empty), bursts, and the slow paths of the inline
- * calls in shmring.h (waiting, errors). MPMC rings are handed to mpmc.c.
+ * spsc.c - the SPSC engine, out-of-line half: index refresh (the cached
+ * peer index said full/empty), waiting, bursts, and the slow paths of the
+ * inline calls in shmring/spsc_inline.h. Same shape as mpmc.c; api.c has
+ * checked the arguments and the role.
  *
  * Index protocol (labels as in docs/memory-model.md):
  *   P1 producer: slot writes, then store-release prod_idx      pairs with C1
@@ -12,7 +13,7 @@
  */
 #include <errno.h>
 #include <string.h>
-#include "internal.h"
+#include "private.h"
 
 /*
  * Producer: re-read cons_idx into the cache. >0 if at least one slot is
@@ -21,12 +22,12 @@
  */
 int shmring__spsc_space(struct shmring *r)
 {
-	uint64_t pos = r->p.pos;
+	uint64_t pos = r->p.pos, n = priv(r)->nslots;
 	/* P2: acquire: the consumer's slot reads are done; pairs with C2 */
 	uint64_t cons = shmring__load_acquire64(&r->hdr->cons_idx);
-	if (pos - cons > r->nslots)
+	if (pos - cons > n)
 		return -EPROTO;
-	r->p.limit = cons + r->nslots;
+	r->p.limit = cons + n;
 	return pos < r->p.limit;
 }
 
@@ -37,58 +38,37 @@ int shmring__spsc_data(struct shmring *r)
 	uint64_t pos = r->c.pos;
 	/* C1: acquire: the slot contents are visible; pairs with P1 */
 	uint64_t prod = shmring__load_acquire64(&r->hdr->prod_idx);
-	if (prod - pos > r->nslots)
+	if (prod - pos > priv(r)->nslots)
 		return -EPROTO;
 	r->c.avail = prod;
 	return pos < prod;
 }
 
-static int check_producer(struct shmring *r)
-{
-	if (!r || !(r->roles & SHMRING_PRODUCER))
-		return -EINVAL;
-	if (r->p.shut)
-		return -EPIPE;
-	return 0;
-}
+static const struct shmring__wait_for for_space = {
+	.dir = SHMRING__DIR_SPACE,
+	.ready = shmring__spsc_space,
+	.gone = shmring__consumers_gone,
+};
 
-static int check_consumer(struct shmring *r)
-{
-	if (!r || !(r->roles & SHMRING_CONSUMER))
-		return -EINVAL;
-	return 0;
-}
+static const struct shmring__wait_for for_data = {
+	.dir = SHMRING__DIR_DATA,
+	.ready = shmring__spsc_data,
+	.gone = shmring__producers_gone,
+	.at_end = shmring__stream_seen_end,
+};
 
 static int wait_space(struct shmring *r, int64_t timeout_ns)
 {
 	if (r->p.pos < r->p.limit)
 		return 1;
-	return shmring__wait(r, SHMRING__DIR_SPACE, timeout_ns, shmring__spsc_space);
+	return shmring__wait(r, &for_space, timeout_ns);
 }
 
 static int wait_data(struct shmring *r, int64_t timeout_ns)
 {
 	if (r->c.pos < r->c.avail)
 		return 1;
-	return shmring__wait(r, SHMRING__DIR_DATA, timeout_ns, shmring__spsc_data);
-}
-
-int shmring__send_slow(struct shmring *r, const void *msg, size_t len, int64_t timeout_ns)
-{
-	int rc = check_producer(r);
-	if (rc)
-		return rc;
-	if (r->kind == SHMRING_MPMC)
-		return shmring__mpmc_send(r, msg, len, timeout_ns);
-	if (r->p.reserved || (!msg && len))
-		return -EINVAL;
-	if (len > r->slot_size)
-		return -EMSGSIZE;
-	rc = wait_space(r, timeout_ns);
-	if (rc < 0)
-		return rc;
-	shmring__spsc_put(r, msg, len);
-	return 0;
+	return shmring__wait(r, &for_data, timeout_ns);
 }
 
 /* the consumer found a slot whose length is impossible: skip it (the ring
@@ -97,20 +77,22 @@ static int skip_corrupt(struct shmring *r, uint64_t pos)
 {
 	/* relaxed: a statistic */
 	shmring__add_relaxed64(&r->hdr->bad_msgs, 1);
-	shmring__spsc_release(r, pos + 1);
+	shmring__spsc_consume(r, pos + 1);
 	return -EBADMSG;
 }
 
-ssize_t shmring__recv_slow(struct shmring *r, void *buf, size_t cap, int64_t timeout_ns)
+int shmring__spsc_send(struct shmring *r, const void *msg, size_t len, int64_t timeout_ns)
 {
-	int rc = check_consumer(r);
-	if (rc)
+	int rc = wait_space(r, timeout_ns);
+	if (rc < 0)
 		return rc;
-	if (r->kind == SHMRING_MPMC)
-		return shmring__mpmc_recv(r, buf, cap, timeout_ns);
-	if (r->c.acquired || (!buf && cap))
-		return -EINVAL;
-	rc = wait_data(r, timeout_ns);
+	shmring__spsc_put(r, msg, len);
+	return 0;
+}
+
+ssize_t shmring__spsc_recv(struct shmring *r, void *buf, size_t cap, int64_t timeout_ns)
+{
+	int rc = wait_data(r, timeout_ns);
 	if (rc < 0)
 		return rc;
 	uint32_t len;
@@ -120,28 +102,15 @@ ssize_t shmring__recv_slow(struct shmring *r, void *buf, size_t cap, int64_t tim
 	if (len > cap)
 		return -EMSGSIZE;
 	shmring__copy(buf, s + 1, len);
-	shmring__spsc_release(r, r->c.pos + 1);
+	shmring__spsc_consume(r, r->c.pos + 1);
 	shmring__count_recv(r, len);
 	return (ssize_t)len;
 }
 
-int shmring_send_burst(struct shmring *r, const struct iovec *msgs, unsigned n,
-                       int64_t timeout_ns)
+int shmring__spsc_send_burst(struct shmring *r, const struct iovec *msgs, unsigned n,
+                             int64_t timeout_ns)
 {
-	int rc = check_producer(r);
-	if (rc)
-		return rc;
-	if (!msgs || n == 0)
-		return -EINVAL;
-	if (r->kind == SHMRING_MPMC)
-		return shmring__mpmc_send_burst(r, msgs, n, timeout_ns);
-	if (r->p.reserved)
-		return -EINVAL;
-	if (msgs[0].iov_len > r->slot_size)
-		return -EMSGSIZE;
-	if (!msgs[0].iov_base && msgs[0].iov_len)
-		return -EINVAL;
-	rc = wait_space(r, timeout_ns);
+	int rc = wait_space(r, timeout_ns);
 	if (rc < 0)
 		return rc;
 
@@ -166,19 +135,10 @@ int shmring_send_burst(struct shmring *r, const struct iovec *msgs, unsigned n,
 	return (int)k;
 }
 
-int shmring_recv_burst(struct shmring *r, struct iovec *bufs, unsigned n,
-                       int64_t timeout_ns)
+int shmring__spsc_recv_burst(struct shmring *r, struct iovec *bufs, unsigned n,
+                             int64_t timeout_ns)
 {
-	int rc = check_consumer(r);
-	if (rc)
-		return rc;
-	if (!bufs || n == 0)
-		return -EINVAL;
-	if (r->kind == SHMRING_MPMC)
-		return shmring__mpmc_recv_burst(r, bufs, n, timeout_ns);
-	if (r->c.acquired || (!bufs[0].iov_base && bufs[0].iov_len))
-		return -EINVAL;
-	rc = wait_data(r, timeout_ns);
+	int rc = wait_data(r, timeout_ns);
 	if (rc < 0)
 		return rc;
 
@@ -191,7 +151,7 @@ int shmring_recv_burst(struct shmring *r, struct iovec *bufs, unsigned n,
 	for (; k < n && k < avail; k++) {
 		const struct shmring__slot_spsc *s =
 			(const struct shmring__slot_spsc *)shmring__slot(r, pos + k);
-		uint32_t len = shmring__load_relaxed32(&s->len);
+		uint32_t len = shmring__load_relaxed32(&s->len);   /* once: untrusted */
 		if (len > r->slot_size) {
 			if (k == 0)
 				return skip_corrupt(r, pos);
@@ -206,56 +166,42 @@ int shmring_recv_burst(struct shmring *r, struct iovec *bufs, unsigned n,
 		bufs[k].iov_len = len;
 		bytes += len;
 	}
-	shmring__spsc_release(r, pos + k);
+	shmring__spsc_consume(r, pos + k);
 	shmring__count_recv(r, bytes);
 	return (int)k;
 }
 
-int shmring__reserve_slow(struct shmring *r, struct shmring_slot *s, int64_t timeout_ns)
+int shmring__spsc_reserve(struct shmring *r, struct shmring_slot *s, int64_t timeout_ns)
 {
-	int rc = check_producer(r);
-	if (rc)
-		return rc;
-	if (!s)
-		return -EINVAL;
-	if (r->p.reserved)
-		return -EBUSY;
-	if (r->kind == SHMRING_MPMC)
-		return shmring__mpmc_reserve(r, s, timeout_ns);
-	rc = wait_space(r, timeout_ns);
+	int rc = wait_space(r, timeout_ns);
 	if (rc < 0)
 		return rc;
 	shmring__spsc_lend_write(r, s);
 	return 0;
 }
 
-int shmring__commit_slow(struct shmring *r, struct shmring_slot *s, size_t len)
+/* the inline commit takes every valid one; here: why it was refused */
+int shmring__spsc_commit(struct shmring *r, struct shmring_slot *s, size_t len)
 {
-	if (!r || !(r->roles & SHMRING_PRODUCER) || !s)
-		return -EINVAL;
-	if (r->kind == SHMRING_MPMC)
-		return shmring__mpmc_commit(r, s, len);
-	if (!r->p.reserved || s->pos != r->p.pos)
-		return -EINVAL;
+	if (s->pos != r->p.pos)
+		return -EINVAL;   /* not the slot handed out */
 	if (r->p.shut)
-		return -EPIPE;   /* shut down while reserved: the slot is not published */
+		return -EPIPE;    /* shut down while reserved: the slot is not published */
 	if (len > r->slot_size)
 		return -EMSGSIZE;
-	return -EINVAL;   /* unreachable: the inline path takes every valid commit */
+	struct shmring__slot_spsc *sl = (struct shmring__slot_spsc *)shmring__slot(r, s->pos);
+	sl->len = (uint32_t)len;
+	r->p.reserved = 0;
+	shmring__refresh_fast(r);
+	shmring__spsc_publish(r, s->pos + 1);
+	shmring__count_sent(r, len);
+	s->data = NULL;
+	return 0;
 }
 
-int shmring__acquire_slow(struct shmring *r, struct shmring_slot *s, int64_t timeout_ns)
+int shmring__spsc_acquire(struct shmring *r, struct shmring_slot *s, int64_t timeout_ns)
 {
-	int rc = check_consumer(r);
-	if (rc)
-		return rc;
-	if (!s)
-		return -EINVAL;
-	if (r->c.acquired)
-		return -EBUSY;
-	if (r->kind == SHMRING_MPMC)
-		return shmring__mpmc_acquire(r, s, timeout_ns);
-	rc = wait_data(r, timeout_ns);
+	int rc = wait_data(r, timeout_ns);
 	if (rc < 0)
 		return rc;
 	uint32_t len;
@@ -266,11 +212,15 @@ int shmring__acquire_slow(struct shmring *r, struct shmring_slot *s, int64_t tim
 	return 0;
 }
 
-int shmring__release_slow(struct shmring *r, struct shmring_slot *s)
+/* the inline release takes every valid one; here: why it was refused */
+int shmring__spsc_release(struct shmring *r, struct shmring_slot *s)
 {
-	if (!r || !(r->roles & SHMRING_CONSUMER) || !s)
-		return -EINVAL;
-	if (r->kind == SHMRING_MPMC)
-		return shmring__mpmc_release(r, s);
-	return -EINVAL;   /* nothing acquired, or not the slot handed out */
+	if (s->pos != r->c.pos)
+		return -EINVAL;   /* not the slot handed out */
+	r->c.acquired = 0;
+	shmring__refresh_fast(r);
+	shmring__spsc_consume(r, s->pos + 1);
+	shmring__count_recv(r, s->len);
+	s->data = NULL;
+	return 0;
 }

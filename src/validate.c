@@ -8,7 +8,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <string.h>
-#include "internal.h"
+#include "private.h"
 
 /* POSIX shm rules: one leading '/', no other '/', 1..NAME_MAX bytes after it */
 int shmring__check_name(const char *name)

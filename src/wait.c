@@ -31,23 +31,15 @@
 #include <limits.h>
 #include <linux/futex.h>
 #include <linux/membarrier.h>
-#include <sched.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
-#include "internal.h"
+#include "private.h"
 
 #define SLEEP_SLICE_NS      100000000   /* wake at least this often to check liveness */
 #define SLEEP_SLICE_NO_MB_NS  1000000   /* when our membarrier failed: bound a missed wake */
 #define SPIN_CHECK_EVERY    64          /* spin iterations between clock reads */
-
-int64_t shmring__now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* process-wide: 1 registered for global-expedited membarrier, -1 not */
 static _Atomic int mb_state;
@@ -105,67 +97,6 @@ static int global_barrier(void)
 #endif
 }
 
-/* our CPU affinity as a mask of CPUs 0-63; 0 if unknown or wider */
-uint64_t shmring__cpu_mask(void)
-{
-	cpu_set_t set;
-	uint64_t mask = 0;
-
-	if (sched_getaffinity(0, sizeof(set), &set) < 0)
-		return 0;
-	for (int c = 0; c < CPU_SETSIZE; c++) {
-		if (!CPU_ISSET(c, &set))
-			continue;
-		if (c >= 64)
-			return 0;
-		mask |= UINT64_C(1) << c;
-	}
-	return mask;
-}
-
-/*
- * The default wait policy (no shmring_set_spin() call): spin
- * SHMRING_DEFAULT_SPIN_NS before sleeping, except when spinning can only
- * delay the peer we wait for: one CPU online, or we and a peer of the other
- * side are both bound to the same single CPU. Re-decided at most every
- * 50 ms, since affinity can change; our own mask is republished in our
- * registry entries for the peers' benefit.
- */
-static int64_t auto_spin(struct shmring *r, int dir, int64_t now)
-{
-	if (r->spin_checked_ns && now - r->spin_checked_ns < SHMRING__LIVENESS_NS)
-		return r->spin_auto_ns;
-	r->spin_checked_ns = now;
-
-	uint64_t mine = shmring__cpu_mask();
-	if (mine != r->cpus && !r->readonly) {
-		r->cpus = mine;
-		/* relaxed: a hint for peers' wait policy, ordered with nothing */
-		if (r->prod_peer >= 0)
-			shmring__store_relaxed64(&r->hdr->producers[r->prod_peer].cpus, mine);
-		if (r->cons_peer >= 0)
-			shmring__store_relaxed64(&r->hdr->consumers[r->cons_peer].cpus, mine);
-	}
-	int64_t spin = SHMRING_DEFAULT_SPIN_NS;
-	if (sysconf(_SC_NPROCESSORS_ONLN) < 2) {
-		spin = 0;
-	} else if (mine && !(mine & (mine - 1))) {
-		const struct shmring__peer *tab = dir == SHMRING__DIR_DATA ? r->hdr->producers
-		                                                           : r->hdr->consumers;
-		unsigned n = r->kind == SHMRING_SPSC ? 1 : SHMRING__MAX_PEERS;
-		for (unsigned i = 0; i < n; i++) {
-			/* relaxed: hints; a stale value only costs a spin budget */
-			if (shmring__load_relaxed64(&tab[i].owner) &&
-			    shmring__load_relaxed64(&tab[i].cpus) == mine) {
-				spin = 0;
-				break;
-			}
-		}
-	}
-	r->spin_auto_ns = spin;
-	return spin;
-}
-
 /* FUTEX_WAIT_BITSET with an absolute CLOCK_MONOTONIC deadline; shared (no
  * FUTEX_PRIVATE_FLAG): the notifier may be another process */
 static long futex_wait_abs(uint32_t *word, uint32_t val, int64_t deadline_ns)
@@ -186,17 +117,15 @@ static long futex_wait_abs(uint32_t *word, uint32_t val, int64_t deadline_ns)
  * Waking them all, not n of them, is what keeps a wake from being spent on
  * a sleeper that cannot use it (an MPMC consumer whose next position is
  * not yet published) while one that could stays asleep; each woken sleeper
- * re-checks and announces again if it must still wait. n (the messages or
- * slots just made available) is kept for the statistics of callers.
+ * re-checks and announces again if it must still wait.
  */
-void shmring__wake(struct shmring *r, int dir, int n)
+void shmring__wake(struct shmring *r, int dir)
 {
 	struct shmring__hdr *h = r->hdr;
 	uint32_t *word = dir == SHMRING__DIR_DATA ? &h->data_futex : &h->space_futex;
 	uint64_t *waiters = dir == SHMRING__DIR_DATA ? &h->data_waiters : &h->space_waiters;
 
-	(void)n;
-	if (r->readonly)
+	if (priv(r)->readonly)
 		return;
 	/* X: seq_cst RMW: take the announcements; pairs with W1 and W4b. A
 	 * concurrent notifier that took them first does the wake itself */
@@ -210,29 +139,24 @@ void shmring__wake(struct shmring *r, int dir, int n)
 	shmring__add_relaxed64(dir == SHMRING__DIR_DATA ? &h->prod_wakes : &h->cons_wakes, 1);
 }
 
-/* the peers whose departure ends our wait: producers for data, consumers
- * for space */
-static int end_of_stream(struct shmring *r, int dir, int force)
+/* the wait is over for good: the peers we wait for are gone (after
+ * repairing, rate-limited, what a dead one may have left in our way) */
+static int ended(struct shmring *r, const struct shmring__wait_for *w, int force)
 {
-	if (dir == SHMRING__DIR_SPACE && r->p.shut)
-		return 1;
-	if (dir == SHMRING__DIR_SPACE && r->kind == SHMRING_MPMC)
-		shmring__mpmc_recover(r);   /* rate-limited inside */
-	if (dir == SHMRING__DIR_DATA && r->kind == SHMRING_MPMC)
-		shmring__mpmc_skip_dead(r, 0);   /* rate-limited inside */
-	return shmring__peers_gone(r, dir == SHMRING__DIR_DATA ? SHMRING_PRODUCER
-	                                                       : SHMRING_CONSUMER, force);
+	if (w->stalled)
+		w->stalled(r, force);
+	return w->gone(r, force);
 }
 
 /* one sleep: announce, barrier, snapshot, re-check, wait, un-announce.
  * Returns ready(r) as re-checked, 0 when the caller should look again */
-static int sleep_once(struct shmring *r, int dir, int64_t until_ns,
-                      int (*ready)(struct shmring *))
+static int sleep_once(struct shmring *r, const struct shmring__wait_for *w, int64_t until_ns)
 {
+	int dir = w->dir;
 	struct shmring__hdr *h = r->hdr;
 	uint32_t *word = dir == SHMRING__DIR_DATA ? &h->data_futex : &h->space_futex;
 	uint64_t *waiters = dir == SHMRING__DIR_DATA ? &h->data_waiters : &h->space_waiters;
-	uint64_t bit = dir == SHMRING__DIR_DATA ? r->data_bit : r->space_bit;
+	uint64_t bit = dir == SHMRING__DIR_DATA ? priv(r)->data_bit : priv(r)->space_bit;
 	int rc;
 
 	if (!bit) {
@@ -240,7 +164,7 @@ static int sleep_once(struct shmring *r, int dir, int64_t until_ns,
 		 * fork): poll at a slow pace instead of sleeping unannounced */
 		struct timespec ts = { 0, 1000000 };
 		nanosleep(&ts, NULL);
-		return ready(r);
+		return w->ready(r);
 	}
 	shmring__flush_bytes(r);   /* counters are current while we sleep */
 	/* W1: announce; seq_cst RMW, pairs with N2 and X */
@@ -254,11 +178,11 @@ static int sleep_once(struct shmring *r, int dir, int64_t until_ns,
 	/* W3: seq_cst snapshot BEFORE the re-check; pairs with N3 */
 	uint32_t snap = shmring__load_seqcst32(word);
 	/* W4: re-check */
-	rc = ready(r);
+	rc = w->ready(r);
 	/* W4b: seq_cst: is our announcement still there? If a notifier took it
 	 * (X), its N3 may precede W3 and its wake would be lost on us: do not
 	 * sleep, let the caller look again and announce anew. Pairs with X */
-	if (rc == 0 && !end_of_stream(r, dir, 0) && (shmring__load_seqcst64(waiters) & bit)) {
+	if (rc == 0 && !ended(r, w, 0) && (shmring__load_seqcst64(waiters) & bit)) {
 		if (!mb_ok) {
 			int64_t cap = shmring__now_ns() + SLEEP_SLICE_NO_MB_NS;
 			if (cap < until_ns)
@@ -273,39 +197,40 @@ static int sleep_once(struct shmring *r, int dir, int64_t until_ns,
 	return rc;
 }
 
-int shmring__wait(struct shmring *r, int dir, int64_t timeout_ns,
-                  int (*ready)(struct shmring *))
+/*
+ * Wait until w->ready(r) > 0 (returned), an error from it, the deadline
+ * (-ETIMEDOUT, or -EAGAIN when timeout_ns is 0), or the end: w->gone says
+ * the peers we wait for left (-EPIPE, after a last look). Spin first, per
+ * the handle's policy, then sleep in slices of at most SLEEP_SLICE_NS so
+ * that a dead peer is noticed.
+ */
+int shmring__wait(struct shmring *r, const struct shmring__wait_for *w, int64_t timeout_ns)
 {
+	struct shmring__priv *pv = priv(r);
 	int64_t start = 0, deadline = INT64_MAX, spin = 0;
 	/* a caller that may wait, and may spin, polls a while before the first
 	 * clock read and registry scan: the peer's message is often tens of ns
 	 * away. Sleep-at-once handles (and co-located ones) skip this. */
-	int may_spin = r->spin_auto ? r->spin_auto_ns != 0 : r->spin_ns != 0;
+	int may_spin = pv->spin_auto ? pv->spin_auto_ns != 0 : pv->spin_ns != 0;
 	unsigned iter = timeout_ns != 0 && may_spin ? 1 : 0;
 	int rc;
 
 	for (;;) {
-		rc = ready(r);
+		rc = w->ready(r);
 		if (rc)
 			return rc;
 		if ((iter % SPIN_CHECK_EVERY) == 0) {
-			if (end_of_stream(r, dir, 0)) {
-				/* EOS observed (acquire): anything published before it
-				 * is visible now; deliver it first, even behind a dead
-				 * producer's claim */
-				if (dir == SHMRING__DIR_DATA && r->kind == SHMRING_MPMC)
-					shmring__mpmc_skip_dead(r, 1);
-				rc = ready(r);
+			if (ended(r, w, 0)) {
+				/* the end observed (acquire): anything published
+				 * before it is visible now; deliver it first, even
+				 * behind a dead claimant */
+				if (w->stalled)
+					w->stalled(r, 1);
+				rc = w->ready(r);
 				if (rc)
 					return rc;
-				/* mark the stream "seen ended" for tools (a producer
-				 * attaching later starts the next epoch); acquire/CAS
-				 * pair with the producer's CAS in attach_roles() */
-				if (dir == SHMRING__DIR_DATA && !r->readonly) {
-					uint32_t v = shmring__load_acquire32(&r->hdr->stream);
-					if (!(v & 1))
-						shmring__cas_seqcst32(&r->hdr->stream, &v, v | 1);
-				}
+				if (w->at_end)
+					w->at_end(r);
 				return -EPIPE;
 			}
 			if (timeout_ns == 0)
@@ -313,7 +238,7 @@ int shmring__wait(struct shmring *r, int dir, int64_t timeout_ns,
 			int64_t now = shmring__now_ns();
 			if (!start) {
 				start = now;
-				spin = r->spin_auto ? auto_spin(r, dir, now) : r->spin_ns;
+				spin = pv->spin_auto ? shmring__auto_spin(r, w->dir, now) : pv->spin_ns;
 				if (timeout_ns > 0)
 					deadline = timeout_ns > INT64_MAX - now ? INT64_MAX
 					                                        : now + timeout_ns;
@@ -324,7 +249,7 @@ int shmring__wait(struct shmring *r, int dir, int64_t timeout_ns,
 				int64_t until = now + SLEEP_SLICE_NS;
 				if (until > deadline)
 					until = deadline;
-				rc = sleep_once(r, dir, until, ready);
+				rc = sleep_once(r, w, until);
 				if (rc)
 					return rc;
 				iter = 0;

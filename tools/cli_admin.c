@@ -322,7 +322,7 @@ static int for_each_ring(char **pats, int npats, ring_fn fn, void *arg)
 		struct stat st;
 		snprintf(path, sizeof(path), "%s%s", SHM_DIR, list[i].name);
 		if (!name_matches(list[i].name, pats, npats) || lstat(path, &st) < 0 || !S_ISREG(st.st_mode) ||
-		    (uint64_t)st.st_size < SHMRING__HDR_SIZE)
+		    (uint64_t)st.st_size < SHMRING_HEADER_BYTES)
 			continue;
 		struct shmring *r;
 		int rc = cli_open_observer(list[i].name, &r);

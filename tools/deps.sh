@@ -21,6 +21,7 @@ gnuplot-nox
 mandoc
 jq
 spin
+relacy-dev
 "
 
 missing() {

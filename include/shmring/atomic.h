@@ -132,7 +132,7 @@ static inline void shmring__fence_seqcst(void)
 	SHMRING__NS atomic_thread_fence(SHMRING__MO(seq_cst));
 }
 /* compiler-only barrier: orders nothing between CPUs by itself; upgraded to a
- * full fence by the waiter's membarrier() (see docs/memory-model.md, W3) */
+ * full fence by the waiter's membarrier() (see docs/memory-model.md, N1 and W2) */
 static inline void shmring__compiler_barrier(void)
 {
 	SHMRING__NS atomic_signal_fence(SHMRING__MO(seq_cst));

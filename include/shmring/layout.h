@@ -186,17 +186,21 @@ struct shmring__slot_spsc {
 struct shmring__slot_mpmc {
 	uint64_t seq;   /* writer: producer (publish), consumer (release) */
 	uint32_t len;   /* writer: the producer that claimed the slot */
-	uint32_t owner; /* claim stamp: (gen << 8) | SHMRING__STAMP_PRODUCER? |
-	                 * (registry index + 1). Written by the producer that
+	uint32_t stamp; /* claim stamp: (gen << 8) | SHMRING__STAMP_PRODUCER? |
+	                 * (registry index + 1), naming one attachment (gen is
+	                 * the entry's generation). Written by the producer that
 	                 * claimed the slot, 0 again when it publishes, then
 	                 * the stamp of the consumer that claimed it: so a
 	                 * consumer can skip a slot whose producer died, and a
-	                 * producer can free a slot whose consumer died */
+	                 * producer can free a slot whose consumer died.
+	                 * SHMRING__STAMP_SKIP marks a skip record */
 };
 
 #define SHMRING__STAMP_PRODUCER 0x80u        /* bit 7 of a claim stamp */
-#define SHMRING__LEN_SKIP       0xffffffffu  /* len of a slot whose producer died
-                                              * before publishing it: skipped */
+#define SHMRING__STAMP_SKIP     0x80u        /* the stamp of a skip record: a
+                                              * claim whose producer died
+                                              * before publishing it (entry 0:
+                                              * no attachment). See mpmc.c */
 
 #ifndef __cplusplus
 #define SHMRING__SA _Static_assert

@@ -30,13 +30,17 @@ if $MAKE --no-print-directory -s BUILD="$BUILD" PREFIX=/usr DESTDIR="$DEST" inst
 fi
 rm -f "$DEST.log"
 
-for f in usr/lib/libshmring.a usr/lib/libshmring.so usr/lib/libshmring.so.1 \
+# the version, from its one source
+MAJOR=$(sed -n 's/^#define SHMRING_VERSION_MAJOR *\([0-9]*\).*/\1/p' "$(dirname "$0")/../../include/shmring.h")
+MINOR=$(sed -n 's/^#define SHMRING_VERSION_MINOR *\([0-9]*\).*/\1/p' "$(dirname "$0")/../../include/shmring.h")
+PATCH=$(sed -n 's/^#define SHMRING_VERSION_PATCH *\([0-9]*\).*/\1/p' "$(dirname "$0")/../../include/shmring.h")
+for f in usr/lib/libshmring.a usr/lib/libshmring.so usr/lib/libshmring.so.$MAJOR \
 	usr/include/shmring.h usr/include/shmring/layout.h usr/lib/pkgconfig/shmring.pc \
 	usr/bin/shmring usr/share/man/man1/shmring.1 usr/share/man/man7/shmring.7 \
 	usr/share/man/man3/shmring_create.3 usr/share/man/man3/shmring_recv.3; do
 	[ -e "$DEST/$f" ] && ok || bad "not installed: /$f"
 done
-[ "$(readlink "$DEST/usr/lib/libshmring.so.1")" = libshmring.so.1.0.0 ] && ok ||
+[ "$(readlink "$DEST/usr/lib/libshmring.so.$MAJOR")" = "libshmring.so.$MAJOR.$MINOR.$PATCH" ] && ok ||
 	bad "soname link"
 
 # the installed copy, found through pkg-config alone
@@ -57,10 +61,10 @@ for ex in producer consumer; do
 		bad "building $ex.c against the installed copy"
 	fi
 done
-# dynamically linked against the installed libshmring.so.1
+# dynamically linked against the installed libshmring.so.$MAJOR
 export LD_LIBRARY_PATH="$DEST/usr/lib"
 if [ -x "$DEST/producer" ] && [ -x "$DEST/consumer" ]; then
-	ldd "$DEST/producer" | grep -q "$DEST/usr/lib/libshmring.so.1" && ok ||
+	ldd "$DEST/producer" | grep -q "$DEST/usr/lib/libshmring.so.$MAJOR" && ok ||
 		bad "producer does not use the installed shared library"
 	"$DEST/consumer" "$NAME" -q > "$DEST/consumer.out" &
 	cpid=$!

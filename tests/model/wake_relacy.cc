@@ -11,7 +11,15 @@
  * rl::atomic<int>): FUTEX_WAIT compares the word with the snapshot and parks
  * the caller in one step, FUTEX_WAKE unparks those already parked, so a wake
  * issued before the waiter parks is not delivered to it, as in the kernel.
- * Sleep deadlines are not modelled (they would hide a lost wake-up).
+ * Relacy's futex issues a seq_cst fence at the start of each call (as the
+ * kernel has full barriers there); those come after W4b and after N3, so
+ * they cannot stand in for W2 or N1. Spurious FUTEX_WAIT returns are
+ * explored too. Sleep deadlines are not modelled (they would hide a lost
+ * wake-up).
+ *
+ * One notifier publishes one message; WAITERS (1 or 2) waiters each wait
+ * for it (with 2, one FUTEX_WAKE must wake both: they announce with their
+ * own bits and the notifier takes both at X).
  *
  * The property: each waiter eventually sees the published message. A
  * lost wake-up shows up as "deadlock detected" (the notifier has finished
@@ -55,13 +63,16 @@
  *   "full" uses Relacy's full-search scheduler instead of the random one;
  *   report=FILE writes Relacy's own report there (on a failure: the failing
  *   execution's history, step by step); default /dev/null.
- * Output: one line "RESULT <relacy result> iterations=<n>" (RESULT is OK
- * for success); exit status 0 if Relacy found nothing, 1 if it found a
- * failure, 2 on a usage error.
+ * Output: one line "RESULT <result> iterations=<n>": the result is OK, or
+ * Relacy's name for the failure (DEADLOCK for a lost wake-up); n is the
+ * number of executions run (on a failure: the failing one's number). Exit
+ * status 0 if Relacy found nothing, 1 if it found a failure, 2 on a usage
+ * error.
  *
- * Build: c++ -std=c++11 -O1 -I/usr/include (relacy-dev) -o wake_relacy
- * wake_relacy.cc. Only <relacy/relacy.hpp> is used: <relacy/relacy_std.hpp>
- * does not build with gcc 12.
+ * Build (run.sh does): g++ -std=c++11 -O1 -o wake_relacy wake_relacy.cc
+ * (or clang++; the Debian package relacy-dev puts the headers in
+ * /usr/include/relacy). Only <relacy/relacy.hpp> is used, with Relacy's
+ * rl:: types: <relacy/relacy_std.hpp> does not build with gcc 12.
  */
 /* standard headers first: relacy.hpp defines new, delete, malloc, free,
  * assert and errno as macros */
@@ -195,7 +206,7 @@ int main(int argc, char **argv)
 	int nwait = argc > 2 ? atoi(argv[2]) : 1;
 	if (v < 0 || (nwait != 1 && nwait != 2)) {
 		std::cerr << "usage: wake_relacy real|NO_W2_FENCE|NO_N1_FENCE|NO_RECHECK"
-		             " [1|2 waiters] [iterations] [full] [history]" << std::endl;
+		             " [1|2 waiters] [iterations] [full] [report=FILE]" << std::endl;
 		return 2;
 	}
 

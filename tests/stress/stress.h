@@ -41,6 +41,8 @@ enum st_op {
 enum st_err {
 	E_AGAIN, E_TIMEDOUT, E_PIPE, E_BADMSG, E_PROTO, E_MSGSIZE, E_BUSY, E_OTHER, E_NKINDS
 };
+/* the kind of a -errno return (E_OTHER for one not listed) */
+enum st_err stress_err_kind(int rc);
 
 struct st_cfg {
 	const char *tag;        /* printed in the verdict line */

@@ -7,8 +7,12 @@
 #   soak          SOAK_SECONDS (600) of matrix + faults + hostile at once
 # STRESS_SEED=n repeats a run (every driver prints the seed it used).
 STRESS_DIR     := $(BUILD)/stress
-STRESS_CORE    := tests/stress/stress_core.c
-STRESS_DEPS    := $(STRESS_CORE) tests/stress/stress.h $(LIB_HDRS) $(LIB_A)
+# the engine every driver links, one concern per file (map in stress_internal.h)
+STRESS_CORE    := $(addprefix tests/stress/stress_,cli.c msg.c ledger.c worker.c launch.c \
+                    inspect.c super.c report.c)
+STRESS_OBJS    := $(STRESS_CORE:tests/stress/%.c=$(STRESS_DIR)/obj/%.o)
+STRESS_HDRS    := tests/stress/stress.h tests/stress/stress_internal.h
+STRESS_DEPS    := $(STRESS_OBJS) $(STRESS_HDRS) $(LIB_HDRS) $(LIB_A)
 STRESS_DRIVERS := stress_spsc stress_mpmc stress_fault stress_threads hostile mpmc_stall soak
 STRESS_BINS    := $(addprefix $(STRESS_DIR)/,$(STRESS_DRIVERS))
 STRESS_SEED    ?=
@@ -31,10 +35,15 @@ SAN_ENV        := ASAN_OPTIONS=abort_on_error=0:detect_leaks=1:exitcode=86 \
                   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=87
 TSAN_ENV       := TSAN_OPTIONS=halt_on_error=1:exitcode=66:second_deadlock_stack=1
 
+$(STRESS_OBJS): $(STRESS_DIR)/obj/%.o: tests/stress/%.c $(STRESS_HDRS) $(LIB_HDRS)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(CPPFLAGS_S) -Itests/stress $(CFLAGS_APP) -c -o $@ $<
+
 $(STRESS_BINS): $(STRESS_DIR)/%: tests/stress/%.c $(STRESS_DEPS)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $@")
-	$(Q)$(CC) $(CPPFLAGS_S) -Itests/stress $(CFLAGS_APP) -o $@ $< $(STRESS_CORE) $(LIB_A) -lpthread $(LDFLAGS_APP)
+	$(Q)$(CC) $(CPPFLAGS_S) -Itests/stress $(CFLAGS_APP) -o $@ $< $(STRESS_OBJS) $(LIB_A) -lpthread $(LDFLAGS_APP)
 
 # regression test of a lost-message race in the MPMC dead-claim skip: it
 # holds one consumer inside its liveness check (library test hook)
@@ -82,7 +91,7 @@ check: $(DEPS_STAMP)
 	  EXTRA_LDFLAGS='$(SAN_FLAGS)' STRESS_QUICK=1 test-stress || s=FAIL; \
 	echo "== check: threaded stress under TSan"; \
 	$(TSAN_ENV) $(STRESS_RUN) "$(TSAN_BUILD)/stress/stress_threads $(STRESS_S) -t 3" || t=FAIL; \
-	echo "== check: Spin model of the sleep/wake handshake"; \
+	echo "== check: Spin and Relacy models of the sleep/wake handshake"; \
 	$(MAKE) --no-print-directory model-check || m=FAIL; \
 	echo "check: asan-unit $$u, asan-stress $$s, tsan-threads $$t, model $$m"; \
 	[ $$u$$s$$t$$m = PASSPASSPASSPASS ]

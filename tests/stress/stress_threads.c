@@ -3,7 +3,7 @@
  * stress_threads.c - the stress with threads of one process sharing a ring
  * (SPSC 1x1, MPMC 2x2), for ThreadSanitizer. Every thread has its own handle
  * but all handles are pointed at one mapping (see share_map() in
- * stress_core.c), so TSan sees every access at one address.
+ * stress_worker.c), so TSan sees every access at one address.
  * Usage: stress_threads [-s seed] [-t seconds per ring]
  */
 #include <stdio.h>

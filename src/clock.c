@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * clock.c - time and CPU placement: the monotonic clock every deadline
+ * uses, this thread's CPU affinity, and the default wait policy that
+ * follows from where we and our peers may run.
+ */
+#include <sched.h>
+#include <time.h>
+#include <unistd.h>
+#include "private.h"
+
+int64_t shmring__now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* our CPU affinity as a mask of CPUs 0-63; 0 if unknown or wider */
+uint64_t shmring__cpu_mask(void)
+{
+	cpu_set_t set;
+	uint64_t mask = 0;
+
+	if (sched_getaffinity(0, sizeof(set), &set) < 0)
+		return 0;
+	for (int c = 0; c < CPU_SETSIZE; c++) {
+		if (!CPU_ISSET(c, &set))
+			continue;
+		if (c >= 64)
+			return 0;
+		mask |= UINT64_C(1) << c;
+	}
+	return mask;
+}
+
+/*
+ * The default wait policy (no shmring_set_spin() call): spin
+ * SHMRING_DEFAULT_SPIN_NS before sleeping, except when spinning can only
+ * delay the peer we wait for: one CPU online, or we and a peer of the other
+ * side are both bound to the same single CPU. Re-decided at most every
+ * 50 ms, since affinity can change; our own mask is republished in our
+ * registry entries for the peers' benefit.
+ */
+int64_t shmring__auto_spin(struct shmring *r, int dir, int64_t now)
+{
+	if (priv(r)->spin_checked_ns && now - priv(r)->spin_checked_ns < SHMRING__LIVENESS_NS)
+		return priv(r)->spin_auto_ns;
+	priv(r)->spin_checked_ns = now;
+
+	uint64_t mine = shmring__cpu_mask();
+	if (mine != priv(r)->cpus && !priv(r)->readonly) {
+		priv(r)->cpus = mine;
+		/* relaxed: a hint for peers' wait policy, ordered with nothing */
+		if (priv(r)->prod_entry >= 0)
+			shmring__store_relaxed64(&r->hdr->producers[priv(r)->prod_entry].cpus, mine);
+		if (priv(r)->cons_entry >= 0)
+			shmring__store_relaxed64(&r->hdr->consumers[priv(r)->cons_entry].cpus, mine);
+	}
+	int64_t spin = SHMRING_DEFAULT_SPIN_NS;
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2) {
+		spin = 0;
+	} else if (mine && !(mine & (mine - 1))) {
+		const struct shmring__peer *tab = dir == SHMRING__DIR_DATA ? r->hdr->producers
+		                                                           : r->hdr->consumers;
+		for (unsigned i = 0; i < SHMRING__MAX_PEERS; i++) {   /* SPSC: 0 only */
+			/* relaxed: hints; a stale value only costs a spin budget */
+			if (shmring__load_relaxed64(&tab[i].owner) &&
+			    shmring__load_relaxed64(&tab[i].cpus) == mine) {
+				spin = 0;
+				break;
+			}
+		}
+	}
+	priv(r)->spin_auto_ns = spin;
+	return spin;
+}

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mpmc_slot.h - the MPMC slot accessors that the engine (mpmc.c) and the
+ * dead-claimant recovery (mpmc_dead.c) share: inline, so that neither file
+ * calls the other.
+ */
+#ifndef SHMRING_MPMC_SLOT_H
+#define SHMRING_MPMC_SLOT_H
+
+#include "private.h"
+
+static inline struct shmring__slot_mpmc *mslot(struct shmring *r, uint64_t pos)
+{
+	return (struct shmring__slot_mpmc *)shmring__slot(r, pos);
+}
+
+static inline void release_slot(struct shmring *r, uint64_t pos)
+{
+	/* Q4: release: our payload reads before the slot is free; pairs with Q1 */
+	shmring__store_release64(&mslot(r, pos)->seq, pos + priv(r)->nslots);
+}
+
+#endif

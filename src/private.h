@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * private.h - what the files of src/ share: the private part of the handle,
+ * and each file's entry points, grouped by file.
+ *
+ * Who calls whom (an arrow is "calls"; no two files call each other, and
+ * there is no cycle: tools/lint_calls.py checks it in make lint):
+ *
+ *   api.c       -> spsc.c, mpmc.c (the engines), stream.c, stats.c
+ *   lifecycle.c -> validate.c, registry.c, stream.c, mpmc.c, wait.c, stats.c, clock.c
+ *   spsc.c      -> wait.c, stream.c, stats.c
+ *   mpmc.c      -> mpmc_dead.c, wait.c, stream.c, stats.c, clock.c
+ *   mpmc_dead.c -> registry.c, wait.c, clock.c
+ *   stream.c    -> registry.c, wait.c
+ *   wait.c      -> stats.c, clock.c
+ *   stats.c     -> registry.c
+ *   registry.c  -> clock.c
+ *   validate.c, clock.c, errors.c: leaves
+ * (wait.c is reached from the inline notifier too: shmring__wake; stats.c
+ * from the inline byte counters: shmring__flush_bytes.)
+ *
+ * wait.c knows no ring kind: an engine hands it what to wait for (struct
+ * shmring__wait_for: the condition, the end-of-stream test, the repair of
+ * a stalled peer) as function pointers.
+ */
+#ifndef SHMRING_PRIVATE_H
+#define SHMRING_PRIVATE_H
+
+#include <stdint.h>
+#include <time.h>
+#include "shmring.h"
+
+/* ---- the private part of the handle (after the public one) ---- */
+
+struct shmring__priv {
+	uint64_t nslots;            /* slots, validated at open */
+	uint32_t payload_off;       /* bytes before the payload in a slot: 8
+	                             * (SPSC) or 16 (MPMC) */
+	int roles;                  /* SHMRING_PRODUCER | SHMRING_CONSUMER held */
+	int readonly;               /* mapped PROT_READ (observer without write access) */
+	int forked;                 /* this copy was inherited across fork():
+	                             * it holds no attachment */
+	int fd;                     /* the object, mapped; -1 once closed */
+	int lock_fd;                /* our own open file description of the
+	                             * object, never mapped: holds the OFD locks
+	                             * of our registry entries (-1: none) */
+	size_t map_size;
+	char name[SHMRING__NAME_MAX + 2];
+
+	/* registry */
+	uint64_t self_id;           /* this process as shown in our entries:
+	                             * (pidns << 32) | pid, for display */
+	int prod_entry;             /* registry index held, -1 if none */
+	int cons_entry;
+	uint64_t data_bit;          /* our announce bit in data_waiters (the
+	                             * consumer entry), 0 without that role */
+	uint64_t space_bit;         /* ... in space_waiters (producer entry) */
+	int64_t liveness_ns;        /* last liveness scan of the peers */
+	struct shmring *next_live;  /* the process's list of open handles, for */
+	struct shmring *prev_live;  /* the fork handler (registry.c) */
+
+	/* MPMC */
+	uint32_t prod_stamp;        /* claim stamps (layout.h) of our producer */
+	uint32_t cons_stamp;        /* and consumer attachments */
+	uint32_t prod_intent_n;     /* claim_n as we last wrote it */
+	uint32_t cons_intent_n;
+	uint64_t prod_lent;         /* position of the reservation handed out */
+	uint64_t cons_lent;         /* position of the acquisition handed out */
+	int64_t recover_ns;         /* last dead-consumer check (producers) */
+	int64_t skip_ns;            /* last dead-producer check (consumers) */
+
+	/* wait policy */
+	int64_t spin_ns;            /* set by shmring_set_spin() */
+	int spin_auto;              /* no policy set: decide from CPU placement */
+	int64_t spin_auto_ns;       /* the decision, refreshed every 50 ms */
+	int64_t spin_checked_ns;    /* when it was last refreshed */
+	uint64_t cpus;              /* our affinity as last published (CPUs 0-63) */
+};
+
+/* what the library allocates: the public part first, so that a struct
+ * shmring * is also a struct shmring__handle * */
+struct shmring__handle {
+	struct shmring pub;
+	struct shmring__priv priv;
+};
+
+static inline struct shmring__priv *priv(struct shmring *r)
+{
+	return &((struct shmring__handle *)r)->priv;
+}
+
+/* the fast-path permission bits of the handle, recomputed on state changes */
+static inline void shmring__refresh_fast(struct shmring *r)
+{
+	int roles = priv(r)->roles;
+	r->p.fast = r->kind == SHMRING_SPSC && (roles & SHMRING_PRODUCER) &&
+	            !r->p.reserved && !r->p.shut;
+	r->c.fast = r->kind == SHMRING_SPSC && (roles & SHMRING_CONSUMER) &&
+	            !r->c.acquired;
+}
+
+#define SHMRING__LIVENESS_NS 50000000   /* 50 ms between liveness scans */
+
+/* ---- clock.c: time and CPU placement ---- */
+int64_t shmring__now_ns(void);
+uint64_t shmring__cpu_mask(void);
+/* the default wait policy: how long to spin before sleeping */
+int64_t shmring__auto_spin(struct shmring *r, int dir, int64_t now);
+
+/* ---- validate.c: names, configs, and the shared header at open ---- */
+int shmring__check_name(const char *name);
+int shmring__check_config(const struct shmring_config *cfg);
+uint32_t shmring__stride(unsigned kind, uint32_t slot_size);
+uint32_t shmring__payload_off(unsigned kind);
+/* the identity of a ring, as read ONCE from an untrusted header and
+ * validated; the handle is bound from this copy, never from a re-read */
+struct shmring__ident {
+	uint32_t kind;
+	uint32_t slot_size;
+	uint64_t slots;
+	uint64_t total;
+};
+int shmring__check_header(const struct shmring__hdr *h, uint64_t obj_size,
+                          struct shmring__ident *out);
+/* test-only: called between reading the header and validating it (tests
+ * flip identity fields there); NULL in production */
+extern void (*shmring__test_hook_open)(void);
+
+/* ---- registry.c: attachments, kernel-owned liveness, fork ---- */
+uint64_t shmring__self_id(void);
+int shmring__same_pidns(uint64_t owner);
+int shmring__entry_held(struct shmring *r, int side, unsigned i);
+int shmring__attach_roles(struct shmring *r, int roles);
+void shmring__detach_roles(struct shmring *r);
+/* attachments of a side that may still act (producers: not shut down);
+ * dead ones are reaped on the way, at most every SHMRING__LIVENESS_NS
+ * unless force is set */
+unsigned shmring__live_peers(struct shmring *r, int side, int force);
+void shmring__track(struct shmring *r);     /* on the process's handle list */
+void shmring__untrack(struct shmring *r);
+
+/* ---- stream.c: end of stream, like a FIFO's ---- */
+void shmring__stream_attached(struct shmring *r);   /* after attach_roles */
+int shmring__producers_gone(struct shmring *r, int force);
+int shmring__consumers_gone(struct shmring *r, int force);
+void shmring__stream_seen_end(struct shmring *r);   /* a consumer got -EPIPE */
+void shmring__mark_shutdown(struct shmring *r);
+
+/* ---- wait.c: the futex handshake (waiter's half; the notifier's half is
+ * shmring__notify() inline and shmring__wake()) ---- */
+struct shmring__wait_for {
+	int dir;                                    /* SHMRING__DIR_DATA/_SPACE */
+	int (*ready)(struct shmring *r);            /* > 0 go on, 0 wait, < 0 error */
+	int (*gone)(struct shmring *r, int force);  /* the peers we wait for left */
+	void (*stalled)(struct shmring *r, int force); /* repair what a dead peer
+	                                                 * left behind, or NULL */
+	void (*at_end)(struct shmring *r);          /* on -EPIPE, or NULL */
+};
+int shmring__fence_free_init(void);
+int shmring__wait(struct shmring *r, const struct shmring__wait_for *w, int64_t timeout_ns);
+
+/* ---- spsc.c and mpmc.c: the two engines, one shape ---- */
+#define SHMRING__ENGINE(kind)                                                          \
+	int shmring__##kind##_send(struct shmring *r, const void *msg, size_t len,     \
+	                           int64_t timeout_ns);                                \
+	ssize_t shmring__##kind##_recv(struct shmring *r, void *buf, size_t cap,       \
+	                               int64_t timeout_ns);                            \
+	int shmring__##kind##_send_burst(struct shmring *r, const struct iovec *msgs,  \
+	                                 unsigned n, int64_t timeout_ns);              \
+	int shmring__##kind##_recv_burst(struct shmring *r, struct iovec *bufs,        \
+	                                 unsigned n, int64_t timeout_ns);              \
+	int shmring__##kind##_reserve(struct shmring *r, struct shmring_slot *s,       \
+	                              int64_t timeout_ns);                             \
+	int shmring__##kind##_commit(struct shmring *r, struct shmring_slot *s,        \
+	                             size_t len);                                      \
+	int shmring__##kind##_acquire(struct shmring *r, struct shmring_slot *s,       \
+	                              int64_t timeout_ns);                             \
+	int shmring__##kind##_release(struct shmring *r, struct shmring_slot *s);
+SHMRING__ENGINE(spsc)
+SHMRING__ENGINE(mpmc)
+#undef SHMRING__ENGINE
+void shmring__mpmc_init_slots(struct shmring *r);
+void shmring__mpmc_recover(struct shmring *r, int force);
+void shmring__mpmc_skip_dead(struct shmring *r, int force);
+/* test-only: called in a dead-claim check between reading a slot's stamp
+ * and asking the kernel whether its attachment lives; NULL in production */
+extern void (*shmring__test_hook_stamp)(void);
+
+#endif
