@@ -24,7 +24,6 @@
 #include <shmring.h>
 #include "msgloop.h"
 #include "ref_ring.h"
-#include "../src/private.h"   /* spin_in_force() */
 
 /* ------------------------------------------------------------------ */
 /* shmring                                                             */
@@ -76,14 +75,11 @@ static void shm_teardown(struct bctx *c)
 }
 
 /* the wait policy in force: the set value, or the automatic decision once
- * one was made (-1: none yet). The handle's private part (src/private.h):
- * the bench links the static library, and no public call reports the
- * decision. */
+ * one was made (-1: none yet), as shmring_info() reports it */
 static int64_t spin_in_force(struct shmring *r)
 {
-	if (!priv(r)->spin_auto)
-		return priv(r)->spin_ns;
-	return priv(r)->spin_checked_ns ? priv(r)->spin_auto_ns : -1;
+	struct shmring_info in;
+	return shmring_info(r, &in) == 0 ? in.spin_ns : -1;
 }
 
 struct shm_port {

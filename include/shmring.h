@@ -109,6 +109,10 @@ struct shmring_info {
 	uint64_t created_ns;  /* CLOCK_REALTIME */
 	struct shmring_peer producers[SHMRING_MAX_PEERS];
 	struct shmring_peer consumers[SHMRING_MAX_PEERS];
+	int64_t  spin_ns;     /* this handle's wait policy in force: what
+	                       * shmring_set_spin() set, or the default's
+	                       * decision (0 = sleep at once); -1 = the default
+	                       * has not decided yet (the handle never waited) */
 };
 
 struct shmring_stats {

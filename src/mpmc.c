@@ -184,7 +184,29 @@ static const struct shmring__wait_for for_data = {
 	.at_end = shmring__stream_seen_end,
 };
 
-/* claim with waiting: retries the claim after every wake */
+/* producer: mark claimed slots as ours, for shmring__mpmc_skip_dead() */
+static void pstamp(struct shmring *r, uint64_t pos, unsigned k)
+{
+	for (unsigned i = 0; i < k; i++)
+		/* release: our claim's view of the slot (its seq == pos) comes
+		 * with the stamp; pairs with the mark CAS in skip_claim()
+		 * (mpmc_dead.c) */
+		shmring__store_release32(&mslot(r, pos + i)->stamp, priv(r)->prod_stamp);
+}
+
+/* consumer: mark claimed slots as ours, for shmring__mpmc_recover() */
+static void stamp(struct shmring *r, uint64_t pos, unsigned k)
+{
+	for (unsigned i = 0; i < k; i++)
+		/* relaxed: our next claim intent (I1, release) orders it
+		 * for a producer's recover() (I2); until then our current
+		 * intent covers the claim */
+		shmring__store_relaxed32(&mslot(r, pos + i)->stamp, priv(r)->cons_stamp);
+}
+
+
+/* claim with waiting: retries the claim after every wake; the slots
+ * claimed are stamped as ours before it returns */
 static int claim_wait(struct shmring *r, int consumer, unsigned n, uint64_t *first,
                       const struct iovec *fit, int64_t timeout_ns)
 {
@@ -192,6 +214,12 @@ static int claim_wait(struct shmring *r, int consumer, unsigned n, uint64_t *fir
 
 	for (;;) {
 		int k = claim(r, consumer, n, first, fit);
+		if (k > 0) {
+			if (consumer)
+				stamp(r, *first, (unsigned)k);
+			else
+				pstamp(r, *first, (unsigned)k);
+		}
 		if (k != 0)
 			return k;
 		/* another claimant may take what a wait announced: wait again,
@@ -220,24 +248,6 @@ static void publish(struct shmring *r, uint64_t pos)
 	shmring__store_release64(&mslot(r, pos)->seq, pos + 1);
 }
 
-/* producer: mark claimed slots as ours, for shmring__mpmc_skip_dead() */
-static void pstamp(struct shmring *r, uint64_t pos, unsigned k)
-{
-	for (unsigned i = 0; i < k; i++)
-		/* release: our claim's view of the slot (its seq == pos) comes
-		 * with the stamp; pairs with the skipper's CAS in skip_dead() */
-		shmring__store_release32(&mslot(r, pos + i)->stamp, priv(r)->prod_stamp);
-}
-
-/* consumer: mark claimed slots as ours, for shmring__mpmc_recover() */
-static void stamp(struct shmring *r, uint64_t pos, unsigned k)
-{
-	for (unsigned i = 0; i < k; i++)
-		/* relaxed: a hint; a producer that reads 0 just keeps waiting */
-		shmring__store_relaxed32(&mslot(r, pos + i)->stamp, priv(r)->cons_stamp);
-}
-
-
 /* a claimed slot whose length is impossible: release it, count, report */
 static int skip_corrupt(struct shmring *r, uint64_t pos)
 {
@@ -258,7 +268,6 @@ int shmring__mpmc_send(struct shmring *r, const void *msg, size_t len, int64_t t
 	int k = claim_wait(r, 0, 1, &pos, NULL, timeout_ns);
 	if (k < 0)
 		return k;
-	pstamp(r, pos, 1);
 	struct shmring__slot_mpmc *s = mslot(r, pos);
 	/* relaxed: a consumer may peek at len before its claim CAS */
 	shmring__store_relaxed32(&s->len, (uint32_t)len);
@@ -280,7 +289,6 @@ ssize_t shmring__mpmc_recv(struct shmring *r, void *buf, size_t cap, int64_t tim
 	if (k < 0)
 		return k;
 	struct shmring__slot_mpmc *s = mslot(r, pos);
-	stamp(r, pos, 1);
 	uint32_t len = shmring__load_relaxed32(&s->len);   /* once: untrusted */
 	if (len > r->slot_size || len > cap)
 		return skip_corrupt(r, pos);   /* changed under us after the peek */
@@ -307,7 +315,6 @@ int shmring__mpmc_send_burst(struct shmring *r, const struct iovec *msgs, unsign
 	int k = claim_wait(r, 0, ok, &pos, NULL, timeout_ns);
 	if (k < 0)
 		return k;
-	pstamp(r, pos, (unsigned)k);
 	for (int i = 0; i < k; i++) {
 		struct shmring__slot_mpmc *s = mslot(r, pos + (uint64_t)i);
 		shmring__store_relaxed32(&s->len, (uint32_t)msgs[i].iov_len);   /* relaxed: see send */
@@ -339,7 +346,6 @@ int shmring__mpmc_recv_burst(struct shmring *r, struct iovec *bufs, unsigned n,
 	int k = claim_wait(r, 1, ok, &pos, bufs, timeout_ns);
 	if (k < 0)
 		return k;
-	stamp(r, pos, (unsigned)k);
 	/* every claimed slot is ours to deliver; lengths were checked before
 	 * the claim, and are read once more here: a slot that changed under
 	 * us (a scribbling peer) is skipped as corrupt */
@@ -370,7 +376,6 @@ int shmring__mpmc_reserve(struct shmring *r, struct shmring_slot *s, int64_t tim
 	int k = claim_wait(r, 0, 1, &pos, NULL, timeout_ns);
 	if (k < 0)
 		return k;
-	pstamp(r, pos, 1);
 	s->data = (unsigned char *)mslot(r, pos) + sizeof(struct shmring__slot_mpmc);
 	s->len = r->slot_size;
 	s->pos = pos;
@@ -404,7 +409,6 @@ int shmring__mpmc_acquire(struct shmring *r, struct shmring_slot *s, int64_t tim
 	int k = claim_wait(r, 1, 1, &pos, NULL, timeout_ns);
 	if (k < 0)
 		return k;
-	stamp(r, pos, 1);
 	struct shmring__slot_mpmc *sl = mslot(r, pos);
 	uint32_t len = shmring__load_relaxed32(&sl->len);   /* once: untrusted */
 	if (len > r->slot_size)

@@ -115,9 +115,10 @@ int shmring__spsc_send_burst(struct shmring *r, const struct iovec *msgs, unsign
 		return rc;
 
 	uint64_t pos = r->p.pos;
+	/* the cache falls short of the burst: look at the shared index once */
+	if (r->p.limit - pos < n)
+		shmring__spsc_space(r);
 	uint64_t room = r->p.limit - pos;
-	if (room < n && shmring__spsc_space(r) > 0)
-		room = r->p.limit - pos;    /* the cache was stale: look again once */
 	unsigned k = 0;
 	size_t bytes = 0;
 	for (; k < n && k < room; k++) {
@@ -143,9 +144,9 @@ int shmring__spsc_recv_burst(struct shmring *r, struct iovec *bufs, unsigned n,
 		return rc;
 
 	uint64_t pos = r->c.pos;
+	if (r->c.avail - pos < n)   /* as in send_burst */
+		shmring__spsc_data(r);
 	uint64_t avail = r->c.avail - pos;
-	if (avail < n && shmring__spsc_data(r) > 0)
-		avail = r->c.avail - pos;
 	unsigned k = 0;
 	size_t bytes = 0;
 	for (; k < n && k < avail; k++) {

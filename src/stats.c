@@ -77,6 +77,8 @@ int shmring_info(struct shmring *r, struct shmring_info *out)
 	out->cons_deaths = shmring__load_relaxed32(&h->cons_deaths);
 	out->creator_pid = (int32_t)shmring__load_relaxed32(&h->creator_pid);
 	out->created_ns = shmring__load_relaxed64(&h->created_ns);
+	struct shmring__priv *pv = priv(r);
+	out->spin_ns = !pv->spin_auto ? pv->spin_ns : pv->spin_checked_ns ? pv->spin_auto_ns : -1;
 	return 0;
 }
 

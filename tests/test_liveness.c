@@ -431,10 +431,16 @@ static uint64_t claim_unstamped(struct shmring *r, int consumer)
 	return pos;
 }
 
-/* Before: consumers stalled at that position for good (the fault harness
- * counted it as wedged). Now the claim is seen dead (no live intent covers
- * it) and skipped. */
-Test(liveness, mpmc_producer_killed_before_its_stamp_is_skipped, .timeout = 20)
+
+
+/*
+ * A producer killed between its claim CAS and its stamp: before, consumers
+ * stalled at that position for good (the fault harness counted a wedge).
+ * Now the claim is seen dead (no live intent covers it) and skipped. With
+ * mark set, a skipper also marked it and died before completing the skip:
+ * the next consumer completes it.
+ */
+static void dead_unstamped_claim(int mark)
 {
 	char n[64], buf[8];
 	struct shmring *c, *p2;
@@ -448,7 +454,10 @@ Test(liveness, mpmc_producer_killed_before_its_stamp_is_skipped, .timeout = 20)
 		struct shmring *p;
 		if (shmring_open(n, SHMRING_PRODUCER, &p))
 			_exit(1);
-		claim_unstamped(p, 0);
+		uint64_t pos = claim_unstamped(p, 0);
+		if (mark)
+			__atomic_store_n(&((struct shmring__slot_mpmc *)shmring__slot(p, pos))->stamp,
+			                 SHMRING__STAMP_SKIP, __ATOMIC_RELEASE);
 		raise(SIGKILL);   /* dies between claim and stamp */
 	}
 	waitpid(child, NULL, 0);
@@ -463,9 +472,24 @@ Test(liveness, mpmc_producer_killed_before_its_stamp_is_skipped, .timeout = 20)
 	shmring_unlink(n);
 }
 
-/* ... but a LIVE producer's claim between its CAS and its stamp is never
- * skipped: its intent covers it */
-Test(liveness, mpmc_live_unstamped_claim_is_not_skipped, .timeout = 20)
+Test(liveness, mpmc_producer_killed_before_its_stamp_is_skipped, .timeout = 20)
+{
+	dead_unstamped_claim(0);
+}
+
+Test(liveness, mpmc_skip_mark_of_a_dead_skipper_is_completed, .timeout = 20)
+{
+	dead_unstamped_claim(1);
+}
+
+/*
+ * ... but a LIVE producer's claim between its CAS and its stamp is never
+ * skipped: its intent covers it. With mark set, a skipper delayed while the
+ * slot went round put its mark on that live claim: a mark is only a
+ * proposal, never completed on a live claim; the producer's stamp replaces
+ * it and its message arrives.
+ */
+static void live_unstamped_claim(int mark)
 {
 	char n[64], buf[8];
 	struct shmring *c, *p;
@@ -474,8 +498,10 @@ Test(liveness, mpmc_live_unstamped_claim_is_not_skipped, .timeout = 20)
 	cr_assert_eq(shmring_create(n, &cfg, SHMRING_CONSUMER, &c), 0);
 	cr_assert_eq(shmring_open(n, SHMRING_PRODUCER, &p), 0);
 	uint64_t pos = claim_unstamped(p, 0);
-	shmring__mpmc_skip_dead(c, 1);
 	struct shmring__slot_mpmc *sl = (void *)shmring__slot(p, pos);
+	if (mark)
+		__atomic_store_n(&sl->stamp, SHMRING__STAMP_SKIP, __ATOMIC_RELEASE);
+	shmring__mpmc_skip_dead(c, 1);
 	cr_assert_eq(__atomic_load_n(&sl->seq, __ATOMIC_ACQUIRE), pos, "a live claim was skipped");
 	/* the producer goes on: stamp, write, publish as send() does */
 	__atomic_store_n(&sl->stamp, priv(p)->prod_stamp, __ATOMIC_RELEASE);
@@ -488,6 +514,16 @@ Test(liveness, mpmc_live_unstamped_claim_is_not_skipped, .timeout = 20)
 	shmring_close(p);
 	shmring_close(c);
 	shmring_unlink(n);
+}
+
+Test(liveness, mpmc_live_unstamped_claim_is_not_skipped, .timeout = 20)
+{
+	live_unstamped_claim(0);
+}
+
+Test(liveness, mpmc_skip_mark_on_a_live_claim_is_not_completed, .timeout = 20)
+{
+	live_unstamped_claim(1);
 }
 
 /* The same on the consumer side: a consumer killed between its claim and
@@ -528,66 +564,6 @@ Test(liveness, mpmc_consumer_killed_before_its_stamp_is_recovered, .timeout = 20
 	cr_assert_eq(buf[0], '2');
 	shmring_close(c2);
 	shmring_close(p);
-	shmring_unlink(n);
-}
-
-/* A skip mark is only a proposal. One that lands on a live producer's claim
- * (a skipper delayed while the slot went round) is never completed: the
- * producer stamps over it and its message arrives. One left by a skipper
- * that died before completing it is completed by the next consumer. */
-Test(liveness, mpmc_skip_mark_on_a_live_claim_is_not_completed, .timeout = 20)
-{
-	char n[64], buf[8];
-	struct shmring *c, *p;
-	struct shmring_config cfg = { .kind = SHMRING_MPMC, .slot_size = 8, .slots = 4 };
-	test_name(n, sizeof(n), "mlive");
-	cr_assert_eq(shmring_create(n, &cfg, SHMRING_CONSUMER, &c), 0);
-	cr_assert_eq(shmring_open(n, SHMRING_PRODUCER, &p), 0);
-	uint64_t pos = claim_unstamped(p, 0);
-	struct shmring__slot_mpmc *sl = (void *)shmring__slot(p, pos);
-	__atomic_store_n(&sl->stamp, SHMRING__STAMP_SKIP, __ATOMIC_RELEASE);   /* the late mark */
-	shmring__mpmc_skip_dead(c, 1);
-	cr_assert_eq(__atomic_load_n(&sl->seq, __ATOMIC_ACQUIRE), pos, "a live claim was completed as a skip");
-	__atomic_store_n(&sl->stamp, priv(p)->prod_stamp, __ATOMIC_RELEASE);
-	sl->len = 1;
-	memcpy(sl + 1, "L", 1);
-	__atomic_store_n(&sl->stamp, 0, __ATOMIC_RELAXED);
-	__atomic_store_n(&sl->seq, pos + 1, __ATOMIC_RELEASE);
-	cr_assert_eq(shmring_recv(c, buf, sizeof(buf), 1000000000), 1);
-	cr_assert_eq(buf[0], 'L');
-	shmring_close(p);
-	shmring_close(c);
-	shmring_unlink(n);
-}
-
-Test(liveness, mpmc_skip_mark_of_a_dead_skipper_is_completed, .timeout = 20)
-{
-	char n[64], buf[8];
-	struct shmring *c, *p2;
-	struct shmring_stats st;
-	struct shmring_config cfg = { .kind = SHMRING_MPMC, .slot_size = 8, .slots = 4 };
-	test_name(n, sizeof(n), "mdead");
-	cr_assert_eq(shmring_create(n, &cfg, SHMRING_CONSUMER, &c), 0);
-	cr_assert_eq(shmring_open(n, SHMRING_PRODUCER, &p2), 0);
-	pid_t child = fork();
-	if (child == 0) {
-		struct shmring *p;
-		if (shmring_open(n, SHMRING_PRODUCER, &p))
-			_exit(1);
-		uint64_t pos = claim_unstamped(p, 0);
-		struct shmring__slot_mpmc *sl = (void *)shmring__slot(p, pos);
-		/* a skipper marked it and died: leave the mark, die too */
-		__atomic_store_n(&sl->stamp, SHMRING__STAMP_SKIP, __ATOMIC_RELEASE);
-		raise(SIGKILL);
-	}
-	waitpid(child, NULL, 0);
-	cr_assert_eq(shmring_send(p2, "A", 1, 0), 0);
-	cr_assert_eq(shmring_recv(c, buf, sizeof(buf), 2000000000), 1, "stuck behind a dead skipper's mark");
-	cr_assert_eq(buf[0], 'A');
-	shmring_stats(c, &st);
-	cr_assert_eq(st.abandoned, 1);
-	shmring_close(p2);
-	shmring_close(c);
 	shmring_unlink(n);
 }
 
