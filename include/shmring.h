@@ -50,7 +50,14 @@ extern "C" {
 #define SHMRING_CONSUMER 2
 
 /* config flags */
-#define SHMRING_PREFAULT 0x1u   /* touch every page at create */
+#define SHMRING_PREFAULT  0x1u  /* touch every page at create */
+#define SHMRING_HUGEPAGES 0x2u  /* back the ring with huge pages: a memfd ring
+                                 * (MFD_HUGETLB) or a file on hugetlbfs; -ENOMEM
+                                 * when none are available, -EINVAL for a POSIX
+                                 * shm name or a file on another filesystem */
+#define SHMRING_MLOCK     0x4u  /* every attaching process locks its mapping in
+                                 * memory (-ENOMEM / -EPERM when refused) */
+#define SHMRING__FLAGS_KNOWN (SHMRING_PREFAULT | SHMRING_HUGEPAGES | SHMRING_MLOCK)
 
 /* limits */
 #define SHMRING_MAX_SLOT_SIZE (1u << 30)
@@ -119,7 +126,8 @@ struct shmring_stats {
 	uint64_t sent;        /* messages published (SPSC) / slots claimed (MPMC) */
 	uint64_t received;    /* messages released (SPSC) / slots claimed (MPMC) */
 	uint64_t sent_bytes;  /* payload bytes sent; each handle adds its count
-	                       * every 64 KiB and when it waits or closes */
+	                       * every 64 KiB, and when it sleeps, shuts down,
+	                       * closes or calls shmring_stats() */
 	uint64_t recv_bytes;  /* payload bytes received, likewise */
 	uint64_t full_waits;  /* producer sleeps on a full ring */
 	uint64_t empty_waits; /* consumer sleeps on an empty ring */
@@ -135,13 +143,18 @@ struct shmring_stats {
 };
 
 /*
- * Lifecycle (src/lifecycle.c).
- * create: -EINVAL (name, config, roles), -EEXIST, -EACCES, -ENOMEM, -ENOSPC,
+ * Lifecycle (src/place.c finds the object, src/lifecycle.c makes or opens
+ * the ring on it).
+ * create: -EINVAL (name, config, roles; SHMRING_HUGEPAGES on a shm name),
+ *         -EEXIST, -EACCES, -ENOMEM, -ENOSPC, -EPERM (SHMRING_MLOCK refused),
  *         -EBUSY never (a new ring has no holders).
  * open:   -EINVAL, -ENOENT, -EACCES, -EPROTO (not a shmring, a version this
  *         library does not speak, or an inconsistent/truncated object),
  *         -EBUSY (SPSC role held by a live process), -EUSERS (MPMC: all 64
  *         entries of a side held by live processes).
+ * Attaching a role also opens a second descriptor of the object for its
+ * liveness lock: -EMFILE/-ENFILE, -ENOLCK (a filesystem without locks),
+ * -ESTALE (without /proc: the name was replaced meanwhile).
  * close:  detaches, releases roles (a producer's close counts as its end of
  *         stream), wakes sleepers so they re-check. NULL is ignored.
  * unlink: -EINVAL, -ENOENT, -EACCES. Attached processes keep working.
@@ -151,6 +164,31 @@ SHMRING_API int  shmring_create(const char *name, const struct shmring_config *c
 SHMRING_API int  shmring_open(const char *name, int roles, struct shmring **out);
 SHMRING_API void shmring_close(struct shmring *r);
 SHMRING_API int  shmring_unlink(const char *name);
+
+/*
+ * Where else a ring lives (src/place.c). The same layout, validation,
+ * liveness and end-of-stream rules as a POSIX shm ring.
+ * create_file / open_file: a ring in an ordinary file on any filesystem
+ *   (tmpfs, hugetlbfs, ext4, ...); it outlives its processes; errors as
+ *   create/open, with paths (-EEXIST, -ENOENT, -EACCES, -ENOTDIR, ...).
+ *   Remove it with unlink(2).
+ * create_memfd: an anonymous ring (memfd_create), sealed against shrink and
+ *   grow (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL): nobody holding its
+ *   descriptor can truncate it under the others (the SIGBUS attack a named
+ *   ring cannot rule out). Share it with shmring_fd() (fork, or SCM_RIGHTS
+ *   over a Unix socket); it disappears with its last descriptor and mapping.
+ * shmring_fd: the ring's descriptor, owned by the handle (closed by
+ *   shmring_close; dup it to keep it).
+ * open_fd: attach through a descriptor of a ring (it is dup'ed; the caller
+ *   keeps its own). -EPROTO when it is not a ring, -EBADF when fd is not open.
+ */
+SHMRING_API int shmring_create_file(const char *path, const struct shmring_config *cfg,
+                                    int roles, struct shmring **out);
+SHMRING_API int shmring_open_file(const char *path, int roles, struct shmring **out);
+SHMRING_API int shmring_create_memfd(const struct shmring_config *cfg, int roles,
+                                     struct shmring **out);
+SHMRING_API int shmring_fd(const struct shmring *r);
+SHMRING_API int shmring_open_fd(int fd, int roles, struct shmring **out);
 
 /*
  * Copying send/recv. send: 0, -EMSGSIZE (len > slot_size), -EAGAIN,
@@ -208,6 +246,36 @@ SHMRING_API int shmring_stats(struct shmring *r, struct shmring_stats *out);
 
 /* human-readable name of a shmring return code (static string) */
 SHMRING_API const char *shmring_strerror(int err);
+
+/*
+ * Many rings, one wait (src/poll.c): wait until at least one of n items can
+ * make progress. An item asks SHMRING_POLLIN (its handle holds the consumer
+ * role: a message to receive, or the end of the stream: the next recv
+ * returns -EPIPE) and/or SHMRING_POLLOUT (the producer role: room to send,
+ * or no consumer left / this handle shut down: the next send returns
+ * -EPIPE); events 0 leaves an item out. A ring may appear in two items, once
+ * per role. revents says which of the asked events are ready; it is a hint
+ * in an MPMC ring (another consumer may take the message first: recv with
+ * timeout 0 then returns -EAGAIN). The wait spins first, for the longest
+ * spin budget among the items' handles (shmring_set_spin; one that never
+ * sleeps makes the poll never sleep), then sleeps in one futex_waitv call
+ * (Linux >= 5.16; without it, in slices of at most 1 ms).
+ * Returns the number of items with revents set (>= 1); -EAGAIN (timeout_ns
+ * 0 and nothing ready), -ETIMEDOUT, -EINVAL (items NULL, n 0 or above
+ * SHMRING_POLL_MAX, a NULL ring, an unknown event bit, or an event whose
+ * role the handle does not hold).
+ */
+#define SHMRING_POLLIN   1u   /* consumer: a message to receive, or end of stream */
+#define SHMRING_POLLOUT  2u   /* producer: room to send, or no consumer left */
+#define SHMRING_POLL_MAX 128u /* items per call */
+
+struct shmring_pollitem {
+	struct shmring *ring;
+	unsigned events;      /* SHMRING_POLLIN | SHMRING_POLLOUT, or 0 */
+	unsigned revents;     /* set by shmring_poll: the events ready */
+};
+
+SHMRING_API int shmring_poll(struct shmring_pollitem *items, unsigned n, int64_t timeout_ns);
 
 #ifdef __cplusplus
 }

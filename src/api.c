@@ -3,7 +3,8 @@
  * api.c - the public calls that are not inline (and the slow paths of the
  * inline ones): argument and role checks, then the engine of the ring's
  * kind (spsc.c or mpmc.c). Both engines have one shape; nothing below
- * knows how either works.
+ * knows how either works. Also the lookup of an engine's wait table for
+ * shmring_poll() (poll.c), which knows no ring kind.
  */
 #include <errno.h>
 #include "private.h"
@@ -144,4 +145,15 @@ int shmring_set_spin(struct shmring *r, int64_t spin_ns)
 	priv(r)->spin_ns = spin_ns;
 	priv(r)->spin_auto = 0;
 	return 0;
+}
+
+const struct shmring__wait_for *shmring__wait_table(struct shmring *r, int dir)
+{
+	int role = dir == SHMRING__DIR_DATA ? SHMRING_CONSUMER : SHMRING_PRODUCER;
+
+	if (!r || !(priv(r)->roles & role) || priv(r)->forked)
+		return NULL;
+	if (dir == SHMRING__DIR_DATA)
+		return r->kind == SHMRING_MPMC ? &shmring__mpmc_for_data : &shmring__spsc_for_data;
+	return r->kind == SHMRING_MPMC ? &shmring__mpmc_for_space : &shmring__spsc_for_space;
 }

@@ -75,3 +75,25 @@ int64_t shmring__auto_spin(struct shmring *r, int dir, int64_t now)
 	priv(r)->spin_auto_ns = spin;
 	return spin;
 }
+
+/* the wait policy in force for r waiting in direction dir: spin this many
+ * ns before sleeping (0: sleep at once; < 0: never sleep) */
+int64_t shmring__spin_budget(struct shmring *r, int dir, int64_t now)
+{
+	return priv(r)->spin_auto ? shmring__auto_spin(r, dir, now) : priv(r)->spin_ns;
+}
+
+/* the policy's last word without reading the clock: may r spin at all? */
+int shmring__may_spin(struct shmring *r)
+{
+	return priv(r)->spin_auto ? priv(r)->spin_auto_ns != 0 : priv(r)->spin_ns != 0;
+}
+
+/* the absolute deadline of a wait of timeout_ns from now; INT64_MAX for a
+ * negative timeout and, saturating, for one too large to add */
+int64_t shmring__deadline(int64_t now, int64_t timeout_ns)
+{
+	if (timeout_ns < 0 || timeout_ns > INT64_MAX - now)
+		return INT64_MAX;
+	return now + timeout_ns;
+}

@@ -1,11 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * lifecycle.c - create, open, close, unlink; mapping and attaching.
+ * lifecycle.c - a ring's life on an open descriptor, wherever the object
+ * lives (place.c opens it: a POSIX shm name, a file path, a memfd, a
+ * descriptor received from elsewhere): make a new ring on it, open an
+ * existing one, map it, bind the handle from validated sizes, attach the
+ * roles, close.
  *
- * Creation is atomic to observers: O_CREAT|O_EXCL, size, initialise, and
- * publish the magic last with release order. An opener that finds the
- * object too small or without magic retries for a short while (the creator
- * may be between ftruncate and the magic store), then fails with -EPROTO.
+ * Creation is atomic to observers: the place is created exclusively,
+ * sized, initialised, and the magic is published last with release order.
+ * An opener that finds the object too small or without magic retries for a
+ * short while (the creator may be between ftruncate and the magic store),
+ * then fails with -EPROTO.
  */
 #include <errno.h>
 #include <limits.h>
@@ -22,7 +27,7 @@
 #define OPEN_RETRY_NS   200000000   /* wait this long for a creator to finish */
 #define OPEN_RETRY_STEP 1000000
 
-static struct shmring *handle_new(const char *name)
+static struct shmring *handle_new(const struct shmring__place *where)
 {
 	struct shmring__handle *h = aligned_alloc(128, (sizeof(*h) + 127) & ~(size_t)127);
 	if (!h)
@@ -32,8 +37,12 @@ static struct shmring *handle_new(const char *name)
 	priv(r)->fd = -1;
 	priv(r)->lock_fd = -1;
 	priv(r)->prod_entry = priv(r)->cons_entry = -1;
-	if (name)
-		strncpy(priv(r)->name, name, sizeof(priv(r)->name) - 1);
+	if (where->name)
+		strncpy(priv(r)->name, where->name, sizeof(priv(r)->name) - 1);
+	if (where->path && !(priv(r)->path = strdup(where->path))) {
+		free(h);
+		return NULL;
+	}
 	return r;
 }
 
@@ -46,6 +55,7 @@ static void handle_bind(struct shmring *r, void *map, size_t map_size,
 	priv(r)->map_size = map_size;
 	r->kind = id->kind;
 	r->slot_size = id->slot_size;
+	priv(r)->flags = id->flags;
 	priv(r)->nslots = id->slots;
 	r->mask = priv(r)->nslots - 1;
 	r->stride = shmring__stride(r->kind, r->slot_size);
@@ -81,7 +91,8 @@ static int handle_start(struct shmring *r)
  * description of the same object, never mapped (a mapping keeps its open
  * file, and so its locks, alive after close). Reopened through
  * /proc/self/fd (always visible to ourselves, whatever hidepid says); where
- * /proc is missing, by name, checked to be the same object.
+ * /proc is missing, by name or path, checked to be the same object (an
+ * anonymous ring then cannot be attached with a role: -ENOENT).
  */
 static int open_lock_fd(struct shmring *r)
 {
@@ -95,6 +106,8 @@ static int open_lock_fd(struct shmring *r)
 	while (fd < 0 && errno == EINTR);
 	if (fd < 0 && priv(r)->name[0])
 		fd = shm_open(priv(r)->name, O_RDWR | O_CLOEXEC, 0);
+	else if (fd < 0 && priv(r)->path)
+		fd = open(priv(r)->path, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	if (fstat(fd, &a) < 0 || fstat(priv(r)->fd, &b) < 0 ||
@@ -128,6 +141,18 @@ static int attach(struct shmring *r, int roles)
 	return rc;
 }
 
+/* SHMRING_MLOCK (a flag of the ring, read once at open): every attaching
+ * process locks its mapping, so that no page of the ring is ever paged out;
+ * -ENOMEM or -EPERM when the kernel refuses (RLIMIT_MEMLOCK) */
+static int lock_in_memory(struct shmring *r)
+{
+	if (!(priv(r)->flags & SHMRING_MLOCK))
+		return 0;
+	if (mlock(r->hdr, priv(r)->map_size) < 0)
+		return errno == EAGAIN ? -ENOMEM : -errno;
+	return 0;
+}
+
 static void handle_free(struct shmring *r)
 {
 	shmring__untrack(r);
@@ -137,69 +162,40 @@ static void handle_free(struct shmring *r)
 		close(priv(r)->lock_fd);   /* drops our registry locks, if any are left */
 	if (priv(r)->fd >= 0)
 		close(priv(r)->fd);
+	free(priv(r)->path);
 	free(r);
 }
 
-/* undo a failed create: remove the name only while it still names the
- * object we created (somebody may have replaced it meanwhile) */
-static void unlink_if_ours(const char *name, int fd)
+/*
+ * Make a new ring on fd, an object just created exclusively at `where`
+ * (nobody else has it yet), already sized to `size` bytes (>= the ring's
+ * total; a huge-page object is rounded up). On success the handle owns
+ * fd; on failure the caller still does (it may have to remove the place).
+ */
+int shmring__make_ring(int fd, const struct shmring__place *where, off_t size,
+                       const struct shmring_config *cfg, int roles, struct shmring **out)
 {
-	struct stat mine, now;
-	int cur = shm_open(name, O_RDONLY | O_CLOEXEC, 0);
-	if (cur < 0)
-		return;
-	int same = fstat(fd, &mine) == 0 && fstat(cur, &now) == 0 &&
-	           mine.st_dev == now.st_dev && mine.st_ino == now.st_ino;
-	close(cur);
-	if (same)
-		shm_unlink(name);
-}
-
-int shmring_create(const char *name, const struct shmring_config *cfg, int roles,
-                   struct shmring **out)
-{
-	int rc;
-
-	if (!out)
-		return -EINVAL;
-	*out = NULL;
-	if ((rc = shmring__check_name(name)) || (rc = shmring__check_config(cfg)))
-		return rc;
-	if (roles & ~(SHMRING_PRODUCER | SHMRING_CONSUMER))
-		return -EINVAL;
-
 	uint32_t stride = shmring__stride(cfg->kind, cfg->slot_size);
 	uint64_t total = SHMRING__HDR_SIZE + cfg->slots * stride;
-	mode_t mode = cfg->mode ? cfg->mode : 0600;
-	struct shmring *r = handle_new(name);
+	struct shmring *r = handle_new(where);
+	int rc;
+
 	if (!r)
 		return -ENOMEM;
 	shmring__track(r);
-
-	int fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-	if (fd < 0) {
-		rc = -errno;
-		handle_free(r);
-		return rc == -ENAMETOOLONG ? -EINVAL : rc;
-	}
-	priv(r)->fd = fd;
-	/* the umask must not narrow the mode the caller asked for */
-	if (fchmod(fd, mode) < 0 || ftruncate(fd, (off_t)total) < 0) {
-		rc = -errno;
-		goto fail_unlink;
-	}
-	/* reserve the memory now: a full /dev/shm is -ENOSPC here rather than
-	 * SIGBUS at some later page fault (filesystems without fallocate skip) */
-	rc = posix_fallocate(fd, 0, (off_t)total);
+	/* reserve the memory now: a full /dev/shm (or no huge page left) is an
+	 * error here rather than SIGBUS at some later page fault (filesystems
+	 * without fallocate skip this) */
+	rc = posix_fallocate(fd, 0, size);
 	if (rc == ENOSPC || rc == EFBIG || rc == ENOMEM) {
-		rc = -ENOSPC;
-		goto fail_unlink;
+		rc = (cfg->flags & SHMRING_HUGEPAGES) ? -ENOMEM : -ENOSPC;
+		goto fail;
 	}
 	int mflags = MAP_SHARED | ((cfg->flags & SHMRING_PREFAULT) ? MAP_POPULATE : 0);
-	void *map = mmap(NULL, total, PROT_READ | PROT_WRITE, mflags, fd, 0);
+	void *map = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, mflags, fd, 0);
 	if (map == MAP_FAILED) {
 		rc = -errno;
-		goto fail_unlink;
+		goto fail;
 	}
 	struct shmring__hdr *h = map;
 	struct timespec now;
@@ -215,24 +211,23 @@ int shmring_create(const char *name, const struct shmring_config *cfg, int roles
 	h->creator_pid = (uint32_t)getpid();
 	h->created_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
 	/* bound from our own config, not read back from shared memory: the
-	 * object is visible by name from shm_open on, and a peer with access
+	 * object is visible from its creation on, and a peer with access
 	 * could already be rewriting it */
 	struct shmring__ident id = { .kind = cfg->kind, .slot_size = cfg->slot_size,
-	                             .slots = cfg->slots, .total = total };
-	handle_bind(r, map, total, &id);
+	                             .slots = cfg->slots, .total = total, .flags = cfg->flags };
+	priv(r)->fd = fd;
+	handle_bind(r, map, (size_t)size, &id);
 	if (r->kind == SHMRING_MPMC)
 		shmring__mpmc_init_slots(r);
 	/* M1: release: every field above before the magic; pairs with M2 */
 	shmring__store_release64(&h->magic, SHMRING__MAGIC);
 
-	rc = attach(r, roles);
-	if (rc)
-		goto fail_unlink;
-	*out = r;
-	return 0;
-
-fail_unlink:
-	unlink_if_ours(name, priv(r)->fd);
+	if ((rc = lock_in_memory(r)) == 0 && (rc = attach(r, roles)) == 0) {
+		*out = r;
+		return 0;
+	}
+	priv(r)->fd = -1;   /* the caller's again */
+fail:
 	handle_free(r);
 	return rc;
 }
@@ -252,30 +247,16 @@ static int fresh(const struct stat *st)
 	return now.tv_sec - st->st_ctim.tv_sec < 2;
 }
 
-int shmring_open(const char *name, int roles, struct shmring **out)
+/*
+ * Open the ring on fd (found at `where`; readonly: mapped PROT_READ, for
+ * an observer that may not write). The handle owns fd from here on, on
+ * failure too (it is closed).
+ */
+int shmring__open_ring(int fd, int readonly, const struct shmring__place *where, int roles,
+                       struct shmring **out)
 {
-	int rc, readonly = 0;
-
-	if (!out)
-		return -EINVAL;
-	*out = NULL;
-	if ((rc = shmring__check_name(name)))
-		return rc;
-	if (roles & ~(SHMRING_PRODUCER | SHMRING_CONSUMER))
-		return -EINVAL;
-
-	int fd = shm_open(name, O_RDWR | O_CLOEXEC, 0);
-	if (fd < 0 && errno == EACCES && roles == 0) {
-		/* an observer may look at a ring it cannot write */
-		fd = shm_open(name, O_RDONLY | O_CLOEXEC, 0);
-		readonly = 1;
-	}
-	if (fd < 0) {
-		rc = -errno;
-		return rc == -ENAMETOOLONG ? -EINVAL : rc;
-	}
-
-	struct shmring *r = handle_new(name);
+	int rc;
+	struct shmring *r = handle_new(where);
 	if (!r) {
 		close(fd);
 		return -ENOMEM;
@@ -331,11 +312,8 @@ int shmring_open(const char *name, int roles, struct shmring **out)
 		*out = r;
 		return 0;
 	}
-	rc = attach(r, roles);
-	if (rc) {
-		handle_free(r);
-		return rc;
-	}
+	if ((rc = lock_in_memory(r)) || (rc = attach(r, roles)))
+		goto fail;
 	*out = r;
 	return 0;
 
@@ -359,14 +337,4 @@ void shmring_close(struct shmring *r)
 			shmring__notify(r, SHMRING__DIR_SPACE);
 	}
 	handle_free(r);
-}
-
-int shmring_unlink(const char *name)
-{
-	int rc = shmring__check_name(name);
-	if (rc)
-		return rc;
-	if (shm_unlink(name) < 0)
-		return errno == ENAMETOOLONG ? -EINVAL : -errno;
-	return 0;
 }

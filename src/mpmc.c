@@ -122,6 +122,11 @@ static int claim(struct shmring *r, int consumer, unsigned n, uint64_t *first,
 					break;
 				}
 				uint32_t len = shmring__load_relaxed32(&sl->len);
+				if (len > r->slot_size && k > 0)
+					break;   /* a corrupt slot only ever comes first
+					          * (reported alone: -EBADMSG), so each
+					          * message claimed lands in the buffer
+					          * it was checked against */
 				if (fit && len <= r->slot_size && len > fit[k].iov_len) {
 					if (k == 0)
 						return -EMSGSIZE;   /* not claimed: it stays */
@@ -168,15 +173,16 @@ static int ready_data(struct shmring *r)
 }
 
 /* what a waiting producer / consumer waits for, and what it repairs when
- * the peer looks stalled (shmring__wait() knows no ring kind) */
-static const struct shmring__wait_for for_space = {
+ * the peer looks stalled (shmring__wait() knows no ring kind; shmring_poll()
+ * finds these through shmring__wait_table() in api.c) */
+const struct shmring__wait_for shmring__mpmc_for_space = {
 	.dir = SHMRING__DIR_SPACE,
 	.ready = ready_space,
 	.gone = shmring__consumers_gone,
 	.stalled = shmring__mpmc_recover,
 };
 
-static const struct shmring__wait_for for_data = {
+const struct shmring__wait_for shmring__mpmc_for_data = {
 	.dir = SHMRING__DIR_DATA,
 	.ready = ready_data,
 	.gone = shmring__producers_gone,
@@ -234,7 +240,8 @@ static int claim_wait(struct shmring *r, int consumer, unsigned n, uint64_t *fir
 			if (left <= 0)
 				return -ETIMEDOUT;
 		}
-		int rc = shmring__wait(r, consumer ? &for_data : &for_space, left);
+		int rc = shmring__wait(r, consumer ? &shmring__mpmc_for_data
+		                                   : &shmring__mpmc_for_space, left);
 		if (rc < 0)
 			return rc;
 	}

@@ -128,8 +128,10 @@ static int due(struct shmring *r, int64_t *last, int force)
  * consumer that died between claiming and releasing it? Its stamp names the
  * registry entry and generation of the claimant; if that attachment is gone
  * (freed, re-used, or its process dead), free the slot on its behalf: the
- * message it held is lost with it (counted in orphans). A stamp of 0 means
- * "not stamped yet" and is left alone. At most every 50 ms.
+ * message it held is lost with it (counted in orphans). A claim without a
+ * consumer stamp is judged by the consumers' claim intents: freed only when
+ * no live consumer covers it. At most every 50 ms unless forced (when the
+ * producer is about to report that no consumer is left).
  */
 void shmring__mpmc_recover(struct shmring *r, int force)
 {

@@ -6,7 +6,9 @@
  * Who calls whom (an arrow is "calls"; no two files call each other, and
  * there is no cycle: tools/lint_calls.py checks it in make lint):
  *
+ *   poll.c      -> api.c, wait.c, clock.c
  *   api.c       -> spsc.c, mpmc.c (the engines), stream.c, stats.c
+ *   place.c     -> lifecycle.c, validate.c (names, paths, memfds, fds)
  *   lifecycle.c -> validate.c, registry.c, stream.c, mpmc.c, wait.c, stats.c, clock.c
  *   spsc.c      -> wait.c, stream.c, stats.c
  *   mpmc.c      -> mpmc_dead.c, wait.c, stream.c, stats.c, clock.c
@@ -21,7 +23,8 @@
  *
  * wait.c knows no ring kind: an engine hands it what to wait for (struct
  * shmring__wait_for: the condition, the end-of-stream test, the repair of
- * a stalled peer) as function pointers.
+ * a stalled peer) as function pointers. poll.c knows none either: api.c
+ * looks up the engine's table for each ring (shmring__wait_table()).
  */
 #ifndef SHMRING_PRIVATE_H
 #define SHMRING_PRIVATE_H
@@ -45,7 +48,9 @@ struct shmring__priv {
 	                             * object, never mapped: holds the OFD locks
 	                             * of our registry entries (-1: none) */
 	size_t map_size;
-	char name[SHMRING__NAME_MAX + 2];
+	uint32_t flags;             /* the ring's config flags, read once at open */
+	char name[SHMRING__NAME_MAX + 2];   /* POSIX shm name, or "" */
+	char *path;                 /* file path (malloc'd), or NULL */
 
 	/* registry */
 	uint64_t self_id;           /* this process as shown in our entries:
@@ -100,12 +105,24 @@ static inline void shmring__refresh_fast(struct shmring *r)
 }
 
 #define SHMRING__LIVENESS_NS 50000000   /* 50 ms between liveness scans */
+#define SHMRING__SLEEP_SLICE_NS 100000000 /* a sleep ends at least this often,
+                                           * to check the peers' liveness */
+#define SHMRING__SHORT_SLICE_NS   1000000 /* ... and at least this often when a
+                                           * wake could be missed on it */
+#define SHMRING__SPIN_CHECK_EVERY 64      /* spins between clock reads and
+                                           * end-of-stream checks */
+#define SHMRING__WAITV_MAX 128            /* words one futex_waitv call takes */
 
 /* ---- clock.c: time and CPU placement ---- */
 int64_t shmring__now_ns(void);
 uint64_t shmring__cpu_mask(void);
 /* the default wait policy: how long to spin before sleeping */
 int64_t shmring__auto_spin(struct shmring *r, int dir, int64_t now);
+/* the policy in force (shmring_set_spin() or the default's): ns to spin
+ * before sleeping, 0 sleep at once, < 0 never sleep */
+int64_t shmring__spin_budget(struct shmring *r, int dir, int64_t now);
+int shmring__may_spin(struct shmring *r);   /* without reading the clock */
+int64_t shmring__deadline(int64_t now, int64_t timeout_ns);   /* saturating */
 
 /* ---- validate.c: names, configs, and the shared header at open ---- */
 int shmring__check_name(const char *name);
@@ -119,12 +136,27 @@ struct shmring__ident {
 	uint32_t slot_size;
 	uint64_t slots;
 	uint64_t total;
+	uint32_t flags;
 };
 int shmring__check_header(const struct shmring__hdr *h, uint64_t obj_size,
                           struct shmring__ident *out);
+int shmring__check_path(const char *path);
 /* test-only: called between reading the header and validating it (tests
  * flip identity fields there); NULL in production */
 extern void (*shmring__test_hook_open)(void);
+
+/* ---- lifecycle.c: a ring on an open descriptor (place.c opens it) ---- */
+struct shmring__place {
+	const char *name;           /* POSIX shm name, or NULL */
+	const char *path;           /* file path, or NULL (anonymous: both NULL) */
+};
+/* a new ring on fd (just created, sized to size): on failure fd stays the
+ * caller's */
+int shmring__make_ring(int fd, const struct shmring__place *where, off_t size,
+                       const struct shmring_config *cfg, int roles, struct shmring **out);
+/* an existing ring on fd: the handle owns fd, on failure too */
+int shmring__open_ring(int fd, int readonly, const struct shmring__place *where, int roles,
+                       struct shmring **out);
 
 /* ---- registry.c: attachments, kernel-owned liveness, fork ---- */
 uint64_t shmring__self_id(void);
@@ -158,6 +190,29 @@ struct shmring__wait_for {
 };
 int shmring__fence_free_init(void);
 int shmring__wait(struct shmring *r, const struct shmring__wait_for *w, int64_t timeout_ns);
+/* the peers w waits for are gone (after w->stalled(), rate-limited unless
+ * force) */
+int shmring__wait_ended(struct shmring *r, const struct shmring__wait_for *w, int force);
+
+/* the waiter's steps, over n futex words at once (the single-ring wait has
+ * one; shmring_poll() one per ring and direction). In this order:
+ *   announce (W1 each, W2 once, W3 each), the caller's re-check (W4),
+ *   announced (W4b), and only if it said yes: sleep_on (W5), then always
+ *   unannounce (W6). */
+struct shmring__sleeper {
+	struct shmring *r;
+	int dir;              /* SHMRING__DIR_DATA/_SPACE */
+	uint32_t *word;       /* the side's futex word */
+	uint64_t *waiters;    /* the side's announce mask */
+	uint64_t bit;         /* ours in it; 0: none to announce with */
+	uint32_t snap;        /* the word as W3 read it */
+};
+void shmring__sleeper_init(struct shmring__sleeper *s, struct shmring *r, int dir);
+int shmring__announce(struct shmring__sleeper *s, unsigned n);   /* 1: every wake
+                                                                    * reaches us */
+int shmring__announced(const struct shmring__sleeper *s, unsigned n);
+void shmring__sleep_on(struct shmring__sleeper *s, unsigned n, int exact, int64_t until_ns);
+void shmring__unannounce(struct shmring__sleeper *s, unsigned n);
 
 /* ---- spsc.c and mpmc.c: the two engines, one shape ---- */
 #define SHMRING__ENGINE(kind)                                                          \
@@ -179,6 +234,15 @@ int shmring__wait(struct shmring *r, const struct shmring__wait_for *w, int64_t 
 SHMRING__ENGINE(spsc)
 SHMRING__ENGINE(mpmc)
 #undef SHMRING__ENGINE
+/* what each engine's waits wait for (shmring_poll() reaches them through
+ * shmring__wait_table() in api.c) */
+extern const struct shmring__wait_for shmring__spsc_for_data, shmring__spsc_for_space;
+extern const struct shmring__wait_for shmring__mpmc_for_data, shmring__mpmc_for_space;
+
+/* ---- api.c ---- */
+/* the engine's table for r's waits in direction dir; NULL when the handle
+ * may not wait that way (no such role, or a copy inherited across fork) */
+const struct shmring__wait_for *shmring__wait_table(struct shmring *r, int dir);
 void shmring__mpmc_init_slots(struct shmring *r);
 void shmring__mpmc_recover(struct shmring *r, int force);
 void shmring__mpmc_skip_dead(struct shmring *r, int force);

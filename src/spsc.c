@@ -44,13 +44,15 @@ int shmring__spsc_data(struct shmring *r)
 	return pos < prod;
 }
 
-static const struct shmring__wait_for for_space = {
+/* what a waiting producer / consumer waits for (shmring__wait(); and
+ * shmring_poll() through shmring__wait_table() in api.c) */
+const struct shmring__wait_for shmring__spsc_for_space = {
 	.dir = SHMRING__DIR_SPACE,
 	.ready = shmring__spsc_space,
 	.gone = shmring__consumers_gone,
 };
 
-static const struct shmring__wait_for for_data = {
+const struct shmring__wait_for shmring__spsc_for_data = {
 	.dir = SHMRING__DIR_DATA,
 	.ready = shmring__spsc_data,
 	.gone = shmring__producers_gone,
@@ -61,14 +63,14 @@ static int wait_space(struct shmring *r, int64_t timeout_ns)
 {
 	if (r->p.pos < r->p.limit)
 		return 1;
-	return shmring__wait(r, &for_space, timeout_ns);
+	return shmring__wait(r, &shmring__spsc_for_space, timeout_ns);
 }
 
 static int wait_data(struct shmring *r, int64_t timeout_ns)
 {
 	if (r->c.pos < r->c.avail)
 		return 1;
-	return shmring__wait(r, &for_data, timeout_ns);
+	return shmring__wait(r, &shmring__spsc_for_data, timeout_ns);
 }
 
 /* the consumer found a slot whose length is impossible: skip it (the ring

@@ -27,6 +27,14 @@ int shmring__check_name(const char *name)
 	return 0;
 }
 
+/* a file path for a ring: non-empty, shorter than PATH_MAX */
+int shmring__check_path(const char *path)
+{
+	if (!path || !path[0] || strnlen(path, PATH_MAX) >= PATH_MAX)
+		return -EINVAL;
+	return 0;
+}
+
 uint32_t shmring__payload_off(unsigned kind)
 {
 	return kind == SHMRING_MPMC ? (uint32_t)sizeof(struct shmring__slot_mpmc)
@@ -67,7 +75,7 @@ int shmring__check_config(const struct shmring_config *cfg)
 		return -EINVAL;
 	if (cfg->mode & ~(mode_t)0777)
 		return -EINVAL;
-	if (cfg->flags & ~SHMRING_PREFAULT)
+	if (cfg->flags & ~SHMRING__FLAGS_KNOWN)
 		return -EINVAL;
 	uint64_t total = total_size(cfg->slots, shmring__stride(cfg->kind, cfg->slot_size));
 	if (!total || total > SHMRING__MAX_TOTAL)
@@ -95,6 +103,7 @@ int shmring__check_header(const struct shmring__hdr *h, uint64_t obj_size,
 	uint32_t stride = shmring__load_relaxed32(&h->slot_stride);
 	uint64_t slots = shmring__load_relaxed64(&h->slots);
 	uint64_t total = shmring__load_relaxed64(&h->total_size);
+	uint32_t flags = shmring__load_relaxed32(&h->flags);
 
 	if (shmring__test_hook_open)
 		shmring__test_hook_open();
@@ -114,5 +123,6 @@ int shmring__check_header(const struct shmring__hdr *h, uint64_t obj_size,
 	out->slot_size = slot_size;
 	out->slots = slots;
 	out->total = total;
+	out->flags = flags & SHMRING__FLAGS_KNOWN;   /* unknown bits: ignored */
 	return 0;
 }

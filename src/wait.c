@@ -26,6 +26,12 @@
  * bit taken, we do not sleep: we announce again (a notifier that took our
  * bit may have bumped the word before our snapshot). Full argument:
  * docs/design.md, "Sleeping and waking"; the Spin model in tests/model/.
+ *
+ * The waiter's steps are functions over an array of words (struct
+ * shmring__sleeper): a single-ring wait (sleep_once()) passes one,
+ * shmring_poll() (poll.c) one per ring and direction. W1 is done on every
+ * word, then one W2 serves them all, so the argument above holds for each
+ * word separately; W5 is then one futex_waitv over all of them.
  */
 #include <errno.h>
 #include <limits.h>
@@ -36,10 +42,6 @@
 #include <time.h>
 #include <unistd.h>
 #include "private.h"
-
-#define SLEEP_SLICE_NS      100000000   /* wake at least this often to check liveness */
-#define SLEEP_SLICE_NO_MB_NS  1000000   /* when our membarrier failed: bound a missed wake */
-#define SPIN_CHECK_EVERY    64          /* spin iterations between clock reads */
 
 /* process-wide: 1 registered for global-expedited membarrier, -1 not */
 static _Atomic int mb_state;
@@ -97,19 +99,71 @@ static int global_barrier(void)
 #endif
 }
 
+static struct timespec abs_ts(int64_t ns)
+{
+	struct timespec ts = { .tv_sec = ns / 1000000000, .tv_nsec = ns % 1000000000 };
+	return ts;
+}
+
 /* FUTEX_WAIT_BITSET with an absolute CLOCK_MONOTONIC deadline; shared (no
  * FUTEX_PRIVATE_FLAG): the notifier may be another process */
 static long futex_wait_abs(uint32_t *word, uint32_t val, int64_t deadline_ns)
 {
-	struct timespec ts = {
-		.tv_sec = deadline_ns / 1000000000,
-		.tv_nsec = deadline_ns % 1000000000,
-	};
+	struct timespec ts = abs_ts(deadline_ns);
 	/* 0 (woken), or -1 with EAGAIN (word changed), EINTR, ETIMEDOUT: the
 	 * caller re-checks in every case */
 	return syscall(SYS_futex, word, FUTEX_WAIT_BITSET, val, &ts, NULL,
 	               FUTEX_BITSET_MATCH_ANY);
 }
+
+/*
+ * futex_waitv (Linux 5.16): sleep on up to SHMRING__WAITV_MAX (the kernel's
+ * FUTEX_WAITV_MAX) words at once, each compared with its snapshot as it is
+ * queued, as FUTEX_WAIT does for one; absolute CLOCK_MONOTONIC deadline;
+ * shared words (FUTEX_32 without FUTEX_PRIVATE_FLAG). Returns 0 when it slept (woken, refused, timed out,
+ * interrupted: the caller re-checks in every case), -1 when the kernel
+ * cannot do it (the caller falls back). SHMRING_NO_FUTEX_WAITV=1 in the
+ * environment takes the fallback from the start (to test it).
+ */
+#if defined(SYS_futex_waitv) && defined(FUTEX_32)
+static int futex_waitv_abs(const struct shmring__sleeper *s, unsigned n, int64_t deadline_ns)
+{
+	/* process-wide: 1 usable, -1 not (ENOSYS, or EPERM from a seccomp
+	 * filter); a lost race between threads costs one more failed call */
+	static _Atomic int state;
+	struct futex_waitv v[SHMRING__WAITV_MAX];
+	/* relaxed: a process-wide latch; every thread reaches the same answer */
+	int st = atomic_load_explicit(&state, memory_order_relaxed);
+
+	if (!st) {
+		const char *env = getenv("SHMRING_NO_FUTEX_WAITV");
+		st = env && env[0] == '1' ? -1 : 1;
+		atomic_store_explicit(&state, st, memory_order_relaxed);   /* relaxed: as above */
+	}
+	if (st < 0)
+		return -1;
+	if (n > SHMRING__WAITV_MAX)
+		n = SHMRING__WAITV_MAX;
+	for (unsigned i = 0; i < n; i++)
+		v[i] = (struct futex_waitv){ .val = s[i].snap, .uaddr = (uintptr_t)s[i].word,
+		                             .flags = FUTEX_32 };
+	struct timespec ts = abs_ts(deadline_ns);
+	if (syscall(SYS_futex_waitv, v, n, 0, &ts, CLOCK_MONOTONIC) >= 0 || errno == EAGAIN ||
+	    errno == ETIMEDOUT || errno == EINTR)
+		return 0;
+	/* relaxed: as above. Another error (not expected) costs this one
+	 * sleep the fallback */
+	if (errno == ENOSYS || errno == EPERM)
+		atomic_store_explicit(&state, -1, memory_order_relaxed);
+	return -1;
+}
+#else
+static int futex_waitv_abs(const struct shmring__sleeper *s, unsigned n, int64_t deadline_ns)
+{
+	(void)s, (void)n, (void)deadline_ns;
+	return -1;
+}
+#endif
 
 /*
  * The notifier's slow path: somebody announced (N2 saw a bit). Take every
@@ -141,59 +195,128 @@ void shmring__wake(struct shmring *r, int dir)
 
 /* the wait is over for good: the peers we wait for are gone (after
  * repairing, rate-limited, what a dead one may have left in our way) */
-static int ended(struct shmring *r, const struct shmring__wait_for *w, int force)
+int shmring__wait_ended(struct shmring *r, const struct shmring__wait_for *w, int force)
 {
 	if (w->stalled)
 		w->stalled(r, force);
 	return w->gone(r, force);
 }
 
+void shmring__sleeper_init(struct shmring__sleeper *s, struct shmring *r, int dir)
+{
+	struct shmring__hdr *h = r->hdr;
+	s->r = r;
+	s->dir = dir;
+	s->word = dir == SHMRING__DIR_DATA ? &h->data_futex : &h->space_futex;
+	s->waiters = dir == SHMRING__DIR_DATA ? &h->data_waiters : &h->space_waiters;
+	s->bit = priv(r)->readonly ? 0 : dir == SHMRING__DIR_DATA ? priv(r)->data_bit
+	                                                          : priv(r)->space_bit;
+	s->snap = 0;
+}
+
+/*
+ * The steps before the re-check, for n words at once: announce on each
+ * (W1), one barrier for all (W2), snapshot each word (W3). Returns 1 when
+ * every wake will reach the sleep, 0 when one may be missed (our membarrier
+ * failed, or a word without a bit to announce with): then the sleep must
+ * be short.
+ */
+int shmring__announce(struct shmring__sleeper *s, unsigned n)
+{
+	int exact = 1;
+
+	for (unsigned i = 0; i < n; i++) {
+		shmring__flush_bytes(s[i].r);   /* counters are current while we sleep */
+		if (s[i].bit)
+			/* W1: announce; seq_cst RMW, pairs with N2 and X */
+			shmring__or_seqcst64(s[i].waiters, s[i].bit);
+		else
+			exact = 0;
+	}
+	/* W2: store->load: every W1 before every W4. The membarrier also acts
+	 * as N1's fence in every registered notifier; pairs with N1 */
+	int mb_ok = global_barrier() == 0;
+	shmring__fence_seqcst();
+	for (unsigned i = 0; i < n; i++) {
+		if (mb_ok)   /* relaxed: a statistic */
+			shmring__add_relaxed64(&s[i].r->hdr->membarriers, 1);
+		/* W3: seq_cst snapshot BEFORE the re-check; pairs with N3 */
+		s[i].snap = shmring__load_seqcst32(s[i].word);
+	}
+	return exact && mb_ok;
+}
+
+/*
+ * W4b, after the caller's re-check W4: is every announcement still there?
+ * If a notifier took one (X), its N3 may precede our W3 and its wake would
+ * be lost on us: the caller must not sleep, but look again and announce
+ * anew.
+ */
+int shmring__announced(const struct shmring__sleeper *s, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		/* W4b: seq_cst: pairs with X */
+		if (s[i].bit && !(shmring__load_seqcst64(s[i].waiters) & s[i].bit))
+			return 0;
+	return 1;
+}
+
+/*
+ * W5: sleep until a notifier bumps one of the n words past its snapshot
+ * (or it differs already), or until_ns. One word: FUTEX_WAIT_BITSET; more:
+ * one futex_waitv call over up to SHMRING__WAITV_MAX of them. Capped at
+ * SHMRING__SHORT_SLICE_NS when a wake could be missed: exact is 0
+ * (shmring__announce()), some words are beyond what the kernel call takes,
+ * or futex_waitv is not there (then FUTEX_WAIT on the first word, and the
+ * others are looked at again when the slice ends).
+ */
+void shmring__sleep_on(struct shmring__sleeper *s, unsigned n, int exact, int64_t until_ns)
+{
+	int64_t cap = INT64_MAX;
+
+	if (n == 0)
+		return;
+	if (!exact || n > SHMRING__WAITV_MAX)
+		cap = shmring__now_ns() + SHMRING__SHORT_SLICE_NS;
+	for (unsigned i = 0; i < n; i++)   /* relaxed: a statistic */
+		shmring__add_relaxed64(s[i].dir == SHMRING__DIR_DATA ? &s[i].r->hdr->empty_waits
+		                                                      : &s[i].r->hdr->full_waits, 1);
+	if (n > 1 && futex_waitv_abs(s, n, cap < until_ns ? cap : until_ns) == 0)
+		return;
+	if (n > 1 && cap == INT64_MAX)
+		cap = shmring__now_ns() + SHMRING__SHORT_SLICE_NS;
+	futex_wait_abs(s[0].word, s[0].snap, cap < until_ns ? cap : until_ns);
+}
+
+/* W6: un-announce (a notifier may have done it already: X) */
+void shmring__unannounce(struct shmring__sleeper *s, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (s[i].bit)
+			/* W6: seq_cst RMW; pairs with X */
+			shmring__and_seqcst64(s[i].waiters, ~s[i].bit);
+}
+
 /* one sleep: announce, barrier, snapshot, re-check, wait, un-announce.
  * Returns ready(r) as re-checked, 0 when the caller should look again */
 static int sleep_once(struct shmring *r, const struct shmring__wait_for *w, int64_t until_ns)
 {
-	int dir = w->dir;
-	struct shmring__hdr *h = r->hdr;
-	uint32_t *word = dir == SHMRING__DIR_DATA ? &h->data_futex : &h->space_futex;
-	uint64_t *waiters = dir == SHMRING__DIR_DATA ? &h->data_waiters : &h->space_waiters;
-	uint64_t bit = dir == SHMRING__DIR_DATA ? priv(r)->data_bit : priv(r)->space_bit;
+	struct shmring__sleeper s;
 	int rc;
 
-	if (!bit) {
+	shmring__sleeper_init(&s, r, w->dir);
+	if (!s.bit) {
 		/* no registry entry to announce with (a handle copied across
 		 * fork): poll at a slow pace instead of sleeping unannounced */
-		struct timespec ts = { 0, 1000000 };
+		struct timespec ts = { 0, SHMRING__SHORT_SLICE_NS };
 		nanosleep(&ts, NULL);
 		return w->ready(r);
 	}
-	shmring__flush_bytes(r);   /* counters are current while we sleep */
-	/* W1: announce; seq_cst RMW, pairs with N2 and X */
-	shmring__or_seqcst64(waiters, bit);
-	/* W2: store->load: W1 before W4. The membarrier also acts as N1's
-	 * fence in every registered notifier; pairs with N1 */
-	int mb_ok = global_barrier() == 0;
-	if (mb_ok)   /* relaxed: a statistic */
-		shmring__add_relaxed64(&h->membarriers, 1);
-	shmring__fence_seqcst();
-	/* W3: seq_cst snapshot BEFORE the re-check; pairs with N3 */
-	uint32_t snap = shmring__load_seqcst32(word);
-	/* W4: re-check */
-	rc = w->ready(r);
-	/* W4b: seq_cst: is our announcement still there? If a notifier took it
-	 * (X), its N3 may precede W3 and its wake would be lost on us: do not
-	 * sleep, let the caller look again and announce anew. Pairs with X */
-	if (rc == 0 && !ended(r, w, 0) && (shmring__load_seqcst64(waiters) & bit)) {
-		if (!mb_ok) {
-			int64_t cap = shmring__now_ns() + SLEEP_SLICE_NO_MB_NS;
-			if (cap < until_ns)
-				until_ns = cap;
-		}
-		/* relaxed: a statistic */
-		shmring__add_relaxed64(dir == SHMRING__DIR_DATA ? &h->empty_waits : &h->full_waits, 1);
-		futex_wait_abs(word, snap, until_ns);   /* W5 */
-	}
-	/* W6: un-announce (a notifier may have done it already: X) */
-	shmring__and_seqcst64(waiters, ~bit);
+	int exact = shmring__announce(&s, 1);   /* W1, W2, W3 */
+	rc = w->ready(r);                       /* W4: re-check */
+	if (rc == 0 && !shmring__wait_ended(r, w, 0) && shmring__announced(&s, 1))   /* W4b */
+		shmring__sleep_on(&s, 1, exact, until_ns);                              /* W5 */
+	shmring__unannounce(&s, 1);             /* W6 */
 	return rc;
 }
 
@@ -201,26 +324,25 @@ static int sleep_once(struct shmring *r, const struct shmring__wait_for *w, int6
  * Wait until w->ready(r) > 0 (returned), an error from it, the deadline
  * (-ETIMEDOUT, or -EAGAIN when timeout_ns is 0), or the end: w->gone says
  * the peers we wait for left (-EPIPE, after a last look). Spin first, per
- * the handle's policy, then sleep in slices of at most SLEEP_SLICE_NS so
- * that a dead peer is noticed.
+ * the handle's policy, then sleep in slices of at most
+ * SHMRING__SLEEP_SLICE_NS so that a dead peer is noticed. (shmring_poll()
+ * in poll.c is the same loop over many rings.)
  */
 int shmring__wait(struct shmring *r, const struct shmring__wait_for *w, int64_t timeout_ns)
 {
-	struct shmring__priv *pv = priv(r);
 	int64_t start = 0, deadline = INT64_MAX, spin = 0;
 	/* a caller that may wait, and may spin, polls a while before the first
 	 * clock read and registry scan: the peer's message is often tens of ns
 	 * away. Sleep-at-once handles (and co-located ones) skip this. */
-	int may_spin = pv->spin_auto ? pv->spin_auto_ns != 0 : pv->spin_ns != 0;
-	unsigned iter = timeout_ns != 0 && may_spin ? 1 : 0;
+	unsigned iter = timeout_ns != 0 && shmring__may_spin(r) ? 1 : 0;
 	int rc;
 
 	for (;;) {
 		rc = w->ready(r);
 		if (rc)
 			return rc;
-		if ((iter % SPIN_CHECK_EVERY) == 0) {
-			if (ended(r, w, 0)) {
+		if ((iter % SHMRING__SPIN_CHECK_EVERY) == 0) {
+			if (shmring__wait_ended(r, w, 0)) {
 				/* the end observed (acquire): anything published
 				 * before it is visible now; deliver it first, even
 				 * behind a dead claimant */
@@ -238,15 +360,13 @@ int shmring__wait(struct shmring *r, const struct shmring__wait_for *w, int64_t 
 			int64_t now = shmring__now_ns();
 			if (!start) {
 				start = now;
-				spin = pv->spin_auto ? shmring__auto_spin(r, w->dir, now) : pv->spin_ns;
-				if (timeout_ns > 0)
-					deadline = timeout_ns > INT64_MAX - now ? INT64_MAX
-					                                        : now + timeout_ns;
+				spin = shmring__spin_budget(r, w->dir, now);
+				deadline = shmring__deadline(now, timeout_ns);
 			}
 			if (now >= deadline)
 				return -ETIMEDOUT;
 			if (spin >= 0 && now - start >= spin) {
-				int64_t until = now + SLEEP_SLICE_NS;
+				int64_t until = now + SHMRING__SLEEP_SLICE_NS;
 				if (until > deadline)
 					until = deadline;
 				rc = sleep_once(r, w, until);

@@ -17,7 +17,9 @@ bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
 
 (cd "$ROOT" && git ls-files -z --cached --others --exclude-standard) |
 	(cd "$ROOT" && xargs -0 cp --parents -t "$TMP" 2>/dev/null)
-if (cd "$TMP" && make -j2 > make.log 2>&1); then ok; else
+# a plain make: nothing inherited from a make that runs this script (its
+# MAKEFLAGS and environment carry BUILD=... from `make BUILD=dir test`)
+if (cd "$TMP" && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u BUILD make -j2 > make.log 2>&1); then ok; else
 	bad "plain make failed: $(tail -5 "$TMP/make.log")"
 fi
 for f in build/libshmring.a build/libshmring.so build/shmring; do

@@ -53,8 +53,28 @@ int cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* the option getopt just rejected; returns EX_USAGE */
 int cli_bad_option(char **argv);
-/* "r" -> "/r"; copies into buf (NAME_MAX + 2 bytes). -EINVAL if too long */
-int cli_name(const char *arg, char *buf, size_t size);
+/*
+ * Where a ring lives, from its argument (SPEC section 8): a ring argument
+ * with a '/' after its first character ("./r", "/var/run/app/r") is a file
+ * path; otherwise it is a POSIX shm name ("r" and "/r" both name /dev/shm/r).
+ */
+#define CLI_RING_MAX PATH_MAX   /* buffer for a ring argument (cli_name) */
+int cli_is_path(const char *ring);
+/* the ring argument as the helpers below take it: a path is kept as given
+ * (-ENAMETOOLONG from PATH_MAX on), a shm name gets its '/' ("r" -> "/r";
+ * -EINVAL if too long). as_file (create --file) makes ARG a path even
+ * without a second '/': "r" -> "./r", "/r" -> "//r" (the file /r) */
+int cli_name(const char *arg, int as_file, char *buf, size_t size);
+/* open, create or remove the ring named by a cli_name() result */
+int cli_ring_open(const char *ring, int roles, struct shmring **out);
+int cli_ring_create(const char *ring, const struct shmring_config *cfg, int roles,
+                    struct shmring **out);
+int cli_ring_unlink(const char *ring);
+/* report a failure of cli_ring_open (cfg NULL) or cli_ring_create (the cfg
+ * it was given) and return its exit code: like cli_fail, plus the causes a
+ * ring's place adds (a directory, a missing directory, no huge pages, a
+ * refused mlock) */
+int cli_fail_ring(const char *ring, const struct shmring_config *cfg, int err);
 /* numbers: decimal (or 0x), optional K/M/G/T binary suffix; 0 or -EINVAL */
 int cli_parse_size(const char *s, uint64_t *out);
 int cli_parse_u64(const char *s, uint64_t *out);
@@ -80,9 +100,11 @@ int cmd_pop(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 
-/* shared by create and push: --kind/--slots/--slot-size/--mode/--prefault */
+/* shared by create and push: --kind/--slots/--slot-size/--mode/--prefault,
+ * --file/--hugepages/--mlock */
 struct cli_ring_opts {
 	struct shmring_config cfg;
+	int as_file;   /* --file: NAME is a file path (cli_name's as_file) */
 };
 void cli_ring_opts_init(struct cli_ring_opts *o);
 /* handles one of the ring options; 1 if it was one, 0 if not, <0 usage error */
@@ -92,14 +114,21 @@ int cli_ring_opt(struct cli_ring_opts *o, int opt, const char *arg);
 #define CLI_OPT_SLOT_SIZE 0x103
 #define CLI_OPT_MODE      0x104
 #define CLI_OPT_PREFAULT  0x105
+#define CLI_OPT_FILE      0x106
+#define CLI_OPT_HUGEPAGES 0x107
+#define CLI_OPT_MLOCK     0x108
 #define CLI_RING_LONGOPTS \
 	{ "kind", required_argument, NULL, CLI_OPT_KIND }, \
 	{ "slots", required_argument, NULL, CLI_OPT_SLOTS }, \
 	{ "slot-size", required_argument, NULL, CLI_OPT_SLOT_SIZE }, \
 	{ "mode", required_argument, NULL, CLI_OPT_MODE }, \
-	{ "prefault", no_argument, NULL, CLI_OPT_PREFAULT }
+	{ "prefault", no_argument, NULL, CLI_OPT_PREFAULT }, \
+	{ "file", no_argument, NULL, CLI_OPT_FILE }, \
+	{ "hugepages", no_argument, NULL, CLI_OPT_HUGEPAGES }, \
+	{ "mlock", no_argument, NULL, CLI_OPT_MLOCK }
 
-/* a role-less observer handle (info, ls, watch, rm --stale) */
+/* a role-less observer handle (info, ls, watch, rm): cli_ring_open(ring, 0),
+ * or read-only where a ring created with --mlock cannot be locked */
 int cli_open_observer(const char *name, struct shmring **out);
 
 #endif /* SHMRING_CLI_H */

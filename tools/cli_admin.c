@@ -35,7 +35,9 @@ static int help_or_usage(int opt, const char *usage, char **argv)
 
 static const char create_usage[] =
 "Usage: shmring create [OPTIONS] NAME\n"
-"Create the ring NAME (fails if it exists).\n"
+"Create the ring NAME (fails if it exists). NAME is a POSIX shm name (/r or r)\n"
+"or, with a '/' after its first character (./r, /var/run/app/r), a file path:\n"
+"the ring then lives in that file, on any filesystem, until it is removed.\n"
 "\n"
 "Options:\n"
 "      --kind spsc|mpmc   one producer and one consumer, or up to 64 of each\n"
@@ -44,10 +46,17 @@ static const char create_usage[] =
 "      --slot-size BYTES  largest message, K/M/G suffixes allowed (default 64K)\n"
 "      --mode OCTAL       permission bits of the object (default 0600)\n"
 "      --prefault         touch every page now rather than on first use\n"
+"      --file             NAME is a file path even without a '/' (--file r\n"
+"                         makes ./r; other commands then name it ./r)\n"
+"      --hugepages        back the ring with huge pages: NAME must be a file on\n"
+"                         hugetlbfs, such as /dev/hugepages/r\n"
+"      --mlock            every process that attaches locks the ring in memory\n"
 "  -h, --help             show this help\n"
 "\n"
-"Exit status: 0 created; 2 bad option or name; 4 the ring exists; 5 permission\n"
-"denied; see shmring(1).\n";
+"Exit status: 0 created; 1 no huge pages, or the lock in memory refused\n"
+"(RLIMIT_MEMLOCK); 2 bad option, name or path (a directory, --hugepages off\n"
+"hugetlbfs); 3 no such directory; 4 the ring exists; 5 permission denied;\n"
+"see shmring(1).\n";
 
 int cmd_create(int argc, char **argv)
 {
@@ -57,7 +66,7 @@ int cmd_create(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct cli_ring_opts ro;
-	char name[NAME_MAX + 2];
+	char name[CLI_RING_MAX];
 	int opt;
 
 	cli_ring_opts_init(&ro);
@@ -70,13 +79,14 @@ int cmd_create(int argc, char **argv)
 	}
 	if (optind + 1 != argc)
 		return cli_usage("expects exactly one ring NAME");
-	if (cli_name(argv[optind], name, sizeof(name)))
-		return cli_fail(argv[optind], -EINVAL);
+	int rc = cli_name(argv[optind], ro.as_file, name, sizeof(name));
+	if (rc < 0)
+		return cli_fail_ring(argv[optind], NULL, rc);
 
 	struct shmring *r;
-	int rc = shmring_create(name, &ro.cfg, 0, &r);
+	rc = cli_ring_create(name, &ro.cfg, 0, &r);
 	if (rc < 0)
-		return cli_fail(name, rc);
+		return cli_fail_ring(name, &ro.cfg, rc);
 	shmring_close(r);
 	return EX_OK;
 }
@@ -85,15 +95,17 @@ int cmd_create(int argc, char **argv)
 
 static const char info_usage[] =
 "Usage: shmring info [OPTIONS] NAME\n"
-"Show the ring NAME: kind, sizes, memory, indices and fill level, attached\n"
-"producers and consumers (pid, alive or dead, shut down), end-of-stream state\n"
-"and statistics. Looking does not attach or disturb anything.\n"
+"Show the ring NAME (a shm name, or a file path such as ./r): kind, sizes,\n"
+"memory, indices and fill level, attached producers and consumers (pid, alive\n"
+"or dead, shut down), end-of-stream state and statistics. Looking does not\n"
+"attach or disturb anything.\n"
 "\n"
 "Options:\n"
 "  -j, --json   one JSON object on standard output, for scripts\n"
 "  -h, --help   show this help\n"
 "\n"
-"Exit status: 0 shown; 3 no such ring; 5 permission denied; 6 not a shmring.\n";
+"Exit status: 0 shown; 2 a directory; 3 no such ring; 5 permission denied;\n"
+"6 not a shmring.\n";
 
 struct snapshot {
 	struct shmring_info info;
@@ -232,7 +244,7 @@ int cmd_info(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	int json = 0, opt;
-	char name[NAME_MAX + 2];
+	char name[CLI_RING_MAX];
 
 	while ((opt = getopt_long(argc, argv, "jh", longopts, NULL)) != -1) {
 		if (opt == 'j')
@@ -242,14 +254,15 @@ int cmd_info(int argc, char **argv)
 	}
 	if (optind + 1 != argc)
 		return cli_usage("expects exactly one ring NAME");
-	if (cli_name(argv[optind], name, sizeof(name)))
-		return cli_fail(argv[optind], -EINVAL);
+	int rc = cli_name(argv[optind], 0, name, sizeof(name));
+	if (rc < 0)
+		return cli_fail_ring(argv[optind], NULL, rc);
 
 	struct shmring *r;
 	struct snapshot s;
-	int rc = cli_open_observer(name, &r);
+	rc = cli_open_observer(name, &r);
 	if (rc < 0)
-		return cli_fail(name, rc);
+		return cli_fail_ring(name, NULL, rc);
 	rc = take_snapshot(r, &s);
 	shmring_close(r);
 	if (rc < 0)
@@ -264,11 +277,14 @@ int cmd_info(int argc, char **argv)
 /* ------------------------------------------------------------ ls / rm */
 
 /*
- * Calls fn for every shmring in /dev/shm. A file is a shmring when an
- * observer open succeeds; -EPROTO (something else) and -ENOENT (gone
- * meanwhile) are skipped silently, other failures are warnings. Files
- * smaller than a ring header are skipped without opening (the library would
- * wait for a creator that is not coming). Returns the number of warnings.
+ * Calls fn for every shmring in /dev/shm (shown as /NAME), or among the
+ * regular files of the directory dir (shown as DIR/NAME: a path, as the
+ * other commands take it). A file is a shmring when an observer open
+ * succeeds; -EPROTO (something else) and -ENOENT (gone meanwhile) are
+ * skipped silently, other failures are warnings. Files smaller than a ring
+ * header are skipped without opening (the library would wait for a creator
+ * that is not coming). Returns the number of warnings, or a negative errno
+ * when the directory cannot be read (reported).
  */
 static int by_name(const void *a, const void *b)
 {
@@ -277,29 +293,55 @@ static int by_name(const void *a, const void *b)
 
 typedef void (*ring_fn)(const char *name, struct shmring *r, void *arg);
 
-/* NAME matches one of the shell patterns (all names when there are none);
- * patterns without a leading '/' match as if they had one */
-static int name_matches(const char *name, char **pats, int npats)
+/* the ring matches one of the shell patterns (all rings when there are
+ * none): a pattern with a '/' matches the ring as shown (/NAME, DIR/NAME),
+ * one without matches the file name, so '/frames-*' and 'frames-*' are
+ * the same in /dev/shm */
+static int name_matches(const char *shown, const char *file, char **pats, int npats)
 {
 	if (npats == 0)
 		return 1;
 	for (int i = 0; i < npats; i++)
-		if (fnmatch(pats[i], pats[i][0] == '/' ? name : name + 1, 0) == 0)
+		if (fnmatch(pats[i], strchr(pats[i], '/') ? shown : file, 0) == 0)
 			return 1;
 	return 0;
 }
 
-static int for_each_ring(char **pats, int npats, ring_fn fn, void *arg)
+/* ls and rm --stale: a first argument that names a directory says where to
+ * look: a path by the ring rule (a '/' after the first character), '.',
+ * '..', or an absolute name of an existing directory without wildcards
+ * (/tmp); anything else is a pattern on /dev/shm */
+static int is_dir_arg(const char *a)
 {
-	DIR *d = opendir(SHM_DIR);
+	struct stat st;
+
+	if (cli_is_path(a) || !strcmp(a, ".") || !strcmp(a, ".."))
+		return 1;
+	return a[0] == '/' && !strpbrk(a, "*?[") && stat(a, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* DIR/NAME; "//NAME" in the root directory, so that it reads as a path */
+static int join_path(const char *dir, const char *file, char *buf, size_t size)
+{
+	size_t dl = strlen(dir);
+	int slash = dl == 0 || dir[dl - 1] != '/' || !strcmp(dir, "/");
+	int n = snprintf(buf, size, "%s%s%s", dir, slash ? "/" : "", file);
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+static int for_each_ring(const char *dir, char **pats, int npats, ring_fn fn, void *arg)
+{
+	const char *where = dir ? dir : SHM_DIR;
+	DIR *d = opendir(where);
 	int warnings = 0;
 
 	if (!d) {
-		cli_err(SHM_DIR, "%s", strerror(errno));
-		return -1;
+		int err = errno;
+		cli_err(where, "%s", strerror(err));
+		return -err;
 	}
 	struct dirent *e;
-	struct entry { char name[NAME_MAX + 2]; } *list = NULL;
+	struct entry { char name[NAME_MAX + 1]; } *list = NULL;
 	size_t n = 0, cap = 0;
 	while ((e = readdir(d)) != NULL) {
 		if (e->d_name[0] == '.')
@@ -311,30 +353,37 @@ static int for_each_ring(char **pats, int npats, ring_fn fn, void *arg)
 				break;
 			list = nl;
 		}
-		snprintf(list[n++].name, sizeof(list->name), "/%s", e->d_name);
+		snprintf(list[n++].name, sizeof(list->name), "%s", e->d_name);
 	}
 	closedir(d);
 	/* sorted by name: stable output for people and scripts */
 	qsort(list, n, sizeof(*list), by_name);
 
 	for (size_t i = 0; i < n; i++) {
-		char path[sizeof(SHM_DIR) + NAME_MAX + 2];
+		char shown[CLI_RING_MAX], path[sizeof(SHM_DIR) + CLI_RING_MAX];
 		struct stat st;
-		snprintf(path, sizeof(path), "%s%s", SHM_DIR, list[i].name);
-		if (!name_matches(list[i].name, pats, npats) || lstat(path, &st) < 0 || !S_ISREG(st.st_mode) ||
-		    (uint64_t)st.st_size < SHMRING_HEADER_BYTES)
+		if (dir) {
+			if (join_path(dir, list[i].name, shown, sizeof(shown)))
+				continue;
+			snprintf(path, sizeof(path), "%s", shown);
+		} else {
+			snprintf(shown, sizeof(shown), "/%s", list[i].name);
+			snprintf(path, sizeof(path), "%s%s", SHM_DIR, shown);
+		}
+		if (!name_matches(shown, list[i].name, pats, npats) || lstat(path, &st) < 0 ||
+		    !S_ISREG(st.st_mode) || (uint64_t)st.st_size < SHMRING_HEADER_BYTES)
 			continue;
 		struct shmring *r;
-		int rc = cli_open_observer(list[i].name, &r);
+		int rc = cli_open_observer(shown, &r);
 		if (rc == -EPROTO || rc == -ENOENT || rc == -EINVAL)
 			continue;
 		if (rc < 0) {
-			fprintf(stderr, "shmring: %s: warning: %s: %s\n", cli_cmd, list[i].name,
+			fprintf(stderr, "shmring: %s: warning: %s: %s\n", cli_cmd, shown,
 			        shmring_strerror(rc));
 			warnings++;
 			continue;
 		}
-		fn(list[i].name, r, arg);
+		fn(shown, r, arg);
 		shmring_close(r);
 	}
 	free(list);
@@ -342,18 +391,25 @@ static int for_each_ring(char **pats, int npats, ring_fn fn, void *arg)
 }
 
 static const char ls_usage[] =
-"Usage: shmring ls [OPTIONS] [PATTERN...]\n"
-"List every shmring in /dev/shm (or those whose name matches a shell PATTERN,\n"
-"such as '/frames-*'), one line each: name, kind, slots x slot size,\n"
-"memory, fill, live/attached producers and consumers, and state (active,\n"
-"idle: nobody attached, draining or ended: end of stream). Other files are\n"
-"ignored; rings that cannot be read are reported as warnings.\n"
+"Usage: shmring ls [OPTIONS] [DIR] [PATTERN...]\n"
+"List every shmring in /dev/shm, or among the regular files of the directory\n"
+"DIR (shown as DIR/NAME, the path the other commands take), one line each:\n"
+"name, kind, slots x slot size, memory, fill, live/attached producers and\n"
+"consumers, and state (active, idle: nobody attached, draining or ended: end\n"
+"of stream). Other files are ignored; rings that cannot be read are reported\n"
+"as warnings.\n"
+"\n"
+"The first argument is DIR when it has a '/' after its first character\n"
+"(./, /run/app), is . or .., or is an existing directory such as /tmp.\n"
+"PATTERNs (shell wildcards) limit the list: one without a '/' matches the\n"
+"file name ('frames-*'), one with a '/' the name as shown ('/frames-*').\n"
 "\n"
 "Options:\n"
 "  -j, --json   a JSON array of objects like 'shmring info --json' prints\n"
 "  -h, --help   show this help\n"
 "\n"
-"Exit status: 0 (also when some files could not be read: see the warnings).\n";
+"Exit status: 0 (also when some files could not be read: see the warnings);\n"
+"3 no such directory; 5 the directory cannot be read.\n";
 
 struct ls_ctx {
 	int json;
@@ -397,6 +453,7 @@ int cmd_ls(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct ls_ctx c = { 0, 0 };
+	const char *dir = NULL;
 	int opt;
 
 	while ((opt = getopt_long(argc, argv, "jh", longopts, NULL)) != -1) {
@@ -405,35 +462,42 @@ int cmd_ls(int argc, char **argv)
 		else
 			return help_or_usage(opt, ls_usage, argv);
 	}
+	if (optind < argc && is_dir_arg(argv[optind]))
+		dir = argv[optind++];
 	if (c.json)
 		printf("[");
-	/* a failure to read /dev/shm itself is reported inside */
-	int rc = for_each_ring(argv + optind, argc - optind, ls_one, &c);
+	/* a failure to read the directory itself is reported inside */
+	int rc = for_each_ring(dir, argv + optind, argc - optind, ls_one, &c);
 	if (c.json)
 		printf("%s]\n", c.count ? "\n" : "");
 	if (fflush(stdout) != 0)
 		return EX_FAIL;
-	return rc < 0 ? EX_FAIL : EX_OK;
+	return rc < 0 ? cli_exit_code(rc) : EX_OK;
 }
 
 static const char rm_usage[] =
 "Usage: shmring rm [OPTIONS] NAME...\n"
-"       shmring rm --stale [--dry-run] [--min-age SECONDS] [PATTERN...]\n"
+"       shmring rm --stale [--dry-run] [--min-age SECONDS] [DIR] [PATTERN...]\n"
 "Remove rings. Processes still attached keep working on their mapping; the\n"
-"name disappears at once.\n"
+"name disappears at once. A NAME with a '/' after its first character is a\n"
+"file path: the file is removed if it is a ring.\n"
 "\n"
 "Options:\n"
-"  -s, --stale            remove every ring in /dev/shm that no live process\n"
-"                         is attached to (as producer or consumer); with\n"
-"                         PATTERNs, only rings whose name matches one\n"
+"  -s, --stale            remove every ring in /dev/shm (or among the files\n"
+"                         of DIR, as 'shmring ls DIR' finds them) that no\n"
+"                         live process is attached to (as producer or\n"
+"                         consumer); with PATTERNs, only rings whose name\n"
+"                         matches one\n"
 "      --min-age SECONDS  with --stale: spare rings younger than this\n"
 "  -n, --dry-run          with --stale: only print what would be removed\n"
-"  -f, --force            remove NAME even if it is not a shmring\n"
+"  -f, --force            remove NAME even if it is not a shmring (or, for a\n"
+"                         file, cannot be read to check)\n"
 "  -h, --help             show this help\n"
 "\n"
-"Removed names are printed with --stale. Exit status: 0 all removed; 3 no such\n"
-"ring; 5 permission denied; 6 not a shmring (without --force); with several\n"
-"NAMEs, the code of the first failure.\n";
+"Removed names are printed with --stale. Exit status: 0 all removed; 2 a\n"
+"directory; 3 no such ring (--stale: no such DIR); 5 permission denied (a\n"
+"file that cannot be read, without --force); 6 not a shmring (without\n"
+"--force); with several NAMEs, the code of the first failure.\n";
 
 struct stale_ctx {
 	int dry_run;
@@ -458,7 +522,7 @@ static void stale_one(const char *name, struct shmring *r, void *arg)
 	if (age < c->min_age)
 		return;
 	if (!c->dry_run) {
-		int rc = shmring_unlink(name);
+		int rc = cli_ring_unlink(name);
 		if (rc < 0 && rc != -ENOENT) {
 			cli_fail(name, rc);
 			c->failures++;
@@ -495,41 +559,49 @@ int cmd_rm(int argc, char **argv)
 		}
 	}
 	if (stale) {
-		int w = for_each_ring(argv + optind, argc - optind, stale_one, &sc);
+		const char *dir = NULL;
+		if (optind < argc && is_dir_arg(argv[optind]))
+			dir = argv[optind++];
+		int w = for_each_ring(dir, argv + optind, argc - optind, stale_one, &sc);
 		if (fflush(stdout) != 0)
 			return EX_FAIL;
-		return w < 0 || sc.failures ? EX_FAIL : EX_OK;
+		return w < 0 ? cli_exit_code(w) : sc.failures ? EX_FAIL : EX_OK;
 	}
 	if (optind == argc)
 		return cli_usage("expects at least one ring NAME (or --stale)");
 
 	int ret = EX_OK;
 	for (int i = optind; i < argc; i++) {
-		char name[NAME_MAX + 2];
-		int rc = cli_name(argv[i], name, sizeof(name)) ? -EINVAL : 0;
-		if (rc == 0 && !force) {
+		char name[CLI_RING_MAX];
+		int rc = cli_name(argv[i], 0, name, sizeof(name)), code = EX_OK;
+		if (rc < 0) {
+			code = cli_fail_ring(argv[i], NULL, rc);
+		} else if (!force) {
 			/* look before removing: rm must not delete somebody's other
-			 * shared-memory object by a typo */
+			 * shared-memory object or file by a typo */
 			struct shmring *r;
 			rc = cli_open_observer(name, &r);
-			if (rc == 0)
+			if (rc == 0) {
 				shmring_close(r);
-			else if (rc == -EPROTO) {
+			} else if (rc == -EPROTO) {
 				cli_err(name, "not a shmring (use --force to remove it anyway)");
-				if (ret == EX_OK)
-					ret = EX_PROTO;
-				continue;
-			} else if (rc == -EACCES) {
+				code = EX_PROTO;
+			} else if (rc == -EACCES && !cli_is_path(name)) {
 				rc = 0;   /* unlinking may still be allowed: let it decide */
+			} else if (rc == -EACCES) {
+				/* a file we cannot read may still be one we can
+				 * unlink: without a look, it is not ours to remove */
+				cli_err(name, "permission denied: cannot check that it is a "
+				        "shmring (use --force to remove it anyway)");
+				code = EX_ACCES;
+			} else {
+				code = cli_fail_ring(name, NULL, rc);
 			}
 		}
-		if (rc == 0)
-			rc = shmring_unlink(name);
-		if (rc < 0) {
-			int code = cli_fail(rc == -EINVAL ? argv[i] : name, rc);
-			if (ret == EX_OK)
-				ret = code;
-		}
+		if (rc == 0 && (rc = cli_ring_unlink(name)) < 0)
+			code = cli_fail(name, rc);
+		if (ret == EX_OK)
+			ret = code;
 	}
 	return ret;
 }
@@ -549,6 +621,8 @@ static const char watch_usage[] =
 "  -i, --interval SECONDS time between lines (default 1)\n"
 "  -h, --help             show this help\n"
 "\n"
+"NAME is a shm name or a file path (such as ./r).\n"
+"\n"
 "Exit status: 0; 3 no such ring; 6 not a shmring.\n";
 
 int cmd_watch(int argc, char **argv)
@@ -561,7 +635,7 @@ int cmd_watch(int argc, char **argv)
 	};
 	uint64_t count = UINT64_MAX;
 	double interval = 1;
-	char name[NAME_MAX + 2];
+	char name[CLI_RING_MAX];
 	int opt;
 
 	while ((opt = getopt_long(argc, argv, "c:i:h", longopts, NULL)) != -1) {
@@ -579,13 +653,14 @@ int cmd_watch(int argc, char **argv)
 	}
 	if (optind + 1 != argc)
 		return cli_usage("expects exactly one ring NAME");
-	if (cli_name(argv[optind], name, sizeof(name)))
-		return cli_fail(argv[optind], -EINVAL);
+	int rc = cli_name(argv[optind], 0, name, sizeof(name));
+	if (rc < 0)
+		return cli_fail_ring(argv[optind], NULL, rc);
 
 	struct shmring *r;
-	int rc = cli_open_observer(name, &r);
+	rc = cli_open_observer(name, &r);
 	if (rc < 0)
-		return cli_fail(name, rc);
+		return cli_fail_ring(name, NULL, rc);
 	cli_signals();
 	setvbuf(stdout, NULL, _IOLBF, 0);
 

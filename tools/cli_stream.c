@@ -33,33 +33,43 @@ static const char push_usage[] =
 "By default the bytes of standard input are carried exactly: they are cut\n"
 "into messages of at most the ring's slot size, and 'shmring pop' writes them\n"
 "back unchanged. At end of input the stream is shut down, so pop exits 0.\n"
-"If NAME does not exist it is created with the ring options below.\n"
+"If NAME does not exist it is created with the ring options below. NAME is a\n"
+"shm name, or a file path when it has a '/' after its first character (./r).\n"
 "\n"
 "Options:\n"
 "  -l, --lines          one message per input line (the newline is not sent)\n"
 "      --no-create      fail if the ring does not exist\n"
 "      --spin NS        spin this many ns before sleeping (0: sleep at once)\n"
-"  ring options, used only when push creates the ring:\n"
+"  ring options, used only when push creates the ring (see shmring create):\n"
 "      --kind spsc|mpmc --slots N (64) --slot-size BYTES (64K)\n"
-"      --mode OCTAL (0600) --prefault\n"
+"      --mode OCTAL (0600) --prefault --hugepages --mlock\n"
+"      --file               NAME is a file path even without a '/' (r: ./r)\n"
 "  -h, --help           show this help\n"
 "\n"
-"Exit status: 0 all input sent; 8 every consumer left (closed or died) before\n"
-"the end; 9 a line longer than the slot size (--lines); 130 interrupted;\n"
+"Exit status: 0 all input sent; 1 no huge pages, or the lock in memory\n"
+"refused (RLIMIT_MEMLOCK); 8 every consumer left (closed or died) before the\n"
+"end; 9 a line longer than the slot size (--lines); 130 interrupted;\n"
 "see shmring(1).\n";
 
+/* attach as the producer, creating the ring if allowed; 0 or the exit
+ * code of the failure (reported) */
 static int open_producer(const char *name, struct cli_ring_opts *ro, int create,
                          struct shmring **r)
 {
+	int rc = -EEXIST;
 	for (int tries = 0; tries < 3; tries++) {
-		int rc = shmring_open(name, SHMRING_PRODUCER, r);
+		rc = cli_ring_open(name, SHMRING_PRODUCER, r);
+		if (rc == 0)
+			return EX_OK;
 		if (rc != -ENOENT || !create)
-			return rc;
-		rc = shmring_create(name, &ro->cfg, SHMRING_PRODUCER, r);
+			return cli_fail_ring(name, NULL, rc);
+		rc = cli_ring_create(name, &ro->cfg, SHMRING_PRODUCER, r);
+		if (rc == 0)
+			return EX_OK;
 		if (rc != -EEXIST)   /* lost a race with another creator: open it */
-			return rc;
+			break;
 	}
-	return -EEXIST;
+	return cli_fail_ring(name, &ro->cfg, rc);
 }
 
 /* consumers seen when push attached: -EPIPE from the library means "every
@@ -221,7 +231,7 @@ int cmd_push(int argc, char **argv)
 	struct cli_ring_opts ro;
 	int lines = 0, create = 1, opt;
 	int64_t spin = -2;   /* -2: library default */
-	char name[NAME_MAX + 2];
+	char name[CLI_RING_MAX];
 	uint64_t v;
 
 	cli_ring_opts_init(&ro);
@@ -245,15 +255,15 @@ int cmd_push(int argc, char **argv)
 	}
 	if (optind + 1 != argc)
 		return cli_usage("expects exactly one ring NAME");
-	if (cli_name(argv[optind], name, sizeof(name)))
-		return cli_fail(argv[optind], -EINVAL);
+	int rc = cli_name(argv[optind], ro.as_file, name, sizeof(name));
+	if (rc < 0)
+		return cli_fail_ring(argv[optind], NULL, rc);
 
 	cli_signals();
 	signal(SIGPIPE, SIG_IGN);
 	struct shmring *r;
-	int rc = open_producer(name, &ro, create, &r);
-	if (rc < 0)
-		return cli_fail(name, rc);
+	if ((rc = open_producer(name, &ro, create, &r)) != EX_OK)
+		return rc;
 	if (spin != -2)
 		shmring_set_spin(r, spin);
 	note_consumers(r);
@@ -293,7 +303,8 @@ static const char pop_usage[] =
 "\n"
 "By default each message's bytes are written as they are, so the output is\n"
 "exactly what 'shmring push' read. If NAME does not exist yet, pop waits for\n"
-"it to be created (see --wait).\n"
+"it to be created (see --wait). NAME is a shm name, or a file path when it\n"
+"has a '/' after its first character (./r).\n"
 "\n"
 "Options:\n"
 "  -l, --lines          write a newline after every message\n"
@@ -366,7 +377,7 @@ static int open_consumer(const char *name, double wait_s, struct shmring **r)
 {
 	double give_up = cli_now() + wait_s;
 	for (;;) {
-		int rc = shmring_open(name, SHMRING_CONSUMER, r);
+		int rc = cli_ring_open(name, SHMRING_CONSUMER, r);
 		if (rc != -ENOENT || cli_now() >= give_up)
 			return rc;
 		if (cli_stop)
@@ -392,7 +403,7 @@ int cmd_pop(int argc, char **argv)
 	uint64_t count = UINT64_MAX, v;
 	double wait_s = 10, timeout_s = -1;
 	int64_t spin = -2;
-	char name[NAME_MAX + 2];
+	char name[CLI_RING_MAX];
 
 	while ((opt = getopt_long(argc, argv, "ln:w:t:uh", longopts, NULL)) != -1) {
 		switch (opt) {
@@ -423,17 +434,18 @@ int cmd_pop(int argc, char **argv)
 	}
 	if (optind + 1 != argc)
 		return cli_usage("expects exactly one ring NAME");
-	if (cli_name(argv[optind], name, sizeof(name)))
-		return cli_fail(argv[optind], -EINVAL);
+	int rc = cli_name(argv[optind], 0, name, sizeof(name));
+	if (rc < 0)
+		return cli_fail_ring(argv[optind], NULL, rc);
 
 	cli_signals();
 	signal(SIGPIPE, SIG_IGN);   /* a closed stdout shows up as EPIPE */
 	struct shmring *r;
-	int rc = open_consumer(name, wait_s, &r);
+	rc = open_consumer(name, wait_s, &r);
 	if (rc == -EINTR)
 		return EX_SIGNAL;
 	if (rc < 0)
-		return cli_fail(name, rc);
+		return cli_fail_ring(name, NULL, rc);
 	if (spin != -2)
 		shmring_set_spin(r, spin);
 	/* How the stream we receive will have ended (see the -EPIPE branch):
@@ -566,7 +578,7 @@ int cmd_pop(int argc, char **argv)
 	free(o);
 	shmring_close(r);
 	if (unlink_at_end && (ret == EX_OK || ret == EX_TRUNCATED)) {
-		rc = shmring_unlink(name);
+		rc = cli_ring_unlink(name);
 		if (rc < 0 && rc != -ENOENT)
 			return cli_fail(name, rc);
 	}

@@ -2,20 +2,27 @@
 /*
  * shmring.c - the `shmring` command-line tool: entry point, subcommand
  * dispatch, and the helpers every subcommand uses (errors, exit codes,
- * number parsing). The subcommands live in cli_admin.c (create, info, ls,
- * rm, watch, bench) and cli_stream.c (push, pop).
+ * number parsing, where a ring lives: a shm name or a file). The
+ * subcommands live in cli_admin.c (create, info, ls, rm, watch, bench) and
+ * cli_stream.c (push, pop).
  *
  * Build: make            (gives $(BUILD)/shmring; see tools/tools.mk)
  * Manual: man -l docs/man/shmring.1
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <linux/magic.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
+#include <unistd.h>
 #include "cli.h"
 
 const char *cli_cmd = NULL;
@@ -23,12 +30,13 @@ volatile sig_atomic_t cli_stop = 0;
 
 static const char main_usage[] =
 "Usage: shmring COMMAND [OPTIONS] [ARGS]\n"
-"Message rings between processes in POSIX shared memory.\n"
+"Message rings between processes in POSIX shared memory or in files.\n"
 "\n"
 "Commands:\n"
-"  create NAME     create a ring (--kind, --slots, --slot-size, --mode)\n"
+"  create NAME     create a ring (--kind, --slots, --slot-size, --mode, --file,\n"
+"                  --hugepages, --mlock)\n"
 "  info NAME       show a ring's configuration, state, peers and statistics\n"
-"  ls              list the rings in /dev/shm\n"
+"  ls [DIR]        list the rings in /dev/shm, or among the files of DIR\n"
 "  rm NAME...      remove rings; rm --stale removes those nobody uses\n"
 "  push NAME       send standard input into a ring (creates it if missing)\n"
 "  pop NAME        receive from a ring onto standard output until end of stream\n"
@@ -36,8 +44,10 @@ static const char main_usage[] =
 "  bench [ARGS]    run the IPC comparison benchmark (if built)\n"
 "\n"
 "NAME is a POSIX shared-memory name such as /frames (the leading '/' may be\n"
-"left out). Every command takes --help. Exit status: 0 on success, 2 for a\n"
-"usage error, 3..13 for specific failures, 130 when interrupted; see shmring(1).\n";
+"left out), or a file path: a NAME with a '/' after its first character, such\n"
+"as ./r or /var/run/app/r, is a ring in that file. Every command takes --help.\n"
+"Exit status: 0 on success, 2 for a usage error, 3..13 for specific failures,\n"
+"130 when interrupted; see shmring(1).\n";
 
 void cli_err(const char *name, const char *fmt, ...)
 {
@@ -59,8 +69,12 @@ int cli_exit_code(int err)
 {
 	switch (err < 0 ? -err : err) {
 	case 0:         return EX_OK;
-	case EINVAL:    return EX_USAGE;
-	case ENOENT:    return EX_NOENT;
+	case EINVAL:
+	case EISDIR:    /* a directory given as a ring */
+	case ENAMETOOLONG: return EX_USAGE;
+	case ENOENT:
+	case ENOTDIR:   /* a part of the path is a file: no such ring there */
+	                return EX_NOENT;
 	case EEXIST:    return EX_EXIST;
 	case EACCES:
 	case EPERM:     return EX_ACCES;
@@ -102,12 +116,136 @@ int cli_bad_option(char **argv)
 	return cli_usage("unknown option or missing argument: '%s'", w);
 }
 
-int cli_name(const char *arg, char *buf, size_t size)
+int cli_is_path(const char *ring)
 {
-	int n = snprintf(buf, size, "%s%s", arg[0] == '/' ? "" : "/", arg);
-	if (n < 0 || (size_t)n >= size)
+	return ring[0] && strchr(ring + 1, '/') != NULL;
+}
+
+int cli_name(const char *arg, int as_file, char *buf, size_t size)
+{
+	int file = as_file || cli_is_path(arg);
+	const char *pre = cli_is_path(arg) ? "" :
+	                  as_file ? (arg[0] == '/' ? "/" : "./") :
+	                  arg[0] == '/' ? "" : "/";
+
+	if (!arg[0])
+		return -EINVAL;
+	int n = snprintf(buf, size, "%s%s", pre, arg);
+	if (n < 0 || (size_t)n >= size || (file && n >= PATH_MAX))
+		return file ? -ENAMETOOLONG : -EINVAL;
+	if (!file && n > NAME_MAX + 1)
 		return -EINVAL;
 	return 0;
+}
+
+int cli_ring_open(const char *ring, int roles, struct shmring **out)
+{
+	if (cli_is_path(ring))
+		return shmring_open_file(ring, roles, out);
+	return shmring_open(ring, roles, out);
+}
+
+int cli_ring_create(const char *ring, const struct shmring_config *cfg, int roles,
+                    struct shmring **out)
+{
+	if (cli_is_path(ring))
+		return shmring_create_file(ring, cfg, roles, out);
+	return shmring_create(ring, cfg, roles, out);
+}
+
+int cli_ring_unlink(const char *ring)
+{
+	if (!cli_is_path(ring))
+		return shmring_unlink(ring);
+	return unlink(ring) < 0 ? -errno : 0;
+}
+
+/* the directory part of a path ("." for none), into buf */
+static const char *dir_of(const char *path, char *buf, size_t size)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		return ".";
+	size_t n = slash == path ? 1 : (size_t)(slash - path);
+	snprintf(buf, size, "%.*s", (int)n, path);
+	return buf;
+}
+
+int cli_fail_ring(const char *ring, const struct shmring_config *cfg, int err)
+{
+	unsigned flags = cfg ? cfg->flags : 0;
+	char dir[CLI_RING_MAX];
+	struct stat st;
+	struct statfs sf;
+
+	switch (-err) {
+	case ENOMEM:
+	case EPERM:
+		if (err == -ENOMEM && (flags & SHMRING_HUGEPAGES)) {
+			cli_err(ring, "no huge pages available (see /proc/sys/vm/nr_hugepages)");
+			return EX_FAIL;
+		}
+		if (flags & SHMRING_MLOCK) {
+			cli_err(ring, "cannot lock the ring in memory (RLIMIT_MEMLOCK: see "
+			        "'ulimit -l'; or CAP_IPC_LOCK)");
+			return EX_FAIL;
+		}
+		if (cfg)
+			break;
+		/* attaching: a ring created with --mlock is locked in memory by
+		 * every process that attaches, and this is how a refusal shows */
+		cli_err(ring, "%s, or cannot lock the ring in memory (a ring created with "
+		        "--mlock: RLIMIT_MEMLOCK, see 'ulimit -l')",
+		        err == -ENOMEM ? "out of memory" : "operation not permitted");
+		return EX_FAIL;
+	case EINVAL:
+		if (cfg && !(flags & SHMRING_HUGEPAGES) && cli_is_path(ring) &&
+		    statfs(dir_of(ring, dir, sizeof(dir)), &sf) == 0 &&
+		    (unsigned long)sf.f_type == HUGETLBFS_MAGIC) {
+			/* sized in huge pages only when asked to */
+			cli_err(ring, "a file on hugetlbfs needs --hugepages");
+			return EX_USAGE;
+		}
+		if (!(flags & SHMRING_HUGEPAGES))
+			break;
+		if (!cli_is_path(ring)) {
+			cli_err(ring, "--hugepages needs a file on hugetlbfs (such as "
+			        "/dev/hugepages/NAME), not a POSIX shm name");
+			return EX_USAGE;
+		}
+		if (statfs(dir_of(ring, dir, sizeof(dir)), &sf) == 0 &&
+		    (unsigned long)sf.f_type != HUGETLBFS_MAGIC) {
+			cli_err(ring, "--hugepages needs a file on hugetlbfs (such as "
+			        "/dev/hugepages/NAME); the directory %s is not on one", dir);
+			return EX_USAGE;
+		}
+		break;
+	case ENOENT:
+	case ENOTDIR:
+		if (cfg && cli_is_path(ring)) {   /* creating: the directory is missing */
+			dir_of(ring, dir, sizeof(dir));
+			if (err == -ENOENT)
+				cli_err(ring, "no such directory: %s", dir);
+			else
+				cli_err(ring, "%s is not a directory", dir);
+			return EX_NOENT;
+		}
+		if (err == -ENOENT)
+			break;
+		cli_err(ring, "no such ring (a part of the path is not a directory)");
+		return EX_NOENT;
+	case EEXIST:
+		if (!cli_is_path(ring) || stat(ring, &st) < 0 || !S_ISDIR(st.st_mode))
+			break;
+		/* fall through */
+	case EISDIR:
+		cli_err(ring, "is a directory, not a ring");
+		return EX_USAGE;
+	case ENAMETOOLONG:
+		cli_err(ring, "path too long");
+		return EX_USAGE;
+	}
+	return cli_fail(ring, err);
 }
 
 static int parse_num(const char *s, uint64_t *out, int suffixes)
@@ -281,6 +419,15 @@ int cli_ring_opt(struct cli_ring_opts *o, int opt, const char *arg)
 	case CLI_OPT_PREFAULT:
 		o->cfg.flags |= SHMRING_PREFAULT;
 		return 1;
+	case CLI_OPT_FILE:
+		o->as_file = 1;
+		return 1;
+	case CLI_OPT_HUGEPAGES:
+		o->cfg.flags |= SHMRING_HUGEPAGES;
+		return 1;
+	case CLI_OPT_MLOCK:
+		o->cfg.flags |= SHMRING_MLOCK;
+		return 1;
 	default:
 		return 0;
 	}
@@ -288,7 +435,20 @@ int cli_ring_opt(struct cli_ring_opts *o, int opt, const char *arg)
 
 int cli_open_observer(const char *name, struct shmring **out)
 {
-	return shmring_open(name, 0, out);
+	int rc = cli_ring_open(name, 0, out);
+	if (rc != -EPERM && rc != -ENOMEM)
+		return rc;
+	/* a ring created with --mlock is locked in memory by every process
+	 * that maps it writable, and the kernel may refuse (RLIMIT_MEMLOCK);
+	 * looking needs no lock: a read-only descriptor gives a read-only
+	 * observer, which the library does not lock */
+	int fd = cli_is_path(name) ? open(name, O_RDONLY | O_CLOEXEC)
+	                           : shm_open(name, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return rc;
+	int ro = shmring_open_fd(fd, 0, out);
+	close(fd);
+	return ro == 0 ? 0 : rc;
 }
 
 static const struct {

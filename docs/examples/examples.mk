@@ -1,6 +1,6 @@
 # docs/examples/examples.mk - build (and smoke-test) the examples, so they
 # cannot rot. Included by the top Makefile.
-#   make examples        -> $(BUILD)/examples/{producer,consumer,zerocopy,mpmc_pool}
+#   make examples        -> $(BUILD)/examples/{producer,consumer,zerocopy,mpmc_pool,poll_rings,...}
 #   make test-examples   run each one briefly
 
 EXAMPLE_SRCS := $(wildcard docs/examples/*.c)
@@ -20,6 +20,13 @@ test-examples: examples
 	grep -q 'received 5000 messages' $(BUILD)/examples/consumer.out; pass=$$((pass+1)); \
 	$$b/zerocopy 500 > /dev/null; pass=$$((pass+1)); \
 	$$b/mpmc_pool 3 3000 > /dev/null; pass=$$((pass+1)); \
+	$$b/poll_rings 2000 > $(BUILD)/examples/poll_rings.out; \
+	grep -q 'received 8000 messages from 4 rings' $(BUILD)/examples/poll_rings.out; pass=$$((pass+1)); \
+	$$b/memfd_share fork 3000 | grep -q 'received 3000 messages'; pass=$$((pass+1)); \
+	sock=$(abspath $(BUILD))/examples/memfd.sock; rm -f $$sock; \
+	$$b/memfd_share serve $$sock 3000 & spid=$$!; \
+	i=0; while [ ! -S $$sock ] && [ $$i -lt 100 ]; do sleep 0.05; i=$$((i+1)); done; \
+	$$b/memfd_share client $$sock | grep -q 'received 3000 messages'; wait $$spid; pass=$$((pass+1)); \
 	echo "test-examples: $$pass passed, 0 failed"
 
 TEST_EXTRA += test-examples

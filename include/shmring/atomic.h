@@ -59,7 +59,7 @@ static inline uint64_t shmring__add_relaxed64(uint64_t *p, uint64_t v)
 {
 	return SHMRING__NS atomic_fetch_add_explicit(SHMRING__A64(p), v, SHMRING__MO(relaxed));
 }
-/* strong CAS; on failure *expected receives the current value */
+/* the announce-bit RMWs (wait.c): fetch-or, fetch-and, exchange */
 static inline uint64_t shmring__or_seqcst64(uint64_t *p, uint64_t v)
 {
 	return SHMRING__NS atomic_fetch_or_explicit(SHMRING__A64(p), v, SHMRING__MO(seq_cst));
@@ -72,11 +72,13 @@ static inline uint64_t shmring__xchg_seqcst64(uint64_t *p, uint64_t v)
 {
 	return SHMRING__NS atomic_exchange_explicit(SHMRING__A64(p), v, SHMRING__MO(seq_cst));
 }
+/* strong CAS; on failure *expected receives the current value */
 static inline int shmring__cas_acqrel64(uint64_t *p, uint64_t *expected, uint64_t desired)
 {
 	return SHMRING__NS atomic_compare_exchange_strong_explicit(SHMRING__A64(p), expected, desired,
 			SHMRING__MO(acq_rel), SHMRING__MO(acquire));
 }
+/* weak CAS (may fail spuriously: callers loop) */
 static inline int shmring__cas_relaxed64(uint64_t *p, uint64_t *expected, uint64_t desired)
 {
 	return SHMRING__NS atomic_compare_exchange_weak_explicit(SHMRING__A64(p), expected, desired,

@@ -78,7 +78,7 @@ struct shmring__peer {
 	                   * not stamped yet) plus 1; 0 = none. How many
 	                   * positions it covers: claim_n[side][entry]. Lets a
 	                   * peer tell a dead claimant's unstamped claim from a
-	                   * live one's (see mpmc.c) */
+	                   * live one's (see mpmc.c and mpmc_dead.c) */
 };
 
 struct shmring__hdr {
@@ -184,7 +184,9 @@ struct shmring__slot_spsc {
  * seq == pos + 1: holds the message of position pos;
  * seq == pos + slots: released, free for position pos + slots. */
 struct shmring__slot_mpmc {
-	uint64_t seq;   /* writer: producer (publish), consumer (release) */
+	uint64_t seq;   /* writer: producer (publish), consumer (release); on a
+	                 * dead claimant's behalf: a consumer (skip completion,
+	                 * CAS) or a producer (orphan recovery, CAS) */
 	uint32_t len;   /* writer: the producer that claimed the slot */
 	uint32_t stamp; /* claim stamp: (gen << 8) | SHMRING__STAMP_PRODUCER? |
 	                 * (registry index + 1), naming one attachment (gen is

@@ -1,7 +1,8 @@
 #!/bin/sh
 # tests/cli/test_cli.sh - the shmring command-line tool end to end.
 #   tests/cli/test_cli.sh PATH/TO/shmring
-# Every ring it makes is named /cli-test-PID-*; all are removed on exit.
+# Every ring it makes is named /cli-test-PID-* or lies in a temporary
+# directory; all are removed on exit.
 # Ends with "N passed, M failed"; exits non-zero if anything failed.
 set -u
 
@@ -69,7 +70,9 @@ expect 4 "create twice" "$CLI" create "$R"
 grep -q "^shmring: create $R: ring already exists\$" "$TMP/err" && ok || bad "EEXIST message"
 expect 2 "slots not a power of two" "$CLI" create "/$P-x" --slots 3
 expect 2 "bad kind" "$CLI" create "/$P-x" --kind lifo
-expect 2 "bad name" "$CLI" create "/$P/x"
+expect 2 "bad name" "$CLI" create "/$P-$(head -c 300 /dev/zero | tr '\0' x)"
+# a '/' after the first character makes a file path: here in a missing directory
+expect 3 "a path, not a shm name" "$CLI" create "/$P/x"
 expect 3 "info of a missing ring" "$CLI" info "/$P-missing"
 grep -q "^shmring: info /$P-missing: no such ring\$" "$TMP/err" && ok || bad "ENOENT message"
 head -c 8192 /dev/urandom > "/dev/shm/$P-notring"
@@ -276,6 +279,94 @@ grep -q "would remove /$P-dead" "$TMP/out" && [ -e "/dev/shm/$P-dead" ] && ok ||
 expect 0 "rm --stale" "$CLI" rm --stale "/$P-*"
 [ ! -e "/dev/shm/$P-dead" ] && [ -e "/dev/shm/$P-live" ] && [ -e "/dev/shm/$P-notring" ] &&
 	ok || bad "rm --stale removed the wrong set: $(cat "$TMP/out")"
+
+# ---- rings in files: a NAME with a '/' after its first character ----
+D=$TMP/rings
+mkdir "$D" "$D/sub"
+# --file makes a bare NAME a path: ./NAME, in the current directory
+( cd "$D" && "$CLI" create --file fr1 --slots 16 --slot-size 4K ) > "$TMP/out" 2> "$TMP/err"
+rc=$?
+[ $rc -eq 0 ] && [ -f "$D/fr1" ] && [ ! -e /dev/shm/fr1 ] && ok ||
+	bad "create --file fr1: exit $rc, $(cat "$TMP/err")"
+expect 0 "info ./relative path" sh -c "cd '$D' && '$CLI' info --json ./fr1"
+[ "$(json_get "$TMP/out" '.name, .slots')" = "./fr1
+16" ] && ok || bad "info ./fr1: $(cat "$TMP/out")"
+expect 0 "create a path with a '/'" "$CLI" create "$D/fr2" --slots 8 --slot-size 4K
+expect 4 "create a file ring twice" "$CLI" create "$D/fr2"
+# byte-exact through a file ring; both processes gone, info still shows the counters
+"$CLI" pop "$D/fr2" > "$TMP/fcopy" 2> "$TMP/pop.err" &
+popper=$!
+"$CLI" push "$D/fr2" < "$TMP/big"
+prc=$?
+wait $popper
+qrc=$?
+cmp -s "$TMP/fcopy" "$TMP/big" && [ $prc -eq 0 ] && [ $qrc -eq 0 ] && ok ||
+	bad "push/pop through a file ring: push $prc pop $qrc, $(wc -c < "$TMP/fcopy") bytes ($(cat "$TMP/pop.err"))"
+expect 0 "info of a file ring after its processes exited" "$CLI" info --json "$D/fr2"
+[ "$(json_get "$TMP/out" '.stats.sent > 0 and .stats.received == .stats.sent and .eof and .shutdowns == 1 and .state == "ended"')" = true ] &&
+	ok || bad "file ring counters: $(cat "$TMP/out")"
+# push creates a file ring, also with --file; pop --unlink removes the file
+printf 'file\0ring' > "$TMP/small"
+( cd "$D" && "$CLI" push --file fr3 --slots 2 --slot-size 64 < "$TMP/small" ) 2> "$TMP/err"
+rc=$?
+[ $rc -eq 0 ] && [ -f "$D/fr3" ] && ok || bad "push --file fr3: exit $rc, $(cat "$TMP/err")"
+expect 0 "pop --unlink of a file ring" "$CLI" pop --unlink "$D/fr3"
+cmp -s "$TMP/out" "$TMP/small" && [ ! -e "$D/fr3" ] && ok || bad "pop --unlink of $D/fr3"
+expect 0 "watch a file ring" "$CLI" watch --count 1 --interval 0.05 "$D/fr2"
+# ls DIR: the rings among its regular files, shown as paths; other files ignored
+head -c 16384 /dev/urandom > "$D/junk"
+expect 0 "ls DIR" "$CLI" ls "$D"
+grep -q "^$D/fr1 " "$TMP/out" && grep -q "^$D/fr2 " "$TMP/out" && ! grep -q junk "$TMP/out" &&
+	ok || bad "ls DIR: $(cat "$TMP/out")"
+expect 0 "ls --json . PATTERN" sh -c "cd '$D' && '$CLI' ls --json . 'fr1*'"
+[ "$(json_get "$TMP/out" 'map(.name) | join(" ")')" = "./fr1" ] && ok || bad "ls . fr1*: $(cat "$TMP/out")"
+expect 3 "ls of a missing directory" "$CLI" ls "$D/nothere/"
+# rm: removes file rings, refuses other files and directories
+expect 6 "rm of a file that is not a ring" "$CLI" rm "$D/junk"
+[ -e "$D/junk" ] && ok || bad "rm removed a non-ring file"
+expect 2 "rm of a directory" "$CLI" rm "$D/sub"
+expect 0 "rm of a file ring" "$CLI" rm "$D/fr1"
+[ ! -e "$D/fr1" ] && ok || bad "rm left $D/fr1"
+expect 0 "rm --stale DIR" "$CLI" rm --stale "$D"
+[ ! -e "$D/fr2" ] && [ -e "$D/junk" ] && grep -q "^removed $D/fr2\$" "$TMP/out" && ok ||
+	bad "rm --stale DIR: $(cat "$TMP/out")"
+# bad places: clean errors, nothing left behind
+expect 2 "create on a directory" "$CLI" create "$D/sub"
+grep -q "is a directory" "$TMP/err" && ok || bad "directory message: $(cat "$TMP/err")"
+expect 2 "info of a directory" "$CLI" info "$D/sub/"
+expect 3 "create in a missing directory" "$CLI" create "$D/missing/r"
+grep -q "no such directory: $D/missing\$" "$TMP/err" && ok || bad "missing dir: $(cat "$TMP/err")"
+expect 3 "info in a missing directory" "$CLI" info "$D/missing/r"
+expect 3 "pop --wait 0 in a missing directory" "$CLI" pop --wait 0 "$D/missing/r"
+expect 3 "a file as a directory" "$CLI" info "$D/junk/r"
+expect 2 "--hugepages on a shm name" "$CLI" create --hugepages "/$P-huge"
+grep -q "hugetlbfs" "$TMP/err" && [ ! -e "/dev/shm/$P-huge" ] && ok ||
+	bad "--hugepages on a shm name: $(cat "$TMP/err")"
+expect 2 "--hugepages off hugetlbfs" "$CLI" create --hugepages "$D/huge"
+[ ! -e "$D/huge" ] && ok || bad "--hugepages off hugetlbfs left the file"
+# --mlock on a small ring
+expect 0 "create --mlock" "$CLI" create --mlock "$D/locked" --slots 4 --slot-size 64
+printf 'locked' | "$CLI" push "$D/locked" && [ "$("$CLI" pop "$D/locked")" = locked ] && ok ||
+	bad "push/pop through an --mlock ring"
+# the lock refused (no RLIMIT_MEMLOCK, no CAP_IPC_LOCK): exit 1, the cause
+# named, nothing left; looking at such a ring still works
+AS=
+if [ "$(id -u)" = 0 ]; then
+	command -v setpriv > /dev/null && AS="setpriv --reuid=nobody --regid=nogroup --clear-groups"
+else
+	AS=env
+fi
+if [ -n "$AS" ]; then
+	"$CLI" create --mlock --mode 0644 "/$P-locked" --slots 2 --slot-size 64
+	( ulimit -l 0 && $AS "$CLI" create --mlock "/$P-nolock" ) > "$TMP/out" 2> "$TMP/err"
+	rc=$?
+	[ $rc -eq 1 ] && grep -q "cannot lock the ring in memory (RLIMIT_MEMLOCK" "$TMP/err" &&
+		[ ! -e "/dev/shm/$P-nolock" ] && ok || bad "refused --mlock: exit $rc, $(cat "$TMP/err")"
+	( ulimit -l 0 && $AS "$CLI" info "/$P-locked" ) > "$TMP/out" 2> "$TMP/err"
+	rc=$?
+	[ $rc -eq 0 ] && ok || bad "info of an --mlock ring without the limit: exit $rc, $(cat "$TMP/err")"
+	"$CLI" rm "/$P-locked"
+fi
 
 # ---- watch, rm NAME..., bench ----
 expect 0 "watch --count" "$CLI" watch --count 2 --interval 0.1 "/$P-live"

@@ -56,7 +56,7 @@
  *                       late snapshot would hide. Do not rely on that.)
  *   NO_BIT_RECHECK      the waiter skips W4b: it sleeps even when a notifier
  *                       already took its announce bit.
- *   WAKE_ONE            the notifier takes every bit at N2b but wakes only
+ *   WAKE_ONE            the notifier takes every bit at X but wakes only
  *                       one sleeper at N4 (FUTEX_WAKE with n = 1). With two
  *                       consumers no message is lost (the woken one drains
  *                       the ring), but the other sleeps on with no
@@ -71,9 +71,9 @@
  *           again before the next sleep_once(): "goto top" here)
  *   P1      the publication (e.g. shmring__spsc_publish(), the MPMC slot
  *           sequence store in src/mpmc.c)
- *   N1, N2  shmring__notify() in include/shmring/handle.h
- *   N2b..N4 shmring__wake() in src/wait.c
- * With announce bits there is no N5 (the exchange at N2b already removed
+ *   N1, N2  shmring__notify() in include/shmring/spsc_inline.h
+ *   X..N4 shmring__wake() in src/wait.c
+ * With announce bits there is no N5 (the exchange at X already removed
  * the announcements of everyone it wakes) and W6 always clears the bit.
  */
 
@@ -118,7 +118,7 @@ byte taken = 0;         /* consumers' claim position (cons_idx in MPMC);
                          * also the shared "messages consumed" counter */
 bool queued[NCONS];     /* kernel state: consumer i is on the futex queue */
 byte spur = SPURIOUS;   /* spurious returns from FUTEX_WAIT still allowed */
-byte held[NPROD];       /* notifier p's local "m": the bits it took at N2b,
+byte held[NPROD];       /* notifier p's local "m": the bits it took at X,
                          * until its wake at N4 is done; global only so
                          * that the stranded-sleeper check can see it */
 
@@ -126,13 +126,13 @@ byte held[NPROD];       /* notifier p's local "m": the bits it took at N2b,
  * A second, stronger property, for each consumer on its own: a consumer on
  * the futex queue can always be reached by a future FUTEX_WAKE - its bit is
  * still in the mask (the next notifier will take it and wake it) or in the
- * hands of a notifier between N2b and N4 (which will wake it). That is what
+ * hands of a notifier between X and N4 (which will wake it). That is what
  * the announce-bit design promises (layout.h: a notifier "wakes every
  * announced sleeper"). The lost-message property can miss a consumer left
  * stranded while the other consumer happens to take every message; this
  * one cannot. Only two kinds of step can break it - a consumer queueing
  * (W5) and a notifier finishing its wake (N4); every other step that clears
- * a bit either moves it into held[] (N2b) or is the consumer clearing its
+ * a bit either moves it into held[] (X) or is the consumer clearing its
  * own bit while it is not queued (W6, W6') - so it is asserted right after
  * those two steps rather than in every state (a monitor process would
  * about double the states).
@@ -153,7 +153,7 @@ byte held[NPROD];       /* notifier p's local "m": the bits it took at N2b,
 /*
  * Producer (notifier): claim a position, publish it, then run the
  * notifier's half of the handshake - shmring__notify() in
- * include/shmring/handle.h, and shmring__wake() in src/wait.c when someone
+ * include/shmring/spsc_inline.h, and shmring__wake() in src/wait.c when someone
  * is announced.
  */
 proctype producer(byte p)
@@ -174,7 +174,7 @@ proctype producer(byte p)
 		:: mask == 0 -> goto published
 		:: else
 		fi;
-		/* N2b: take every announcement at once (atomic exchange with 0).
+		/* X: take every announcement at once (atomic exchange with 0).
 		 * Whoever we took is woken below and must announce again if it
 		 * still has to wait. Another notifier may have taken them first. */
 		atomic {
@@ -263,7 +263,7 @@ announce:
 	fi;
 #endif
 #ifndef NO_BIT_RECHECK
-	/* W4b: is our bit still set? If a notifier took it (N2b), its bump
+	/* W4b: is our bit still set? If a notifier took it (X), its bump
 	 * (N3) may already precede our snapshot, so FUTEX_WAIT would not
 	 * notice it, and later notifiers no longer see us: announce again.
 	 * (If the bit is still set, any notifier that takes it later bumps

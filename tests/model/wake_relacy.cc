@@ -27,7 +27,7 @@
  * contents it reads (a data race or a wrong value is a failure too).
  *
  * Labels follow src/wait.c (sleep_once(), shmring__wake()) and
- * include/shmring/handle.h (shmring__notify(), shmring__spsc_publish()):
+ * include/shmring/spsc_inline.h (shmring__notify(), shmring__spsc_publish()):
  *
  *   waiter (consumer)                          notifier (producer)
  *   C1  idx != 0 ? (acquire) -> consume, done   slot contents (plain)
