@@ -1,6 +1,7 @@
 #!/bin/sh
 # bench/ab.sh - compare two builds of ipc_bench, A and B, fairly on a noisy
-# machine: the builds alternate (A B A B ...), each run measures shmring
+# machine: the builds alternate, in turn first and second (A B, B A, A B,
+# ...: running second in a pair costs a few percent here), each run measures shmring
 # against the reference ring in the same run, and the verdict uses the
 # median over repetitions of each run's ratio to that reference.
 #   bench/ab.sh A/ipc_bench B/ipc_bench [REPS] [TRANSPORTS] [SIZES]
@@ -27,8 +28,13 @@ extract() {
 }
 i=1
 while [ $i -le "$REPS" ]; do
-	run "$A" "$TMP/a$i.json"
-	run "$B" "$TMP/b$i.json"
+	if [ $((i % 2)) -eq 1 ]; then
+		run "$A" "$TMP/a$i.json"
+		run "$B" "$TMP/b$i.json"
+	else
+		run "$B" "$TMP/b$i.json"
+		run "$A" "$TMP/a$i.json"
+	fi
 	extract "$TMP/a$i.json" | sed "s/^/$i A /" >> "$TMP/all"
 	extract "$TMP/b$i.json" | sed "s/^/$i B /" >> "$TMP/all"
 	i=$((i + 1))

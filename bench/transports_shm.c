@@ -3,11 +3,7 @@
  * transports_shm.c - shared-memory transports: shmring (SPSC copy, burst,
  * zero-copy, sleep-at-once; MPMC 1x1 and 2x2), the reference ring
  * (ref_ring.h) and the textbook ring handed over with two process-shared
- * POSIX semaphores. Each supplies how to send, receive and end a stream;
- * msgloop.h runs the loops. Bursts and zero-copy keep their native shape:
- * a burst of 32 is built in place and leaves in one send_burst() call
- * (.batched); a zero-copy message is built in the reserved slot (slot())
- * and checked in the acquired one.
+ * POSIX semaphores.
  *
  * Without shmring_set_spin() the library decides the wait policy from CPU
  * placement (spin SHMRING_DEFAULT_SPIN_NS unless both peers share one
@@ -22,8 +18,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 #include <shmring.h>
-#include "msgloop.h"
+#include "ipc_bench.h"
 #include "ref_ring.h"
+
+#define CHECK_EVERY 64   /* messages between clock reads */
 
 /* ------------------------------------------------------------------ */
 /* shmring                                                             */
@@ -74,22 +72,23 @@ static void shm_teardown(struct bctx *c)
 	shmring_unlink(c->name2);   /* -ENOENT when there is none */
 }
 
-/* the wait policy in force: the set value, or the automatic decision once
- * one was made (-1: none yet), as shmring_info() reports it */
-static int64_t spin_in_force(struct shmring *r)
+static int shm_attach(struct bctx *c, const char *name, int role, struct shmring **r)
 {
-	struct shmring_info in;
-	return shmring_info(r, &in) == 0 ? in.spin_ns : -1;
+	int rc = shmring_open(name, role, r);
+	if (rc)
+		return side_fail(c, "shmring_open %s: %s", name, shmring_strerror(rc));
+	if (c->spin_ns != INT64_MIN)
+		shmring_set_spin(*r, c->spin_ns);
+	return 0;
 }
 
-struct shm_port {
-	struct port port;
-	struct shmring *r;
-	unsigned burst, i, got;     /* burst: messages per call; handed out, received */
-	struct iovec *iov;          /* burst: one per message at buf */
-	struct shmring_slot s;      /* zero-copy: the slot reserved or acquired */
-	uint64_t futex0;            /* consumer: futex calls before the start */
-};
+/* the wait policy in force: the set value, or the automatic decision once
+ * one was made (-1: none yet), as shmring_info() reports it */
+static int64_t spin_in_force(const struct shmring *r)
+{
+	struct shmring_info in;
+	return shmring_info((struct shmring *)r, &in) == 0 ? in.spin_ns : -1;
+}
 
 static uint64_t futex_count(struct shmring *r)
 {
@@ -99,193 +98,249 @@ static uint64_t futex_count(struct shmring *r)
 	return st.full_waits + st.empty_waits + st.prod_wakes + st.cons_wakes;
 }
 
-/* channel 0 is the ring name, channel 1 (the echo) name2 */
-MSG_OP int shm_open_port(struct bctx *c, struct port *p, int chan, int dir)
+enum shm_mode { SM_COPY, SM_BURST, SM_ZC };
+
+static int shm_mode(const struct bctx *c)
 {
-	struct shm_port *e = (struct shm_port *)p;
-	const char *name = chan ? c->name2 : c->name;
-	e->burst = c->burst ? c->burst : 1;
-	e->i = e->got = 0;
-	e->futex0 = 0;
-	e->iov = NULL;
-	if (port_init(c, p, dir, e->burst * c->size))
+	return c->burst > 1 ? SM_BURST : c->burst == 1 ? SM_ZC : SM_COPY;
+}
+
+static int shm_producer(struct bctx *c)
+{
+	struct shmring *r;
+	if (shm_attach(c, c->name, SHMRING_PRODUCER, &r))
 		return -1;
-	int rc = shmring_open(name, dir == PORT_SEND ? SHMRING_PRODUCER : SHMRING_CONSUMER, &e->r);
-	if (rc)
-		return side_fail(c, "shmring_open %s: %s", name, shmring_strerror(rc));
-	if (c->spin_ns != INT64_MIN)
-		shmring_set_spin(e->r, c->spin_ns);
-	if (e->burst > 1) {
-		p->every = p->batch = e->burst;
-		e->iov = calloc(e->burst, sizeof(*e->iov));
-		if (!e->iov)
-			return side_fail(c, "out of memory");
-		for (unsigned i = 0; i < e->burst; i++)
-			e->iov[i] = (struct iovec){p->buf + i * c->size, c->size};
+	size_t size = c->size;
+	unsigned k = c->burst > 1 ? c->burst : 1;
+	unsigned char *buf = calloc(k, size);
+	struct iovec *iov = calloc(k, sizeof(*iov));
+	if (!buf || !iov)
+		return side_fail(c, "out of memory");
+	for (size_t i = 0; i < k * size; i++)
+		buf[i] = (unsigned char)i;
+	for (unsigned i = 0; i < k; i++)
+		iov[i] = (struct iovec){buf + i * size, size};
+	int mode = shm_mode(c), rc = 0;
+	uint64_t n = 0;
+
+	side_ready(c);
+	if (mode == SM_COPY) {
+		do {
+			for (int i = 0; i < CHECK_EVERY; i++, n++) {
+				stamp(buf, size, seq_word(c->my_id, n));
+				rc = shmring_send(r, buf, size, -1);
+				if (rc)
+					goto out;
+			}
+		} while (side_running(c));
+	} else if (mode == SM_BURST) {
+		do {
+			for (unsigned i = 0; i < k; i++)
+				stamp(buf + i * size, size, seq_word(c->my_id, n + i));
+			for (unsigned sent = 0; sent < k;) {
+				rc = shmring_send_burst(r, iov + sent, k - sent, -1);
+				if (rc < 0)
+					goto out;
+				sent += (unsigned)rc;
+			}
+			rc = 0;
+			n += k;
+		} while (side_running(c));
+	} else {
+		/* zero-copy: the message is built in place (the same copy of
+		 * its bytes that send() makes, then the stamps) */
+		do {
+			for (int i = 0; i < CHECK_EVERY; i++, n++) {
+				struct shmring_slot s;
+				rc = shmring_reserve(r, &s, -1);
+				if (rc)
+					goto out;
+				memcpy(s.data, buf, size);
+				stamp(s.data, size, seq_word(c->my_id, n));
+				rc = shmring_commit(r, &s, size);
+				if (rc)
+					goto out;
+			}
+		} while (side_running(c));
 	}
-	return 0;
+out:
+	c->res->msgs = n;
+	if (rc)
+		side_fail(c, "send after %llu messages: %s", (unsigned long long)n,
+		          shmring_strerror(rc));
+	shmring_shutdown(r);
+	side_done(c);
+	shmring_close(r);
+	free(buf);
+	free(iov);
+	return rc ? -1 : 0;
 }
 
-MSG_OP void shm_go(struct port *p)
+static int shm_consumer(struct bctx *c)
 {
-	struct shm_port *e = (struct shm_port *)p;
-	e->futex0 = futex_count(e->r);
-}
+	struct shmring *r;
+	if (shm_attach(c, c->name, SHMRING_CONSUMER, &r))
+		return -1;
+	size_t size = c->size;
+	unsigned k = c->burst > 1 ? c->burst : 1;
+	unsigned char *buf = calloc(k, size);
+	struct iovec *iov = calloc(k, sizeof(*iov));
+	if (!buf || !iov)
+		return side_fail(c, "out of memory");
+	struct checker chk = {.strict = c->nprod == 1 && c->ncons == 1};
+	char err[160];
+	int mode = shm_mode(c), rc = 0;
 
-/* a consumer reports the wait policy and (the first one) the futex calls */
-MSG_OP void shm_close(struct port *p)
-{
-	struct shm_port *e = (struct shm_port *)p;
-	struct bctx *c = p->c;
-	if (p->dir == PORT_RECV) {
-		c->res->spin_ns = spin_in_force(e->r);
-		if (c->my_id == 0) {
-			c->res->has_futex = 1;
-			c->res->futex_calls = futex_count(e->r) - e->futex0;
+	side_ready(c);
+	uint64_t f0 = futex_count(r);
+	for (;;) {
+		if (mode == SM_COPY) {
+			ssize_t len = shmring_recv(r, buf, size, -1);
+			if (len < 0) {
+				rc = (int)len;
+				break;
+			}
+			if (chk_msg(&chk, buf, (size_t)len, size, err, sizeof(err)))
+				goto bad;
+		} else if (mode == SM_BURST) {
+			for (unsigned i = 0; i < k; i++)
+				iov[i] = (struct iovec){buf + i * size, size};
+			rc = shmring_recv_burst(r, iov, k, -1);
+			if (rc < 0)
+				break;
+			for (int i = 0; i < rc; i++)
+				if (chk_msg(&chk, iov[i].iov_base, iov[i].iov_len, size, err,
+				            sizeof(err)))
+					goto bad;
+		} else {
+			struct shmring_slot s;
+			rc = shmring_acquire(r, &s, -1);
+			if (rc < 0)
+				break;
+			if (chk_msg(&chk, s.data, s.len, size, err, sizeof(err)))
+				goto bad;
+			rc = shmring_release(r, &s);
+			if (rc < 0)
+				break;
 		}
 	}
-	shmring_close(e->r);
-	free(e->iov);
-	port_fini(p);
+	side_done(c);
+	c->res->spin_ns = spin_in_force(r);
+	if (c->my_id == 0) {
+		c->res->has_futex = 1;
+		c->res->futex_calls = futex_count(r) - f0;
+	}
+	chk_report(c, &chk);
+	shmring_close(r);
+	free(buf);
+	free(iov);
+	if (rc != -EPIPE)
+		return side_fail(c, "recv after %llu messages: %s",
+		                 (unsigned long long)chk.total, shmring_strerror(rc));
+	return 0;
+bad:
+	side_done(c);
+	shmring_close(r);
+	return side_fail(c, "%s", err);
 }
 
-/* n: messages sent or received before the failing call */
-static int shm_fail(struct bctx *c, const char *what, uint64_t n, int rc)
+/* round trip: the client sends on name, the server echoes on name2 */
+static int shm_ping(struct bctx *c)
 {
-	return side_fail(c, "%s after %llu messages: %s", what, (unsigned long long)n,
-	                 shmring_strerror(rc));
-}
-
-MSG_OP int shm_send(struct port *p, const void *m, size_t len, uint64_t n)
-{
-	int rc = shmring_send(((struct shm_port *)p)->r, m, len, -1);
-	return rc ? shm_fail(p->c, "send", n, rc) : 0;
-}
-
-MSG_OP ssize_t shm_recv(struct port *p, const void **m, uint64_t n)
-{
-	ssize_t len = shmring_recv(((struct shm_port *)p)->r, p->buf, p->size, -1);
-	*m = p->buf;
-	if (len >= 0)
-		return len;
-	return len == -EPIPE ? MSG_END : shm_fail(p->c, "recv", n, (int)len);
-}
-
-MSG_OP int shm_end(struct port *p)
-{
-	shmring_shutdown(((struct shm_port *)p)->r);
+	struct shmring *out, *in;
+	if (shm_attach(c, c->name, SHMRING_PRODUCER, &out) ||
+	    shm_attach(c, c->name2, SHMRING_CONSUMER, &in))
+		return -1;
+	size_t size = c->size;
+	unsigned char *buf = calloc(1, size), *rbuf = calloc(1, size);
+	struct lat_rec l;
+	if (!buf || !rbuf || lat_init(c, &l))
+		return side_fail(c, "out of memory");
+	int rc = 0;
+	side_ready(c);
+	for (uint64_t n = 0;; n++) {
+		if (!lat_step(c, &l, n))
+			break;
+		uint64_t w = seq_word(0, n), t0 = now_ns();
+		stamp(buf, size, w);
+		rc = shmring_send(out, buf, size, -1);
+		if (rc)
+			break;
+		ssize_t len = shmring_recv(in, rbuf, size, -1);
+		uint64_t t1 = now_ns();
+		if (len < 0) {
+			rc = (int)len;
+			break;
+		}
+		uint64_t tail = w;
+		if (size >= 16)
+			memcpy(&tail, rbuf + size - 8, 8);
+		if ((size_t)len != size || msg_word(rbuf) != w || tail != w) {
+			rc = side_fail(c, "round trip %llu: bad echo", (unsigned long long)n);
+			break;
+		}
+		lat_add(&l, t1 - t0);
+	}
+	shmring_shutdown(out);
+	side_done(c);
+	lat_finish(c, &l);
+	shmring_close(out);
+	shmring_close(in);
+	free(buf);
+	free(rbuf);
+	if (rc)
+		return side_fail(c, "round trip: %s", rc == -1 ? "bad echo" : shmring_strerror(rc));
 	return 0;
 }
 
-/* bursts: the loop builds 32 messages at buf (the iovecs point there) */
-MSG_OP int burst_send(struct port *p, const void *m, size_t len, uint64_t n)
+static int shm_pong(struct bctx *c)
 {
-	struct shm_port *e = (struct shm_port *)p;
-	(void)m;
-	(void)len;
-	for (unsigned sent = 0; sent < e->burst;) {
-		int rc = shmring_send_burst(e->r, e->iov + sent, e->burst - sent, -1);
-		if (rc < 0)
-			return shm_fail(p->c, "send", n + sent, rc);
-		sent += (unsigned)rc;
+	struct shmring *in, *out;
+	if (shm_attach(c, c->name, SHMRING_CONSUMER, &in) ||
+	    shm_attach(c, c->name2, SHMRING_PRODUCER, &out))
+		return -1;
+	unsigned char *buf = calloc(1, c->size);
+	if (!buf)
+		return side_fail(c, "out of memory");
+	side_ready(c);
+	ssize_t len;
+	int rc = 0;
+	while ((len = shmring_recv(in, buf, c->size, -1)) >= 0) {
+		rc = shmring_send(out, buf, (size_t)len, -1);
+		if (rc)
+			break;
 	}
+	side_done(c);
+	shmring_shutdown(out);
+	shmring_close(in);
+	shmring_close(out);
+	free(buf);
+	if (rc || len != -EPIPE)
+		return side_fail(c, "echo: %s", shmring_strerror(rc ? rc : (int)len));
 	return 0;
 }
 
-MSG_OP ssize_t burst_recv(struct port *p, const void **m, uint64_t n)
-{
-	struct shm_port *e = (struct shm_port *)p;
-	while (e->i == e->got) {
-		for (unsigned i = 0; i < e->burst; i++)
-			e->iov[i] = (struct iovec){p->buf + i * p->size, p->size};
-		int rc = shmring_recv_burst(e->r, e->iov, e->burst, -1);
-		if (rc < 0)
-			return rc == -EPIPE ? MSG_END : shm_fail(p->c, "recv", n, rc);
-		e->got = (unsigned)rc;
-		e->i = 0;
-	}
-	*m = e->iov[e->i].iov_base;
-	return (ssize_t)e->iov[e->i++].iov_len;
-}
-
-/* zero-copy: the message is built in the reserved slot (the same copy of
- * its bytes that send() makes, then the stamps) and checked where it lies */
-MSG_OP unsigned char *zc_slot(struct port *p)
-{
-	struct shm_port *e = (struct shm_port *)p;
-	int rc = shmring_reserve(e->r, &e->s, -1);
-	if (rc) {
-		side_fail(p->c, "reserve: %s", shmring_strerror(rc));
-		return NULL;
-	}
-	memcpy(e->s.data, p->buf, p->size);
-	return e->s.data;
-}
-
-MSG_OP int zc_send(struct port *p, const void *m, size_t len, uint64_t n)
-{
-	struct shm_port *e = (struct shm_port *)p;
-	int rc = shmring_commit(e->r, &e->s, len);
-	(void)m;
-	return rc ? shm_fail(p->c, "commit", n, rc) : 0;
-}
-
-MSG_OP ssize_t zc_recv(struct port *p, const void **m, uint64_t n)
-{
-	struct shm_port *e = (struct shm_port *)p;
-	int rc = shmring_acquire(e->r, &e->s, -1);
-	if (rc < 0)
-		return rc == -EPIPE ? MSG_END : shm_fail(p->c, "acquire", n, rc);
-	*m = e->s.data;
-	return (ssize_t)e->s.len;
-}
-
-MSG_OP int zc_release(struct port *p)
-{
-	struct shm_port *e = (struct shm_port *)p;
-	int rc = shmring_release(e->r, &e->s);
-	return rc < 0 ? side_fail(p->c, "release: %s", shmring_strerror(rc)) : 0;
-}
-
-static const struct msg_ops shm_ops = {
-	.open = shm_open_port, .close = shm_close, .send = shm_send, .end = shm_end,
-	.recv = shm_recv, .go = shm_go,
-};
-static const struct msg_ops burst_ops = {
-	.open = shm_open_port, .close = shm_close, .send = burst_send, .end = shm_end,
-	.recv = burst_recv, .go = shm_go, .batched = 1,
-};
-static const struct msg_ops zc_ops = {
-	.open = shm_open_port, .close = shm_close, .slot = zc_slot, .send = zc_send,
-	.end = shm_end, .recv = zc_recv, .release = zc_release, .go = shm_go,
-};
-MSG_SIDES(shm, struct shm_port, shm_ops)
-MSG_SIDES(burst, struct shm_port, burst_ops)
-MSG_SIDES(zc, struct shm_port, zc_ops)
-
-/* ping/pong (send/recv) only where the kinds include round trips */
-#define SHM_T(ident, nm, desc, kinds_, np, nc, setup_, spin, burst_, pfx)         \
+#define SHM_T(ident, nm, desc, kinds_, np, nc, setup_, spin, burst_)             \
 	const struct transport ident = {                                               \
 		.name = nm, .what = desc, .kinds = kinds_, .nprod = np, .ncons = nc,       \
-		.setup = setup_, .teardown = shm_teardown, .producer = pfx##_producer,    \
-		.consumer = pfx##_consumer, .spin_ns = spin, .burst = burst_,             \
-		.ping = (kinds_) & TK_LATENCY ? shm_ping : NULL,                           \
-		.pong = (kinds_) & TK_LATENCY ? shm_pong : NULL,                           \
+		.setup = setup_, .teardown = shm_teardown, .producer = shm_producer,      \
+		.consumer = shm_consumer, .ping = shm_ping, .pong = shm_pong,              \
+		.spin_ns = spin, .burst = burst_,                                          \
 	}
 
 SHM_T(t_shm_spsc, "shm-spsc", "shmring SPSC send/recv, default wait (spin, then futex)",
-      TK_STREAM | TK_LATENCY, 1, 1, shm_setup_spsc, INT64_MIN, 0, shm);
+      TK_STREAM | TK_LATENCY, 1, 1, shm_setup_spsc, INT64_MIN, 0);
 SHM_T(t_shm_burst, "shm-burst32", "shmring SPSC send_burst/recv_burst, 32 per call",
-      TK_STREAM, 1, 1, shm_setup_spsc, INT64_MIN, 32, burst);
+      TK_STREAM, 1, 1, shm_setup_spsc, INT64_MIN, 32);
 SHM_T(t_shm_zc, "shm-zc", "shmring SPSC zero-copy: reserve/commit, acquire/release",
-      TK_STREAM, 1, 1, shm_setup_spsc, INT64_MIN, 0, zc);
+      TK_STREAM, 1, 1, shm_setup_spsc, INT64_MIN, 1);
 SHM_T(t_shm_sleep, "shm-sleep", "shmring SPSC send/recv, spin 0: futex sleep at once",
-      TK_STREAM | TK_LATENCY, 1, 1, shm_setup_spsc, 0, 0, shm);
+      TK_STREAM | TK_LATENCY, 1, 1, shm_setup_spsc, 0, 0);
 SHM_T(t_shm_mpmc11, "shm-mpmc-1x1", "shmring MPMC ring, 1 producer x 1 consumer process",
-      TK_STREAM, 1, 1, shm_setup_mpmc, INT64_MIN, 0, shm);
+      TK_STREAM, 1, 1, shm_setup_mpmc, INT64_MIN, 0);
 SHM_T(t_shm_mpmc22, "shm-mpmc-2x2",
       "shmring MPMC ring, 2 producers (CPU A) x 2 consumers (CPU B)", TK_STREAM, 2, 2,
-      shm_setup_mpmc, INT64_MIN, 0, shm);
+      shm_setup_mpmc, INT64_MIN, 0);
 
 /* ------------------------------------------------------------------ */
 /* plain shared memory for the reference ring and the semaphore ring   */
@@ -325,11 +380,6 @@ static void unmap_shared(struct bctx *c)
 
 /* ---- the reference ring ---- */
 
-struct ref_port {
-	struct port port;
-	struct ref_ring r;
-};
-
 static size_t ref_half(const struct bctx *c)
 {
 	return (ref_ring_bytes(c->slots, c->size) + 4095) & ~(size_t)4095;
@@ -340,39 +390,109 @@ static int ref_setup(struct bctx *c, int latency)
 	return map_shared(c, ref_half(c) * (latency ? 2 : 1));
 }
 
-/* channel chan: the ring in half chan of the mapping */
-MSG_OP int ref_open(struct bctx *c, struct port *p, int chan, int dir)
+static void ref_at(struct bctx *c, struct ref_ring *r, int which)
 {
-	ref_ring_attach(&((struct ref_port *)p)->r, (char *)c->mem + ref_half(c) * (size_t)chan,
-	                c->slots, c->size);
-	return port_init(c, p, dir, c->size);
+	ref_ring_attach(r, (char *)c->mem + ref_half(c) * (size_t)which, c->slots, c->size);
 }
 
-MSG_OP int ref_send(struct port *p, const void *m, size_t len, uint64_t n)
+static int ref_producer(struct bctx *c)
 {
-	(void)n;
-	ref_ring_send(&((struct ref_port *)p)->r, m, (uint32_t)len);
+	struct ref_ring r;
+	ref_at(c, &r, 0);
+	unsigned char *buf = malloc(c->size);
+	if (!buf)
+		return side_fail(c, "out of memory");
+	for (size_t i = 0; i < c->size; i++)
+		buf[i] = (unsigned char)i;
+	uint64_t n = 0;
+	side_ready(c);
+	do {
+		for (int i = 0; i < CHECK_EVERY; i++, n++) {
+			stamp(buf, c->size, seq_word(0, n));
+			ref_ring_send(&r, buf, (uint32_t)c->size);
+		}
+	} while (side_running(c));
+	ref_ring_finish(&r);
+	side_done(c);
+	c->res->msgs = n;
+	free(buf);
 	return 0;
 }
 
-MSG_OP int ref_end(struct port *p)
+static int ref_consumer(struct bctx *c)
 {
-	ref_ring_finish(&((struct ref_port *)p)->r);
+	struct ref_ring r;
+	ref_at(c, &r, 0);
+	unsigned char *buf = malloc(c->size);
+	if (!buf)
+		return side_fail(c, "out of memory");
+	struct checker chk = {.strict = 1};
+	char err[160];
+	ssize_t len;
+	side_ready(c);
+	while ((len = ref_ring_recv(&r, buf)) >= 0)
+		if (chk_msg(&chk, buf, (size_t)len, c->size, err, sizeof(err))) {
+			side_done(c);
+			return side_fail(c, "%s", err);
+		}
+	side_done(c);
+	chk_report(c, &chk);
+	free(buf);
 	return 0;
 }
 
-MSG_OP ssize_t ref_recv(struct port *p, const void **m, uint64_t n)
+static int ref_ping(struct bctx *c)
 {
-	ssize_t len = ref_ring_recv(&((struct ref_port *)p)->r, p->buf);
-	(void)n;
-	*m = p->buf;
-	return len < 0 ? MSG_END : len;
+	struct ref_ring out, in;
+	ref_at(c, &out, 0);
+	ref_at(c, &in, 1);
+	size_t size = c->size;
+	unsigned char *buf = calloc(1, size), *rbuf = calloc(1, size);
+	struct lat_rec l;
+	if (!buf || !rbuf || lat_init(c, &l))
+		return side_fail(c, "out of memory");
+	int rc = 0;
+	side_ready(c);
+	for (uint64_t n = 0;; n++) {
+		if (!lat_step(c, &l, n))
+			break;
+		uint64_t w = seq_word(0, n), t0 = now_ns();
+		stamp(buf, size, w);
+		ref_ring_send(&out, buf, (uint32_t)size);
+		ssize_t len = ref_ring_recv(&in, rbuf);
+		uint64_t t1 = now_ns(), tail = w;
+		if (size >= 16)
+			memcpy(&tail, rbuf + size - 8, 8);
+		if ((size_t)len != size || msg_word(rbuf) != w || tail != w) {
+			rc = side_fail(c, "round trip %llu: bad echo", (unsigned long long)n);
+			break;
+		}
+		lat_add(&l, t1 - t0);
+	}
+	ref_ring_finish(&out);
+	side_done(c);
+	lat_finish(c, &l);
+	free(buf);
+	free(rbuf);
+	return rc;
 }
 
-static const struct msg_ops ref_ops = {
-	.open = ref_open, .close = port_fini, .send = ref_send, .end = ref_end, .recv = ref_recv,
-};
-MSG_SIDES(ref, struct ref_port, ref_ops)
+static int ref_pong(struct bctx *c)
+{
+	struct ref_ring in, out;
+	ref_at(c, &in, 0);
+	ref_at(c, &out, 1);
+	unsigned char *buf = calloc(1, c->size);
+	if (!buf)
+		return side_fail(c, "out of memory");
+	side_ready(c);
+	ssize_t len;
+	while ((len = ref_ring_recv(&in, buf)) >= 0)
+		ref_ring_send(&out, buf, (uint32_t)len);
+	side_done(c);
+	free(buf);
+	return 0;
+}
 
 const struct transport t_ref_ring = {
 	.name = "ref-ring",
@@ -420,55 +540,64 @@ static int sem_wait_retry(sem_t *s)
 	return 0;
 }
 
-struct sem_port {
-	struct port port;
-	struct sem_ring *s;
-	uint64_t mask, pos;         /* slots - 1; the next slot this end uses */
-};
-
-MSG_OP int sem_open_port(struct bctx *c, struct port *p, int chan, int dir)
+static int sem_producer(struct bctx *c)
 {
-	struct sem_port *e = (struct sem_port *)p;
-	(void)chan;
-	e->s = c->mem;
-	e->mask = c->slots - 1;
-	e->pos = 0;
-	return port_init(c, p, dir, c->size);
-}
-
-MSG_OP int sem_put(struct port *p, const void *m, size_t len, uint64_t n)
-{
-	struct sem_port *e = (struct sem_port *)p;
-	(void)n;
-	if (sem_wait_retry(&e->s->empty))
-		return side_fail(p->c, "sem_wait: %s", strerror(errno));
-	memcpy(e->s->data + (e->pos++ & e->mask) * len, m, len);
-	sem_post(&e->s->full);
+	struct sem_ring *s = c->mem;
+	size_t size = c->size;
+	uint64_t mask = c->slots - 1, n = 0;
+	unsigned char *buf = malloc(size);
+	if (!buf)
+		return side_fail(c, "out of memory");
+	for (size_t i = 0; i < size; i++)
+		buf[i] = (unsigned char)i;
+	side_ready(c);
+	for (int more = 1; more;) {
+		for (int i = 0; i < CHECK_EVERY; i++, n++) {
+			stamp(buf, size, seq_word(0, n));
+			if (sem_wait_retry(&s->empty))
+				return side_fail(c, "sem_wait: %s", strerror(errno));
+			memcpy(s->data + (n & mask) * size, buf, size);
+			sem_post(&s->full);
+		}
+		more = side_running(c);
+	}
+	stamp(buf, size, SEQ_END);
+	if (sem_wait_retry(&s->empty))
+		return side_fail(c, "sem_wait: %s", strerror(errno));
+	memcpy(s->data + (n & mask) * size, buf, size);
+	sem_post(&s->full);
+	side_done(c);
+	c->res->msgs = n;
+	free(buf);
 	return 0;
 }
 
-MSG_OP int sem_end(struct port *p)
+static int sem_consumer(struct bctx *c)
 {
-	return sem_put(p, end_mark(p), p->size, 0);
+	struct sem_ring *s = c->mem;
+	size_t size = c->size;
+	uint64_t mask = c->slots - 1;
+	unsigned char *buf = malloc(size);
+	if (!buf)
+		return side_fail(c, "out of memory");
+	struct checker chk = {.strict = 1};
+	char err[160];
+	side_ready(c);
+	for (uint64_t n = 0;; n++) {
+		if (sem_wait_retry(&s->full))
+			return side_fail(c, "sem_wait: %s", strerror(errno));
+		memcpy(buf, s->data + (n & mask) * size, size);
+		sem_post(&s->empty);
+		if (msg_word(buf) == SEQ_END)
+			break;
+		if (chk_msg(&chk, buf, size, size, err, sizeof(err)))
+			return side_fail(c, "%s", err);
+	}
+	side_done(c);
+	chk_report(c, &chk);
+	free(buf);
+	return 0;
 }
-
-MSG_OP ssize_t sem_get(struct port *p, const void **m, uint64_t n)
-{
-	struct sem_port *e = (struct sem_port *)p;
-	(void)n;
-	if (sem_wait_retry(&e->s->full))
-		return side_fail(p->c, "sem_wait: %s", strerror(errno));
-	memcpy(p->buf, e->s->data + (e->pos++ & e->mask) * p->size, p->size);
-	sem_post(&e->s->empty);
-	*m = p->buf;
-	return or_end(p->buf, (ssize_t)p->size);
-}
-
-static const struct msg_ops sem_ops = {
-	.open = sem_open_port, .close = port_fini, .send = sem_put, .end = sem_end,
-	.recv = sem_get,
-};
-MSG_SIDES(sem, struct sem_port, sem_ops)
 
 const struct transport t_sem = {
 	.name = "sem-shm",
