@@ -277,6 +277,25 @@ struct shmring_pollitem {
 
 SHMRING_API int shmring_poll(struct shmring_pollitem *items, unsigned n, int64_t timeout_ns);
 
+/*
+ * Event-loop integration (src/event.c): a descriptor that epoll, poll,
+ * select, io_uring or libuv can watch.
+ * shmring_event_fd: the handle's descriptor (an eventfd, owned by the
+ *   handle, closed by shmring_close); it becomes readable when the handle's
+ *   role can make progress: a message to receive (consumer), room to send
+ *   (producer), or the end of the stream / no consumer left (the next call
+ *   returns -EPIPE). -EINVAL for an observer handle or a copy inherited
+ *   across fork, -ENOMEM, -EMFILE. The first call starts a watcher thread.
+ * shmring_arm: call before waiting on the descriptor: 0 = armed (the
+ *   descriptor becomes readable on progress), 1 = ready already (do not
+ *   wait: go on with timeout 0 calls). After it polls readable, drain with
+ *   timeout 0 until -EAGAIN, then arm again. Between an arm that returned 0
+ *   and the descriptor turning readable, do not use the handle (close is
+ *   fine). -EINVAL without a prior shmring_event_fd().
+ */
+SHMRING_API int shmring_event_fd(struct shmring *r);
+SHMRING_API int shmring_arm(struct shmring *r);
+
 #ifdef __cplusplus
 }
 #endif

@@ -326,6 +326,7 @@ void shmring_close(struct shmring *r)
 {
 	if (!r)
 		return;
+	shmring__event_stop(r);   /* its thread may be using the handle */
 	if (!priv(r)->readonly && !priv(r)->forked && r->hdr) {
 		shmring__flush_bytes(r);
 		int had_prod = priv(r)->prod_entry >= 0, had_cons = priv(r)->cons_entry >= 0;

@@ -9,6 +9,8 @@
  *   poll.c      -> api.c, wait.c, clock.c
  *   api.c       -> spsc.c, mpmc.c (the engines), stream.c, stats.c
  *   place.c     -> lifecycle.c, validate.c (names, paths, memfds, fds)
+ *   event.c     -> api.c (wait tables), wait.c, clock.c
+ *   lifecycle.c -> event.c (close stops the watcher thread)
  *   lifecycle.c -> validate.c, registry.c, stream.c, mpmc.c, wait.c, stats.c, clock.c
  *   spsc.c      -> wait.c, stream.c, stats.c
  *   mpmc.c      -> mpmc_dead.c, wait.c, stream.c, stats.c, clock.c
@@ -73,6 +75,9 @@ struct shmring__priv {
 	uint64_t cons_lent;         /* position of the acquisition handed out */
 	int64_t recover_ns;         /* last dead-consumer check (producers) */
 	int64_t skip_ns;            /* last dead-producer check (consumers) */
+
+	/* event descriptor (event.c), NULL until shmring_event_fd() */
+	struct shmring__event *event;
 
 	/* wait policy */
 	int64_t spin_ns;            /* set by shmring_set_spin() */
@@ -170,6 +175,9 @@ void shmring__detach_roles(struct shmring *r);
 unsigned shmring__live_peers(struct shmring *r, int side, int force);
 void shmring__track(struct shmring *r);     /* on the process's handle list */
 void shmring__untrack(struct shmring *r);
+
+/* ---- event.c: shmring_event_fd() / shmring_arm() ---- */
+void shmring__event_stop(struct shmring *r);   /* from shmring_close() */
 
 /* ---- stream.c: end of stream, like a FIFO's ---- */
 void shmring__stream_attached(struct shmring *r);   /* after attach_roles */

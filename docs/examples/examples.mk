@@ -23,6 +23,7 @@ test-examples: examples
 	$$b/poll_rings 2000 > $(BUILD)/examples/poll_rings.out; \
 	grep -q 'received 8000 messages from 4 rings' $(BUILD)/examples/poll_rings.out; pass=$$((pass+1)); \
 	$$b/memfd_share fork 3000 | grep -q 'received 3000 messages'; pass=$$((pass+1)); \
+	timeout 60 $$b/epoll_rings 2000 | grep -q 'received 32000 messages from 16 rings, 16 ended'; pass=$$((pass+1)); \
 	sock=$(abspath $(BUILD))/examples/memfd.sock; rm -f $$sock; \
 	$$b/memfd_share serve $$sock 3000 & spid=$$!; \
 	i=0; while [ ! -S $$sock ] && [ $$i -lt 100 ]; do sleep 0.05; i=$$((i+1)); done; \

@@ -13,7 +13,7 @@ STRESS_CORE    := $(addprefix tests/stress/stress_,cli.c msg.c ledger.c worker.c
 STRESS_OBJS    := $(STRESS_CORE:tests/stress/%.c=$(STRESS_DIR)/obj/%.o)
 STRESS_HDRS    := tests/stress/stress.h tests/stress/stress_internal.h
 STRESS_DEPS    := $(STRESS_OBJS) $(STRESS_HDRS) $(LIB_HDRS) $(LIB_A)
-STRESS_DRIVERS := stress_spsc stress_mpmc stress_fault stress_threads hostile mpmc_stall soak
+STRESS_DRIVERS := stress_spsc stress_mpmc stress_fault stress_threads event_threads hostile mpmc_stall soak
 STRESS_BINS    := $(addprefix $(STRESS_DIR)/,$(STRESS_DRIVERS))
 STRESS_SEED    ?=
 SOAK_SECONDS   ?= 600
@@ -72,7 +72,8 @@ test-stress: $(STRESS_BINS) $(STRESS_DIR)/repro_skip_race $(STRESS_DIR)/repro_me
 	  "$(STRESS_DIR)/hostile $(STRESS_S) -t $(if $(STRESS_QUICK),2,4)" \
 	  "$(STRESS_DIR)/mpmc_stall" \
 	  "$(STRESS_DIR)/repro_skip_race" \
-	  "$(STRESS_DIR)/repro_membarrier"
+	  "$(STRESS_DIR)/repro_membarrier" \
+	  "$(STRESS_DIR)/event_threads"
 
 # every part runs even when an earlier one fails; the last line sums up
 check: $(DEPS_STAMP)
@@ -81,7 +82,8 @@ check: $(DEPS_STAMP)
 	  EXTRA_LDFLAGS='$(SAN_FLAGS)' lib $(SAN_BUILD)/tests/unit $(SAN_BUILD)/tests/peer stress-bins
 	@echo "== check: TSan build in $(TSAN_BUILD)"
 	$(Q)$(MAKE) --no-print-directory BUILD=$(TSAN_BUILD) EXTRA_CFLAGS='$(TSAN_FLAGS)' \
-	  EXTRA_LDFLAGS='-fsanitize=thread' lib $(TSAN_BUILD)/stress/stress_threads
+	  EXTRA_LDFLAGS='-fsanitize=thread' lib $(TSAN_BUILD)/stress/stress_threads \
+	  $(TSAN_BUILD)/stress/event_threads
 	$(Q)u=PASS; s=PASS; t=PASS; m=PASS; \
 	echo "== check: Criterion suite under ASan+UBSan"; \
 	$(SAN_ENV) SHMRING_PEER=$(abspath $(SAN_BUILD)/tests/peer) \
@@ -90,7 +92,8 @@ check: $(DEPS_STAMP)
 	$(SAN_ENV) $(MAKE) --no-print-directory BUILD=$(SAN_BUILD) EXTRA_CFLAGS='$(SAN_FLAGS)' \
 	  EXTRA_LDFLAGS='$(SAN_FLAGS)' STRESS_QUICK=1 test-stress || s=FAIL; \
 	echo "== check: threaded stress under TSan"; \
-	$(TSAN_ENV) $(STRESS_RUN) "$(TSAN_BUILD)/stress/stress_threads $(STRESS_S) -t 3" || t=FAIL; \
+	$(TSAN_ENV) $(STRESS_RUN) "$(TSAN_BUILD)/stress/stress_threads $(STRESS_S) -t 3" \
+	  "$(TSAN_BUILD)/stress/event_threads" || t=FAIL; \
 	echo "== check: Spin and Relacy models of the sleep/wake handshake"; \
 	$(MAKE) --no-print-directory model-check || m=FAIL; \
 	echo "check: asan-unit $$u, asan-stress $$s, tsan-threads $$t, model $$m"; \
