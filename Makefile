@@ -101,7 +101,7 @@ $(BUILD)/shmring.pc: tools/shmring.pc.in FORCE
 
 # -- parts, one file each --
 include tests/tests.mk
-include $(wildcard bench/bench.mk tools/tools.mk tests/stress/stress.mk tests/model/model.mk fuzz/fuzz.mk docs/examples/examples.mk)
+include $(wildcard bench/bench.mk tools/tools.mk tests/stress/stress.mk tests/model/model.mk fuzz/fuzz.mk docs/examples/examples.mk python/python.mk)
 
 # -- install --
 install: lib $(BUILD)/shmring.pc $(INSTALL_EXTRA)

@@ -29,6 +29,8 @@
 #define EX_TRUNCATED 13  /* pop: the stream ended because a producer died or
                           * vanished before shutting down (or nobody shut it
                           * down): the data may be incomplete */
+#define EX_ENDPOINT 14   /* bridge: the ZeroMQ endpoint cannot be bound or
+                          * connected (address in use, unknown host, ...) */
 #define EX_SIGNAL  130   /* interrupted by SIGINT, SIGTERM or SIGHUP */
 
 /* how long a blocking library call waits before we look at the stop flag */
@@ -99,6 +101,7 @@ int cmd_push(int argc, char **argv);
 int cmd_pop(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_bridge(int argc, char **argv);
 
 /* shared by create and push: --kind/--slots/--slot-size/--mode/--prefault,
  * --file/--hugepages/--mlock */
@@ -126,6 +129,31 @@ int cli_ring_opt(struct cli_ring_opts *o, int opt, const char *arg);
 	{ "file", no_argument, NULL, CLI_OPT_FILE }, \
 	{ "hugepages", no_argument, NULL, CLI_OPT_HUGEPAGES }, \
 	{ "mlock", no_argument, NULL, CLI_OPT_MLOCK }
+
+/* push's and pop's ends of a stream, shared with bridge (cli_stream.c) */
+/* attach NAME as its producer, creating it with ro's config if missing and
+ * create is set; notes the consumers there, for cli_send_msg. 0 or the
+ * exit code of the failure (reported) */
+int cli_open_producer(const char *name, const struct cli_ring_opts *ro, int create,
+                      struct shmring **r);
+/* send one message, waiting in slices (cli_stop ends the wait: -EINTR);
+ * on a ring reused after an earlier stream, with no consumer attached yet,
+ * waits for the next one; -EPIPE when a consumer we could serve is gone */
+int cli_send_msg(struct shmring *r, const void *msg, size_t len);
+/* attach NAME as a consumer, waiting up to wait_s for it to be created;
+ * 0, -EINTR or the library's error */
+int cli_open_consumer(const char *name, double wait_s, struct shmring **r);
+/* how the stream a consumer receives ends: cli_stream_begin right after
+ * attaching (on a ring whose last stream already ended, it waits for the
+ * next one: 0 or -EINTR); at -EPIPE, cli_stream_truncated gives NULL for a
+ * stream that was shut down, else why it may be incomplete */
+struct cli_stream_end {
+	uint32_t deaths0;  /* prod_deaths when we attached */
+	uint32_t shut0;    /* shutdowns when we attached */
+	int shut_before;   /* the stream was already shut down then */
+};
+int cli_stream_begin(struct shmring *r, struct cli_stream_end *e);
+const char *cli_stream_truncated(struct shmring *r, const struct cli_stream_end *e);
 
 /* a role-less observer handle (info, ls, watch, rm): cli_ring_open(ring, 0),
  * or read-only where a ring created with --mlock cannot be locked */

@@ -51,27 +51,6 @@ static const char push_usage[] =
 "end; 9 a line longer than the slot size (--lines); 130 interrupted;\n"
 "see shmring(1).\n";
 
-/* attach as the producer, creating the ring if allowed; 0 or the exit
- * code of the failure (reported) */
-static int open_producer(const char *name, struct cli_ring_opts *ro, int create,
-                         struct shmring **r)
-{
-	int rc = -EEXIST;
-	for (int tries = 0; tries < 3; tries++) {
-		rc = cli_ring_open(name, SHMRING_PRODUCER, r);
-		if (rc == 0)
-			return EX_OK;
-		if (rc != -ENOENT || !create)
-			return cli_fail_ring(name, NULL, rc);
-		rc = cli_ring_create(name, &ro->cfg, SHMRING_PRODUCER, r);
-		if (rc == 0)
-			return EX_OK;
-		if (rc != -EEXIST)   /* lost a race with another creator: open it */
-			break;
-	}
-	return cli_fail_ring(name, &ro->cfg, rc);
-}
-
 /* consumers seen when push attached: -EPIPE from the library means "every
  * consumer that ever attached is gone"; for push it means so only if one
  * was there when we came or came since. Otherwise (a ring reused after an
@@ -94,6 +73,28 @@ static void note_consumers(struct shmring *r)
 		push_attaches0 = in.consumer_attaches;
 		push_live0 = consumers_live(&in);
 	}
+}
+
+int cli_open_producer(const char *name, const struct cli_ring_opts *ro, int create,
+                      struct shmring **r)
+{
+	int rc = -EEXIST;
+	for (int tries = 0; tries < 3; tries++) {
+		rc = cli_ring_open(name, SHMRING_PRODUCER, r);
+		if (rc == 0)
+			goto attached;
+		if (rc != -ENOENT || !create)
+			return cli_fail_ring(name, NULL, rc);
+		rc = cli_ring_create(name, &ro->cfg, SHMRING_PRODUCER, r);
+		if (rc == 0)
+			goto attached;
+		if (rc != -EEXIST)   /* lost a race with another creator: open it */
+			break;
+	}
+	return cli_fail_ring(name, &ro->cfg, rc);
+attached:
+	note_consumers(*r);
+	return EX_OK;
 }
 
 /* after -EPIPE: 0 when a consumer has (re)appeared and the call can be
@@ -129,7 +130,7 @@ static int reserve_slot(struct shmring *r, struct shmring_slot *s)
 	}
 }
 
-static int send_msg(struct shmring *r, const void *msg, size_t len)
+int cli_send_msg(struct shmring *r, const void *msg, size_t len)
 {
 	for (;;) {
 		int rc = shmring_send(r, msg, len, CLI_SLICE_NS);
@@ -210,7 +211,7 @@ static int push_lines(struct shmring *r, const char *name, uint32_t slot_size)
 			rc = -EMSGSIZE;
 			break;
 		}
-		rc = send_msg(r, line, (size_t)n);
+		rc = cli_send_msg(r, line, (size_t)n);
 		if (rc < 0)
 			break;
 	}
@@ -262,11 +263,10 @@ int cmd_push(int argc, char **argv)
 	cli_signals();
 	signal(SIGPIPE, SIG_IGN);
 	struct shmring *r;
-	if ((rc = open_producer(name, &ro, create, &r)) != EX_OK)
+	if ((rc = cli_open_producer(name, &ro, create, &r)) != EX_OK)
 		return rc;
 	if (spin != -2)
 		shmring_set_spin(r, spin);
-	note_consumers(r);
 
 	struct shmring_info info;
 	shmring_info(r, &info);
@@ -373,7 +373,7 @@ static int out_put(struct outbuf *o, const void *p, size_t n, int newline)
 	return 0;
 }
 
-static int open_consumer(const char *name, double wait_s, struct shmring **r)
+int cli_open_consumer(const char *name, double wait_s, struct shmring **r)
 {
 	double give_up = cli_now() + wait_s;
 	for (;;) {
@@ -385,6 +385,63 @@ static int open_consumer(const char *name, double wait_s, struct shmring **r)
 		struct timespec ts = { 0, 20 * 1000 * 1000 };
 		nanosleep(&ts, NULL);
 	}
+}
+
+/* How the stream a consumer receives ended (pop, and bridge from a ring).
+ * deaths0 and shut0 are the ring's prod_deaths and shutdowns counters when
+ * we attached; shut_before says that the stream had already been shut down
+ * then (every attached producer had shut down, or had shut down and left).
+ * The counters are read before the producers are looked at, so a shutdown
+ * that shut_before misses shows up as growth of shutdowns past shut0. */
+int cli_stream_begin(struct shmring *r, struct cli_stream_end *e)
+{
+	struct shmring_info at_open;
+	memset(&at_open, 0, sizeof(at_open));
+	shmring_info(r, &at_open);
+	e->deaths0 = at_open.prod_deaths;
+	e->shut0 = at_open.shutdowns;
+	e->shut_before = 0;
+	/* a ring whose last stream was already received to its end: that end
+	 * is not ours; wait, like a FIFO's reader, for the next producer */
+	if (at_open.stream_ended && at_open.used == 0) {
+		struct shmring_info in = at_open;
+		while (in.stream_epoch == at_open.stream_epoch && !cli_stop) {
+			struct timespec ts = { 0, 10000000 };
+			nanosleep(&ts, NULL);
+			if (shmring_info(r, &in) < 0)
+				break;
+		}
+		if (cli_stop)
+			return -EINTR;
+		/* shut0 stays at_open's: every shutdown since then belongs
+		 * to the new stream (the old one had ended) */
+		e->deaths0 = in.prod_deaths;
+	} else {
+		struct shmring_info now;
+		if (shmring_info(r, &now) == 0 && now.shutdowns > 0) {
+			e->shut_before = 1;
+			for (unsigned i = 0; i < now.nproducers; i++)
+				if (!now.producers[i].shut_down)
+					e->shut_before = 0;
+		}
+	}
+	return 0;
+}
+
+/* At the end of the stream (-EPIPE: drained and every producer gone): it is
+ * clean only if it was shut down (shmring push always does). A producer
+ * found dead while we read (prod_deaths grew), or a stream nobody shut down
+ * (the producer closed, exec'd or vanished), may have ended early. */
+const char *cli_stream_truncated(struct shmring *r, const struct cli_stream_end *e)
+{
+	struct shmring_info in;
+	if (shmring_info(r, &in) < 0)
+		return "cannot tell how the stream ended";
+	if (in.prod_deaths != e->deaths0)
+		return "a producer died before the end of the stream";
+	if (in.shutdowns == e->shut0 && !e->shut_before)
+		return "the stream ended without a shutdown (the producer closed, died or vanished)";
+	return NULL;
 }
 
 int cmd_pop(int argc, char **argv)
@@ -441,50 +498,17 @@ int cmd_pop(int argc, char **argv)
 	cli_signals();
 	signal(SIGPIPE, SIG_IGN);   /* a closed stdout shows up as EPIPE */
 	struct shmring *r;
-	rc = open_consumer(name, wait_s, &r);
+	rc = cli_open_consumer(name, wait_s, &r);
 	if (rc == -EINTR)
 		return EX_SIGNAL;
 	if (rc < 0)
 		return cli_fail_ring(name, NULL, rc);
 	if (spin != -2)
 		shmring_set_spin(r, spin);
-	/* How the stream we receive will have ended (see the -EPIPE branch):
-	 * deaths0 and shut0 are the ring's prod_deaths and shutdowns counters
-	 * when we attached; shut_before says that the stream had already been
-	 * shut down then (every attached producer had shut down, or had shut
-	 * down and left). The counters are read before the producers are
-	 * looked at, so a shutdown that shut_before misses shows up as growth
-	 * of shutdowns past shut0. */
-	struct shmring_info at_open;
-	memset(&at_open, 0, sizeof(at_open));
-	shmring_info(r, &at_open);
-	uint32_t deaths0 = at_open.prod_deaths, shut0 = at_open.shutdowns;
-	int shut_before = 0;
-	/* a ring whose last stream was already received to its end: that end
-	 * is not ours; wait, like a FIFO's reader, for the next producer */
-	if (at_open.stream_ended && at_open.used == 0) {
-		struct shmring_info in = at_open;
-		while (in.stream_epoch == at_open.stream_epoch && !cli_stop) {
-			struct timespec ts = { 0, 10000000 };
-			nanosleep(&ts, NULL);
-			if (shmring_info(r, &in) < 0)
-				break;
-		}
-		if (cli_stop) {
-			shmring_close(r);
-			return EX_SIGNAL;
-		}
-		/* shut0 stays at_open's: every shutdown since then belongs
-		 * to the new stream (the old one had ended) */
-		deaths0 = in.prod_deaths;
-	} else {
-		struct shmring_info now;
-		if (shmring_info(r, &now) == 0 && now.shutdowns > 0) {
-			shut_before = 1;
-			for (unsigned i = 0; i < now.nproducers; i++)
-				if (!now.producers[i].shut_down)
-					shut_before = 0;
-		}
+	struct cli_stream_end end;
+	if (cli_stream_begin(r, &end) < 0) {
+		shmring_close(r);
+		return EX_SIGNAL;
 	}
 
 	struct outbuf *o = malloc(sizeof(*o));
@@ -520,24 +544,10 @@ int cmd_pop(int argc, char **argv)
 			continue;
 		}
 		if (rc == -EPIPE) {
-			/* end of stream: drained and every producer gone. It is
-			 * clean only if it was shut down (shmring push always
-			 * does). A producer found dead while we read (prod_deaths
-			 * grew), or a stream nobody shut down (the producer
-			 * closed, exec'd or vanished), may have ended early:
-			 * EX_TRUNCATED */
-			struct shmring_info in;
-			if (shmring_info(r, &in) < 0) {
-				cli_err(name, "warning: cannot tell how the stream ended; "
-				        "the data may be incomplete");
-				ret = EX_TRUNCATED;
-			} else if (in.prod_deaths != deaths0) {
-				cli_err(name, "warning: a producer died before the end of "
-				        "the stream; the data may be incomplete");
-				ret = EX_TRUNCATED;
-			} else if (in.shutdowns == shut0 && !shut_before) {
-				cli_err(name, "warning: the stream ended without a shutdown "
-				        "(the producer closed, died or vanished); the data may be incomplete");
+			/* end of stream: drained and every producer gone */
+			const char *why = cli_stream_truncated(r, &end);
+			if (why) {
+				cli_err(name, "warning: %s; the data may be incomplete", why);
 				ret = EX_TRUNCATED;
 			}
 			break;

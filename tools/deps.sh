@@ -15,6 +15,7 @@ libclang-rt-14-dev
 pkg-config
 libcriterion-dev
 liburcu-dev
+libzmq3-dev
 libbenchmark-dev
 libbenchmark-tools
 gnuplot-nox
@@ -22,6 +23,9 @@ mandoc
 jq
 spin
 relacy-dev
+python3-pytest
+python3-numpy
+python3-zmq
 "
 
 missing() {

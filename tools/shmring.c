@@ -3,8 +3,8 @@
  * shmring.c - the `shmring` command-line tool: entry point, subcommand
  * dispatch, and the helpers every subcommand uses (errors, exit codes,
  * number parsing, where a ring lives: a shm name or a file). The
- * subcommands live in cli_admin.c (create, info, ls, rm, watch, bench) and
- * cli_stream.c (push, pop).
+ * subcommands live in cli_admin.c (create, info, ls, rm, watch, bench),
+ * cli_stream.c (push, pop) and cli_bridge.c (bridge, over ZeroMQ).
  *
  * Build: make            (gives $(BUILD)/shmring; see tools/tools.mk)
  * Manual: man -l docs/man/shmring.1
@@ -41,12 +41,14 @@ static const char main_usage[] =
 "  push NAME       send standard input into a ring (creates it if missing)\n"
 "  pop NAME        receive from a ring onto standard output until end of stream\n"
 "  watch NAME      print message rates and fill level once a second\n"
+"  bridge FROM TO  carry a ring's stream over ZeroMQ (tcp://, ipc://) to or\n"
+"                  from another host\n"
 "  bench [ARGS]    run the IPC comparison benchmark (if built)\n"
 "\n"
 "NAME is a POSIX shared-memory name such as /frames (the leading '/' may be\n"
 "left out), or a file path: a NAME with a '/' after its first character, such\n"
 "as ./r or /var/run/app/r, is a ring in that file. Every command takes --help.\n"
-"Exit status: 0 on success, 2 for a usage error, 3..13 for specific failures,\n"
+"Exit status: 0 on success, 2 for a usage error, 3..14 for specific failures,\n"
 "130 when interrupted; see shmring(1).\n";
 
 void cli_err(const char *name, const char *fmt, ...)
@@ -457,7 +459,7 @@ static const struct {
 } commands[] = {
 	{ "create", cmd_create }, { "info", cmd_info }, { "ls", cmd_ls },
 	{ "rm", cmd_rm }, { "push", cmd_push }, { "pop", cmd_pop },
-	{ "watch", cmd_watch }, { "bench", cmd_bench },
+	{ "watch", cmd_watch }, { "bench", cmd_bench }, { "bridge", cmd_bridge },
 };
 
 int main(int argc, char **argv)

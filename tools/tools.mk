@@ -4,25 +4,34 @@
 #   make                    also builds $(BUILD)/shmring
 #   make install            also installs the tool and the man pages
 #   make test-cli           the tool end to end (tests/cli/test_cli.sh)
+#   make test-bridge        shmring bridge over tcp:// and ipc:// between two
+#                           rings: byte-exact, boundaries, killed peers
+#                           (tests/cli/test_bridge.sh)
 #   make test-liveness      peers in other PID namespaces, behind hidepid=2,
 #                           exec'd or killed (tests/cli/test_liveness.sh; needs
 #                           root for unshare/mount/setpriv, else it says SKIP)
 #   make test-install       install into a temporary DESTDIR, build an example
 #                           with pkg-config only, run it, uninstall
 #   make lint-man           mandoc -Tlint over docs/man
+#   make bench-bridge       bridge throughput vs a plain ZeroMQ PUSH/PULL pair
+#                           over loopback TCP (tests/cli/bridge_bench.c)
 
 CLI_BIN   := $(BUILD)/shmring
 CLI_SRCS  := tools/shmring.c $(wildcard tools/cli_*.c)
+# bridge (cli_bridge.c) speaks ZeroMQ: libzmq3-dev, the tool alone links it.
+# The tool waits for $(DEPS_STAMP) (tools/deps.sh installs what is missing,
+# or says what to install), and this is expanded only when it is linked
+ZMQ_LIBS   = $(shell pkg-config --libs libzmq 2>/dev/null || echo -lzmq)
 MAN1      := $(wildcard docs/man/*.1)
 MAN3      := $(wildcard docs/man/*.3)
 MAN7      := $(wildcard docs/man/*.7)
 
 all: $(CLI_BIN)
 
-$(CLI_BIN): $(CLI_SRCS) tools/cli.h $(LIB_A) $(LIB_HDRS)
+$(CLI_BIN): $(CLI_SRCS) tools/cli.h $(LIB_A) $(LIB_HDRS) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $@")
-	$(Q)$(CC) $(CPPFLAGS_S) $(CFLAGS_APP) -o $@ $(CLI_SRCS) $(LIB_A) $(LDFLAGS_APP)
+	$(Q)$(CC) $(CPPFLAGS_S) $(CFLAGS_APP) -o $@ $(CLI_SRCS) $(LIB_A) $(ZMQ_LIBS) $(LDFLAGS_APP)
 
 # -- install hooks (the top Makefile's install/uninstall run these) --
 INSTALL_EXTRA += $(CLI_BIN)
@@ -57,6 +66,20 @@ $(LIVENESS_EXEC): tests/cli/exec_producer.c $(LIB_A) $(LIB_HDRS)
 test-liveness: $(CLI_BIN) $(LIVENESS_EXEC)
 	$(Q)tests/cli/test_liveness.sh $(CLI_BIN) $(LIVENESS_EXEC)
 
+test-bridge: $(CLI_BIN)
+	$(Q)tests/cli/test_bridge.sh $(CLI_BIN)
+
+BRIDGE_BENCH := $(BUILD)/tests/bridge_bench
+
+$(BRIDGE_BENCH): tests/cli/bridge_bench.c $(LIB_A) $(LIB_HDRS)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(CPPFLAGS_S) $(CFLAGS_APP) -o $@ $< $(LIB_A) $(ZMQ_LIBS) $(LDFLAGS_APP)
+
+# BRIDGE_BENCH_ARGS: COUNT_64B COUNT_64K REPS (default 1000000 20000 3)
+bench-bridge: $(CLI_BIN) $(BRIDGE_BENCH)
+	$(Q)$(BRIDGE_BENCH) $(CLI_BIN) $(BRIDGE_BENCH_ARGS)
+
 # the .pc file bakes in PREFIX when it is generated, so it is regenerated for
 # the /usr install here and removed again afterwards
 test-install: lib $(CLI_BIN)
@@ -67,9 +90,9 @@ test-install: lib $(CLI_BIN)
 lint-man:
 	$(Q)tests/cli/lint_man.sh docs/man
 
-TEST_EXTRA += lint-man test-cli test-liveness test-install
+TEST_EXTRA += lint-man test-cli test-liveness test-bridge test-install
 # tests.mk expands $(TEST_EXTRA) in the test rule before this file is read,
 # so the prerequisites are also added to the rule directly
-test: lint-man test-cli test-liveness test-install
+test: lint-man test-cli test-liveness test-bridge test-install
 
-.PHONY: test-cli test-liveness test-install lint-man
+.PHONY: test-cli test-liveness test-bridge test-install lint-man bench-bridge

@@ -74,7 +74,7 @@ int main(int argc, char **argv)
 		feed(count);
 
 	long got = 0, ticks = 0, next[NRINGS] = { 0 };
-	int ended = 0, open_rings = NRINGS, dirty[NRINGS];
+	int ended = 0, open_rings = NRINGS, dirty[NRINGS], done[NRINGS] = { 0 };
 	for (int i = 0; i < NRINGS; i++)
 		dirty[i] = 1;   /* look at every ring once before sleeping */
 	while (open_rings > 0) {
@@ -90,7 +90,9 @@ int main(int argc, char **argv)
 				}
 				got++;
 			}
-			if (n == -EPIPE) {
+			if (n == -EPIPE) {   /* this ring is over: out of the set */
+				epoll_ctl(ep, EPOLL_CTL_DEL, shmring_event_fd(r[i]), NULL);
+				done[i] = 1;
 				dirty[i] = 0;
 				open_rings--;
 				ended++;
@@ -115,7 +117,7 @@ int main(int argc, char **argv)
 				uint64_t t;
 				if (read(tfd, &t, sizeof(t)) == sizeof(t))
 					ticks += (long)t;
-			} else {
+			} else if (!done[ev[j].data.u32]) {
 				dirty[ev[j].data.u32] = 1;
 			}
 		}

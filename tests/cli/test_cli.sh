@@ -53,7 +53,7 @@ json_get() {  # json_get FILE JQ-EXPR
 # ---- help and usage ----
 expect 0 "shmring --help" "$CLI" --help
 grep -q '^Usage: shmring COMMAND' "$TMP/out" && ok || bad "--help text"
-for c in create info ls rm push pop watch bench; do
+for c in create info ls rm push pop watch bench bridge; do
 	expect 0 "shmring $c --help" "$CLI" "$c" --help
 	grep -q "^Usage: shmring $c" "$TMP/out" && ok || bad "$c --help text"
 done

@@ -1,0 +1,37 @@
+# SPDX-License-Identifier: MIT
+"""The examples of python/README.md and of the Python section of README.md
+run as written (so that they cannot rot)."""
+import os
+import re
+
+from shmring import Ring
+
+from conftest import PKG_ROOT, TREE
+
+
+def blocks(path):
+    return re.findall(r"```python\n(.*?)```", open(path).read(), re.S)
+
+
+def test_python_readme_examples(name, capsys):
+    code = blocks(os.path.join(PKG_ROOT, "README.md"))
+    assert len(code) == 3
+    exec(code[0].replace('"/frames"', repr(name)), {})   # producer, then consumer
+    assert capsys.readouterr().out.splitlines()[-1] == "b'frame 999'"
+    with Ring.create(name, slots=4, slot_size=64, role="both") as ring:
+        ns = {"ring": ring, "batch": [b"a", b"b"]}
+        exec(code[1], ns)                                 # bursts
+        assert ns["msgs"] == [b"a", b"b"]
+    Ring.unlink(name)
+    with Ring.create(name, slots=2, slot_size=480 * 640, role="both") as ring:
+        ns = {"ring": ring}
+        exec(code[2], ns)                                 # numpy zero-copy
+        assert ns["total"] == 7 * 480 * 640
+
+
+def test_top_readme_example(name, capsys):
+    text = open(os.path.join(TREE, "README.md")).read()
+    section = text[text.index("\n## Python\n"):]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    exec(code.replace('"/demo-py"', repr(name)), {})
+    assert capsys.readouterr().out == "b'hello'\n"

@@ -1,0 +1,250 @@
+#!/bin/sh
+# tests/cli/test_bridge.sh - `shmring bridge` end to end: push -> ring A ->
+# bridge -> ZeroMQ (tcp://127.0.0.1, ipc://) -> bridge -> ring B -> pop.
+#   tests/cli/test_bridge.sh PATH/TO/shmring
+# Byte-exact 64 MiB over each transport, message boundaries in --lines mode,
+# the end of the stream carried, and every way a stream can break: the
+# sending bridge, the receiving bridge or the upstream producer killed
+# mid-stream, the sender interrupted; a port scan that must not break it.
+# Every ring it makes is named /bridge-test-PID-*; all are removed on exit.
+# Every wait is bounded (timeout), so a hang is a failure, not a stuck run.
+# Ends with "N passed, M failed"; exits non-zero if anything failed.
+set -u
+
+CLI=${1:?usage: test_bridge.sh PATH/TO/shmring}
+case $CLI in /*) ;; *) CLI=$(pwd)/$CLI ;; esac
+P=bridge-test-$$
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/shmring-bridge.XXXXXX")
+pass=0
+fail=0
+BGPIDS=
+
+cleanup() {
+	for p in $BGPIDS; do kill -9 "$p" 2>/dev/null; done
+	exec 3>&-
+	rm -f /dev/shm/$P-* 2>/dev/null
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+ok()  { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+T=20   # seconds any one process may take
+
+expect() {   # expect CODE DESCRIPTION CMD...
+	want=$1; what=$2; shift 2
+	timeout $T "$@" > "$TMP/out" 2> "$TMP/err"
+	got=$?
+	if [ "$got" -eq "$want" ]; then ok; else
+		bad "$what: exit $got, expected $want ($(head -c 300 "$TMP/err"))"
+	fi
+}
+
+wait_for() {   # wait until a shell condition holds (up to ~10 s)
+	i=0
+	while ! eval "$1"; do
+		i=$((i + 1))
+		[ $i -gt 200 ] && return 1
+		sleep 0.05
+	done
+	return 0
+}
+
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# the shmring process below pid $1 (under timeout, sh -c, ...)
+find_cli() {
+	for c in $(pgrep -P "$1"); do
+		if [ "$(cat /proc/$c/comm 2>/dev/null)" = shmring ]; then
+			echo "$c"
+			return
+		fi
+		f=$(find_cli "$c")
+		[ -n "$f" ] && { echo "$f"; return; }
+	done
+}
+
+# run CMD... in the background (CMD starts with timeout); its exit status
+# goes to $TMP/TAG.rc, its stderr to $TMP/TAG.err; $last is the pid of the
+# shmring process itself, to kill
+bg() {
+	tag=$1; shift
+	( exec 3>&-; "$@" 2> "$TMP/$tag.err"; echo $? > "$TMP/$tag.rc" ) &
+	wrapper=$!
+	BGPIDS="$BGPIDS $wrapper"
+	last=
+	wait_for 'last=$(find_cli $wrapper); [ -n "$last" ]' || bad "$tag did not start"
+	BGPIDS="$BGPIDS $last"
+}
+rc_of() { cat "$TMP/$1.rc" 2>/dev/null || echo none; }
+done_in_time() {   # done_in_time TAG...: wait for each one's exit status
+	for tag in "$@"; do
+		wait_for "[ -s '$TMP/$tag.rc' ]" || bad "$tag did not exit in time"
+	done
+}
+
+head -c 67108864 /dev/urandom > "$TMP/big"
+
+# ---- help and usage ----
+expect 0 "bridge --help" "$CLI" bridge --help
+grep -q '^Usage: shmring bridge' "$TMP/out" && ok || bad "bridge --help text"
+"$CLI" --help | grep -q "bridge FROM TO" && ok || bad "bridge missing from shmring --help"
+expect 2 "bridge without arguments" "$CLI" bridge
+expect 2 "bridge between two rings" "$CLI" bridge "/$P-x" "/$P-y"
+grep -q "must be a ZeroMQ endpoint" "$TMP/err" && ok || bad "two rings message: $(cat "$TMP/err")"
+expect 2 "bridge between two endpoints" "$CLI" bridge tcp://127.0.0.1:1 ipc://x
+expect 2 "bridge over an unknown transport" "$CLI" bridge "/$P-x" udp://127.0.0.1:1
+expect 2 "bridge to a tcp endpoint without a port" "$CLI" bridge "/$P-x" tcp://127.0.0.1
+expect 2 "bridge --hwm not a number" "$CLI" bridge --hwm x "/$P-x" tcp://127.0.0.1:1
+expect 3 "bridge from a missing ring" "$CLI" bridge --wait 0 "/$P-none" tcp://127.0.0.1:1
+expect 3 "bridge --no-create into a missing ring" "$CLI" bridge --no-create ipc://"$TMP/nc" "/$P-none"
+[ ! -e "/dev/shm/$P-none" ] && ok || bad "--no-create created the ring"
+# an address in use: exit 14, and no ring is created for it
+PORT=$(free_port)
+bg busy timeout $T "$CLI" bridge "tcp://127.0.0.1:$PORT" "/$P-busy1"
+wait_for '[ -e /dev/shm/$P-busy1 ]' || bad "bridge did not bind tcp://127.0.0.1:$PORT"
+expect 14 "bind an address in use" "$CLI" bridge "tcp://127.0.0.1:$PORT" "/$P-busy2"
+grep -q "cannot bind: Address already in use" "$TMP/err" && ok || bad "EADDRINUSE message: $(cat "$TMP/err")"
+[ ! -e "/dev/shm/$P-busy2" ] && ok || bad "a failed bind left a ring behind"
+kill -INT $last
+done_in_time busy
+# interrupted before any sender: exit 130, the ring left without a shutdown
+[ "$(rc_of busy)" = 130 ] && ok || bad "receiving bridge after SIGINT: exit $(rc_of busy)"
+
+# ---- 64 MiB byte-exact, each transport: exit 0 everywhere ----
+for ep in "tcp://127.0.0.1:$(free_port)" "ipc://$TMP/sock"; do
+	t=${ep%%:*}
+	rm -f "$TMP"/*.rc
+	bg recv timeout $T "$CLI" bridge "$ep" "/$P-b$t"
+	bg pop sh -c "timeout $T '$CLI' pop '/$P-b$t' > '$TMP/copy'"
+	bg send timeout $T "$CLI" bridge "/$P-a$t" "$ep" --wait 5
+	expect 0 "push 64 MiB ($t)" "$CLI" push "/$P-a$t" < "$TMP/big"
+	done_in_time send recv pop
+	[ "$(rc_of send)" = 0 ] && [ "$(rc_of recv)" = 0 ] && [ "$(rc_of pop)" = 0 ] && ok ||
+		bad "64 MiB over $t: exits send $(rc_of send) recv $(rc_of recv) pop $(rc_of pop)" \
+		    "($(cat "$TMP/send.err" "$TMP/recv.err" "$TMP/pop.err"))"
+	cmp -s "$TMP/big" "$TMP/copy" && ok || bad "64 MiB over $t: the copy differs"
+	[ ! -e "$TMP/sock" ] && ok || bad "ipc socket file left behind"
+done
+
+# ---- message boundaries (--lines), empty lines included ----
+seq 1 20000 | sed 's/^\(.*7.*\)$//' > "$TMP/lines"
+ep="tcp://127.0.0.1:$(free_port)"
+rm -f "$TMP"/*.rc
+bg recv timeout $T "$CLI" bridge "$ep" "/$P-lb" --slot-size 64
+bg pop sh -c "timeout $T '$CLI' pop --lines '/$P-lb' > '$TMP/copy'"
+bg send timeout $T "$CLI" bridge "/$P-la" "$ep" --wait 5
+expect 0 "push --lines" "$CLI" push --lines --slot-size 64 "/$P-la" < "$TMP/lines"
+done_in_time send recv pop
+[ "$(rc_of send)" = 0 ] && [ "$(rc_of recv)" = 0 ] && [ "$(rc_of pop)" = 0 ] && ok ||
+	bad "--lines: exits send $(rc_of send) recv $(rc_of recv) pop $(rc_of pop)"
+cmp -s "$TMP/lines" "$TMP/copy" && ok || bad "--lines: the lines differ"
+"$CLI" info --json "/$P-lb" > "$TMP/info"
+[ "$(jq .stats.sent < "$TMP/info")" = 20000 ] && ok ||
+	bad "--lines: $(jq .stats.sent < "$TMP/info") messages in ring B, 20000 lines"
+
+# ---- broken streams ----
+# start push (fed from a FIFO we hold open) -> A -> bridge -> B -> pop, and
+# let 300000 bytes through; the stream then stalls, ready to be broken
+mkfifo "$TMP/in"
+start_stalled() {   # start_stalled ENDPOINT TAG
+	rm -f "$TMP"/*.rc "$TMP/cut"
+	bg recv timeout $T "$CLI" bridge "$1" "/$P-$2b"
+	r_pid=$last
+	bg pop sh -c "timeout $T '$CLI' pop '/$P-$2b' > '$TMP/cut'"
+	bg send timeout $T "$CLI" bridge "/$P-$2a" "$1" --wait 5
+	s_pid=$last
+	exec 3<> "$TMP/in"   # read-write: opening does not wait for a reader
+	# (an asynchronous list's stdin is /dev/null unless redirected in it)
+	bg push sh -c "timeout $T '$CLI' push '/$P-$2a' < '$TMP/in'"
+	p_pid=$last
+	timeout $T head -c 300000 "$TMP/big" >&3 || bad "$2: push did not read its input"
+	wait_for '[ "$(wc -c < "$TMP/cut")" -eq 300000 ]' ||
+		bad "$2: pop got $(wc -c < "$TMP/cut") of 300000 bytes"
+}
+is_prefix() {   # the output is what came before the break
+	n=$(wc -c < "$TMP/cut")
+	[ "$n" -eq 300000 ] && head -c "$n" "$TMP/big" | cmp -s - "$TMP/cut" && ok ||
+		bad "$1: the output ($n bytes) is not the 300000 bytes sent"
+}
+
+# the sending bridge killed: the receiver exits 13, pop there 13
+start_stalled "ipc://$TMP/kill-send" ks
+kill -9 $s_pid
+done_in_time recv pop
+[ "$(rc_of recv)" = 13 ] && grep -q "sending side went away" "$TMP/recv.err" && ok ||
+	bad "sender killed: receiving bridge exit $(rc_of recv) ($(cat "$TMP/recv.err"))"
+[ "$(rc_of pop)" = 13 ] && ok || bad "sender killed: pop exit $(rc_of pop)"
+is_prefix "sender killed"
+exec 3>&-
+done_in_time push
+
+# the same over tcp, the receiver meanwhile probed by connections that are
+# not the sender's, which must not break the stream: one that is not
+# ZeroMQ (a port scan), one from a ZeroMQ PULL socket (ZMTP 3.0 greeting
+# and READY; PULL to PULL fails the handshake)
+PORT=$(free_port)
+start_stalled "tcp://127.0.0.1:$PORT" kt
+python3 -c "
+import socket, time
+s = socket.create_connection(('127.0.0.1', $PORT)); s.send(b'GET / HTTP/1.0\r\n\r\n')
+time.sleep(0.2); s.close()
+greeting = b'\xff' + bytes(8) + b'\x7f' + bytes([3, 0]) + b'NULL'.ljust(20, b'\0') + bytes(32)
+ready = b'\x05READY' + b'\x0bSocket-Type' + (4).to_bytes(4, 'big') + b'PULL'
+s = socket.create_connection(('127.0.0.1', $PORT)); s.send(greeting + bytes([4, len(ready)]) + ready)
+time.sleep(0.2); s.close()"
+sleep 0.5
+[ ! -s "$TMP/recv.rc" ] && ok || bad "a port scan broke the stream: $(cat "$TMP/recv.err")"
+kill -9 $s_pid
+done_in_time recv pop
+[ "$(rc_of recv)" = 13 ] && [ "$(rc_of pop)" = 13 ] && ok ||
+	bad "sender killed (tcp): exits recv $(rc_of recv) pop $(rc_of pop)"
+is_prefix "sender killed (tcp)"
+exec 3>&-
+done_in_time push
+
+# the producer upstream killed: the sender passes the truncated end on
+# (exit 13), the receiver exits 13, pop 13
+start_stalled "tcp://127.0.0.1:$(free_port)" kp
+kill -9 $p_pid
+exec 3>&-
+done_in_time send recv pop
+[ "$(rc_of send)" = 13 ] && grep -q "producer died" "$TMP/send.err" && ok ||
+	bad "producer killed: sending bridge exit $(rc_of send) ($(cat "$TMP/send.err"))"
+[ "$(rc_of recv)" = 13 ] && grep -q "without a shutdown at the sending side" "$TMP/recv.err" &&
+	ok || bad "producer killed: receiving bridge exit $(rc_of recv) ($(cat "$TMP/recv.err"))"
+[ "$(rc_of pop)" = 13 ] && ok || bad "producer killed: pop exit $(rc_of pop)"
+is_prefix "producer killed"
+
+# the receiving bridge killed: the sender exits 8, and so does push once it
+# has more to send; pop on B exits 13
+start_stalled "tcp://127.0.0.1:$(free_port)" kr
+kill -9 $r_pid
+done_in_time send pop
+[ "$(rc_of send)" = 8 ] && grep -q "receiving side went away" "$TMP/send.err" && ok ||
+	bad "receiver killed: sending bridge exit $(rc_of send) ($(cat "$TMP/send.err"))"
+[ "$(rc_of pop)" = 13 ] && ok || bad "receiver killed: pop exit $(rc_of pop)"
+timeout $T head -c 8000000 "$TMP/big" >&3 2>/dev/null &   # blocks once push has gone
+writer=$!
+done_in_time push
+kill $writer 2>/dev/null
+exec 3>&-
+[ "$(rc_of push)" = 8 ] && ok || bad "receiver killed: push exit $(rc_of push)"
+is_prefix "receiver killed"
+
+# the sending bridge interrupted: it exits 130, the receiver 13, pop 13
+start_stalled "ipc://$TMP/int" ki
+kill -TERM $s_pid
+done_in_time send recv pop
+[ "$(rc_of send)" = 130 ] && ok || bad "sender interrupted: exit $(rc_of send)"
+[ "$(rc_of recv)" = 13 ] && grep -q "stopped by a signal" "$TMP/recv.err" && ok ||
+	bad "sender interrupted: receiving bridge exit $(rc_of recv) ($(cat "$TMP/recv.err"))"
+[ "$(rc_of pop)" = 13 ] && ok || bad "sender interrupted: pop exit $(rc_of pop)"
+exec 3>&-
+done_in_time push
+
+echo "test-bridge: $pass passed, $fail failed"
+[ $fail -eq 0 ]

@@ -1,0 +1,663 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cli_bridge.c - `shmring bridge FROM TO`: a ring on one side, a ZeroMQ
+ * endpoint (tcp://, ipc://) on the other, so that a ring on one host feeds a
+ * ring on another (SPEC section 8, issue 14 part 2).
+ *
+ * ring -> ZeroMQ (the sender): attach the ring as a consumer, connect a PUSH
+ * socket to TO, send each ring message as one ZeroMQ message.
+ * ZeroMQ -> ring (the receiver): bind a PULL socket on FROM, attach the ring
+ * as its producer (created like push does when missing), send each ZeroMQ
+ * message into it. Backpressure is ZeroMQ's high-water mark on one side and
+ * the ring's blocking send on the other.
+ *
+ * Wire format, version 1:
+ *   data  a single-part message: the ring message's bytes, unchanged (a
+ *         plain ZeroMQ PUSH or PULL program can stand in for either bridge)
+ *   end   a two-part message: an empty frame, then the text
+ *         "shmring-bridge 1 end REASON MESSAGES BYTES", REASON one of
+ *           clean        the source stream was shut down
+ *           truncated    it ended without a shutdown (a producer died or
+ *                        vanished upstream)
+ *           corrupt      corrupt messages were skipped in the source ring
+ *           interrupted  the sender was stopped by a signal
+ *         and MESSAGES, BYTES the data messages sent before it.
+ * The receiver shuts its ring down (pop there exits 0) only on a clean end
+ * whose counts match what it received. Otherwise it closes its ring without
+ * a shutdown, so that pop there exits 13, and exits 13 itself.
+ *
+ * Failure detection: each socket has a monitor. The connection that
+ * completed the handshake closing before the end (a peer killed: the kernel
+ * closes its sockets) breaks the stream for good: ZeroMQ would reconnect and
+ * carry on, and whatever was in flight would be lost without a word. A
+ * connection that opens after it and closes (a port scan) is not the stream
+ * and is ignored; a second handshake (a second sender) breaks the stream. A peer host that vanishes is found by TCP keepalive and
+ * TCP_USER_TIMEOUT (--peer-timeout), which the peer's kernel answers even
+ * while its bridge is stalled by backpressure. ZMTP heartbeats are not used:
+ * a receiver at its high-water mark stops reading, its peer's pings go
+ * unanswered, and the connection is dropped and silently re-made.
+ * After the end message the sender waits for the receiver to close the
+ * connection, which it does once the end is in its ring: the sender's exit
+ * follows the end's arrival, and no timer guesses how long a queue takes.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zmq.h>
+#include "cli.h"
+
+static const char bridge_usage[] =
+"Usage: shmring bridge [OPTIONS] FROM TO\n"
+"Carry a stream of messages between a ring and a ZeroMQ endpoint, so that a\n"
+"ring on one host feeds a ring on another:\n"
+"  host A$ shmring bridge /frames tcp://hostB:5555     (ring -> ZeroMQ)\n"
+"  host B$ shmring bridge tcp://*:5555 /frames         (ZeroMQ -> ring)\n"
+"\n"
+"One of FROM and TO is a ring (a shm name, or a file path when it has a '/'\n"
+"after its first character), the other a ZeroMQ endpoint, tcp://HOST:PORT or\n"
+"ipc://PATH. From a ring, the bridge attaches as a consumer and connects a\n"
+"PUSH socket to TO; into a ring, it binds a PULL socket on FROM and attaches\n"
+"as the producer, creating the ring when it is missing. Each ring message is\n"
+"one ZeroMQ message: boundaries and bytes are carried exactly. So is the end\n"
+"of the stream: a stream shut down upstream is shut down downstream (pop\n"
+"there exits 0). A broken stream (a bridge or host that dies, a producer\n"
+"that dies upstream) makes the receiving bridge exit 13 and close its ring\n"
+"without a shutdown, so that pop there exits 13 too.\n"
+"\n"
+"Options:\n"
+"  -w, --wait SECONDS   ring -> ZeroMQ: how long to wait for the ring to be\n"
+"                       created (default 10; 0: fail at once; 'inf': forever)\n"
+"      --hwm N          ZeroMQ high-water mark in messages (default 1000;\n"
+"                       0: no limit)\n"
+"      --peer-timeout SECONDS  tcp://: a peer whose host goes silent counts\n"
+"                       as gone after about this long (default 30; 0: never)\n"
+"      --no-create      ZeroMQ -> ring: fail if the ring does not exist\n"
+"  ring options, used only when the bridge creates the ring (see shmring create):\n"
+"      --kind spsc|mpmc --slots N (64) --slot-size BYTES (64K)\n"
+"      --mode OCTAL (0600) --prefault --hugepages --mlock\n"
+"      --file               the ring argument is a file path even without a '/'\n"
+"  -h, --help           show this help\n"
+"\n"
+"Exit status: 0 the whole stream was carried and had been shut down; 3 no such\n"
+"ring; 6 a message not in the bridge's format, or corrupt messages skipped;\n"
+"7 the ring's role is held by a live process; 8 the far side went away (the\n"
+"receiving bridge, or every consumer of the ring) before the end; 9 a message\n"
+"longer than the ring's slot size; 13 the stream is incomplete (it ended\n"
+"upstream without a shutdown, or the sending side went away); 14 the endpoint\n"
+"cannot be bound or connected; 130 interrupted; see shmring(1).\n";
+
+#define END_MAGIC   "shmring-bridge"
+#define END_VERSION 1u
+#define END_MAX     128             /* longest end record */
+#define DRAIN_S     0.3             /* receiver: what is in flight after a
+                                     * lost connection lands within this */
+
+struct bridge_opts {
+	struct cli_ring_opts ro;
+	int create;                     /* ZeroMQ -> ring: create a missing ring */
+	double wait_s;                  /* ring -> ZeroMQ: wait for the ring */
+	int hwm;                        /* ZMQ_SNDHWM / ZMQ_RCVHWM */
+	int peer_timeout_s;             /* TCP keepalive + TCP_USER_TIMEOUT */
+};
+
+/* ------------------------------------------------- the ZeroMQ side */
+
+/* one socket, its monitor, and what the monitor has told so far */
+#define LINK_CONNS 32
+struct link {
+	void *ctx, *sock, *mon;
+	const char *ep;
+	int bound;         /* PULL: bound on ep */
+	int shaken;        /* handshakes completed */
+	int broken;        /* sticky: the stream's connection closed, or a
+	                    * second peer completed a handshake */
+	unsigned nconns;   /* open connections (accepted or connected) */
+	struct {
+		uint32_t fd;   /* the monitor's name for it */
+		int stream;    /* it may be the one carrying the stream */
+	} conns[LINK_CONNS];
+};
+/* an endpoint argument: tcp:// or ipc:// (1), another scheme (-1), or not
+ * an endpoint (0: a ring) */
+static int is_endpoint(const char *arg)
+{
+	const char *p = strstr(arg, "://");
+	if (!p)
+		return 0;
+	if ((p - arg == 3) && (!strncmp(arg, "tcp", 3) || !strncmp(arg, "ipc", 3)))
+		return 1;
+	return -1;
+}
+
+static int set_int(void *sock, int opt, int v)
+{
+	return zmq_setsockopt(sock, opt, &v, sizeof(v));
+}
+
+/* read every pending monitor event (6 bytes: u16 event, u32 value; then
+ * the endpoint), and derive the stream's state. A connection is known by
+ * its descriptor (the value of ACCEPTED, CONNECTED and DISCONNECTED); the
+ * handshake event names none, so every connection open and not yet
+ * handshaken when it comes may be the stream's: when one of them closes,
+ * the stream is broken. A connection that opens later and closes (a port
+ * scan, a peer of the wrong socket type) is not the stream. */
+static void link_events(struct link *l)
+{
+	for (;;) {
+		zmq_msg_t m;
+		zmq_msg_init(&m);
+		if (zmq_msg_recv(&m, l->mon, ZMQ_DONTWAIT) < 0) {
+			zmq_msg_close(&m);
+			return;
+		}
+		uint16_t ev = 0;
+		uint32_t fd = 0;
+		if (zmq_msg_size(&m) >= sizeof(ev) + sizeof(fd)) {
+			memcpy(&ev, zmq_msg_data(&m), sizeof(ev));
+			memcpy(&fd, (char *)zmq_msg_data(&m) + sizeof(ev), sizeof(fd));
+		}
+		int more = zmq_msg_more(&m);
+		zmq_msg_close(&m);
+		while (more) {   /* the endpoint frame: parts arrive together */
+			zmq_msg_init(&m);
+			more = zmq_msg_recv(&m, l->mon, 0) >= 0 && zmq_msg_more(&m);
+			zmq_msg_close(&m);
+		}
+		unsigned i;
+		switch (ev) {
+		case ZMQ_EVENT_ACCEPTED:
+		case ZMQ_EVENT_CONNECTED:
+			if (l->nconns < LINK_CONNS) {
+				l->conns[l->nconns].fd = fd;
+				l->conns[l->nconns++].stream = 0;
+			}
+			break;
+		case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
+			if (++l->shaken > 1)   /* a second sender, or a reconnection */
+				l->broken = 1;
+			for (i = 0; i < l->nconns; i++)
+				l->conns[i].stream = 1;
+			break;
+		case ZMQ_EVENT_DISCONNECTED:
+			for (i = 0; i < l->nconns && l->conns[i].fd != fd; i++)
+				;
+			if (i == l->nconns) {   /* not tracked: assume the worst */
+				if (l->shaken)
+					l->broken = 1;
+				break;
+			}
+			if (l->conns[i].stream)
+				l->broken = 1;
+			l->conns[i] = l->conns[--l->nconns];
+			break;
+		}
+	}
+}
+
+static void link_close(struct link *l, int linger_ms)
+{
+	if (l->sock) {
+		set_int(l->sock, ZMQ_LINGER, linger_ms);
+		zmq_close(l->sock);
+	}
+	if (l->mon) {
+		set_int(l->mon, ZMQ_LINGER, 0);
+		zmq_close(l->mon);
+	}
+	if (l->ctx)
+		zmq_ctx_term(l->ctx);
+	/* the socket file of an ipc:// endpoint we bound (libzmq 4.3 leaves
+	 * it; "ipc://@name" is abstract, no file) */
+	struct stat st;
+	if (l->bound && !strncmp(l->ep, "ipc://", 6) && l->ep[6] != '@' &&
+	    lstat(l->ep + 6, &st) == 0 && S_ISSOCK(st.st_mode))
+		unlink(l->ep + 6);
+	memset(l, 0, sizeof(*l));
+}
+
+/* a PUSH socket connected to ep, or a PULL socket bound on it, with its
+ * monitor attached first so that no event is missed; 0 or an exit code
+ * (reported) */
+static int link_open(struct link *l, int type, const char *ep, const struct bridge_opts *o)
+{
+	memset(l, 0, sizeof(*l));
+	l->ep = ep;
+	if (!(l->ctx = zmq_ctx_new()) || !(l->sock = zmq_socket(l->ctx, type)) ||
+	    !(l->mon = zmq_socket(l->ctx, ZMQ_PAIR))) {
+		cli_err(ep, "cannot start ZeroMQ: %s", zmq_strerror(errno));
+		link_close(l, 0);
+		return EX_FAIL;
+	}
+	set_int(l->sock, type == ZMQ_PUSH ? ZMQ_SNDHWM : ZMQ_RCVHWM, o->hwm);
+	/* an IPv6 literal needs IPv6 on ("tcp://[::]:P" binds both families);
+	 * off, "localhost" resolves to 127.0.0.1 on both sides */
+	if (strchr(ep, '['))
+		set_int(l->sock, ZMQ_IPV6, 1);
+	set_int(l->sock, ZMQ_SNDTIMEO, (int)(CLI_SLICE_NS / 1000000));
+	if (o->peer_timeout_s > 0) {
+		/* idle connection: probes after half the time, then 5 more;
+		 * data unacknowledged for the whole time: TCP_USER_TIMEOUT */
+		int t = o->peer_timeout_s, idle = t / 2 > 0 ? t / 2 : 1;
+		int intvl = (t - idle) / 5 > 0 ? (t - idle) / 5 : 1;
+		set_int(l->sock, ZMQ_TCP_KEEPALIVE, 1);
+		set_int(l->sock, ZMQ_TCP_KEEPALIVE_IDLE, idle);
+		set_int(l->sock, ZMQ_TCP_KEEPALIVE_INTVL, intvl);
+		set_int(l->sock, ZMQ_TCP_KEEPALIVE_CNT, 5);
+		set_int(l->sock, ZMQ_TCP_MAXRT, t * 1000);
+	}
+	const char *mon_ep = "inproc://shmring-bridge-monitor";
+	if (zmq_socket_monitor(l->sock, mon_ep,
+	                       ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_CONNECTED |
+	                       ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED) < 0 ||
+	    zmq_connect(l->mon, mon_ep) < 0) {
+		cli_err(ep, "cannot monitor the ZeroMQ socket: %s", zmq_strerror(errno));
+		link_close(l, 0);
+		return EX_FAIL;
+	}
+	int rc = type == ZMQ_PUSH ? zmq_connect(l->sock, ep) : zmq_bind(l->sock, ep);
+	if (rc < 0) {
+		int err = errno;
+		cli_err(ep, "cannot %s: %s", type == ZMQ_PUSH ? "connect" : "bind",
+		        zmq_strerror(err));
+		link_close(l, 0);
+		return err == EINVAL || err == EPROTONOSUPPORT ? EX_USAGE : EX_ENDPOINT;
+	}
+	l->bound = type == ZMQ_PULL;
+	return EX_OK;
+}
+
+/* wait up to ms for the socket (events: ZMQ_POLLIN / 0) or the monitor */
+static void link_wait(struct link *l, short events, long ms)
+{
+	zmq_pollitem_t it[2] = {
+		{ l->mon, 0, ZMQ_POLLIN, 0 },
+		{ l->sock, 0, events, 0 },
+	};
+	zmq_poll(it, events ? 2 : 1, ms);
+	link_events(l);
+}
+
+/* send one frame, waiting in slices; 0, -ECONNRESET (the stream's
+ * connection is gone), -EINTR (a signal), or another -errno */
+static int link_send(struct link *l, const void *p, size_t n, int flags)
+{
+	for (;;) {
+		if (zmq_send(l->sock, p, n, flags) >= 0)
+			return 0;
+		if (errno != EAGAIN && errno != EINTR)
+			return -errno;
+		link_events(l);
+		if (l->broken)
+			return -ECONNRESET;
+		if (cli_stop)
+			return -EINTR;
+	}
+}
+
+/* ---------------------------------------------- ring -> ZeroMQ (PUSH) */
+
+static int send_end(struct link *l, const char *reason, uint64_t msgs, uint64_t bytes)
+{
+	char rec[END_MAX];
+	int n = snprintf(rec, sizeof(rec), END_MAGIC " %u end %s %llu %llu", END_VERSION,
+	                 reason, (unsigned long long)msgs, (unsigned long long)bytes);
+	int rc = link_send(l, "", 0, ZMQ_SNDMORE);
+	return rc < 0 ? rc : link_send(l, rec, (size_t)n, 0);
+}
+
+static int ring_to_zmq(const char *name, const char *ep, const struct bridge_opts *o)
+{
+	struct link l;   /* first: a bad endpoint is told at once */
+	int ret = link_open(&l, ZMQ_PUSH, ep, o);
+	if (ret != EX_OK)
+		return ret;
+	struct shmring *r;
+	int rc = cli_open_consumer(name, o->wait_s, &r);
+	if (rc < 0) {
+		link_close(&l, 0);
+		return rc == -EINTR ? EX_SIGNAL : cli_fail_ring(name, NULL, rc);
+	}
+	struct cli_stream_end end;
+	if (cli_stream_begin(r, &end) < 0) {
+		link_close(&l, 0);
+		shmring_close(r);
+		return EX_SIGNAL;
+	}
+
+	uint64_t msgs = 0, bytes = 0, bad = 0;
+	for (;;) {
+		struct shmring_slot s;
+		rc = shmring_acquire(r, &s, 0);
+		if (rc == -EAGAIN) {
+			/* nothing to send: look at the link before sleeping */
+			link_events(&l);
+			if (l.broken) {
+				rc = -ECONNRESET;
+				break;
+			}
+			if (cli_stop) {
+				rc = -EINTR;
+				break;
+			}
+			rc = shmring_acquire(r, &s, CLI_SLICE_NS);
+		}
+		if (rc == -ETIMEDOUT || rc == -EAGAIN)
+			continue;
+		if (rc == -EBADMSG) {   /* skipped by the library; told at the end */
+			bad++;
+			continue;
+		}
+		if (rc < 0) {
+			if (rc != -EPIPE) {   /* -EPIPE: the end of the source stream */
+				ret = cli_fail(name, rc);
+				rc = -EIO;    /* reported */
+			}
+			break;
+		}
+		size_t len = s.len;
+		rc = link_send(&l, s.data, len, 0);
+		shmring_release(r, &s);
+		if (rc < 0) {
+			if (rc != -ECONNRESET && rc != -EINTR) {
+				cli_err(ep, "sending: %s", zmq_strerror(-rc));
+				ret = EX_FAIL;
+				rc = -EIO;    /* reported */
+			}
+			break;
+		}
+		msgs++;
+		bytes += len;
+		/* a receiver that died is found when the queue fills, or here */
+		if ((msgs & 1023) == 0) {
+			link_events(&l);
+			if (l.broken) {
+				rc = -ECONNRESET;
+				break;
+			}
+		}
+		if (cli_stop) {
+			rc = -EINTR;
+			break;
+		}
+	}
+
+	int linger = 0;
+	if (rc == -EPIPE) {
+		const char *why = cli_stream_truncated(r, &end);
+		const char *reason = "clean";
+		ret = EX_OK;
+		if (bad) {
+			cli_err(name, "%llu corrupt message(s) skipped", (unsigned long long)bad);
+			reason = "corrupt";
+			ret = EX_PROTO;
+		} else if (why) {
+			cli_err(name, "warning: %s; the data may be incomplete", why);
+			reason = "truncated";
+			ret = EX_TRUNCATED;
+		}
+		rc = send_end(&l, reason, msgs, bytes);
+		/* the receiver closes the connection once the end is in its
+		 * ring (or it died: then its ring tells, without a shutdown) */
+		while (rc == 0 && !l.broken) {
+			if (cli_stop)
+				rc = -EINTR;
+			else
+				link_wait(&l, 0, CLI_SLICE_NS / 1000000);
+		}
+	} else if (rc == -EINTR) {
+		/* tell the receiver at once; if the end cannot go out within a
+		 * second, the closed connection tells it */
+		zmq_send(l.sock, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+		char rec[END_MAX];
+		int n = snprintf(rec, sizeof(rec), END_MAGIC " %u end interrupted %llu %llu",
+		                 END_VERSION, (unsigned long long)msgs, (unsigned long long)bytes);
+		zmq_send(l.sock, rec, (size_t)n, ZMQ_DONTWAIT);
+		linger = 1000;
+	}
+	if (rc == -EINTR) {
+		ret = EX_SIGNAL;
+	} else if (rc == -ECONNRESET) {
+		cli_err(ep, "the receiving side went away (connection lost) after %llu "
+		        "message(s); the rest of the stream was not sent",
+		        (unsigned long long)msgs);
+		ret = EX_NOPEER;
+	}
+	link_close(&l, linger);
+	shmring_close(r);
+	return ret;
+}
+
+/* ---------------------------------------------- ZeroMQ -> ring (PULL) */
+
+/* the two-part end message, whose empty first frame m is in hand: its
+ * reason and counts, 0, or EX_PROTO (reported) */
+static int recv_end(struct link *l, zmq_msg_t *m, char *reason, size_t rsize,
+                    unsigned long long *msgs, unsigned long long *bytes)
+{
+	char rec[END_MAX + 1], why[32];
+	size_t first = zmq_msg_size(m);
+	zmq_msg_close(m);
+	zmq_msg_init(m);
+	int n = zmq_msg_recv(m, l->sock, 0);   /* parts arrive together */
+	int more = n >= 0 && zmq_msg_more(m);
+	size_t len = n >= 0 ? zmq_msg_size(m) : 0;
+	if (n >= 0 && len <= END_MAX)
+		memcpy(rec, zmq_msg_data(m), len);
+	rec[len <= END_MAX ? len : 0] = '\0';
+	zmq_msg_close(m);
+	while (more) {
+		zmq_msg_init(m);
+		more = zmq_msg_recv(m, l->sock, 0) >= 0 && zmq_msg_more(m);
+		zmq_msg_close(m);
+		n = -1;
+	}
+	unsigned version = 0;
+	int used = 0;
+	if (first != 0 || n < 0 || len > END_MAX ||
+	    sscanf(rec, END_MAGIC " %u end %31s %llu %llu%n", &version, why, msgs, bytes,
+	           &used) != 4 || (size_t)used != len) {
+		cli_err(l->ep, "a message that is not the bridge's (a multipart message "
+		        "other than its end record)");
+		return EX_PROTO;
+	}
+	if (version != END_VERSION) {
+		cli_err(l->ep, "the sender speaks version %u of the bridge's format, "
+		        "this one %u", version, END_VERSION);
+		return EX_PROTO;
+	}
+	snprintf(reason, rsize, "%s", why);
+	return EX_OK;
+}
+
+static int zmq_to_ring(const char *ep, const char *name, const struct bridge_opts *o)
+{
+	struct link l;
+	int ret = link_open(&l, ZMQ_PULL, ep, o);
+	if (ret != EX_OK)
+		return ret;
+	struct shmring *r;
+	if ((ret = cli_open_producer(name, &o->ro, o->create, &r)) != EX_OK) {
+		link_close(&l, 0);
+		return ret;
+	}
+	struct shmring_info info;
+	shmring_info(r, &info);
+
+	uint64_t msgs = 0, bytes = 0;
+	double lost_at = 0;   /* when the connection was found gone */
+	int shut = 0;
+	for (;;) {
+		zmq_msg_t m;
+		zmq_msg_init(&m);
+		if (zmq_msg_recv(&m, l.sock, ZMQ_DONTWAIT) < 0) {
+			int err = errno;
+			zmq_msg_close(&m);
+			if (err != EAGAIN && err != EINTR) {
+				cli_err(ep, "receiving: %s", zmq_strerror(err));
+				ret = EX_FAIL;
+				break;
+			}
+			if (cli_stop) {
+				ret = EX_SIGNAL;
+				break;
+			}
+			link_events(&l);
+			if (l.broken) {
+				/* what the peer sent before it went is flushed
+				 * to us before the event; give it time to land */
+				if (lost_at == 0) {
+					lost_at = cli_now();
+				} else if (cli_now() - lost_at >= DRAIN_S) {
+					cli_err(ep, "warning: the sending side went away (connection "
+					        "lost) after %llu message(s), before the end of the "
+					        "stream; the data may be incomplete",
+					        (unsigned long long)msgs);
+					ret = EX_TRUNCATED;
+					break;
+				}
+				link_wait(&l, ZMQ_POLLIN, 50);
+			} else {
+				link_wait(&l, ZMQ_POLLIN, CLI_SLICE_NS / 1000000);
+			}
+			continue;
+		}
+		if (zmq_msg_more(&m)) {   /* the end record */
+			char reason[32];
+			unsigned long long n_msgs, n_bytes;
+			ret = recv_end(&l, &m, reason, sizeof(reason), &n_msgs, &n_bytes);
+			if (ret != EX_OK)
+				break;
+			if (strcmp(reason, "clean") != 0) {
+				cli_err(name, "warning: %s; the data may be incomplete",
+				        !strcmp(reason, "truncated") ?
+				        "the stream ended without a shutdown at the sending side "
+				        "(a producer died or vanished there)" :
+				        !strcmp(reason, "interrupted") ?
+				        "the sending bridge was stopped by a signal before the end" :
+				        !strcmp(reason, "corrupt") ?
+				        "corrupt messages were skipped at the sending side" :
+				        "the sending side ended the stream for an unknown reason");
+				ret = EX_TRUNCATED;
+			} else if (n_msgs != msgs || n_bytes != bytes) {
+				cli_err(name, "warning: the sender sent %llu message(s) (%llu bytes), "
+				        "%llu (%llu bytes) arrived; the data is incomplete",
+				        n_msgs, n_bytes, (unsigned long long)msgs,
+				        (unsigned long long)bytes);
+				ret = EX_TRUNCATED;
+			} else {
+				shut = 1;
+			}
+			break;
+		}
+		size_t len = zmq_msg_size(&m);
+		if (len > info.slot_size) {
+			cli_err(name, "a message of %zu bytes is longer than the slot size (%u)",
+			        len, info.slot_size);
+			zmq_msg_close(&m);
+			ret = EX_MSGSIZE;
+			break;
+		}
+		int rc = cli_send_msg(r, zmq_msg_data(&m), len);
+		zmq_msg_close(&m);
+		if (rc == -EINTR) {
+			ret = EX_SIGNAL;
+			break;
+		}
+		if (rc == -EPIPE) {
+			cli_err(name, "no consumer left (every consumer closed or died); "
+			        "the stream was not fully delivered");
+			ret = EX_NOPEER;
+			break;
+		}
+		if (rc < 0) {
+			ret = cli_fail(name, rc);
+			break;
+		}
+		msgs++;
+		bytes += len;
+	}
+	/* a clean end is shut down; anything else is left without a shutdown,
+	 * so that pop there exits 13 */
+	if (shut)
+		shmring_shutdown(r);
+	shmring_close(r);
+	/* closing the connection is the sender's word that the end arrived */
+	link_close(&l, 0);
+	return ret;
+}
+
+/* ------------------------------------------------------------- command */
+
+int cmd_bridge(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "wait", required_argument, NULL, 'w' },
+		{ "hwm", required_argument, NULL, 'H' },
+		{ "peer-timeout", required_argument, NULL, 'P' },
+		{ "no-create", no_argument, NULL, 'N' },
+		{ "help", no_argument, NULL, 'h' },
+		CLI_RING_LONGOPTS,
+		{ NULL, 0, NULL, 0 }
+	};
+	struct bridge_opts o = { .create = 1, .wait_s = 10, .hwm = 1000, .peer_timeout_s = 30 };
+	uint64_t v;
+	double d;
+	int opt;
+
+	cli_ring_opts_init(&o.ro);
+	while ((opt = getopt_long(argc, argv, "w:h", longopts, NULL)) != -1) {
+		int k = cli_ring_opt(&o.ro, opt, optarg);
+		if (k < 0)
+			return EX_USAGE;
+		if (k > 0)
+			continue;
+		switch (opt) {
+		case 'w':
+			if (!strcmp(optarg, "inf"))
+				o.wait_s = 1e18;
+			else if (cli_parse_seconds(optarg, &o.wait_s))
+				return cli_usage("--wait takes seconds or 'inf', not '%s'", optarg);
+			break;
+		case 'H':
+			if (cli_parse_u64(optarg, &v) || v > INT32_MAX)
+				return cli_usage("--hwm takes a number of messages, not '%s'", optarg);
+			o.hwm = (int)v;
+			break;
+		case 'P':
+			if (cli_parse_seconds(optarg, &d) || d > 86400 ||
+			    (d > 0 && d < 1))
+				return cli_usage("--peer-timeout takes 0 or 1 to 86400 seconds, "
+				                 "not '%s'", optarg);
+			o.peer_timeout_s = (int)d;
+			break;
+		case 'N': o.create = 0; break;
+		case 'h': fputs(bridge_usage, stdout); return EX_OK;
+		default: return cli_bad_option(argv);
+		}
+	}
+	if (optind + 2 != argc)
+		return cli_usage("expects FROM and TO: a ring and a ZeroMQ endpoint");
+	const char *from = argv[optind], *to = argv[optind + 1];
+	int ef = is_endpoint(from), et = is_endpoint(to);
+	if (ef < 0 || et < 0)
+		return cli_usage("'%s' is not a transport the bridge speaks (tcp:// or ipc://)",
+		                 ef < 0 ? from : to);
+	if (ef == et)
+		return cli_usage(ef ? "one of FROM and TO must be a ring"
+		                    : "one of FROM and TO must be a ZeroMQ endpoint "
+		                      "(tcp://HOST:PORT or ipc://PATH)");
+	const char *ring = ef ? to : from, *ep = ef ? from : to;
+	char name[CLI_RING_MAX];
+	int rc = cli_name(ring, o.ro.as_file, name, sizeof(name));
+	if (rc < 0)
+		return cli_fail_ring(ring, NULL, rc);
+
+	cli_signals();
+	signal(SIGPIPE, SIG_IGN);
+	return ef ? zmq_to_ring(ep, name, &o) : ring_to_zmq(name, ep, &o);
+}
