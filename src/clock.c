@@ -4,6 +4,7 @@
  * uses, this thread's CPU affinity, and the default wait policy that
  * follows from where we and our peers may run.
  */
+#include <errno.h>
 #include <sched.h>
 #include <time.h>
 #include <unistd.h>
@@ -96,4 +97,32 @@ int64_t shmring__deadline(int64_t now, int64_t timeout_ns)
 	if (timeout_ns < 0 || timeout_ns > INT64_MAX - now)
 		return INT64_MAX;
 	return now + timeout_ns;
+}
+
+/*
+ * One look at the clock in a wait loop (shmring__wait, shmring_poll):
+ * -EAGAIN for timeout 0, -ETIMEDOUT past the deadline, 1 when the spin
+ * budget is spent (sleep until *until: at most a liveness slice, never past
+ * the deadline), 0 to spin on. The first call starts the clock and asks
+ * budget(ctx, now) for the spin budget (< 0: never sleep).
+ */
+int shmring__pace(struct shmring__pace *p, int64_t timeout_ns,
+                  int64_t (*budget)(void *ctx, int64_t now), void *ctx, int64_t *until)
+{
+	if (timeout_ns == 0)
+		return -EAGAIN;
+	int64_t now = shmring__now_ns();
+	if (!p->start) {
+		p->start = now;
+		p->spin = budget(ctx, now);
+		p->deadline = shmring__deadline(now, timeout_ns);
+	}
+	if (now >= p->deadline)
+		return -ETIMEDOUT;
+	if (p->spin < 0 || now - p->start < p->spin)
+		return 0;
+	*until = now + SHMRING__SLEEP_SLICE_NS;
+	if (*until > p->deadline)
+		*until = p->deadline;
+	return 1;
 }

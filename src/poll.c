@@ -56,11 +56,20 @@ static int check(struct shmring_pollitem *items, const struct watch *wt, unsigne
 	return count;
 }
 
+struct poll_set {
+	const struct shmring_pollitem *items;
+	const struct watch *wt;
+	unsigned nw;
+};
+
 /* the longest spin budget among the items' handles; one that never sleeps
  * (< 0) makes the poll never sleep */
-static int64_t spin_budget(const struct shmring_pollitem *items, const struct watch *wt,
-                           unsigned nw, int64_t now)
+static int64_t spin_budget(void *ctx, int64_t now)
 {
+	const struct poll_set *ps = ctx;
+	const struct shmring_pollitem *items = ps->items;
+	const struct watch *wt = ps->wt;
+	unsigned nw = ps->nw;
 	int64_t spin = 0;
 
 	for (unsigned k = 0; k < nw; k++) {
@@ -133,7 +142,9 @@ int shmring_poll(struct shmring_pollitem *items, unsigned n, int64_t timeout_ns)
 		}
 	}
 
-	int64_t start = 0, deadline = INT64_MAX, spin = 0;
+	struct shmring__pace pace = { 0 };
+	struct poll_set ps = { items, wt, nw };
+	int64_t until;
 	/* as in shmring__wait(): a poll that may spin polls a while before the
 	 * first clock read and end-of-stream check */
 	unsigned iter = timeout_ns != 0 && may_spin ? 1 : 0;
@@ -144,20 +155,10 @@ int shmring_poll(struct shmring_pollitem *items, unsigned n, int64_t timeout_ns)
 		if (count)
 			return count;
 		if (full) {
-			if (timeout_ns == 0)
-				return -EAGAIN;
-			int64_t now = shmring__now_ns();
-			if (!start) {
-				start = now;
-				spin = spin_budget(items, wt, nw, now);
-				deadline = shmring__deadline(now, timeout_ns);
-			}
-			if (now >= deadline)
-				return -ETIMEDOUT;
-			if (spin >= 0 && now - start >= spin) {
-				int64_t until = now + SHMRING__SLEEP_SLICE_NS;
-				if (until > deadline)
-					until = deadline;
+			int rc = shmring__pace(&pace, timeout_ns, spin_budget, &ps, &until);
+			if (rc < 0)
+				return rc;
+			if (rc) {
 				count = sleep_once(items, wt, nw, until);
 				if (count)
 					return count;

@@ -128,6 +128,11 @@ int64_t shmring__auto_spin(struct shmring *r, int dir, int64_t now);
 int64_t shmring__spin_budget(struct shmring *r, int dir, int64_t now);
 int shmring__may_spin(struct shmring *r);   /* without reading the clock */
 int64_t shmring__deadline(int64_t now, int64_t timeout_ns);   /* saturating */
+struct shmring__pace {
+	int64_t start, deadline, spin;   /* all 0 before the first call */
+};
+int shmring__pace(struct shmring__pace *p, int64_t timeout_ns,
+                  int64_t (*budget)(void *ctx, int64_t now), void *ctx, int64_t *until);
 
 /* ---- validate.c: names, configs, and the shared header at open ---- */
 int shmring__check_name(const char *name);

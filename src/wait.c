@@ -328,13 +328,23 @@ static int sleep_once(struct shmring *r, const struct shmring__wait_for *w, int6
  * SHMRING__SLEEP_SLICE_NS so that a dead peer is noticed. (shmring_poll()
  * in poll.c is the same loop over many rings.)
  */
+struct budget_of { struct shmring *r; int dir; };
+
+static int64_t budget(void *ctx, int64_t now)
+{
+	struct budget_of *b = ctx;
+	return shmring__spin_budget(b->r, b->dir, now);
+}
+
 int shmring__wait(struct shmring *r, const struct shmring__wait_for *w, int64_t timeout_ns)
 {
-	int64_t start = 0, deadline = INT64_MAX, spin = 0;
+	struct shmring__pace pace = { 0 };
+	struct budget_of b = { r, w->dir };
 	/* a caller that may wait, and may spin, polls a while before the first
 	 * clock read and registry scan: the peer's message is often tens of ns
 	 * away. Sleep-at-once handles (and co-located ones) skip this. */
 	unsigned iter = timeout_ns != 0 && shmring__may_spin(r) ? 1 : 0;
+	int64_t until;
 	int rc;
 
 	for (;;) {
@@ -355,20 +365,10 @@ int shmring__wait(struct shmring *r, const struct shmring__wait_for *w, int64_t 
 					w->at_end(r);
 				return -EPIPE;
 			}
-			if (timeout_ns == 0)
-				return -EAGAIN;
-			int64_t now = shmring__now_ns();
-			if (!start) {
-				start = now;
-				spin = shmring__spin_budget(r, w->dir, now);
-				deadline = shmring__deadline(now, timeout_ns);
-			}
-			if (now >= deadline)
-				return -ETIMEDOUT;
-			if (spin >= 0 && now - start >= spin) {
-				int64_t until = now + SHMRING__SLEEP_SLICE_NS;
-				if (until > deadline)
-					until = deadline;
+			rc = shmring__pace(&pace, timeout_ns, budget, &b, &until);
+			if (rc < 0)
+				return rc;
+			if (rc) {
 				rc = sleep_once(r, w, until);
 				if (rc)
 					return rc;
