@@ -1,12 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * ipc_bench.h - shared declarations of the IPC comparison suite.
+ * ipc_bench.h - what the parts of the IPC comparison suite share.
  *
- * The harness (ipc_bench.c) forks the two sides of every case, pins them,
- * starts them together and collects one struct side_result per process
- * through an anonymous shared mapping. A transport (transports_*.c) only
- * moves messages: it attaches its end, calls side_ready(), runs its loop
- * while side_running() says so, and calls side_done().
+ *   ipc_bench.c      options and the run loop (every case of every repetition)
+ *   harness.c        fork, pin, start together, time, run one case, verify counts
+ *   msgloop.h/.c     the per-message loops: stamp, check, round trips
+ *   report.h/.c      the metric table and its terminal, JSON and CSV output
+ *   transports_*.c   how each transport sends, receives and ends a stream
+ *                    (the reference ring keeps the loops it always had)
+ *
+ * The harness forks the two sides of every case, pins them, starts them
+ * together and collects one struct side_result per process through an
+ * anonymous shared mapping. A transport only moves messages: msgloop.h runs
+ * its sends and receives between side_ready() and side_done().
  *
  * Every message carries a 64-bit word at offset 0 (and, from 16 bytes on,
  * the same word in its last 8 bytes): producer id in the top 8 bits, the
@@ -24,6 +30,7 @@
 #include <time.h>
 
 #define MAX_SIDE      2            /* processes (or threads) per side */
+#define MAX_FDS       4            /* descriptors a case may hold */
 #define SEQ_END       UINT64_MAX   /* in-band end-of-stream marker */
 #define SEQ_ID_SHIFT  56
 #define SEQ_MASK      ((UINT64_C(1) << SEQ_ID_SHIFT) - 1)
@@ -59,17 +66,19 @@ struct bctx {
 	int cpu_prod, cpu_cons;     /* -1: not pinned */
 	char name[96];              /* shm / mq name of this case ("bench" and our pid) */
 	char name2[96];             /* second object (ping-pong back channel) */
-	int fd[4];                  /* transport descriptors */
-	void *mem;                  /* transport shared memory (parent mapping) */
+	int fd[MAX_FDS];            /* transport descriptors */
+	void *mem;                  /* transport memory (shared: parent mapping; threads: theirs) */
 	size_t mem_len;
 	int64_t spin_ns;            /* shmring wait policy; INT64_MIN = library default */
-	unsigned burst;             /* shmring bursts */
+	unsigned burst;             /* shmring bursts: messages per call (0: one) */
 	/* harness */
 	struct bshared *sh;
 	int my_index;               /* which result slot this process writes */
 	int my_id;                  /* producer / consumer number within its side */
 	int my_cpu;                 /* where side_ready() pins this process or thread */
 	struct side_result *res;
+	unsigned fd_taken;          /* bit i: this side took fd[i] (take_fd); last, so
+	                             * the fields the loops read keep their offsets */
 };
 
 /* the harness's shared page */
@@ -92,35 +101,51 @@ struct transport {
 	/* parent, before fork: 0 ready, > 0 skip this size (c->name holds why), < 0 error */
 	int (*setup)(struct bctx *c, int latency);
 	void (*teardown)(struct bctx *c);
-	/* stream: one call per process */
+	/* one call per process (MSG_SIDES in msgloop.h makes them) */
 	int (*producer)(struct bctx *c);
 	int (*consumer)(struct bctx *c);
+	int (*ping)(struct bctx *c);  /* latency: the client measures */
+	int (*pong)(struct bctx *c);  /* latency: the server echoes */
 	/* threads: one call runs both sides */
 	int (*run_threads)(struct bctx *c, struct side_result *prod, struct side_result *cons);
-	/* latency: client measures, server echoes */
-	int (*ping)(struct bctx *c);
-	int (*pong)(struct bctx *c);
 	int64_t spin_ns;
 	unsigned burst;
 };
 
-/* ---- harness services for transports (ipc_bench.c) ---- */
+/* ---- harness services for transports (harness.c) ---- */
 double now_s(void);
-/* attached: pin, report ready, wait for the start signal, start the clocks */
+/* attached: close the case's descriptors this side did not take, pin,
+ * report ready, wait for the start signal, start the clocks */
 void side_ready(struct bctx *c);
 /* producers: call every few messages; 0 once the duration is over */
 int side_running(struct bctx *c);
 /* stop the clocks (CPU time, wall time) */
 void side_done(struct bctx *c);
-/* record a failure (printf format); returns -1 */
+/* record a failure (printf format; the first one is kept); returns -1 */
 int side_fail(struct bctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* pin the calling thread to cpu (no-op when cpu < 0) */
-void pin_cpu(int cpu);
-/* CPU seconds of the calling thread / process */
-double thread_cpu_s(void);
-double proc_cpu_s(void);
+/* this side uses c->fd[i] (side_ready closes the others); returns it */
+int take_fd(struct bctx *c, int i);
 
-/* ---- message stamping and checking ---- */
+/* ---- for main (harness.c) ---- */
+struct case_out {
+	int ok;                     /* 1 measured, 0 failed, -1 skipped */
+	char why[200];
+	uint64_t msgs;
+	/* stream; futex (calls per 1000 messages) and spin_ns are NaN where n/a */
+	double mps, bps, pcpu, ccpu, futex, spin_ns;
+	/* latency, nanoseconds */
+	double p50, p99, p999, max, samples;
+};
+/* SIGCHLD blocked for run_case, SIGINT/SIGTERM stop the run, SIGPIPE ignored */
+void harness_signals(void);
+int harness_interrupted(void);
+/* the first two CPUs we may run on (-1, -1: fewer than two) */
+void harness_cpus(int *cpu_prod, int *cpu_cons);
+/* one case: 0 measured or skipped (o->ok says which), -1 failed (o->why says why) */
+int run_case(const struct transport *t, size_t size, double duration, int latency,
+             int cpu_prod, int cpu_cons, struct case_out *o);
+
+/* ---- message stamping and checking (msgloop.c) ---- */
 static inline uint64_t seq_word(int id, uint64_t n)
 {
 	return ((uint64_t)id << SEQ_ID_SHIFT) | n;
@@ -141,6 +166,14 @@ static inline uint64_t msg_word(const void *msg)
 	return w;
 }
 
+/* the tail word (the head word again below 16 bytes) */
+static inline uint64_t msg_tail(const void *msg, size_t size)
+{
+	uint64_t w;
+	memcpy(&w, (const char *)msg + (size >= 16 ? size - 8 : 0), sizeof(w));
+	return w;
+}
+
 struct checker {
 	int strict;                 /* 1x1: every id's sequence must be exactly next */
 	uint64_t next[MAX_SIDE];
@@ -152,7 +185,7 @@ struct checker {
 int chk_msg(struct checker *k, const void *msg, size_t len, size_t size, char *err, size_t errlen);
 void chk_report(struct bctx *c, const struct checker *k);
 
-/* latency client helpers */
+/* latency client: the round-trip samples */
 struct lat_rec {
 	uint64_t *ns;
 	uint64_t n, cap;
@@ -176,10 +209,6 @@ static inline uint64_t now_ns(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
-
-/* I/O helpers for descriptor transports */
-int write_all(int fd, const void *buf, size_t len);
-int read_all(int fd, void *buf, size_t len);   /* 1 ok, 0 EOF at a message boundary, -1 error */
 
 /* transports */
 extern const struct transport t_shm_spsc, t_shm_burst, t_shm_zc, t_shm_sleep,

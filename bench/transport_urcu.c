@@ -9,14 +9,15 @@
  * dequeue mutex), and a fixed pool of preallocated nodes recycled through a
  * second queue, which bounds memory like a ring of the same capacity
  * (an unbounded queue would let the producer run away from the consumer).
- * Both threads busy-poll.
+ * Both threads busy-poll. The threads run the loops of msgloop.h like the
+ * processes of the other transports.
  */
 #define _LGPL_SOURCE
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <urcu/wfcqueue.h>
-#include "ipc_bench.h"
+#include "msgloop.h"
 #include "ref_ring.h"   /* ref_pause() */
 
 struct wq {
@@ -43,36 +44,73 @@ static struct unode *take(struct wq *q)
 	return caa_container_of(n, struct unode, node);
 }
 
-static void *urcu_consumer(void *arg)
+/* each thread's end; c->mem is the struct urcu_run */
+struct urcu_port {
+	struct port port;
+	struct urcu_run *u;
+	struct unode *cur;          /* sender: the node being built */
+};
+
+MSG_OP int urcu_open(struct bctx *c, struct port *p, int chan, int dir)
+{
+	(void)chan;
+	((struct urcu_port *)p)->u = c->mem;
+	return port_init(c, p, dir, c->size);
+}
+
+/* a free node, holding the payload */
+MSG_OP int urcu_slot(struct port *p, const unsigned char *payload, size_t size,
+                     unsigned char **m)
+{
+	struct urcu_port *e = (struct urcu_port *)p;
+	e->cur = take(&e->u->free_q);
+	memcpy(e->cur->data, payload, size);
+	*m = e->cur->data;
+	return 0;
+}
+
+MSG_OP int urcu_send(struct port *p, const void *m, size_t len)
+{
+	struct urcu_port *e = (struct urcu_port *)p;
+	(void)m;
+	e->cur->len = len;
+	cds_wfcq_node_init(&e->cur->node);
+	cds_wfcq_enqueue(&e->u->full.head, &e->u->full.tail, &e->cur->node);
+	return 0;
+}
+
+/* the end mark, copied into a node like any message */
+MSG_OP int urcu_end(struct port *p)
+{
+	unsigned char *m;
+	urcu_slot(p, end_mark(p), p->size, &m);
+	return urcu_send(p, m, p->size);
+}
+
+/* copied out, and the node goes back to the pool at once */
+MSG_OP ssize_t urcu_recv(struct port *p, unsigned char *buf, size_t size, const void **m)
+{
+	struct urcu_port *e = (struct urcu_port *)p;
+	struct unode *q = take(&e->u->full);
+	size_t len = q->len;
+	(void)size;
+	memcpy(buf, q->data, len);
+	cds_wfcq_node_init(&q->node);
+	cds_wfcq_enqueue(&e->u->free_q.head, &e->u->free_q.tail, &q->node);
+	*m = buf;
+	return or_end(buf, (ssize_t)len);
+}
+
+static const struct msg_ops urcu_ops = {
+	.open = urcu_open, .close = port_fini, .slot = urcu_slot, .send = urcu_send,
+	.end = urcu_end, .recv = urcu_recv,
+};
+MSG_SIDES(urcu, struct urcu_port, urcu_ops)
+
+static void *urcu_consumer_thread(void *arg)
 {
 	struct urcu_run *u = arg;
-	struct bctx *c = &u->cons;
-	size_t size = c->size;
-	unsigned char *buf = malloc(size);
-	struct checker chk = {.strict = 1};
-	char err[160];
-	if (!buf) {
-		side_fail(c, "out of memory");
-		return NULL;
-	}
-	side_ready(c);
-	for (;;) {
-		struct unode *m = take(&u->full);
-		memcpy(buf, m->data, m->len);
-		size_t len = m->len;
-		cds_wfcq_node_init(&m->node);
-		cds_wfcq_enqueue(&u->free_q.head, &u->free_q.tail, &m->node);
-		if (msg_word(buf) == SEQ_END)
-			break;
-		if (chk_msg(&chk, buf, len, size, err, sizeof(err))) {
-			side_fail(c, "%s", err);
-			/* keep draining so the producer is not left waiting */
-			chk.strict = 0;
-		}
-	}
-	side_done(c);
-	chk_report(c, &chk);
-	free(buf);
+	urcu_consumer(&u->cons);
 	return NULL;
 }
 
@@ -94,43 +132,18 @@ static int urcu_run_threads(struct bctx *c, struct side_result *pr, struct side_
 	u->prod = *c;
 	u->prod.res = pr;
 	u->prod.my_cpu = c->cpu_prod;
+	u->prod.mem = u;
 	u->cons = *c;
 	u->cons.res = cr;
 	u->cons.my_cpu = c->cpu_cons;
+	u->cons.mem = u;
 	pr->used = cr->used = 1;
 
 	pthread_t th;
-	if (pthread_create(&th, NULL, urcu_consumer, u))
+	if (pthread_create(&th, NULL, urcu_consumer_thread, u))
 		return side_fail(c, "pthread_create failed");
-
-	struct bctx *p = &u->prod;
-	size_t size = c->size;
-	unsigned char *buf = malloc(size);
-	if (!buf)
-		return side_fail(p, "out of memory");
-	for (size_t i = 0; i < size; i++)
-		buf[i] = (unsigned char)i;
-	uint64_t n = 0;
-	side_ready(p);
-	do {
-		for (int i = 0; i < 64; i++, n++) {
-			struct unode *m = take(&u->free_q);
-			memcpy(m->data, buf, size);
-			stamp(m->data, size, seq_word(0, n));
-			m->len = size;
-			cds_wfcq_node_init(&m->node);
-			cds_wfcq_enqueue(&u->full.head, &u->full.tail, &m->node);
-		}
-	} while (side_running(p));
-	struct unode *m = take(&u->free_q);
-	stamp(m->data, size, SEQ_END);
-	m->len = size;
-	cds_wfcq_node_init(&m->node);
-	cds_wfcq_enqueue(&u->full.head, &u->full.tail, &m->node);
-	side_done(p);
-	pr->msgs = n;
+	urcu_producer(&u->prod);
 	pthread_join(th, NULL);
-	free(buf);
 	free(pool);
 	free(u);
 	return pr->failed || cr->failed ? -1 : 0;

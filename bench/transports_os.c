@@ -5,10 +5,11 @@
  * may set; socket buffers of 4 MiB; TCP_NODELAY on loopback; byte-stream
  * receivers that read whatever is there (up to 64 KiB per read) and cut
  * messages out of it; a batched pipe that packs 64 KiB of messages into
- * each write; POSIX queues within the system's limits.
+ * each write; POSIX queues within the system's limits. Each supplies how
+ * to send, receive and end; msgloop.h runs the loops.
  *
  * Descriptor layout in struct bctx (the parent closes its copies after
- * forking; each child closes the ends it does not use, so EOF works):
+ * forking; side_ready() closes the ends a child did not take, so EOF works):
  *   pipe:    stream fd0 read, fd1 write; latency adds fd2 read, fd3 write
  *            (client writes fd1, reads fd2; server reads fd0, writes fd3)
  *   sockets: fd0 the producer's/client's end, fd1 the consumer's/server's
@@ -24,174 +25,114 @@
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include "ipc_bench.h"
+#include "msgloop.h"
 
-#define CHECK_EVERY 64
 #define PIPE_BYTES  (1 << 20)
 #define SOCK_BYTES  (4 << 20)
 #define READ_CHUNK  65536
-
-static void keep_fds(struct bctx *c, int a, int b)
-{
-	for (int i = 0; i < 4; i++)
-		if (c->fd[i] >= 0 && c->fd[i] != a && c->fd[i] != b) {
-			close(c->fd[i]);
-			c->fd[i] = -1;
-		}
-}
 
 static void nop_teardown(struct bctx *c)
 {
 	(void)c;
 }
 
-/* ---- generic byte-stream / datagram producer and consumers ---- */
+/* ---- descriptors: one write per message (or a 64 KiB batch), chunked reads ---- */
 
-static int fd_producer_at(struct bctx *c, int fd)
+struct fd_port {
+	struct port port;
+	int fd;
+	size_t have, off;           /* byte-stream receiver: bytes at buf, handed out */
+};
+
+/* a sender writes fd[i] one message (batch 0) or 64 KiB of them at a time;
+ * a receiver reads it in chunks of up to 64 KiB */
+MSG_OP int fd_open(struct bctx *c, struct port *p, int dir, int i, int batch)
 {
-	keep_fds(c, fd, -1);
-	size_t size = c->size;
-	unsigned char *buf = malloc(size);
-	if (!buf)
-		return side_fail(c, "out of memory");
-	for (size_t i = 0; i < size; i++)
-		buf[i] = (unsigned char)i;
-	uint64_t n = 0;
-	side_ready(c);
-	do {
-		for (int i = 0; i < CHECK_EVERY; i++, n++) {
-			stamp(buf, size, seq_word(0, n));
-			if (write_all(fd, buf, size))
-				return side_fail(c, "write: %s", strerror(errno));
-		}
-	} while (side_running(c));
-	close(fd);   /* EOF for the consumer */
-	side_done(c);
-	c->res->msgs = n;
-	free(buf);
+	struct fd_port *e = (struct fd_port *)p;
+	size_t size = c->size, chunk = size > READ_CHUNK ? size : READ_CHUNK;
+	unsigned k = batch && READ_CHUNK / size ? READ_CHUNK / size : 1;
+	e->fd = take_fd(c, i);
+	e->have = e->off = 0;
+	if (port_init(c, p, dir, dir == PORT_SEND ? k * size : chunk + size))
+		return -1;
+	p->batch = k;
 	return 0;
 }
 
-/* byte stream: read what is there, cut fixed-size messages out of it */
-static int stream_consumer_at(struct bctx *c, int fd)
+MSG_OP void fd_close(struct port *p)
 {
-	keep_fds(c, fd, -1);
-	size_t size = c->size, chunk = size > READ_CHUNK ? size : READ_CHUNK;
-	size_t cap = chunk + size, have = 0;
-	unsigned char *buf = malloc(cap);
-	if (!buf)
-		return side_fail(c, "out of memory");
-	struct checker chk = {.strict = 1};
-	char err[160];
-	side_ready(c);
-	for (;;) {
-		ssize_t n = read(fd, buf + have, cap - have);
+	port_fini(p);
+}
+
+/* 0, or -errno */
+static int fd_write(int fd, const void *m, size_t len)
+{
+	const char *b = m;
+	while (len) {
+		ssize_t n = write(fd, b, len);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			return side_fail(c, "read: %s", strerror(errno));
+			return -errno;
 		}
-		if (n == 0)
-			break;
-		have += (size_t)n;
-		size_t off = 0;
-		for (; have - off >= size; off += size)
-			if (chk_msg(&chk, buf + off, size, size, err, sizeof(err)))
-				return side_fail(c, "%s", err);
-		if (off) {
-			memmove(buf, buf + off, have - off);
-			have -= off;
-		}
+		b += n;
+		len -= (size_t)n;
 	}
-	side_done(c);
-	if (have)
-		return side_fail(c, "EOF inside a message (%zu bytes left)", have);
-	chk_report(c, &chk);
-	free(buf);
 	return 0;
+}
+
+/* bytes read, 0 at EOF, or -errno */
+static ssize_t fd_read(int fd, void *buf, size_t len)
+{
+	for (;;) {
+		ssize_t n = read(fd, buf, len);
+		if (n >= 0 || errno != EINTR)
+			return n < 0 ? -errno : n;
+	}
+}
+
+MSG_OP int fd_send(struct port *p, const void *m, size_t len)
+{
+	return fd_write(((struct fd_port *)p)->fd, m, len);
+}
+
+/* EOF for the receiver */
+MSG_OP int fd_end(struct port *p)
+{
+	return close(((struct fd_port *)p)->fd) ? -errno : 0;
+}
+
+/* byte stream (.chunked): read what is there after the part of a message
+ * the last read left, return all the whole messages it holds */
+MSG_OP ssize_t stream_recv(struct port *p, unsigned char *buf, size_t size, const void **m)
+{
+	struct fd_port *e = (struct fd_port *)p;
+	if (e->off) {
+		memmove(buf, buf + e->off, e->have - e->off);
+		e->have -= e->off;
+		e->off = 0;
+	}
+	do {
+		ssize_t got = fd_read(e->fd, buf + e->have, p->cap - e->have);
+		if (got == 0 && e->have) {
+			side_fail(p->c, "EOF inside a message (%zu bytes left)", e->have);
+			return -EPROTO;
+		}
+		if (got <= 0)
+			return got ? got : -EPIPE;
+		e->have += (size_t)got;
+	} while (e->have < size);
+	e->off = e->have - e->have % size;
+	*m = buf;
+	return (ssize_t)e->off;
 }
 
 /* message-preserving (seqpacket): one read per message */
-static int packet_consumer_at(struct bctx *c, int fd)
+MSG_OP ssize_t packet_recv(struct port *p, unsigned char *buf, size_t size, const void **m)
 {
-	keep_fds(c, fd, -1);
-	size_t size = c->size;
-	unsigned char *buf = malloc(size);
-	if (!buf)
-		return side_fail(c, "out of memory");
-	struct checker chk = {.strict = 1};
-	char err[160];
-	side_ready(c);
-	for (;;) {
-		ssize_t n = read(fd, buf, size);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return side_fail(c, "read: %s", strerror(errno));
-		}
-		if (n == 0)
-			break;
-		if (chk_msg(&chk, buf, (size_t)n, size, err, sizeof(err)))
-			return side_fail(c, "%s", err);
-	}
-	side_done(c);
-	chk_report(c, &chk);
-	free(buf);
-	return 0;
-}
-
-/* round trip over descriptors; packets: one read per message */
-static int fd_ping_at(struct bctx *c, int wfd, int rfd)
-{
-	keep_fds(c, wfd, rfd);
-	size_t size = c->size;
-	unsigned char *buf = calloc(1, size), *rbuf = calloc(1, size);
-	struct lat_rec l;
-	if (!buf || !rbuf || lat_init(c, &l))
-		return side_fail(c, "out of memory");
-	int rc = 0;
-	side_ready(c);
-	for (uint64_t n = 0;; n++) {
-		if (!lat_step(c, &l, n))
-			break;
-		uint64_t w = seq_word(0, n), t0 = now_ns();
-		stamp(buf, size, w);
-		if (write_all(wfd, buf, size) || read_all(rfd, rbuf, size) != 1) {
-			rc = side_fail(c, "round trip %llu: %s", (unsigned long long)n,
-			               strerror(errno));
-			break;
-		}
-		uint64_t t1 = now_ns(), tail = w;
-		if (size >= 16)
-			memcpy(&tail, rbuf + size - 8, 8);
-		if (msg_word(rbuf) != w || tail != w) {
-			rc = side_fail(c, "round trip %llu: bad echo", (unsigned long long)n);
-			break;
-		}
-		lat_add(&l, t1 - t0);
-	}
-	close(wfd);
-	side_done(c);
-	lat_finish(c, &l);
-	free(buf);
-	free(rbuf);
-	return rc;
-}
-
-static int fd_pong_at(struct bctx *c, int rfd, int wfd)
-{
-	keep_fds(c, wfd, rfd);
-	unsigned char *buf = calloc(1, c->size);
-	if (!buf)
-		return side_fail(c, "out of memory");
-	side_ready(c);
-	int rc;
-	while ((rc = read_all(rfd, buf, c->size)) == 1)
-		if (write_all(wfd, buf, c->size))
-			return side_fail(c, "echo write: %s", strerror(errno));
-	side_done(c);
-	free(buf);
-	return rc == 0 ? 0 : side_fail(c, "echo read: %s", strerror(errno));
+	ssize_t got = fd_read(((struct fd_port *)p)->fd, buf, size);
+	*m = buf;
+	return got ? got : -EPIPE;
 }
 
 /* ---- pipes ---- */
@@ -217,10 +158,27 @@ static int pipe_setup(struct bctx *c, int latency)
 	return 0;
 }
 
-static int pipe_producer(struct bctx *c) { return fd_producer_at(c, c->fd[1]); }
-static int pipe_consumer(struct bctx *c) { return stream_consumer_at(c, c->fd[0]); }
-static int pipe_ping(struct bctx *c) { return fd_ping_at(c, c->fd[1], c->fd[2]); }
-static int pipe_pong(struct bctx *c) { return fd_pong_at(c, c->fd[0], c->fd[3]); }
+MSG_OP int pipe_open(struct bctx *c, struct port *p, int chan, int dir)
+{
+	return fd_open(c, p, dir, 2 * chan + (dir == PORT_SEND), 0);
+}
+
+MSG_OP int pipe_batch_open(struct bctx *c, struct port *p, int chan, int dir)
+{
+	return fd_open(c, p, dir, 2 * chan + (dir == PORT_SEND), 1);
+}
+
+static const struct msg_ops pipe_ops = {
+	.open = pipe_open, .close = fd_close, .send = fd_send, .end = fd_end,
+	.recv = stream_recv, .chunked = 1,
+};
+/* batched: the loop builds 64 KiB of messages at buf, one write sends them */
+static const struct msg_ops pipe_batch_ops = {
+	.open = pipe_batch_open, .close = fd_close, .send = fd_send, .end = fd_end,
+	.recv = stream_recv, .batched = 1, .chunked = 1,
+};
+MSG_SIDES(pipe, struct fd_port, pipe_ops)
+MSG_SIDES(pipe_batch, struct fd_port, pipe_batch_ops)
 
 const struct transport t_pipe = {
 	.name = "pipe",
@@ -231,39 +189,12 @@ const struct transport t_pipe = {
 	.ping = pipe_ping, .pong = pipe_pong,
 };
 
-/* batched: as many whole messages as fit in 64 KiB per write */
-static int pipe_batch_producer(struct bctx *c)
-{
-	int fd = c->fd[1];
-	keep_fds(c, fd, -1);
-	size_t size = c->size, k = READ_CHUNK / size ? READ_CHUNK / size : 1;
-	unsigned char *buf = malloc(k * size);
-	if (!buf)
-		return side_fail(c, "out of memory");
-	for (size_t i = 0; i < k * size; i++)
-		buf[i] = (unsigned char)i;
-	uint64_t n = 0;
-	side_ready(c);
-	do {
-		for (size_t i = 0; i < k; i++)
-			stamp(buf + i * size, size, seq_word(0, n + i));
-		if (write_all(fd, buf, k * size))
-			return side_fail(c, "write: %s", strerror(errno));
-		n += k;
-	} while (side_running(c));
-	close(fd);
-	side_done(c);
-	c->res->msgs = n;
-	free(buf);
-	return 0;
-}
-
 const struct transport t_pipe_batch = {
 	.name = "pipe-batch",
 	.what = "pipe, 64 KiB of messages per write (the expert's pipe for small records)",
 	.kinds = TK_STREAM, .nprod = 1, .ncons = 1,
 	.setup = pipe_setup, .teardown = nop_teardown,
-	.producer = pipe_batch_producer, .consumer = pipe_consumer,
+	.producer = pipe_batch_producer, .consumer = pipe_batch_consumer,
 };
 
 /* ---- sockets ---- */
@@ -301,18 +232,29 @@ static int useq_setup(struct bctx *c, int latency)
 	return unix_setup(c, SOCK_SEQPACKET);
 }
 
-static int sock_producer(struct bctx *c) { return fd_producer_at(c, c->fd[0]); }
-static int sock_stream_consumer(struct bctx *c) { return stream_consumer_at(c, c->fd[1]); }
-static int sock_packet_consumer(struct bctx *c) { return packet_consumer_at(c, c->fd[1]); }
-static int sock_ping(struct bctx *c) { return fd_ping_at(c, c->fd[0], c->fd[0]); }
-static int sock_pong(struct bctx *c) { return fd_pong_at(c, c->fd[1], c->fd[1]); }
+/* the producer (client) sends on fd0, the echo comes back on it */
+MSG_OP int sock_open(struct bctx *c, struct port *p, int chan, int dir)
+{
+	return fd_open(c, p, dir, chan ^ (dir == PORT_RECV), 0);
+}
+
+static const struct msg_ops sock_ops = {
+	.open = sock_open, .close = fd_close, .send = fd_send, .end = fd_end,
+	.recv = stream_recv, .chunked = 1,
+};
+static const struct msg_ops packet_ops = {
+	.open = sock_open, .close = fd_close, .send = fd_send, .end = fd_end,
+	.recv = packet_recv,
+};
+MSG_SIDES(sock, struct fd_port, sock_ops)
+MSG_SIDES(packet, struct fd_port, packet_ops)
 
 const struct transport t_unix_stream = {
 	.name = "unix-stream",
 	.what = "Unix stream socketpair, one write per message, 4 MiB buffers",
 	.kinds = TK_STREAM | TK_LATENCY, .nprod = 1, .ncons = 1,
 	.setup = ustream_setup, .teardown = nop_teardown,
-	.producer = sock_producer, .consumer = sock_stream_consumer,
+	.producer = sock_producer, .consumer = sock_consumer,
 	.ping = sock_ping, .pong = sock_pong,
 };
 
@@ -321,7 +263,7 @@ const struct transport t_unix_seqpacket = {
 	.what = "Unix seqpacket socketpair, one write/read per message, 4 MiB buffers",
 	.kinds = TK_STREAM, .nprod = 1, .ncons = 1,
 	.setup = useq_setup, .teardown = nop_teardown,
-	.producer = sock_producer, .consumer = sock_packet_consumer,
+	.producer = packet_producer, .consumer = packet_consumer,
 };
 
 static int tcp_setup(struct bctx *c, int latency)
@@ -364,11 +306,11 @@ const struct transport t_tcp = {
 	.what = "TCP over 127.0.0.1, TCP_NODELAY, one write per message, 4 MiB buffers",
 	.kinds = TK_STREAM | TK_LATENCY, .nprod = 1, .ncons = 1,
 	.setup = tcp_setup, .teardown = nop_teardown,
-	.producer = sock_producer, .consumer = sock_stream_consumer,
+	.producer = sock_producer, .consumer = sock_consumer,
 	.ping = sock_ping, .pong = sock_pong,
 };
 
-/* ---- POSIX message queues ---- */
+/* ---- POSIX message queues: mq_send/mq_receive, an in-band end marker ---- */
 
 static long read_long(const char *path, long dflt)
 {
@@ -417,133 +359,42 @@ static void mq_teardown(struct bctx *c)
 	mq_unlink(c->name2);
 }
 
-static int mq_put(mqd_t q, const void *buf, size_t len)
+/* queue chan: fd[chan], both ends */
+MSG_OP int mq_port_open(struct bctx *c, struct port *p, int chan, int dir)
 {
-	while (mq_send(q, buf, len, 0) != 0)
+	((struct fd_port *)p)->fd = take_fd(c, chan);
+	return port_init(c, p, dir, c->size);
+}
+
+MSG_OP int mq_put(struct port *p, const void *m, size_t len)
+{
+	while (mq_send((mqd_t)((struct fd_port *)p)->fd, m, len, 0) != 0)
 		if (errno != EINTR)
-			return -1;
+			return -errno;
 	return 0;
 }
 
-static ssize_t mq_get(mqd_t q, void *buf, size_t cap)
+MSG_OP int mq_end(struct port *p)
 {
-	ssize_t n;
-	while ((n = mq_receive(q, buf, cap, NULL)) < 0)
+	return mq_put(p, end_mark(p), p->size);
+}
+
+MSG_OP ssize_t mq_get(struct port *p, unsigned char *buf, size_t size, const void **m)
+{
+	ssize_t got;
+	while ((got = mq_receive((mqd_t)((struct fd_port *)p)->fd, (char *)buf, size,
+	                         NULL)) < 0)
 		if (errno != EINTR)
-			return -1;
-	return n;
+			return -errno;
+	*m = buf;
+	return or_end(buf, got);
 }
 
-static int mq_producer(struct bctx *c)
-{
-	mqd_t q = (mqd_t)c->fd[0];
-	size_t size = c->size;
-	unsigned char *buf = malloc(size);
-	if (!buf)
-		return side_fail(c, "out of memory");
-	for (size_t i = 0; i < size; i++)
-		buf[i] = (unsigned char)i;
-	uint64_t n = 0;
-	side_ready(c);
-	do {
-		for (int i = 0; i < CHECK_EVERY; i++, n++) {
-			stamp(buf, size, seq_word(0, n));
-			if (mq_put(q, buf, size))
-				return side_fail(c, "mq_send: %s", strerror(errno));
-		}
-	} while (side_running(c));
-	stamp(buf, size, SEQ_END);
-	if (mq_put(q, buf, size))
-		return side_fail(c, "mq_send: %s", strerror(errno));
-	side_done(c);
-	c->res->msgs = n;
-	free(buf);
-	return 0;
-}
-
-static int mq_consumer(struct bctx *c)
-{
-	mqd_t q = (mqd_t)c->fd[0];
-	size_t size = c->size;
-	unsigned char *buf = malloc(size);
-	if (!buf)
-		return side_fail(c, "out of memory");
-	struct checker chk = {.strict = 1};
-	char err[160];
-	side_ready(c);
-	for (;;) {
-		ssize_t n = mq_get(q, buf, size);
-		if (n < 0)
-			return side_fail(c, "mq_receive: %s", strerror(errno));
-		if (msg_word(buf) == SEQ_END)
-			break;
-		if (chk_msg(&chk, buf, (size_t)n, size, err, sizeof(err)))
-			return side_fail(c, "%s", err);
-	}
-	side_done(c);
-	chk_report(c, &chk);
-	free(buf);
-	return 0;
-}
-
-static int mq_ping(struct bctx *c)
-{
-	mqd_t out = (mqd_t)c->fd[0], in = (mqd_t)c->fd[1];
-	size_t size = c->size;
-	unsigned char *buf = calloc(1, size), *rbuf = calloc(1, size);
-	struct lat_rec l;
-	if (!buf || !rbuf || lat_init(c, &l))
-		return side_fail(c, "out of memory");
-	int rc = 0;
-	side_ready(c);
-	for (uint64_t n = 0;; n++) {
-		if (!lat_step(c, &l, n))
-			break;
-		uint64_t w = seq_word(0, n), t0 = now_ns();
-		stamp(buf, size, w);
-		if (mq_put(out, buf, size) || mq_get(in, rbuf, size) != (ssize_t)size) {
-			rc = side_fail(c, "round trip %llu: %s", (unsigned long long)n,
-			               strerror(errno));
-			break;
-		}
-		uint64_t t1 = now_ns(), tail = w;
-		if (size >= 16)
-			memcpy(&tail, rbuf + size - 8, 8);
-		if (msg_word(rbuf) != w || tail != w) {
-			rc = side_fail(c, "round trip %llu: bad echo", (unsigned long long)n);
-			break;
-		}
-		lat_add(&l, t1 - t0);
-	}
-	stamp(buf, size, SEQ_END);
-	mq_put(out, buf, size);
-	side_done(c);
-	lat_finish(c, &l);
-	free(buf);
-	free(rbuf);
-	return rc;
-}
-
-static int mq_pong(struct bctx *c)
-{
-	mqd_t in = (mqd_t)c->fd[0], out = (mqd_t)c->fd[1];
-	unsigned char *buf = calloc(1, c->size);
-	if (!buf)
-		return side_fail(c, "out of memory");
-	side_ready(c);
-	for (;;) {
-		ssize_t n = mq_get(in, buf, c->size);
-		if (n < 0)
-			return side_fail(c, "mq_receive: %s", strerror(errno));
-		if (msg_word(buf) == SEQ_END)
-			break;
-		if (mq_put(out, buf, (size_t)n))
-			return side_fail(c, "mq_send: %s", strerror(errno));
-	}
-	side_done(c);
-	free(buf);
-	return 0;
-}
+static const struct msg_ops mq_ops = {
+	.open = mq_port_open, .close = fd_close, .send = mq_put, .end = mq_end,
+	.recv = mq_get,
+};
+MSG_SIDES(mq, struct fd_port, mq_ops)
 
 const struct transport t_mq = {
 	.name = "mq",

@@ -3,7 +3,12 @@
  * transports_shm.c - shared-memory transports: shmring (SPSC copy, burst,
  * zero-copy, sleep-at-once; MPMC 1x1 and 2x2), the reference ring
  * (ref_ring.h) and the textbook ring handed over with two process-shared
- * POSIX semaphores.
+ * POSIX semaphores. Each supplies how to send, receive and end a stream;
+ * msgloop.h runs the loops. Bursts and zero-copy keep their native shape:
+ * a burst of 32 is built in place, leaves in one send_burst() call
+ * (.batched) and arrives through one recv_burst() (.chunked); a zero-copy
+ * message is built in the reserved slot (slot()) and checked in the
+ * acquired one.
  *
  * Without shmring_set_spin() the library decides the wait policy from CPU
  * placement (spin SHMRING_DEFAULT_SPIN_NS unless both peers share one
@@ -18,10 +23,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 #include <shmring.h>
-#include "ipc_bench.h"
+#include "msgloop.h"
 #include "ref_ring.h"
-
-#define CHECK_EVERY 64   /* messages between clock reads */
 
 /* ------------------------------------------------------------------ */
 /* shmring                                                             */
@@ -72,22 +75,12 @@ static void shm_teardown(struct bctx *c)
 	shmring_unlink(c->name2);   /* -ENOENT when there is none */
 }
 
-static int shm_attach(struct bctx *c, const char *name, int role, struct shmring **r)
-{
-	int rc = shmring_open(name, role, r);
-	if (rc)
-		return side_fail(c, "shmring_open %s: %s", name, shmring_strerror(rc));
-	if (c->spin_ns != INT64_MIN)
-		shmring_set_spin(*r, c->spin_ns);
-	return 0;
-}
-
 /* the wait policy in force: the set value, or the automatic decision once
  * one was made (-1: none yet), as shmring_info() reports it */
-static int64_t spin_in_force(const struct shmring *r)
+static int64_t spin_in_force(struct shmring *r)
 {
 	struct shmring_info in;
-	return shmring_info((struct shmring *)r, &in) == 0 ? in.spin_ns : -1;
+	return shmring_info(r, &in) == 0 ? in.spin_ns : -1;
 }
 
 static uint64_t futex_count(struct shmring *r)
@@ -98,6 +91,19 @@ static uint64_t futex_count(struct shmring *r)
 	return st.full_waits + st.empty_waits + st.prod_wakes + st.cons_wakes;
 }
 
+/*
+ * Streaming, shmring keeps the two loops the suite always ran, like the
+ * reference ring: one producer and one consumer for copies, bursts and
+ * zero-copy, the mode chosen by the case, stamping with the shared stamp()
+ * and checking with the shared chk_msg(). These loops are the measurement:
+ * a streaming ring runs full or runs empty depending on which side's loop
+ * is a few cycles slower (msgloop.h), and the generic loops measured
+ * shm-spsc 64 B 1.2x faster with the same library (a consumer loop a few
+ * instructions shorter) and 3x faster when the compiler kept the 64-byte
+ * copy's temporaries of shmring_send() in registers in the producer. Any
+ * change here is a re-baseline of every x ref: measure it with
+ * bench/ab.sh and say so in docs/benchmarks.md.
+ */
 enum shm_mode { SM_COPY, SM_BURST, SM_ZC };
 
 static int shm_mode(const struct bctx *c)
@@ -105,7 +111,18 @@ static int shm_mode(const struct bctx *c)
 	return c->burst > 1 ? SM_BURST : c->burst == 1 ? SM_ZC : SM_COPY;
 }
 
-static int shm_producer(struct bctx *c)
+/* attach as role, with the case's wait policy: 0, or -1 (side_fail called) */
+static int shm_attach(struct bctx *c, const char *name, int role, struct shmring **r)
+{
+	int rc = shmring_open(name, role, r);
+	if (rc)
+		return side_fail(c, "shmring_open %s: %s", name, shmring_strerror(rc));
+	if (c->spin_ns != INT64_MIN)
+		shmring_set_spin(*r, c->spin_ns);
+	return 0;
+}
+
+static int shm_stream_producer(struct bctx *c)
 {
 	struct shmring *r;
 	if (shm_attach(c, c->name, SHMRING_PRODUCER, &r))
@@ -176,7 +193,7 @@ out:
 	return rc ? -1 : 0;
 }
 
-static int shm_consumer(struct bctx *c)
+static int shm_stream_consumer(struct bctx *c)
 {
 	struct shmring *r;
 	if (shm_attach(c, c->name, SHMRING_CONSUMER, &r))
@@ -244,88 +261,59 @@ bad:
 	return side_fail(c, "%s", err);
 }
 
-/* round trip: the client sends on name, the server echoes on name2 */
-static int shm_ping(struct bctx *c)
+/* round trips: the shared ping/pong loops, copying send() and recv() */
+struct shm_port {
+	struct port port;
+	struct shmring *r;
+};
+
+/* channel 0 is the ring name, channel 1 (the echo) name2 */
+MSG_OP int shm_open_port(struct bctx *c, struct port *p, int chan, int dir)
 {
-	struct shmring *out, *in;
-	if (shm_attach(c, c->name, SHMRING_PRODUCER, &out) ||
-	    shm_attach(c, c->name2, SHMRING_CONSUMER, &in))
+	struct shm_port *e = (struct shm_port *)p;
+	e->r = NULL;
+	if (shm_attach(c, chan ? c->name2 : c->name,
+	               dir == PORT_SEND ? SHMRING_PRODUCER : SHMRING_CONSUMER, &e->r))
 		return -1;
-	size_t size = c->size;
-	unsigned char *buf = calloc(1, size), *rbuf = calloc(1, size);
-	struct lat_rec l;
-	if (!buf || !rbuf || lat_init(c, &l))
-		return side_fail(c, "out of memory");
-	int rc = 0;
-	side_ready(c);
-	for (uint64_t n = 0;; n++) {
-		if (!lat_step(c, &l, n))
-			break;
-		uint64_t w = seq_word(0, n), t0 = now_ns();
-		stamp(buf, size, w);
-		rc = shmring_send(out, buf, size, -1);
-		if (rc)
-			break;
-		ssize_t len = shmring_recv(in, rbuf, size, -1);
-		uint64_t t1 = now_ns();
-		if (len < 0) {
-			rc = (int)len;
-			break;
-		}
-		uint64_t tail = w;
-		if (size >= 16)
-			memcpy(&tail, rbuf + size - 8, 8);
-		if ((size_t)len != size || msg_word(rbuf) != w || tail != w) {
-			rc = side_fail(c, "round trip %llu: bad echo", (unsigned long long)n);
-			break;
-		}
-		lat_add(&l, t1 - t0);
-	}
-	shmring_shutdown(out);
-	side_done(c);
-	lat_finish(c, &l);
-	shmring_close(out);
-	shmring_close(in);
-	free(buf);
-	free(rbuf);
-	if (rc)
-		return side_fail(c, "round trip: %s", rc == -1 ? "bad echo" : shmring_strerror(rc));
-	return 0;
+	return port_init(c, p, dir, c->size);
 }
 
-static int shm_pong(struct bctx *c)
+MSG_OP void shm_close(struct port *p)
 {
-	struct shmring *in, *out;
-	if (shm_attach(c, c->name, SHMRING_CONSUMER, &in) ||
-	    shm_attach(c, c->name2, SHMRING_PRODUCER, &out))
-		return -1;
-	unsigned char *buf = calloc(1, c->size);
-	if (!buf)
-		return side_fail(c, "out of memory");
-	side_ready(c);
-	ssize_t len;
-	int rc = 0;
-	while ((len = shmring_recv(in, buf, c->size, -1)) >= 0) {
-		rc = shmring_send(out, buf, (size_t)len, -1);
-		if (rc)
-			break;
-	}
-	side_done(c);
-	shmring_shutdown(out);
-	shmring_close(in);
-	shmring_close(out);
-	free(buf);
-	if (rc || len != -EPIPE)
-		return side_fail(c, "echo: %s", shmring_strerror(rc ? rc : (int)len));
-	return 0;
+	shmring_close(((struct shm_port *)p)->r);
+	port_fini(p);
 }
 
-#define SHM_T(ident, nm, desc, kinds_, np, nc, setup_, spin, burst_)             \
+MSG_OP int shm_send(struct port *p, const void *m, size_t len)
+{
+	return shmring_send(((struct shm_port *)p)->r, m, len, -1);
+}
+
+MSG_OP ssize_t shm_recv(struct port *p, unsigned char *buf, size_t size, const void **m)
+{
+	*m = buf;
+	return shmring_recv(((struct shm_port *)p)->r, buf, size, -1);
+}
+
+MSG_OP int shm_end(struct port *p)
+{
+	return shmring_shutdown(((struct shm_port *)p)->r);
+}
+
+static const struct msg_ops shm_ops = {
+	.open = shm_open_port, .close = shm_close, .send = shm_send, .end = shm_end,
+	.recv = shm_recv, .why = shmring_strerror,
+};
+MSG_SIDES(shm, struct shm_port, shm_ops)
+
+/* ping/pong (send/recv) only where the kinds include round trips */
+#define SHM_T(ident, nm, desc, kinds_, np, nc, setup_, spin, burst_)              \
 	const struct transport ident = {                                               \
 		.name = nm, .what = desc, .kinds = kinds_, .nprod = np, .ncons = nc,       \
-		.setup = setup_, .teardown = shm_teardown, .producer = shm_producer,      \
-		.consumer = shm_consumer, .ping = shm_ping, .pong = shm_pong,              \
-		.spin_ns = spin, .burst = burst_,                                          \
+		.setup = setup_, .teardown = shm_teardown, .producer = shm_stream_producer, \
+		.consumer = shm_stream_consumer, .spin_ns = spin, .burst = burst_,        \
+		.ping = (kinds_) & TK_LATENCY ? shm_ping : NULL,                           \
+		.pong = (kinds_) & TK_LATENCY ? shm_pong : NULL,                           \
 	}
 
 SHM_T(t_shm_spsc, "shm-spsc", "shmring SPSC send/recv, default wait (spin, then futex)",
@@ -390,11 +378,21 @@ static int ref_setup(struct bctx *c, int latency)
 	return map_shared(c, ref_half(c) * (latency ? 2 : 1));
 }
 
-static void ref_at(struct bctx *c, struct ref_ring *r, int which)
+static void ref_at(struct bctx *c, struct ref_ring *r, int chan)
 {
-	ref_ring_attach(r, (char *)c->mem + ref_half(c) * (size_t)which, c->slots, c->size);
+	ref_ring_attach(r, (char *)c->mem + ref_half(c) * (size_t)chan, c->slots, c->size);
 }
 
+/*
+ * The reference ring keeps its own loops, as its ~60 lines would be used
+ * by anyone who wrote them: the ring state (a struct of cached indices) is
+ * a local of the loop, which the compiler keeps in registers. They are the
+ * loops the suite always ran, to the instruction: the stamp's id a
+ * constant 0, a mismatch ending the consumer at once (the harness then
+ * stops the producer). A variant that kept the id in a stack slot and
+ * drained after a mismatch measured ~22% slower at 8 B (msgloop.h says
+ * why). Stamping and checking are the shared stamp() and chk_msg().
+ */
 static int ref_producer(struct bctx *c)
 {
 	struct ref_ring r;
@@ -540,64 +538,53 @@ static int sem_wait_retry(sem_t *s)
 	return 0;
 }
 
-static int sem_producer(struct bctx *c)
+struct sem_port {
+	struct port port;
+	struct sem_ring *s;
+	uint64_t mask, pos;         /* slots - 1; the next slot this end uses */
+};
+
+MSG_OP int sem_open_port(struct bctx *c, struct port *p, int chan, int dir)
 {
-	struct sem_ring *s = c->mem;
-	size_t size = c->size;
-	uint64_t mask = c->slots - 1, n = 0;
-	unsigned char *buf = malloc(size);
-	if (!buf)
-		return side_fail(c, "out of memory");
-	for (size_t i = 0; i < size; i++)
-		buf[i] = (unsigned char)i;
-	side_ready(c);
-	for (int more = 1; more;) {
-		for (int i = 0; i < CHECK_EVERY; i++, n++) {
-			stamp(buf, size, seq_word(0, n));
-			if (sem_wait_retry(&s->empty))
-				return side_fail(c, "sem_wait: %s", strerror(errno));
-			memcpy(s->data + (n & mask) * size, buf, size);
-			sem_post(&s->full);
-		}
-		more = side_running(c);
-	}
-	stamp(buf, size, SEQ_END);
-	if (sem_wait_retry(&s->empty))
-		return side_fail(c, "sem_wait: %s", strerror(errno));
-	memcpy(s->data + (n & mask) * size, buf, size);
-	sem_post(&s->full);
-	side_done(c);
-	c->res->msgs = n;
-	free(buf);
+	struct sem_port *e = (struct sem_port *)p;
+	(void)chan;
+	e->s = c->mem;
+	e->mask = c->slots - 1;
+	e->pos = 0;
+	return port_init(c, p, dir, c->size);
+}
+
+MSG_OP int sem_put(struct port *p, const void *m, size_t len)
+{
+	struct sem_port *e = (struct sem_port *)p;
+	if (sem_wait_retry(&e->s->empty))
+		return -errno;
+	memcpy(e->s->data + (e->pos++ & e->mask) * len, m, len);
+	sem_post(&e->s->full);
 	return 0;
 }
 
-static int sem_consumer(struct bctx *c)
+MSG_OP int sem_end(struct port *p)
 {
-	struct sem_ring *s = c->mem;
-	size_t size = c->size;
-	uint64_t mask = c->slots - 1;
-	unsigned char *buf = malloc(size);
-	if (!buf)
-		return side_fail(c, "out of memory");
-	struct checker chk = {.strict = 1};
-	char err[160];
-	side_ready(c);
-	for (uint64_t n = 0;; n++) {
-		if (sem_wait_retry(&s->full))
-			return side_fail(c, "sem_wait: %s", strerror(errno));
-		memcpy(buf, s->data + (n & mask) * size, size);
-		sem_post(&s->empty);
-		if (msg_word(buf) == SEQ_END)
-			break;
-		if (chk_msg(&chk, buf, size, size, err, sizeof(err)))
-			return side_fail(c, "%s", err);
-	}
-	side_done(c);
-	chk_report(c, &chk);
-	free(buf);
-	return 0;
+	return sem_put(p, end_mark(p), p->size);
 }
+
+MSG_OP ssize_t sem_get(struct port *p, unsigned char *buf, size_t size, const void **m)
+{
+	struct sem_port *e = (struct sem_port *)p;
+	if (sem_wait_retry(&e->s->full))
+		return -errno;
+	memcpy(buf, e->s->data + (e->pos++ & e->mask) * size, size);
+	sem_post(&e->s->empty);
+	*m = buf;
+	return or_end(buf, (ssize_t)size);
+}
+
+static const struct msg_ops sem_ops = {
+	.open = sem_open_port, .close = port_fini, .send = sem_put, .end = sem_end,
+	.recv = sem_get,
+};
+MSG_SIDES(sem, struct sem_port, sem_ops)
 
 const struct transport t_sem = {
 	.name = "sem-shm",

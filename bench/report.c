@@ -1,0 +1,498 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * report.c - the results of a run: one cell per kind x transport x size
+ * holding every repetition's metrics, the ratios to the yardsticks (pipe,
+ * ref-ring) measured in the same repetition, and the three outputs. The
+ * metric table below drives all three: add a metric there and it shows in
+ * the terminal, the JSON and the CSV.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+#include "report.h"
+
+#ifndef BENCH_CFLAGS
+#define BENCH_CFLAGS "unknown"
+#endif
+
+/* ------------------------------------------------------------------ */
+/* the metric table                                                    */
+
+enum fmt {
+	F_SI,                       /* 12.3M ("-" for NaN) */
+	F_SI_RANGE,                 /* 12.3M, then a " [min - max]" column */
+	F_RATIO,                    /* 1.23 ("-" for NaN) */
+	F_FIXED,                    /* value / div, prec decimals ("-" for NaN) */
+};
+
+enum {                          /* CSV flags */
+	CSV_RANGE = 1,              /* also key_min, key_max */
+	CSV_RAW = 2,                /* %.6g even for NaN ("nan"): how format 1 writes latency */
+};
+
+struct metric {
+	int kind;                   /* RK_STREAM / RK_LATENCY */
+	const char *key;            /* JSON key (and key_min, key_max); CSV column name */
+	size_t off;                 /* measured: where run_case() puts it in struct case_out */
+	const char *vs;             /* derived: ratio to this transport, same size and rep, */
+	int of, invert;             /* of metric [of]: ours / theirs (invert: theirs / ours) */
+	int csv;                    /* CSV column (1..); 0: not in the CSV */
+	unsigned csv_flags;
+	int col;                    /* terminal column (1..); 0: not shown */
+	const char *head, *unit;    /* heading, and the line under it (NULL: blank) */
+	int width;
+	enum fmt fmt;
+	int prec;
+	double div;
+};
+
+enum {
+	M_MPS, M_BPS, M_PCPU, M_CCPU, M_FUTEX, M_XPIPE, M_SPIN, M_XREF,
+	L_P50, L_P99, L_P999, L_MAX, L_SAMPLES, L_XPIPE, NMETRIC
+};
+
+#define AT(f) offsetof(struct case_out, f)
+/* in JSON order within each kind */
+static const struct metric metrics[NMETRIC] = {
+	[M_MPS]   = {RK_STREAM, "msgs_per_s", AT(mps), .csv = 1, .csv_flags = CSV_RANGE,
+	             .col = 1, .head = "msgs/s", .width = 8, .fmt = F_SI_RANGE},
+	[M_BPS]   = {RK_STREAM, "bytes_per_s", AT(bps), .csv = 2,
+	             .col = 2, .head = "bytes/s", .width = 9, .fmt = F_SI},
+	[M_PCPU]  = {RK_STREAM, "prod_cpu_s_per_M", AT(pcpu), .csv = 4, .col = 5,
+	             .head = "prodCPU", .unit = "s/Mmsg", .width = 8, .fmt = F_FIXED, .prec = 3},
+	[M_CCPU]  = {RK_STREAM, "cons_cpu_s_per_M", AT(ccpu), .csv = 5, .col = 6,
+	             .head = "consCPU", .unit = "s/Mmsg", .width = 8, .fmt = F_FIXED, .prec = 3},
+	[M_FUTEX] = {RK_STREAM, "futex_per_1k", AT(futex), .csv = 6, .col = 7,
+	             .head = "futex/1k", .unit = "msgs", .width = 9, .fmt = F_FIXED, .prec = 3},
+	[M_XPIPE] = {RK_STREAM, "x_pipe", .vs = "pipe", .of = M_MPS, .csv = 3,
+	             .col = 3, .head = "x pipe", .width = 7, .fmt = F_RATIO},
+	[M_SPIN]  = {RK_STREAM, "spin_ns", AT(spin_ns)},
+	[M_XREF]  = {RK_STREAM, "x_ref", .vs = "ref-ring", .of = M_MPS, .csv = 13,
+	             .col = 4, .head = "x ref", .width = 6, .fmt = F_RATIO},
+	[L_P50]   = {RK_LATENCY, "p50_ns", AT(p50), .csv = 7, .csv_flags = CSV_RAW,
+	             .col = 1, .head = "p50", .width = 9, .fmt = F_FIXED, .prec = 2, .div = 1e3},
+	[L_P99]   = {RK_LATENCY, "p99_ns", AT(p99), .csv = 8, .csv_flags = CSV_RAW,
+	             .col = 2, .head = "p99", .width = 9, .fmt = F_FIXED, .prec = 2, .div = 1e3},
+	[L_P999]  = {RK_LATENCY, "p999_ns", AT(p999), .csv = 9, .csv_flags = CSV_RAW,
+	             .col = 3, .head = "p99.9", .width = 9, .fmt = F_FIXED, .prec = 2, .div = 1e3},
+	[L_MAX]   = {RK_LATENCY, "max_ns", AT(max), .csv = 10, .csv_flags = CSV_RAW,
+	             .col = 4, .head = "max", .width = 9, .fmt = F_FIXED, .prec = 1, .div = 1e3},
+	[L_SAMPLES] = {RK_LATENCY, "samples", AT(samples), .csv = 11, .csv_flags = CSV_RAW,
+	             .col = 5, .head = "samples", .width = 9, .fmt = F_SI},
+	[L_XPIPE] = {RK_LATENCY, "x_pipe_p50", .vs = "pipe", .of = L_P50, .invert = 1,
+	             .csv = 12, .csv_flags = CSV_RAW, .col = 6, .head = "x pipe p50",
+	             .width = 11, .fmt = F_RATIO},
+};
+#undef AT
+
+static const struct {
+	const char *name;           /* "kind" in JSON and CSV */
+	const char *title;          /* terminal: above each size's table */
+	unsigned tk;                /* the transports that have this kind */
+} kinds[RK_N] = {
+	[RK_STREAM] = {"stream", "streaming, %zu B messages", TK_STREAM},
+	[RK_LATENCY] = {"latency", "round trip (ping-pong), %zu B each way; microseconds,"
+	                " medians over reps of each percentile", TK_LATENCY},
+};
+
+/* one kind x transport x size: every repetition */
+struct cell {
+	int n, skipped;
+	char why[200];
+	double v[MAX_REPS][NMETRIC];
+};
+
+static struct cell cells[RK_N][MAX_TRANS][MAX_SIZES];
+
+void report_add(int kind, size_t ti, int si, const struct case_out *o)
+{
+	struct cell *a = &cells[kind][ti][si];
+	double *v = a->v[a->n++];
+	for (int m = 0; m < NMETRIC; m++) {
+		const struct metric *mt = &metrics[m];
+		v[m] = mt->kind == kind && !mt->vs ? *(const double *)((const char *)o + mt->off)
+		                                   : NAN;
+	}
+}
+
+void report_skip(int kind, size_t ti, int si, const char *why)
+{
+	struct cell *a = &cells[kind][ti][si];
+	a->skipped = 1;
+	snprintf(a->why, sizeof(a->why), "%s", why);
+}
+
+void report_ratios(const struct report *r)
+{
+	for (int m = 0; m < NMETRIC; m++) {
+		const struct metric *mt = &metrics[m];
+		size_t j = 0;
+		if (!mt->vs)
+			continue;
+		while (j < r->ntrans && strcmp(r->trans[j]->name, mt->vs) != 0)
+			j++;
+		for (size_t ti = 0; ti < r->ntrans; ti++)
+			for (int s = 0; s < MAX_SIZES; s++) {
+				struct cell *a = &cells[mt->kind][ti][s];
+				const struct cell *p = j < r->ntrans ? &cells[mt->kind][j][s] : NULL;
+				/* the same rep index ran in the same pass */
+				for (int i = 0; i < a->n; i++) {
+					double ours = a->v[i][mt->of], theirs = p && i < p->n
+					              ? p->v[i][mt->of] : NAN;
+					a->v[i][m] = mt->invert ? theirs / ours : ours / theirs;
+				}
+			}
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* statistics and number formats                                       */
+
+struct stat3 {
+	double med, min, max;
+};
+
+static int cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static struct stat3 stat_of(const struct cell *a, int m)
+{
+	double v[MAX_REPS];
+	struct stat3 s = {NAN, NAN, NAN};
+	int n = 0;
+	for (int i = 0; i < a->n; i++)
+		if (!isnan(a->v[i][m]))
+			v[n++] = a->v[i][m];
+	if (!n)
+		return s;
+	qsort(v, (size_t)n, sizeof(double), cmp_d);
+	s.min = v[0];
+	s.max = v[n - 1];
+	s.med = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+	return s;
+}
+
+/* 12.3M style */
+static const char *si(char *buf, size_t len, double v)
+{
+	const char *u = "";
+	if (isnan(v)) {
+		snprintf(buf, len, "-");
+		return buf;
+	}
+	if (v >= 1e9) {
+		v /= 1e9;
+		u = "G";
+	} else if (v >= 1e6) {
+		v /= 1e6;
+		u = "M";
+	} else if (v >= 1e3) {
+		v /= 1e3;
+		u = "k";
+	}
+	snprintf(buf, len, v >= 100 ? "%.0f%s" : v >= 10 ? "%.1f%s" : "%.2f%s", v, u);
+	return buf;
+}
+
+/* one value as the terminal shows it */
+static const char *fmt_val(char *buf, size_t len, const struct metric *mt, double v)
+{
+	if (mt->fmt == F_SI || mt->fmt == F_SI_RANGE)
+		return si(buf, len, v);
+	if (isnan(v))
+		snprintf(buf, len, "-");
+	else if (mt->fmt == F_RATIO)
+		snprintf(buf, len, "%.2f", v);
+	else
+		snprintf(buf, len, "%.*f", mt->prec, mt->div ? v / mt->div : v);
+	return buf;
+}
+
+/* the transports of a kind that this run selected */
+static int shown(const struct report *r, size_t ti, int kind)
+{
+	return r->use[ti] && (r->trans[ti]->kinds & kinds[kind].tk);
+}
+
+/* ------------------------------------------------------------------ */
+/* terminal                                                            */
+
+void report_machine(struct machine *m, int cpu_prod, int cpu_cons)
+{
+	snprintf(m->cpu, sizeof(m->cpu), "unknown");
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	char line[512];
+	while (f && fgets(line, sizeof(line), f)) {
+		char *p = strchr(line, ':');
+		if (strncmp(line, "model name", 10) != 0)
+			continue;
+		if (p) {
+			p++;
+			while (*p == ' ')
+				p++;
+			p[strcspn(p, "\n")] = 0;
+			snprintf(m->cpu, sizeof(m->cpu), "%s", p);
+		}
+		break;
+	}
+	if (f)
+		fclose(f);
+	struct utsname un;
+	uname(&un);
+	snprintf(m->kernel, sizeof(m->kernel), "%s", un.release);
+	m->online = sysconf(_SC_NPROCESSORS_ONLN);
+	if (cpu_prod >= 0)
+		snprintf(m->placement, sizeof(m->placement),
+		         "producer/client pinned to CPU %d, consumer/server to CPU %d", cpu_prod,
+		         cpu_cons);
+	else
+		snprintf(m->placement, sizeof(m->placement), "not pinned (fewer than 2 usable CPUs)");
+}
+
+void report_header(const struct report *r)
+{
+	printf("shmring ipc_bench: %s, %ld CPUs online, Linux %s\n", r->m.cpu, r->m.online,
+	       r->m.kernel);
+	printf("compiler: gcc-compatible %s; flags: %s\n", __VERSION__, BENCH_CFLAGS);
+	printf("placement: %s\n", r->m.placement);
+	printf("reps %d (interleaved), %.3g s per case; medians, [min-max] over reps;"
+	       " x pipe / x ref = median over reps of the ratio to 'pipe' / 'ref-ring'"
+	       " of the same size in the same rep\n",
+	       r->reps, r->duration);
+}
+
+/* the metric in terminal column col of a kind, or NULL */
+static const struct metric *at_col(int kind, int col)
+{
+	for (int m = 0; m < NMETRIC; m++)
+		if (metrics[m].kind == kind && metrics[m].col == col)
+			return &metrics[m];
+	return NULL;
+}
+
+/* a heading line (unit 0) or the units line under it (unit 1) */
+static void term_heading(int kind, int unit)
+{
+	printf("%-15s", unit ? "" : "transport");
+	const struct metric *mt;
+	for (int col = 1; (mt = at_col(kind, col)); col++) {
+		const char *h = unit ? (mt->unit ? mt->unit : "") : mt->head;
+		printf(" %*s", mt->width, h);
+		if (mt->fmt == F_SI_RANGE)
+			printf(" %-17s", unit ? "" : " [min - max]");
+	}
+	printf("\n");
+}
+
+static void term_row(const char *name, const struct cell *a, int kind)
+{
+	char b1[32], b2[32], range[40];
+	const struct metric *mt;
+	if (!a->n) {
+		printf("%-15s %s %s\n", name, a->skipped ? "skipped:" : "no result (failed)",
+		       a->why);
+		return;
+	}
+	printf("%-15s", name);
+	for (int col = 1; (mt = at_col(kind, col)); col++) {
+		struct stat3 st = stat_of(a, (int)(mt - metrics));
+		printf(" %*s", mt->width, fmt_val(b1, sizeof(b1), mt, st.med));
+		if (mt->fmt == F_SI_RANGE) {
+			snprintf(range, sizeof(range), " [%s - %s]", si(b1, 32, st.min),
+			         si(b2, 32, st.max));
+			printf(" %-17s", range);
+		}
+	}
+	printf("\n");
+}
+
+void report_terminal(const struct report *r)
+{
+	for (int k = 0; k < RK_N; k++) {
+		if (!r->on[k])
+			continue;
+		int units = 0;
+		for (int m = 0; m < NMETRIC; m++)
+			units |= metrics[m].kind == k && metrics[m].unit;
+		for (int s = 0; s < r->nsizes[k]; s++) {
+			printf("\n");
+			printf(kinds[k].title, r->sizes[k][s]);
+			printf("\n");
+			term_heading(k, 0);
+			if (units)
+				term_heading(k, 1);
+			for (size_t ti = 0; ti < r->ntrans; ti++)
+				if (shown(r, ti, k))
+					term_row(r->trans[ti]->name, &cells[k][ti][s], k);
+		}
+	}
+	/* the futex budget line for the saturated blocking SPSC stream */
+	size_t spsc_i = 0;
+	for (size_t ti = 0; ti < r->ntrans; ti++)
+		if (r->trans[ti] == &t_shm_spsc)
+			spsc_i = ti;
+	if (r->on[RK_STREAM] && r->use[spsc_i]) {
+		const struct cell *sp = cells[RK_STREAM][spsc_i];
+		printf("\nfutex calls per 1000 messages, saturated blocking SPSC stream (shm-spsc;"
+		       " shmring_stats waits + wakes; wait policy: spin %.0f ns):\n ",
+		       stat_of(&sp[0], M_SPIN).med);
+		for (int s = 0; s < r->nsizes[RK_STREAM]; s++) {
+			struct stat3 fx = stat_of(&sp[s], M_FUTEX);
+			printf(" %zu B: %.3f [%.3f - %.3f]%s", r->sizes[RK_STREAM][s], fx.med, fx.min,
+			       fx.max, s + 1 < r->nsizes[RK_STREAM] ? ";" : "");
+		}
+		printf("\n");
+	}
+	printf("\n%d cases in %.1f s; %s\n", r->cases, r->elapsed_s,
+	       r->failed ? "SOME CASES FAILED (see above)" : "every message verified");
+}
+
+/* ------------------------------------------------------------------ */
+/* JSON and CSV                                                        */
+
+static FILE *open_out(const char *path)
+{
+	FILE *f = fopen(path, "w");
+	if (!f)
+		fprintf(stderr, "ipc_bench: %s: %s\n", path, strerror(errno));
+	return f;
+}
+
+static void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fprintf(f, "\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			fprintf(f, "\\u%04x", *s);
+		else
+			fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+static void json_num(FILE *f, const char *key, const char *suffix, double v)
+{
+	if (isnan(v) || isinf(v))
+		fprintf(f, ",\"%s%s\":null", key, suffix);
+	else
+		fprintf(f, ",\"%s%s\":%.6g", key, suffix, v);
+}
+
+static void json_record(FILE *f, const char *name, const struct cell *a, int kind, size_t size)
+{
+	fprintf(f, "{\"kind\":\"%s\",\"transport\":\"%s\",\"size\":%zu", kinds[kind].name, name,
+	        size);
+	fprintf(f, ",\"reps\":%d", a->n);
+	if (!a->n) {
+		fprintf(f, ",\"skipped\":");
+		json_str(f, a->skipped ? a->why : "failed");
+		fprintf(f, "}");
+		return;
+	}
+	int first = -1;
+	for (int m = 0; m < NMETRIC; m++) {
+		if (metrics[m].kind != kind)
+			continue;
+		struct stat3 st = stat_of(a, m);
+		json_num(f, metrics[m].key, "", st.med);
+		json_num(f, metrics[m].key, "_min", st.min);
+		json_num(f, metrics[m].key, "_max", st.max);
+		if (first < 0)
+			first = m;
+	}
+	/* every rep of the kind's first metric */
+	fprintf(f, ",\"per_rep_%s\":[", metrics[first].key);
+	for (int i = 0; i < a->n; i++)
+		fprintf(f, "%s%.6g", i ? "," : "", a->v[i][first]);
+	fprintf(f, "]}");
+}
+
+int report_json(const struct report *r, const char *path)
+{
+	FILE *f = open_out(path);
+	if (!f)
+		return -1;
+	fprintf(f, "{\"tool\":\"shmring ipc_bench\",\"format\":1,\n\"machine\":{\"cpu\":");
+	json_str(f, r->m.cpu);
+	fprintf(f, ",\"cpus_online\":%ld,\"kernel\":", r->m.online);
+	json_str(f, r->m.kernel);
+	fprintf(f, ",\"compiler\":");
+	json_str(f, __VERSION__);
+	fprintf(f, ",\"cflags\":");
+	json_str(f, BENCH_CFLAGS);
+	fprintf(f, "},\n\"config\":{\"reps\":%d,\"duration_s\":%g,\"placement\":", r->reps,
+	        r->duration);
+	json_str(f, r->m.placement);
+	fprintf(f, ",\"elapsed_s\":%.1f,\"failed_cases\":%d},\n\"results\":[\n", r->elapsed_s,
+	        r->failed);
+	/* every selected transport and size of both kinds, run or not (format 1) */
+	const char *sep = "";
+	for (int k = 0; k < RK_N; k++)
+		for (size_t ti = 0; ti < r->ntrans; ti++)
+			for (int s = 0; shown(r, ti, k) && s < r->nsizes[k]; s++) {
+				fputs(sep, f);
+				sep = ",\n";
+				json_record(f, r->trans[ti]->name, &cells[k][ti][s], k, r->sizes[k][s]);
+			}
+	fprintf(f, "\n]}\n");
+	fclose(f);
+	return 0;
+}
+
+/* the metric in CSV column col, or NULL */
+static const struct metric *at_csv(int col)
+{
+	for (int m = 0; m < NMETRIC; m++)
+		if (metrics[m].csv == col)
+			return &metrics[m];
+	return NULL;
+}
+
+static void csv_row(FILE *f, const char *name, const struct cell *a, int kind, size_t size)
+{
+	const struct metric *mt;
+	fprintf(f, "%s,%s,%zu,%d", kinds[kind].name, name, size, a->n);
+	for (int col = 1; (mt = at_csv(col)); col++) {
+		struct stat3 st = stat_of(a, (int)(mt - metrics));
+		if (mt->kind != kind)
+			fputs(mt->csv_flags & CSV_RANGE ? ",,," : ",", f);
+		else if (mt->csv_flags & CSV_RANGE)
+			fprintf(f, ",%.6g,%.6g,%.6g", st.med, st.min, st.max);
+		else if (isnan(st.med) && !(mt->csv_flags & CSV_RAW))
+			fputs(",", f);
+		else
+			fprintf(f, ",%.6g", st.med);
+	}
+	fprintf(f, "\n");
+}
+
+int report_csv(const struct report *r, const char *path)
+{
+	const struct metric *mt;
+	FILE *f = open_out(path);
+	if (!f)
+		return -1;
+	fprintf(f, "kind,transport,size,reps");
+	for (int col = 1; (mt = at_csv(col)); col++)
+		if (mt->csv_flags & CSV_RANGE)
+			fprintf(f, ",%s,%s_min,%s_max", mt->key, mt->key, mt->key);
+		else
+			fprintf(f, ",%s", mt->key);
+	fprintf(f, "\n");
+	for (int k = 0; k < RK_N; k++)
+		for (size_t ti = 0; ti < r->ntrans; ti++)
+			for (int s = 0; shown(r, ti, k) && s < r->nsizes[k]; s++)
+				if (cells[k][ti][s].n)
+					csv_row(f, r->trans[ti]->name, &cells[k][ti][s], k, r->sizes[k][s]);
+	fclose(f);
+	return 0;
+}

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * report.h - the results of a run and their three outputs (report.c): the
+ * terminal tables, JSON (one record per line) and CSV. One table of
+ * metrics in report.c names each metric's JSON key and CSV column, its
+ * terminal column and format, and where run_case() measured it (or which
+ * ratio derives it); all three outputs are driven by that table.
+ */
+#ifndef REPORT_H
+#define REPORT_H
+
+#include <stddef.h>
+#include "ipc_bench.h"
+
+#define MAX_TRANS 16
+#define MAX_SIZES 32
+#define MAX_REPS  64
+
+enum rkind { RK_STREAM, RK_LATENCY, RK_N };
+
+struct machine {
+	char cpu[256];
+	char kernel[65];
+	long online;                /* CPUs online */
+	char placement[160];
+};
+
+struct report {
+	const struct transport *const *trans; /* in run order */
+	size_t ntrans;
+	const int *use;             /* use[i]: trans[i] was selected */
+	int reps;
+	double duration;
+	int on[RK_N];               /* the kind was run (not --no-stream / --no-latency) */
+	const size_t *sizes[RK_N];  /* message sizes per kind */
+	int nsizes[RK_N];
+	struct machine m;
+	/* after the run */
+	int cases, failed;
+	double elapsed_s;
+};
+
+/* the machine and the placement, for the header and the JSON */
+void report_machine(struct machine *m, int cpu_prod, int cpu_cons);
+/* the lines before the run */
+void report_header(const struct report *r);
+/* one case of repetition: measured (o->ok == 1) or skipped (why) */
+void report_add(int kind, size_t ti, int si, const struct case_out *o);
+void report_skip(int kind, size_t ti, int si, const char *why);
+/* after the run: the ratios to other transports, then the outputs */
+void report_ratios(const struct report *r);
+void report_terminal(const struct report *r);
+int report_json(const struct report *r, const char *path);
+int report_csv(const struct report *r, const char *path);
+
+#endif /* REPORT_H */
