@@ -89,6 +89,7 @@ $(LIB_A): $(LIB_OBJS)
 
 $(LIB_SO): $(LIB_OBJS) src/libshmring.map
 	@$(if $(Q),echo "  LD      $@")
+	$(Q)rm -f $(BUILD)/libshmring.so.*   # no stale library of another version beside it
 	$(Q)$(CC) -shared -Wl,-soname,libshmring.so.$(VERSION_MAJOR) \
 	  -Wl,--version-script=src/libshmring.map -o $@ $(LIB_OBJS) $(LDFLAGS_APP)
 	$(Q)ln -sf libshmring.so.$(VERSION) $(BUILD)/libshmring.so.$(VERSION_MAJOR)

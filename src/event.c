@@ -58,32 +58,14 @@ static void state_wake(struct shmring__event *ev)
 	syscall(SYS_futex, &ev->state, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
 }
 
-/* the peers a direction waits for are all gone: the FIFO rule of
- * stream.c, decided read-only from the registry and the kernel's locks
+/* the peers a direction waits for are all gone: stream.c's rule, read-only
  * (the dead are reaped by whoever drains the ring next) */
 static int peers_gone(struct shmring *r, const struct shmring__event *ev, int dir)
 {
-	const struct shmring__hdr *h = r->hdr;
-	int side = dir == SHMRING__DIR_DATA ? SHMRING_PRODUCER : SHMRING_CONSUMER;
-	const struct shmring__peer *tab = side == SHMRING_PRODUCER ? h->producers : h->consumers;
-	unsigned n = r->kind == SHMRING_SPSC ? 1 : SHMRING__MAX_PEERS;
-
-	if (side == SHMRING_CONSUMER && ev->prod_shut)
+	if (dir == SHMRING__DIR_SPACE && ev->prod_shut)
 		return 1;
-	/* acquire: pairs with R4, as R6 in stream.c */
-	if (!shmring__load_acquire32(side == SHMRING_PRODUCER ? &h->prod_ever : &h->cons_ever))
-		return 0;
-	for (unsigned i = 0; i < n; i++) {
-		/* acquire: pairs with R1/R3, as R5 in registry.c */
-		if (!shmring__load_acquire64(&tab[i].owner))
-			continue;
-		if (side == SHMRING_PRODUCER &&
-		    shmring__load_acquire32(&tab[i].state) == SHMRING__PEER_SHUTDOWN)
-			continue;
-		if (shmring__entry_held(r, side, i))
-			return 0;
-	}
-	return 1;
+	return shmring__side_gone_now(r, dir == SHMRING__DIR_DATA ? SHMRING_PRODUCER
+	                                                          : SHMRING_CONSUMER);
 }
 
 /* one armed period: sleep on the words handed over until one moves past

@@ -49,6 +49,7 @@ static void pass_begin(struct pass *ps, struct shmring *r, int side)
 		/* I2: acquire: pairs with I1 / I1a */
 		uint64_t c = shmring__load_acquire64(&tab[i].claim);
 		ps->first[i] = c - 1;
+		/* I2 for the count: acquire, pairs with I1a */
 		ps->n[i] = c ? shmring__load_acquire32(&r->hdr->claim_n[consumer][i]) : 0;
 	}
 }

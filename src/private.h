@@ -9,7 +9,7 @@
  *   poll.c      -> api.c, wait.c, clock.c
  *   api.c       -> spsc.c, mpmc.c (the engines), stream.c, stats.c
  *   place.c     -> lifecycle.c, validate.c (names, paths, memfds, fds)
- *   event.c     -> api.c (wait tables), wait.c, clock.c
+ *   event.c     -> api.c (wait tables), wait.c, stream.c, clock.c
  *   lifecycle.c -> event.c (close stops the watcher thread)
  *   lifecycle.c -> validate.c, registry.c, stream.c, mpmc.c, wait.c, stats.c, clock.c
  *   spsc.c      -> wait.c, stream.c, stats.c
@@ -178,6 +178,7 @@ void shmring__detach_roles(struct shmring *r);
  * dead ones are reaped on the way, at most every SHMRING__LIVENESS_NS
  * unless force is set */
 unsigned shmring__live_peers(struct shmring *r, int side, int force);
+int shmring__peer_held(struct shmring *r, int side);   /* read-only */
 void shmring__track(struct shmring *r);     /* on the process's handle list */
 void shmring__untrack(struct shmring *r);
 
@@ -189,6 +190,7 @@ void shmring__stream_attached(struct shmring *r);   /* after attach_roles */
 int shmring__producers_gone(struct shmring *r, int force);
 int shmring__consumers_gone(struct shmring *r, int force);
 void shmring__stream_seen_end(struct shmring *r);   /* a consumer got -EPIPE */
+int shmring__side_gone_now(struct shmring *r, int side);   /* read-only */
 void shmring__mark_shutdown(struct shmring *r);
 
 /* ---- wait.c: the futex handshake (waiter's half; the notifier's half is

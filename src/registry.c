@@ -48,7 +48,7 @@ uint64_t shmring__self_id(void)
 	if (o && (pid_t)(uint32_t)o == pid)
 		return o;
 	o = (uint64_t)pidns_id() << 32 | (uint32_t)pid;
-	atomic_store_explicit(&cached, o, memory_order_relaxed);
+	atomic_store_explicit(&cached, o, memory_order_relaxed);   /* relaxed: as above */
 	return o;
 }
 
@@ -121,6 +121,7 @@ static uint64_t *side_waiters(struct shmring *r, int side)
 /* clear entry e, whose lock we hold: state first, then owner */
 static void release_entry(struct shmring__peer *e)
 {
+	/* relaxed: R1 below publishes it */
 	shmring__store_relaxed32(&e->state, SHMRING__PEER_FREE);
 	/* R1: release: the state reset is visible before the entry looks
 	 * free; pairs with R5 */
@@ -152,6 +153,8 @@ static int claim(struct shmring *r, int side)
 			 * reaped yet (relaxed: a counter for tools) */
 			shmring__add_relaxed32(side == SHMRING_PRODUCER ? &r->hdr->prod_deaths
 			                                                : &r->hdr->cons_deaths, 1);
+		/* relaxed: only the lock holder writes gen; readers order it
+		 * through the owner word (released below) */
 		uint32_t gen = shmring__load_relaxed32(&e->gen) + 1;
 		shmring__store_relaxed32(&e->gen, gen);
 		/* no claim intent yet (a dead holder's would make peers wait
@@ -254,9 +257,32 @@ static int reap(struct shmring *r, int side, unsigned i)
 	return 1;
 }
 
+/* entry i of a side is taken by an attachment that may still act (for
+ * producers: not shut down); whether it lives is the lock's to say */
+static int entry_taken(struct shmring *r, int side, unsigned i)
+{
+	const struct shmring__peer *e = &side_table(r, side)[i];
+	/* R5: acquire: pairs with R1/R3 */
+	if (!shmring__load_acquire64(&e->owner))
+		return 0;
+	/* acquire: as R5; pairs with R3 and S1 (SHUTDOWN) */
+	uint32_t state = shmring__load_acquire32(&e->state);
+	return !(side == SHMRING_PRODUCER && state == SHMRING__PEER_SHUTDOWN);
+}
+
+/* read-only: does a live attachment that may still act hold an entry of
+ * the side? (no reaping, nothing written: safe from another thread) */
+int shmring__peer_held(struct shmring *r, int side)
+{
+	unsigned n = r->kind == SHMRING_SPSC ? 1 : SHMRING__MAX_PEERS;
+	for (unsigned i = 0; i < n; i++)
+		if (entry_taken(r, side, i) && shmring__entry_held(r, side, i))
+			return 1;
+	return 0;
+}
+
 unsigned shmring__live_peers(struct shmring *r, int side, int force)
 {
-	struct shmring__peer *tab = side_table(r, side);
 	unsigned n = r->kind == SHMRING_SPSC ? 1 : SHMRING__MAX_PEERS;
 	int64_t now = shmring__now_ns();
 	int scan = force || now - priv(r)->liveness_ns >= SHMRING__LIVENESS_NS;
@@ -265,13 +291,7 @@ unsigned shmring__live_peers(struct shmring *r, int side, int force)
 
 	unsigned live = 0;
 	for (unsigned i = 0; i < n; i++) {
-		struct shmring__peer *e = &tab[i];
-		/* R5: acquire: pairs with R1/R3 */
-		uint64_t owner = shmring__load_acquire64(&e->owner);
-		if (!owner)
-			continue;
-		uint32_t state = shmring__load_acquire32(&e->state);
-		if (side == SHMRING_PRODUCER && state == SHMRING__PEER_SHUTDOWN)
+		if (!entry_taken(r, side, i))
 			continue;
 		if (scan && !shmring__entry_held(r, side, i) && reap(r, side, i))
 			continue;

@@ -33,14 +33,24 @@ void shmring__stream_attached(struct shmring *r)
 	}
 }
 
-static int side_gone(struct shmring *r, int side, int force)
+static int ever_attached(struct shmring *r, int side)
 {
 	/* R6: acquire: pairs with R4; an attached peer's entry is then visible */
-	uint32_t ever = shmring__load_acquire32(side == SHMRING_PRODUCER ? &r->hdr->prod_ever
-	                                                                 : &r->hdr->cons_ever);
-	if (!ever)
-		return 0;   /* nobody attached yet: keep waiting, like a FIFO */
-	return shmring__live_peers(r, side, force) == 0;
+	return shmring__load_acquire32(side == SHMRING_PRODUCER ? &r->hdr->prod_ever
+	                                                        : &r->hdr->cons_ever) != 0;
+}
+
+static int side_gone(struct shmring *r, int side, int force)
+{
+	/* nobody attached yet: keep waiting, like a FIFO */
+	return ever_attached(r, side) && shmring__live_peers(r, side, force) == 0;
+}
+
+/* the same rule, read-only (no reaping, nothing written): for a thread
+ * that watches a handle it does not own (event.c) */
+int shmring__side_gone_now(struct shmring *r, int side)
+{
+	return ever_attached(r, side) && !shmring__peer_held(r, side);
 }
 
 /* the consumers' end of stream: every producer that attached is gone or
