@@ -37,7 +37,7 @@ extern "C" {
 
 /* the library's version (the Makefile reads it from here); the major
  * number is the soname: it moves when the ABI changes */
-#define SHMRING_VERSION_MAJOR 2
+#define SHMRING_VERSION_MAJOR 3
 #define SHMRING_VERSION_MINOR 0
 #define SHMRING_VERSION_PATCH 0
 

@@ -2,7 +2,7 @@
 # shared library): its tests and its benchmark. Included by the top Makefile.
 #
 #   make test-python     the pytest suite (python/tests) against this tree's
-#                        build/libshmring.so.2 and build/shmring; part of make test
+#                        build/libshmring.so.3 and build/shmring; part of make test
 #   make bench-python    msgs/s between two Python processes: shmring vs
 #                        multiprocessing.Queue/Pipe and pyzmq (python/bench.py)
 #   PYTHON=...           the interpreter (default: /usr/bin/python3, the one

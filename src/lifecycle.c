@@ -58,7 +58,12 @@ static void handle_bind(struct shmring *r, void *map, size_t map_size,
 	priv(r)->flags = id->flags;
 	priv(r)->nslots = id->slots;
 	r->mask = priv(r)->nslots - 1;
+	r->lap_shift = (unsigned)__builtin_ctzll(priv(r)->nslots);
 	r->stride = shmring__stride(r->kind, r->slot_size);
+	/* ~512 bytes of slots between a producer that found the ring full and
+	 * its consumer, at most a quarter of the ring (spsc.c) */
+	uint64_t batch = (2048 + r->stride - 1) / r->stride, quarter = priv(r)->nslots / 4;
+	priv(r)->space_batch = batch < quarter ? batch : quarter ? quarter : 1;
 	priv(r)->payload_off = shmring__payload_off(r->kind);
 	r->slots0 = (unsigned char *)map + SHMRING__HDR_SIZE;
 	priv(r)->spin_ns = SHMRING_DEFAULT_SPIN_NS;
@@ -75,13 +80,18 @@ static int handle_start(struct shmring *r)
 	uint64_t prod = shmring__load_acquire64(&h->prod_idx);
 	uint64_t cons = shmring__load_acquire64(&h->cons_idx);
 
-	if (priv(r)->roles && r->kind == SHMRING_SPSC && prod - cons > priv(r)->nslots)
+	uint64_t n = priv(r)->nslots;
+
+	/* SPSC: one index lies at most a ring ahead of the other (cons may be
+	 * ahead of prod when a producer died between a seal and its index) */
+	if (priv(r)->roles && r->kind == SHMRING_SPSC && prod - cons > n && cons - prod > n)
 		return -EPROTO;   /* indices corrupt: refuse rather than guess (an
 		                   * observer may still look, e.g. shmring info) */
 	r->p.pos = prod;
-	r->p.limit = cons + priv(r)->nslots;
+	if ((priv(r)->roles & SHMRING_PRODUCER) && r->kind == SHMRING_SPSC)
+		r->p.pos = shmring__spsc_resume(r, prod, cons);
+	r->p.limit = cons + n;
 	r->c.pos = cons;
-	r->c.avail = prod;
 	shmring__refresh_fast(r);
 	return 0;
 }

@@ -11,7 +11,8 @@
  *   place.c     -> lifecycle.c, validate.c (names, paths, memfds, fds)
  *   event.c     -> api.c (wait tables), wait.c, stream.c, clock.c
  *   lifecycle.c -> event.c (close stops the watcher thread)
- *   lifecycle.c -> validate.c, registry.c, stream.c, mpmc.c, wait.c, stats.c, clock.c
+ *   lifecycle.c -> validate.c, registry.c, stream.c, spsc.c, mpmc.c, wait.c, stats.c,
+ *                  clock.c
  *   spsc.c      -> wait.c, stream.c, stats.c
  *   mpmc.c      -> mpmc_dead.c, wait.c, stream.c, stats.c, clock.c
  *   mpmc_dead.c -> registry.c, wait.c, clock.c
@@ -65,6 +66,12 @@ struct shmring__priv {
 	int64_t liveness_ns;        /* last liveness scan of the peers */
 	struct shmring *next_live;  /* the process's list of open handles, for */
 	struct shmring *prev_live;  /* the fork handler (registry.c) */
+
+	/* SPSC */
+	uint64_t space_batch;       /* free slots the inline send waits for once
+	                             * the ring was full (spsc.c) */
+	int seal_probe;             /* the next data check also reads prod_idx
+	                             * (spsc.c: a published slot without its seal) */
 
 	/* MPMC */
 	uint32_t prod_stamp;        /* claim stamps (layout.h) of our producer */
@@ -252,6 +259,10 @@ SHMRING__ENGINE(mpmc)
 /* what each engine's waits wait for (shmring_poll() reaches them through
  * shmring__wait_table() in api.c) */
 extern const struct shmring__wait_for shmring__spsc_for_data, shmring__spsc_for_space;
+int shmring__spsc_data(struct shmring *r);   /* >0: a message at c.pos (or a
+                                              * published slot without its seal:
+                                              * corrupt; recv skips it) */
+uint64_t shmring__spsc_resume(struct shmring *r, uint64_t prod, uint64_t cons);
 extern const struct shmring__wait_for shmring__mpmc_for_data, shmring__mpmc_for_space;
 
 /* ---- api.c ---- */

@@ -1,15 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * spsc.c - the SPSC engine, out-of-line half: index refresh (the cached
- * peer index said full/empty), waiting, bursts, and the slow paths of the
- * inline calls in shmring/spsc_inline.h. Same shape as mpmc.c; api.c has
- * checked the arguments and the role.
+ * spsc.c - the SPSC engine, out-of-line half: the space and data checks
+ * behind the inline fast paths, waiting, bursts, the slow paths of the
+ * inline calls in shmring/spsc_inline.h, and where a new producer resumes.
+ * Same shape as mpmc.c; api.c has checked the arguments and the role.
  *
- * Index protocol (labels as in docs/memory-model.md):
- *   P1 producer: slot writes, then store-release prod_idx      pairs with C1
- *   C1 consumer: load-acquire prod_idx, then slot reads
- *   C2 consumer: slot reads, then store-release cons_idx        pairs with P2
- *   P2 producer: load-acquire cons_idx, then overwrite the slot
+ * Publication protocol (labels as in docs/memory-model.md):
+ *   P1  producer: payload writes, then store-release the slot's seal   pairs with C1
+ *   P1i producer: store-release prod_idx, after the seal               pairs with C1i
+ *   C1  consumer: load-acquire the seal of the slot at c.pos, then payload reads
+ *   C1i consumer: load-acquire prod_idx, then the seal again (a missing seal)
+ *   C2  consumer: slot reads, then store-release cons_idx               pairs with P2
+ *   P2  producer: load-acquire cons_idx, then overwrite the slot
  */
 #include <errno.h>
 #include <string.h>
@@ -20,7 +22,7 @@
  * free, 0 if full, -EPROTO if the shared index is impossible (a peer
  * scribbled on it: cons_idx must lie in [pos - slots, pos]).
  */
-int shmring__spsc_space(struct shmring *r)
+static int space_ready(struct shmring *r)
 {
 	uint64_t pos = r->p.pos, n = priv(r)->nslots;
 	/* P2: acquire: the consumer's slot reads are done; pairs with C2 */
@@ -31,24 +33,67 @@ int shmring__spsc_space(struct shmring *r)
 	return pos < r->p.limit;
 }
 
-/* Consumer: re-read prod_idx. >0 data, 0 empty, -EPROTO impossible index
- * (prod_idx must lie in [pos, pos + slots]). */
+/*
+ * The inline paths' refresh when the cached limit is reached: >0 when at
+ * least space_batch slots are free. Fewer (the consumer is a slot or two
+ * behind us on a full ring, its reads and our writes on the same cache
+ * lines) and the caller goes to the slow path, where wait_space() waits a
+ * moment for a batch before it takes what there is.
+ */
+int shmring__spsc_space(struct shmring *r)
+{
+	int rc = space_ready(r);
+	if (rc > 0 && r->p.limit - r->p.pos < priv(r)->space_batch) {
+		r->p.limit = r->p.pos;   /* not yet: keep the inline path out */
+		return 0;
+	}
+	return rc;
+}
+
+/*
+ * Consumer: is there a message at c.pos? >0 yes (or a published slot
+ * without its seal: recv finds it corrupt and skips it), 0 not yet,
+ * -EPROTO the producer's index is impossible (more than a ring from pos).
+ * A waiting consumer polls the seal of the slot it reads next, as the
+ * inline paths do: measured, that beat watching the producer's index even
+ * while the producer is writing that very slot (docs/benchmarks.md). The
+ * index is read only when asked (seal_probe: on entry to a wait, and at the
+ * wait loop's liveness cadence through spsc_probe()), to find a slot that
+ * was published but lost its seal; it may lag behind pos when a producer
+ * died between its seals (P1) and the index store (P1i): we took those
+ * messages already.
+ */
 int shmring__spsc_data(struct shmring *r)
 {
-	uint64_t pos = r->c.pos;
-	/* C1: acquire: the slot contents are visible; pairs with P1 */
+	uint64_t pos = r->c.pos, n = priv(r)->nslots;
+
+	if (shmring__sealed_for(r, shmring__spsc_seal_at(r, pos), pos))   /* C1 */
+		return 1;
+	if (!priv(r)->seal_probe)
+		return 0;
+	priv(r)->seal_probe = 0;
+	/* C1i: acquire: pairs with P1i; the seals before it are visible */
 	uint64_t prod = shmring__load_acquire64(&r->hdr->prod_idx);
-	if (prod - pos > priv(r)->nslots)
-		return -EPROTO;
-	r->c.avail = prod;
-	return pos < prod;
+	if (prod - pos <= n)
+		return prod != pos;   /* the index covers pos: the seal is missing */
+	if (pos - prod <= n)
+		return 0;             /* behind us: a producer died after its seals */
+	return -EPROTO;
+}
+
+/* the wait loop's periodic hook (struct shmring__wait_for.stalled): the
+ * next data check also reads the index */
+static void spsc_probe(struct shmring *r, int force)
+{
+	(void)force;
+	priv(r)->seal_probe = 1;
 }
 
 /* what a waiting producer / consumer waits for (shmring__wait(); and
  * shmring_poll() through shmring__wait_table() in api.c) */
 const struct shmring__wait_for shmring__spsc_for_space = {
 	.dir = SHMRING__DIR_SPACE,
-	.ready = shmring__spsc_space,
+	.ready = space_ready,
 	.gone = shmring__consumers_gone,
 };
 
@@ -56,31 +101,87 @@ const struct shmring__wait_for shmring__spsc_for_data = {
 	.dir = SHMRING__DIR_DATA,
 	.ready = shmring__spsc_data,
 	.gone = shmring__producers_gone,
+	.stalled = spsc_probe,
 	.at_end = shmring__stream_seen_end,
 };
+
+/*
+ * Where a producer attaching to a used ring starts: after the last sealed
+ * position. A producer that died between sealing a slot (P1) and storing
+ * the index (P1i) left a message the consumer may already have taken, so
+ * the index alone could send us back onto it. From the later of the two
+ * indices, step over slots sealed for their position, at most up to
+ * cons + slots (the ring full). prod and cons were validated by the caller
+ * (one lies at most a ring ahead of the other).
+ */
+uint64_t shmring__spsc_resume(struct shmring *r, uint64_t prod, uint64_t cons)
+{
+	uint64_t pos = prod - cons <= priv(r)->nslots ? prod : cons;
+	uint64_t end = cons + priv(r)->nslots;
+
+	while (pos < end && shmring__sealed_for(r, shmring__spsc_seal_at(r, pos), pos))
+		pos++;
+	return pos;
+}
+
+/* spins of wait_space() for a batch of room (each one cons_idx load and a
+ * pause: a few microseconds in all) */
+#define SPACE_BATCH_SPINS 256
 
 static int wait_space(struct shmring *r, int64_t timeout_ns)
 {
 	if (r->p.pos < r->p.limit)
 		return 1;
+	/* a full ring: a caller who may wait and spin waits a moment for
+	 * space_batch free slots (the consumer then reads lines we no longer
+	 * write); then takes what there is, so nobody waits on a batch that
+	 * never comes. Sleep-at-once handles and timeout 0 take a slot. */
+	if (timeout_ns != 0 && shmring__may_spin(r)) {
+		for (int i = 0; i < SPACE_BATCH_SPINS; i++) {
+			int rc = space_ready(r);
+			if (rc < 0)
+				return rc;
+			if (r->p.limit - r->p.pos >= priv(r)->space_batch)
+				return 1;
+			shmring__cpu_relax();
+		}
+	}
 	return shmring__wait(r, &shmring__spsc_for_space, timeout_ns);
 }
 
 static int wait_data(struct shmring *r, int64_t timeout_ns)
 {
-	if (r->c.pos < r->c.avail)
-		return 1;
+	priv(r)->seal_probe = 1;   /* once on entry, then at the wait's cadence */
+	int rc = shmring__spsc_data(r);
+	if (rc)
+		return rc;
 	return shmring__wait(r, &shmring__spsc_for_data, timeout_ns);
 }
 
-/* the consumer found a slot whose length is impossible: skip it (the ring
- * stays usable), count it, report it */
+/* the consumer found a slot without its seal or with an impossible length:
+ * skip it (the ring stays usable), count it, report it */
 static int skip_corrupt(struct shmring *r, uint64_t pos)
 {
 	/* relaxed: a statistic */
 	shmring__add_relaxed64(&r->hdr->bad_msgs, 1);
 	shmring__spsc_consume(r, pos + 1);
 	return -EBADMSG;
+}
+
+/* the message at c.pos once wait_data() said so: its length, or -1 when
+ * the slot is corrupt (seal not for this position, length impossible) */
+static int64_t head_len(struct shmring *r)
+{
+	uint64_t seal = shmring__spsc_seal_at(r, r->c.pos);   /* C1, once */
+	uint32_t len = (uint32_t)seal;
+	if (!shmring__sealed_for(r, seal, r->c.pos) || len > r->slot_size)
+		return -1;
+	return len;
+}
+
+static unsigned char *payload(struct shmring *r, uint64_t pos)
+{
+	return shmring__slot(r, pos) + sizeof(struct shmring__slot_spsc);
 }
 
 int shmring__spsc_send(struct shmring *r, const void *msg, size_t len, int64_t timeout_ns)
@@ -97,15 +198,14 @@ ssize_t shmring__spsc_recv(struct shmring *r, void *buf, size_t cap, int64_t tim
 	int rc = wait_data(r, timeout_ns);
 	if (rc < 0)
 		return rc;
-	uint32_t len;
-	const struct shmring__slot_spsc *s = shmring__spsc_head(r, &len);
-	if (len > r->slot_size)
+	int64_t len = head_len(r);
+	if (len < 0)
 		return skip_corrupt(r, r->c.pos);
-	if (len > cap)
+	if ((size_t)len > cap)
 		return -EMSGSIZE;
-	shmring__copy(buf, s + 1, len);
+	shmring__copy(buf, payload(r, r->c.pos), (size_t)len);
 	shmring__spsc_consume(r, r->c.pos + 1);
-	shmring__count_recv(r, len);
+	shmring__count_recv(r, (size_t)len);
 	return (ssize_t)len;
 }
 
@@ -119,7 +219,7 @@ int shmring__spsc_send_burst(struct shmring *r, const struct iovec *msgs, unsign
 	uint64_t pos = r->p.pos;
 	/* the cache falls short of the burst: look at the shared index once */
 	if (r->p.limit - pos < n)
-		shmring__spsc_space(r);
+		space_ready(r);
 	uint64_t room = r->p.limit - pos;
 	unsigned k = 0;
 	size_t bytes = 0;
@@ -128,12 +228,10 @@ int shmring__spsc_send_burst(struct shmring *r, const struct iovec *msgs, unsign
 		if (len > r->slot_size || (!msgs[k].iov_base && len))
 			break;   /* the caller learns from the count; next call reports it */
 		bytes += len;
-		struct shmring__slot_spsc *s =
-			(struct shmring__slot_spsc *)shmring__slot(r, pos + k);
-		s->len = (uint32_t)len;
-		shmring__copy(s + 1, msgs[k].iov_base, len);
+		shmring__copy(payload(r, pos + k), msgs[k].iov_base, len);
+		shmring__spsc_seal(r, pos + k, len);   /* the consumer may start */
 	}
-	shmring__spsc_publish(r, pos + k);   /* one publication for the burst */
+	shmring__spsc_publish(r, pos + k);   /* one index store and one wake check */
 	shmring__count_sent(r, bytes);
 	return (int)k;
 }
@@ -146,26 +244,22 @@ int shmring__spsc_recv_burst(struct shmring *r, struct iovec *bufs, unsigned n,
 		return rc;
 
 	uint64_t pos = r->c.pos;
-	if (r->c.avail - pos < n)   /* as in send_burst */
-		shmring__spsc_data(r);
-	uint64_t avail = r->c.avail - pos;
 	unsigned k = 0;
 	size_t bytes = 0;
-	for (; k < n && k < avail; k++) {
-		const struct shmring__slot_spsc *s =
-			(const struct shmring__slot_spsc *)shmring__slot(r, pos + k);
-		uint32_t len = shmring__load_relaxed32(&s->len);   /* once: untrusted */
-		if (len > r->slot_size) {
-			if (k == 0)
+	for (; k < n; k++) {
+		uint64_t seal = shmring__spsc_seal_at(r, pos + k);   /* C1, once: untrusted */
+		uint32_t len = (uint32_t)seal;
+		if (!shmring__sealed_for(r, seal, pos + k) || len > r->slot_size) {
+			if (k == 0)   /* wait_data() said the head is published */
 				return skip_corrupt(r, pos);
-			break;   /* reported by the next call */
+			break;   /* not sealed yet, or corrupt: the next call sees */
 		}
 		if (len > bufs[k].iov_len || (!bufs[k].iov_base && len)) {
 			if (k == 0)
 				return bufs[0].iov_base || !len ? -EMSGSIZE : -EINVAL;
 			break;
 		}
-		shmring__copy(bufs[k].iov_base, s + 1, len);
+		shmring__copy(bufs[k].iov_base, payload(r, pos + k), len);
 		bufs[k].iov_len = len;
 		bytes += len;
 	}
@@ -192,8 +286,7 @@ int shmring__spsc_commit(struct shmring *r, struct shmring_slot *s, size_t len)
 		return -EPIPE;    /* shut down while reserved: the slot is not published */
 	if (len > r->slot_size)
 		return -EMSGSIZE;
-	struct shmring__slot_spsc *sl = (struct shmring__slot_spsc *)shmring__slot(r, s->pos);
-	sl->len = (uint32_t)len;
+	shmring__spsc_seal(r, s->pos, len);
 	r->p.reserved = 0;
 	shmring__refresh_fast(r);
 	shmring__spsc_publish(r, s->pos + 1);
@@ -207,11 +300,10 @@ int shmring__spsc_acquire(struct shmring *r, struct shmring_slot *s, int64_t tim
 	int rc = wait_data(r, timeout_ns);
 	if (rc < 0)
 		return rc;
-	uint32_t len;
-	const struct shmring__slot_spsc *sl = shmring__spsc_head(r, &len);
-	if (len > r->slot_size)
+	int64_t len = head_len(r);
+	if (len < 0)
 		return skip_corrupt(r, r->c.pos);
-	shmring__spsc_lend_read(r, s, sl, len);
+	shmring__spsc_lend_read(r, s, (uint32_t)len);
 	return 0;
 }
 

@@ -217,9 +217,10 @@ Test(sendrecv, corrupt_slot_is_ebadmsg_and_skipped, .init = setup_spsc, .fini = 
 	char buf[128];
 	cr_assert_eq(shmring_send(ring, "one", 3, 0), 0);
 	cr_assert_eq(shmring_send(ring, "two", 3, 0), 0);
-	/* scribble on slot 0's length as a hostile peer would */
+	/* scribble on slot 0's length as a hostile peer would (the seal's
+	 * lap tag left right: only the length is impossible) */
 	struct shmring__slot_spsc *s0 = (struct shmring__slot_spsc *)ring->slots0;
-	s0->len = 1000000;
+	s0->seal = (s0->seal & ~UINT64_C(0xffffffff)) | 1000000;
 	cr_assert_eq(shmring_recv(ring, buf, sizeof(buf), 0), -EBADMSG);
 	cr_assert_eq(shmring_recv(ring, buf, sizeof(buf), 0), 3);
 	cr_assert_eq(memcmp(buf, "two", 3), 0);
@@ -228,6 +229,66 @@ Test(sendrecv, corrupt_slot_is_ebadmsg_and_skipped, .init = setup_spsc, .fini = 
 	cr_assert_eq(st.bad_msgs, 1);
 	cr_assert_eq(shmring_send(ring, "three", 5, 0), 0);
 	cr_assert_eq(shmring_recv(ring, buf, sizeof(buf), 0), 5);
+}
+
+/* a published slot whose seal a hostile peer destroyed: the consumer does
+ * not wait on it forever; the index says it was published, so it is
+ * reported corrupt and skipped */
+Test(sendrecv, spsc_destroyed_seal_is_ebadmsg_and_skipped, .init = setup_spsc,
+     .fini = teardown, .timeout = 10)
+{
+	char buf[128];
+	cr_assert_eq(shmring_send(ring, "one", 3, 0), 0);
+	cr_assert_eq(shmring_send(ring, "two", 3, 0), 0);
+	struct shmring__slot_spsc *s0 = (struct shmring__slot_spsc *)ring->slots0;
+	s0->seal = 0;
+	cr_assert_eq(shmring_recv(ring, buf, sizeof(buf), 100000000), -EBADMSG);
+	cr_assert_eq(shmring_recv(ring, buf, sizeof(buf), 0), 3);
+	cr_assert_eq(memcmp(buf, "two", 3), 0);
+	/* a stale seal (last lap's tag) on an unpublished slot is just empty */
+	cr_assert_eq(shmring_recv(ring, buf, sizeof(buf), 0), -EAGAIN);
+	cr_assert_eq(shmring_recv(ring, buf, sizeof(buf), 0), -EAGAIN);
+}
+
+/* a producer that died between sealing a slot and storing its index: the
+ * consumer took the message; the next producer must resume after it, not
+ * on top of it (and the consumer is not told the index is impossible) */
+Test(sendrecv, spsc_producer_resumes_after_unindexed_seal, .timeout = 10)
+{
+	char n[64], buf[16];
+	struct shmring *p, *c;
+	struct shmring_config cfg = { .kind = SHMRING_SPSC, .slot_size = 8, .slots = 4 };
+	test_name(n, sizeof(n), "resume");
+	cr_assert_eq(shmring_create(n, &cfg, SHMRING_CONSUMER, &c), 0);
+	cr_assert_eq(shmring_open(n, SHMRING_PRODUCER, &p), 0);
+	cr_assert_eq(shmring_send(p, "a", 1, 0), 0);
+	/* what a producer killed after P1 and before P1i leaves: slots 1 and
+	 * 2 sealed, prod_idx still 1 */
+	for (uint64_t pos = 1; pos <= 2; pos++) {
+		struct shmring__slot_spsc *s = (void *)shmring__slot(p, pos);
+		memcpy(s + 1, pos == 1 ? "b" : "c", 1);
+		s->seal = (uint64_t)shmring__lap_tag(p, pos) << 32 | 1;
+	}
+	shmring_close(p);   /* its end of stream; the ring keeps the messages */
+	cr_assert_eq(shmring_recv(c, buf, sizeof(buf), 0), 1);
+	cr_assert_eq(buf[0], 'a');
+	cr_assert_eq(shmring_recv(c, buf, sizeof(buf), 0), 1);
+	cr_assert_eq(buf[0], 'b');
+	cr_assert_eq(shmring_recv(c, buf, sizeof(buf), 0), 1);
+	cr_assert_eq(buf[0], 'c');
+	cr_assert_eq(shmring_recv(c, buf, sizeof(buf), 0), -EPIPE);
+	/* cons_idx 3 is ahead of prod_idx 1: a new producer starts at 3 */
+	cr_assert_eq(shmring_open(n, SHMRING_PRODUCER, &p), 0);
+	cr_assert_eq(p->p.pos, 3);
+	for (int i = 0; i < 6; i++) {   /* around the ring and past slot 1 */
+		char m = (char)('d' + i);
+		cr_assert_eq(shmring_send(p, &m, 1, 1000000000), 0);
+		cr_assert_eq(shmring_recv(c, buf, sizeof(buf), 1000000000), 1);
+		cr_assert_eq(buf[0], m);
+	}
+	shmring_close(p);
+	shmring_close(c);
+	shmring_unlink(n);
 }
 
 Test(sendrecv, mpmc_corrupt_slot_is_ebadmsg_and_skipped, .init = setup_mpmc, .fini = teardown)

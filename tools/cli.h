@@ -76,6 +76,8 @@ int cli_ring_unlink(const char *ring);
  * it was given) and return its exit code: like cli_fail, plus the causes a
  * ring's place adds (a directory, a missing directory, no huge pages, a
  * refused mlock) */
+/* a shmring of another layout version: that version, else 0 */
+unsigned cli_other_layout(const char *ring);
 int cli_fail_ring(const char *ring, const struct shmring_config *cfg, int err);
 /* numbers: decimal (or 0x), optional K/M/G/T binary suffix; 0 or -EINVAL */
 int cli_parse_size(const char *s, uint64_t *out);

@@ -583,6 +583,8 @@ int cmd_rm(int argc, char **argv)
 			rc = cli_open_observer(name, &r);
 			if (rc == 0) {
 				shmring_close(r);
+			} else if (rc == -EPROTO && cli_other_layout(name)) {
+				rc = 0;   /* a ring of another layout version: ours to remove */
 			} else if (rc == -EPROTO) {
 				cli_err(name, "not a shmring (use --force to remove it anyway)");
 				code = EX_PROTO;

@@ -173,6 +173,24 @@ static const char *dir_of(const char *path, char *buf, size_t size)
 	return buf;
 }
 
+/* the layout version written in a ring's header when it is a shmring of
+ * another layout version (then -EPROTO says only "not a ring we speak"),
+ * else 0: read from the object itself, for the error message */
+unsigned cli_other_layout(const char *ring)
+{
+	struct { uint64_t magic; uint32_t version; } id;
+	int fd = cli_is_path(ring) ? open(ring, O_RDONLY | O_CLOEXEC)
+	                           : shm_open(ring, O_RDONLY, 0);
+	if (fd < 0)
+		return 0;
+	ssize_t n = pread(fd, &id, sizeof(id), 0);
+	close(fd);
+	if (n != (ssize_t)sizeof(id) || id.magic != SHMRING__MAGIC ||
+	    id.version == SHMRING__LAYOUT_VERSION)
+		return 0;
+	return id.version;
+}
+
 int cli_fail_ring(const char *ring, const struct shmring_config *cfg, int err)
 {
 	unsigned flags = cfg ? cfg->flags : 0;
@@ -246,6 +264,16 @@ int cli_fail_ring(const char *ring, const struct shmring_config *cfg, int err)
 	case ENAMETOOLONG:
 		cli_err(ring, "path too long");
 		return EX_USAGE;
+	case EPROTO: {
+		unsigned v = cli_other_layout(ring);
+		if (!v)
+			break;
+		cli_err(ring, "the ring has layout version %u; this shmring (library %d.%d.%d) "
+		        "speaks layout version %u only: use the tools of the version that "
+		        "made it, or create the ring again", v, SHMRING_VERSION_MAJOR,
+		        SHMRING_VERSION_MINOR, SHMRING_VERSION_PATCH, SHMRING__LAYOUT_VERSION);
+		return EX_PROTO;
+	}
 	}
 	return cli_fail(ring, err);
 }

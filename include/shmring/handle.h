@@ -69,6 +69,8 @@ struct shmring {
 	int fence_free;             /* 1: this process is registered for the
 	                             * waiter's membarrier; notifiers may use a
 	                             * compiler barrier instead of a fence */
+	unsigned lap_shift;         /* log2(slots): pos >> lap_shift is the lap
+	                             * (SPSC seals, layout.h) */
 
 	/* producer side, written only by the producer's thread */
 	SHMRING__ALIGNED(128) struct {
@@ -83,7 +85,6 @@ struct shmring {
 	/* consumer side, written only by the consumer's thread */
 	SHMRING__ALIGNED(128) struct {
 		uint64_t pos;       /* next position to read (SPSC: == cons_idx) */
-		uint64_t avail;     /* SPSC: cached prod_idx: published up to here */
 		uint64_t bytes;     /* payload bytes not yet added to recv_bytes */
 		int fast;           /* SPSC consumer, nothing acquired */
 		int acquired;       /* a zero-copy acquisition is outstanding */
@@ -103,6 +104,7 @@ SHMRING__HSA(offsetof(struct shmring, slot_size) == 24, "handle: slot_size");
 SHMRING__HSA(offsetof(struct shmring, stride) == 28, "handle: stride");
 SHMRING__HSA(offsetof(struct shmring, kind) == 32, "handle: kind");
 SHMRING__HSA(offsetof(struct shmring, fence_free) == 36, "handle: fence_free");
+SHMRING__HSA(offsetof(struct shmring, lap_shift) == 40, "handle: lap_shift");
 SHMRING__HSA(offsetof(struct shmring, p) == 128, "handle: producer line");
 SHMRING__HSA(offsetof(struct shmring, c) == 256, "handle: consumer line");
 SHMRING__HSA(sizeof(struct shmring) == 384, "handle: public size");
@@ -124,7 +126,6 @@ SHMRING_API int shmring__acquire_slow(struct shmring *r, struct shmring_slot *s,
 SHMRING_API int shmring__release_slow(struct shmring *r, struct shmring_slot *s);
 SHMRING_API void shmring__wake(struct shmring *r, int dir);
 SHMRING_API int shmring__spsc_space(struct shmring *r);
-SHMRING_API int shmring__spsc_data(struct shmring *r);
 SHMRING_API void shmring__flush_bytes(struct shmring *r);
 #ifdef __cplusplus
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * shmring/layout.h - THE shared-memory layout of a ring (layout version 2).
+ * shmring/layout.h - THE shared-memory layout of a ring (layout version 3).
  * Do not include directly; include <shmring.h>.
  *
  * One object per ring:
@@ -30,7 +30,7 @@
 #include <stdint.h>
 
 #define SHMRING__MAGIC          UINT64_C(0x31474e4952524853) /* "SHRRING1" read little-endian */
-#define SHMRING__LAYOUT_VERSION 2u
+#define SHMRING__LAYOUT_VERSION 3u
 #define SHMRING__LINE           128u
 #define SHMRING__HDR_SIZE       8192u
 #define SHMRING__MAX_PEERS      64u  /* registry entries per side */
@@ -96,7 +96,9 @@ struct shmring__hdr {
 	uint8_t  pad0[SHMRING__LINE - 56];
 
 	/* line 1: producer index. SPSC: messages published (the producer's
-	 * tail). MPMC: positions claimed. writer: producer(s) */
+	 * tail; stored after each message's seal, read by the consumer only
+	 * when it checks a missing seal, and by tools). MPMC: positions
+	 * claimed. writer: producer(s) */
 	uint64_t prod_idx;
 	uint8_t  pad1[SHMRING__LINE - 8];
 
@@ -157,7 +159,7 @@ struct shmring__hdr {
 	                         * before publishing, skipped by consumers */
 	uint8_t  pad7[SHMRING__LINE - 48];
 
-	/* lines 8-15: reserved (overflow policy, event fd); zero in version 2 */
+	/* lines 8-15: reserved; zero in version 3 */
 	uint8_t  rsvd[8 * SHMRING__LINE];
 
 	/* 2048..4095: producer registry; 4096..6143: consumer registry */
@@ -169,14 +171,26 @@ struct shmring__hdr {
 	 * writer: that entry's holder */
 	uint32_t claim_n[2][SHMRING__MAX_PEERS];
 
-	/* 6656..8191: reserved; zero in version 2 */
+	/* 6656..8191: reserved; zero in version 3 */
 	uint8_t  rsvd_tail[2048 - 8 * SHMRING__MAX_PEERS];
 };
 
-/* slot header of an SPSC ring: 8 bytes, payload follows */
+/*
+ * slot header of an SPSC ring: 8 bytes, payload follows. The seal publishes
+ * the slot (P1): the producer stores it, with release, after the payload;
+ * the consumer polls the seal of the slot it reads next, not the producer's
+ * index, so a message costs the consumer only the lines of its slot.
+ *   seal = (uint64_t)lap_tag << 32 | len
+ *   lap_tag = (uint32_t)(pos >> log2(slots)) + 1, pos the slot's position
+ * The slot at pos was last sealed for pos - slots (tag one lower) or for pos
+ * itself, so a seal is stale exactly when its tag is not pos's; a zeroed
+ * slot (tag 0) is never sealed for lap 0. A seal with the right tag but an
+ * impossible length is a corrupt slot (-EBADMSG). prod_idx is still stored
+ * after each publication, for tools, statistics and the consumer's check
+ * that a published slot really carries its seal.
+ */
 struct shmring__slot_spsc {
-	uint32_t len;   /* writer: producer, before publishing prod_idx */
-	uint32_t rsvd;
+	uint64_t seal;  /* writer: producer, after the payload (release) */
 };
 
 /* slot header of an MPMC ring (Vyukov): 16 bytes, payload follows.

@@ -1,9 +1,9 @@
 # SPDX-License-Identifier: MIT
 """shmring: message rings between processes in shared memory (Python binding).
 
-A pure-Python package over the C library libshmring.so.2 (ctypes, no
+A pure-Python package over the C library libshmring.so.3 (ctypes, no
 compiler needed). The library is found through ``SHMRING_LIB`` (its path),
-else the installed ``libshmring.so.2``, else ``../build/`` next to this
+else the installed ``libshmring.so.3``, else ``../build/`` next to this
 package in a source tree.
 
 Example (two processes)::
@@ -32,7 +32,7 @@ from ._capi import (CONSUMER, DEFAULT_SPIN_NS, HUGEPAGES, MAX_PEERS, MAX_SLOT_SI
 from ._errors import CorruptMessageError, MessageSizeError, ProtocolError, RingValueError
 from ._ring import (Acquisition, Peer, Reservation, Ring, RingInfo, RingStats, poll)
 
-__version__ = "2.0.0"   # the C library's version it is made for (include/shmring.h)
+__version__ = "3.0.0"   # the C library's version it is made for (include/shmring.h)
 
 unlink = Ring.unlink
 

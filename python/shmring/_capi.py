@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: MIT
-"""The C ABI of libshmring.so.2, declared for ctypes (no compiler involved).
+"""The C ABI of libshmring.so.3, declared for ctypes (no compiler involved).
 
 Everything here mirrors include/shmring.h and include/shmring/handle.h of
-library version 2 (soname libshmring.so.2). The inline fast paths of the
+library version 3 (soname libshmring.so.3). The inline fast paths of the
 header (shmring_send, shmring_recv, shmring_reserve, ...) are not in the
 shared library; their exported out-of-line twins (shmring__send_slow and
 the like) handle every case, only without the inline shortcut.
@@ -10,10 +10,10 @@ the like) handle every case, only without the inline shortcut.
 The library is found, in this order:
 
 1. ``SHMRING_LIB``: the path of the shared library (no fallback when set);
-2. the installed library: ``libshmring.so.2`` through the dynamic loader
+2. the installed library: ``libshmring.so.3`` through the dynamic loader
    (``LD_LIBRARY_PATH``, ``ldconfig``'s cache), then what
-   ``ctypes.util.find_library("shmring")`` names, if it is version 2;
-3. a build tree next to the package (``python/../build/libshmring.so.2``),
+   ``ctypes.util.find_library("shmring")`` names, if it is version 3;
+3. a build tree next to the package (``python/../build/libshmring.so.3``),
    for the in-tree tests.
 """
 from __future__ import annotations
@@ -25,7 +25,7 @@ from ctypes import (POINTER, Structure, c_char_p, c_int, c_int32, c_int64,
                     c_size_t, c_ssize_t, c_uint, c_uint8, c_uint32, c_uint64,
                     c_void_p)
 
-SONAME = "libshmring.so.2"
+SONAME = "libshmring.so.3"
 
 # constants of include/shmring.h
 SPSC = 1
@@ -159,7 +159,7 @@ def _candidates() -> list[str]:
     here = os.path.dirname(os.path.abspath(__file__))
     found = [SONAME]
     other = ctypes.util.find_library("shmring")
-    if other and other != SONAME and other.endswith(".so.2"):
+    if other and other != SONAME and other.endswith(".so.3"):
         found.append(other)
     if os.path.isfile(os.path.join(here, "..", "pyproject.toml")):
         # a source tree (python/shmring): the library of ../build
@@ -188,15 +188,15 @@ def _load() -> ctypes.CDLL:
                 tried.append(cand)
         if lib is None:
             raise ImportError(
-                "shmring: the C library libshmring.so.2 was not found (tried: "
+                "shmring: the C library libshmring.so.3 was not found (tried: "
                 + ", ".join(tried) + "). Install it (make install, then ldconfig), "
-                "or set SHMRING_LIB to the path of libshmring.so.2 (for example "
-                "SHMRING_LIB=/path/to/shmring/build/libshmring.so.2)")
+                "or set SHMRING_LIB to the path of libshmring.so.3 (for example "
+                "SHMRING_LIB=/path/to/shmring/build/libshmring.so.3)")
     missing = [name for name in _PROTOS if not hasattr(lib, name)]
     if missing:
         raise ImportError(
-            f"shmring: {getattr(lib, '_name', lib)} is not libshmring version 2 "
-            f"(missing {', '.join(missing)}); point SHMRING_LIB at libshmring.so.2")
+            f"shmring: {getattr(lib, '_name', lib)} is not libshmring version 3 "
+            f"(missing {', '.join(missing)}); point SHMRING_LIB at libshmring.so.3")
     for name, (res, args) in _PROTOS.items():
         fn = getattr(lib, name)
         fn.restype = res

@@ -88,7 +88,7 @@ def test_info_and_stats_match_cli(name, cli):
 
 
 def test_library_lookup(tmp_path):
-    assert os.path.basename(shmring.library_path).startswith("libshmring.so.2")
+    assert os.path.basename(shmring.library_path).startswith("libshmring.so.3")
     pkg = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env = {k: v for k, v in os.environ.items() if k != "SHMRING_LIB"}
     env["PYTHONPATH"] = pkg
@@ -96,7 +96,7 @@ def test_library_lookup(tmp_path):
     r = subprocess.run([sys.executable, "-c", "import shmring; print(shmring.library_path)"],
                        env=env, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
-    assert "libshmring.so.2" in r.stdout
+    assert "libshmring.so.3" in r.stdout
     # SHMRING_LIB naming a missing file: a clear ImportError that names it
     env["SHMRING_LIB"] = str(tmp_path / "nope.so")
     r = subprocess.run([sys.executable, "-c", "import shmring"], env=env,

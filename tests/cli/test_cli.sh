@@ -103,6 +103,17 @@ if [ "$(id -u)" = 0 ] && command -v setpriv > /dev/null; then
 	"$CLI" rm "/$P-private"
 fi
 
+# ---- a ring of another layout version: -EPROTO, both versions named ----
+"$CLI" create /$P-oldlayout --slots 8 --slot-size 64 2>/dev/null || bad "create oldlayout"
+printf '\002' | dd of=/dev/shm/$P-oldlayout bs=1 seek=8 conv=notrunc 2>/dev/null   # version := 2
+expect 6 "info on a layout-2 ring" "$CLI" info /$P-oldlayout
+grep -q "layout version 2; this shmring .* speaks layout version 3" "$TMP/err" && ok ||
+	bad "layout message: $(cat "$TMP/err")"
+expect 6 "pop on a layout-2 ring" "$CLI" pop --timeout 0.1 /$P-oldlayout
+grep -q "layout version 2" "$TMP/err" && ok || bad "pop layout message: $(cat "$TMP/err")"
+expect 0 "rm of a layout-2 ring (it is a shmring)" "$CLI" rm /$P-oldlayout
+[ ! -e /dev/shm/$P-oldlayout ] && ok || bad "layout-2 ring not removed"
+
 # ---- byte stream: binary data carried exactly ----
 head -c 3000000 /dev/urandom > "$TMP/big"
 want=$(sha256sum < "$TMP/big" | cut -d' ' -f1)

@@ -974,14 +974,15 @@ static void fixed_kind(unsigned kind)
 		return;
 	}
 	struct shmring__hdr *h = p->hdr;
-	uint32_t *lenp = kind == SHMRING_SPSC ? &spsc_slot(p, 0)->len
+	/* SPSC: the length is the low half of the seal (little-endian) */
+	uint32_t *lenp = kind == SHMRING_SPSC ? (uint32_t *)&spsc_slot(p, 0)->seal
 	                                      : &((struct shmring__slot_mpmc *)shmring__slot(p, 0))->len;
 
 	/* 1. slot length > slot_size: -EBADMSG, skipped, the ring goes on */
 	static const uint32_t badlens[] = { 65, 4096, 0x7fffffff, 0xffffffff };
 	for (unsigned i = 0; i < 4; i++) {
 		uint64_t pos = shmring__load_relaxed64(&h->prod_idx);
-		lenp = kind == SHMRING_SPSC ? &spsc_slot(p, pos)->len
+		lenp = kind == SHMRING_SPSC ? (uint32_t *)&spsc_slot(p, pos)->seal
 		                            : &((struct shmring__slot_mpmc *)shmring__slot(p, pos))->len;
 		EXPECT(shmring_send(p, msg, 10, 0) == 0, "%s send", k);
 		*lenp = badlens[i];
@@ -1036,15 +1037,22 @@ static void fixed_kind(unsigned kind)
 	WITHIN(shmring_recv(c, buf, 64, 30000000), 30000000, n);
 	EXPECT(n == -EPROTO || n == -ETIMEDOUT || n == -EAGAIN || n == -EBADMSG || (n >= 0 && n <= 64),
 	       "%s recv with tail behind head: %zd", k, n);
-	/* a new consumer refuses impossible indices (SPSC) or attaches (MPMC) */
+	/* a new consumer refuses impossible indices (SPSC: the consumer more
+	 * than a ring ahead; up to a ring ahead is what a producer that died
+	 * between its seals and its index store leaves) or attaches (MPMC) */
 	struct shmring *c2 = NULL;
 	shmring_close(c);
 	c = NULL;
 	pi = h->prod_idx;
-	h->cons_idx = pi + 3;
+	h->cons_idx = pi + cfg.slots + 3;
 	rc = shmring_open(name, SHMRING_CONSUMER, &c2);
 	EXPECT(kind == SHMRING_SPSC ? rc == -EPROTO : rc == 0,
 	       "%s open with tail behind head: %d", k, rc);
+	shmring_close(c2);
+	c2 = NULL;
+	h->cons_idx = pi + 3;
+	rc = shmring_open(name, SHMRING_CONSUMER, &c2);
+	EXPECT(rc == 0, "%s open with tail 3 behind head: %d", k, rc);
 	shmring_close(c2);
 
 	/* 5. registry garbage: an owner word naming a live process (pid 1) and one naming nobody */
