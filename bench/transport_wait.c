@@ -23,6 +23,10 @@
  *   pipe-epoll     round trips over two pipes read through epoll
  *                  (non-blocking reads): what such a user would otherwise
  *                  put in the event loop
+ *   t50-recv, t50-poll1, t50-poll64
+ *                  as shm-sleep (recv blocking, spin 0), shm-poll1 and
+ *                  shm-poll64, with an echo server that works 50 us before
+ *                  each reply: the client is asleep when the reply comes
  *
  * The stream consumer reports system calls per 1000 messages in the futex
  * column: the ring's futex sleeps and wakes and membarriers from
@@ -42,7 +46,7 @@
 #include "msgloop.h"
 
 #define IDLE_MAX 63                /* idle rings beside the busy one */
-#define IDLE_SLOTS 16
+#define IDLE_SLOTS 4                /* idle rings: never used, never prefaulted */
 
 static void idle_name(char *out, size_t len, const struct bctx *c, int chan, unsigned i)
 {
@@ -59,11 +63,11 @@ static void more_fds(void)
 	}
 }
 
-static int ring_make(const char *name, size_t size, uint64_t slots)
+static int ring_make(const char *name, size_t size, uint64_t slots, unsigned flags)
 {
 	struct shmring_config cfg = {
 		.kind = SHMRING_SPSC, .slot_size = (uint32_t)size, .slots = slots,
-		.mode = 0600, .flags = SHMRING_PREFAULT,
+		.mode = 0600, .flags = flags,
 	};
 	struct shmring *r;
 	int rc = shmring_create(name, &cfg, 0, &r);
@@ -93,11 +97,11 @@ static int wait_setup_n(struct bctx *c, int latency, unsigned idle)
 	char nm[128];
 	more_fds();
 	for (int chan = 0; chan < 1 + !!latency; chan++) {
-		if (ring_make(chan ? c->name2 : c->name, c->size, c->slots))
+		if (ring_make(chan ? c->name2 : c->name, c->size, c->slots, SHMRING_PREFAULT))
 			goto fail;
 		for (unsigned i = 0; i < idle; i++) {
 			idle_name(nm, sizeof(nm), c, chan, i);
-			if (ring_make(nm, c->size, IDLE_SLOTS))
+			if (ring_make(nm, c->size, IDLE_SLOTS, 0))
 				goto fail;
 		}
 	}
@@ -120,7 +124,11 @@ static int setup_64(struct bctx *c, int latency)
 /* ------------------------------------------------------------------ */
 /* shmring ends                                                        */
 
-enum wait_how { W_POLL, W_EPOLL };
+enum wait_how { W_POLL, W_EPOLL, W_BLOCK };
+
+/* the -t50 variants: the echo server works this long (busy) before each
+ * reply, so that the client is asleep when the reply comes */
+#define THINK_NS 50000
 
 struct wait_port {
 	struct port port;
@@ -129,6 +137,7 @@ struct wait_port {
 	struct shmring *idle[IDLE_MAX];
 	struct shmring_pollitem it[IDLE_MAX + 1];
 	int how;                    /* receiver: enum wait_how */
+	int64_t think;              /* sender: ns of work before each send */
 	int ep;                     /* W_EPOLL: the epoll set (created at the first wait) */
 	uint64_t f0;                /* the ring's system call statistics at open */
 	uint64_t epoll_waits, arm_calls, armed;   /* the loop's own counts */
@@ -155,7 +164,8 @@ static int attach(struct bctx *c, const char *name, int role, struct shmring **r
 /* a sender attaches as producer to the busy ring and to the receiver's idle
  * rings (so that they are open streams, not rings nobody writes to); a
  * receiver as consumer to all of them, the busy ring last in its poll set */
-static int wait_open(struct bctx *c, struct port *p, int chan, int dir, int how, unsigned nidle)
+static int wait_open(struct bctx *c, struct port *p, int chan, int dir, int how, unsigned nidle,
+                     int64_t think)
 {
 	struct wait_port *e = (struct wait_port *)p;
 	int role = dir == PORT_SEND ? SHMRING_PRODUCER : SHMRING_CONSUMER;
@@ -163,6 +173,7 @@ static int wait_open(struct bctx *c, struct port *p, int chan, int dir, int how,
 	memset(e, 0, sizeof(*e));
 	e->how = how;
 	e->ep = -1;
+	e->think = chan == 1 && dir == PORT_SEND ? think : 0;   /* the echo */
 	if (attach(c, chan ? c->name2 : c->name, role, &e->r))
 		return -1;
 	for (unsigned i = 0; i < nidle; i++) {
@@ -179,17 +190,32 @@ static int wait_open(struct bctx *c, struct port *p, int chan, int dir, int how,
 
 MSG_OP int poll_open(struct bctx *c, struct port *p, int chan, int dir)
 {
-	return wait_open(c, p, chan, dir, W_POLL, 0);
+	return wait_open(c, p, chan, dir, W_POLL, 0, 0);
 }
 
 MSG_OP int poll64_open(struct bctx *c, struct port *p, int chan, int dir)
 {
-	return wait_open(c, p, chan, dir, W_POLL, IDLE_MAX);
+	return wait_open(c, p, chan, dir, W_POLL, IDLE_MAX, 0);
 }
 
 MSG_OP int epoll_open(struct bctx *c, struct port *p, int chan, int dir)
 {
-	return wait_open(c, p, chan, dir, W_EPOLL, 0);
+	return wait_open(c, p, chan, dir, W_EPOLL, 0, 0);
+}
+
+MSG_OP int tblock_open(struct bctx *c, struct port *p, int chan, int dir)
+{
+	return wait_open(c, p, chan, dir, W_BLOCK, 0, THINK_NS);
+}
+
+MSG_OP int tpoll_open(struct bctx *c, struct port *p, int chan, int dir)
+{
+	return wait_open(c, p, chan, dir, W_POLL, 0, THINK_NS);
+}
+
+MSG_OP int tpoll64_open(struct bctx *c, struct port *p, int chan, int dir)
+{
+	return wait_open(c, p, chan, dir, W_POLL, IDLE_MAX, THINK_NS);
 }
 
 MSG_OP void wait_close(struct port *p)
@@ -217,6 +243,12 @@ MSG_OP void wait_close(struct port *p)
 
 MSG_OP int wait_send(struct port *p, const void *m, size_t len)
 {
+	int64_t think = ((struct wait_port *)p)->think;
+	if (think) {
+		uint64_t until = now_ns() + (uint64_t)think;
+		while (now_ns() < until)
+			;
+	}
 	return shmring_send(((struct wait_port *)p)->r, m, len, -1);
 }
 
@@ -247,7 +279,7 @@ MSG_OP ssize_t wait_recv(struct port *p, unsigned char *buf, size_t size, const 
 	struct wait_port *e = (struct wait_port *)p;
 	*m = buf;
 	for (;;) {
-		ssize_t rc = shmring_recv(e->r, buf, size, 0);
+		ssize_t rc = shmring_recv(e->r, buf, size, e->how == W_BLOCK ? -1 : 0);
 		if (rc != -EAGAIN)
 			return rc;
 		if (e->how == W_POLL) {
@@ -288,6 +320,17 @@ static const struct msg_ops epoll_ops = {
 	.open = epoll_open, .close = wait_close, .send = wait_send, .end = wait_end,
 	.recv = wait_recv, .why = shmring_strerror,
 };
+#define THINK_OPS(nm, op)                                                          \
+	static const struct msg_ops nm = {                                         \
+		.open = op, .close = wait_close, .send = wait_send, .end = wait_end,   \
+		.recv = wait_recv, .why = shmring_strerror,                            \
+	}
+THINK_OPS(tblock_ops, tblock_open);
+THINK_OPS(tpoll_ops, tpoll_open);
+THINK_OPS(tpoll64_ops, tpoll64_open);
+MSG_SIDES(tblock, struct wait_port, tblock_ops)
+MSG_SIDES(tpoll, struct wait_port, tpoll_ops)
+MSG_SIDES(tpoll64, struct wait_port, tpoll64_ops)
 MSG_SIDES(spoll, struct wait_port, poll_ops)
 MSG_SIDES(spoll64, struct wait_port, poll64_ops)
 MSG_SIDES(sepoll, struct wait_port, epoll_ops)
@@ -324,6 +367,22 @@ const struct transport t_shm_epoll = {
 	.producer = sepoll_producer, .consumer = sepoll_consumer,
 	.ping = sepoll_ping, .pong = sepoll_pong, .spin_ns = INT64_MIN,
 };
+
+/* the same three waits with a server that works 50 us before each reply:
+ * the client sleeps before every reply (in the plain round trips over 64
+ * rings the way to sleep takes long enough that the reply is mostly there
+ * first, docs/benchmarks.md), so these show what a sleep and its wake cost */
+#define THINK_T(ident, nm, desc, setup_, pfx)                                      \
+	const struct transport ident = {                                           \
+		.name = nm, .what = desc, .kinds = TK_LATENCY, .nprod = 1, .ncons = 1, \
+		.setup = setup_, .teardown = wait_teardown, .ping = pfx##_ping,        \
+		.pong = pfx##_pong, .spin_ns = 0,                                      \
+	}
+THINK_T(t_think_recv, "t50-recv", "as shm-sleep (recv blocking, spin 0), server busy 50 us per reply",
+        setup_1, tblock);
+THINK_T(t_think_poll1, "t50-poll1", "as shm-poll1, server busy 50 us per reply", setup_1, tpoll);
+THINK_T(t_think_poll64, "t50-poll64", "as shm-poll64, server busy 50 us per reply", setup_64,
+        tpoll64);
 
 /* ------------------------------------------------------------------ */
 /* the yardstick: a pipe in epoll                                      */
