@@ -8,6 +8,7 @@
  * lost-wake-up race between processes.
  */
 #include <criterion/criterion.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/wait.h>
@@ -365,6 +366,69 @@ Test(event, no_lost_wakeup_between_processes, .timeout = 60)
 	            waits, worst, stalls);
 	cr_assert_gt(waits, 100, "the consumer hardly ever waited (%ld)", waits);
 	cr_assert_leq(stalls, 2, "%ld waits took >= 150 ms: lost wake-ups", stalls);
+	close(ep);
+	shmring_close(c);
+	shmring_unlink(n);
+}
+
+/* the peer in another PID namespace (as in a container sharing /dev/shm):
+ * its message and then its death make the descriptor readable; nothing
+ * the descriptor relies on is a pid */
+Test(event, a_peer_in_another_pid_namespace, .timeout = 20)
+{
+	char n[64], buf[8];
+	struct shmring *c;
+	struct shmring_config cfg = { .kind = SHMRING_SPSC, .slot_size = 8, .slots = 8 };
+	test_name(n, sizeof(n), "evpidns");
+	cr_assert_eq(shmring_create(n, &cfg, SHMRING_CONSUMER, &c), 0);
+	int ep = watch(shmring_event_fd(c));
+	cr_assert_eq(shmring_arm(c), 0);
+	pid_t kid = fork();
+	if (kid == 0) {
+		if (unshare(CLONE_NEWPID) != 0)
+			_exit(77);
+		pid_t g = fork();
+		if (g == 0) {   /* pid 1 of the new namespace */
+			struct shmring *p;
+			if (getpid() != 1 || shmring_open(n, SHMRING_PRODUCER, &p) ||
+			    shmring_send(p, "ns", 2, -1))
+				_exit(3);
+			test_sleep_ms(100);
+			/* gone without a shutdown or a close (a namespace's
+			 * init ignores its own SIGKILL; for the library an exit
+			 * is the same death: the kernel drops the locks) */
+			_exit(0);
+		}
+		int st = 0;
+		waitpid(g, &st, 0);
+		_exit(WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : 1);
+	}
+	long ms = readable_after(ep, 3000);
+	int st = 0;
+	if (ms < 0) {
+		waitpid(kid, &st, 0);
+		if (WIFEXITED(st) && WEXITSTATUS(st) == 77) {
+			printf("SKIP: event::a_peer_in_another_pid_namespace: unshare(CLONE_NEWPID) refused\n");
+			close(ep);
+			shmring_close(c);
+			shmring_unlink(n);
+			return;
+		}
+		cr_assert_fail("no wake for the message from the other namespace (child status %#x)", st);
+	}
+	cr_assert_eq(shmring_recv(c, buf, sizeof(buf), 0), 2);
+	cr_assert_eq(memcmp(buf, "ns", 2), 0);
+	/* armed while it still lives (it lingers 100 ms), then its death: the
+	 * kernel drops its lock; within a liveness slice the descriptor says so */
+	int armed = shmring_arm(c);
+	if (armed == 0)
+		cr_assert_geq(readable_after(ep, 2000), 0,
+		              "a dead peer in another namespace went unnoticed");
+	else
+		cr_log_warn("pidns: the peer was gone before arm (a slow host)");
+	waitpid(kid, &st, 0);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child status %#x", st);
+	cr_assert_eq(shmring_recv(c, buf, sizeof(buf), 0), -EPIPE);
 	close(ep);
 	shmring_close(c);
 	shmring_unlink(n);
