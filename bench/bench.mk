@@ -10,7 +10,8 @@ BENCH_DIR    := $(BUILD)/bench
 IPC_BENCH    := $(BENCH_DIR)/ipc_bench
 MICRO_BENCH  := $(BENCH_DIR)/micro
 IPC_SRCS     := bench/ipc_bench.c bench/harness.c bench/msgloop.c bench/report.c \
-                bench/transports_shm.c bench/transports_os.c bench/transport_urcu.c
+                bench/transports_shm.c bench/transports_os.c bench/transport_urcu.c \
+                bench/transport_wait.c
 IPC_HDRS     := bench/ipc_bench.h bench/msgloop.h bench/report.h bench/ref_ring.h
 BENCH_RESULTS := bench/results
 BENCH_ARGS   ?=

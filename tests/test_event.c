@@ -2,10 +2,13 @@
 /*
  * tests/test_event.c - shmring_event_fd() / shmring_arm() under epoll:
  * data, room, end of stream and peer death make the descriptor readable;
- * arm's edge cases; close while armed; a saturated stream sleeps (and so
- * wakes) only when the ring runs empty.
+ * arm's edge cases (a message already waiting, both roles); close while
+ * armed; a saturated stream sleeps (and so wakes) only when the ring runs
+ * empty; a waiter killed while armed costs the producer one wake; a
+ * lost-wake-up race between processes.
  */
 #include <criterion/criterion.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/wait.h>
@@ -212,6 +215,220 @@ Test(event, saturated_stream_wakes_only_on_empty, .timeout = 30)
 	cr_log_info("event: %ld messages, %ld arm calls (%ld armed), %llu producer wakes", got,
 	            calls, arms, (unsigned long long)st.prod_wakes);
 	cr_assert_eq(test_wait_child(p, 5000), 0);
+	close(ep);
+	shmring_close(c);
+	shmring_unlink(n);
+}
+
+/* arm when the role can already make progress: a message waiting (consumer),
+ * and on a handle with both roles */
+Test(event, arm_with_a_message_waiting_says_ready)
+{
+	char n[64], buf[8];
+	struct shmring *c, *p;
+	struct shmring_config cfg = { .kind = SHMRING_SPSC, .slot_size = 8, .slots = 4 };
+	test_name(n, sizeof(n), "evready");
+	cr_assert_eq(shmring_create(n, &cfg, SHMRING_CONSUMER, &c), 0);
+	cr_assert_eq(shmring_open(n, SHMRING_PRODUCER, &p), 0);
+	int ep = watch(shmring_event_fd(c));
+	cr_assert_eq(shmring_send(p, "m", 1, 0), 0);
+	cr_assert_eq(shmring_arm(c), 1, "a message is waiting");
+	cr_assert_eq(shmring_arm(c), 1, "still waiting: arm is level-triggered");
+	cr_assert_eq(shmring_recv(c, buf, sizeof(buf), 0), 1);
+	cr_assert_eq(shmring_arm(c), 0);
+	cr_assert_eq(readable_after(ep, 20), -1);
+	cr_assert_eq(shmring_send(p, "m", 1, 0), 0);
+	cr_assert_geq(readable_after(ep, 2000), 0, "no wake for a message");
+	close(ep);
+	shmring_close(p);
+	shmring_close(c);
+	shmring_unlink(n);
+
+	/* both roles in one handle: room to send is there, so ready at once */
+	struct shmring *b;
+	test_name(n, sizeof(n), "evboth");
+	cr_assert_eq(shmring_create(n, &cfg, SHMRING_PRODUCER | SHMRING_CONSUMER, &b), 0);
+	cr_assert_geq(shmring_event_fd(b), 0);
+	cr_assert_eq(shmring_arm(b), 1, "room to send");
+	shmring_close(b);
+	shmring_unlink(n);
+}
+
+/* a consumer killed while armed (its watcher thread asleep, its bit
+ * announced) costs the producer one wake, not one per message */
+Test(event, a_dead_armed_waiter_costs_one_wake, .timeout = 20)
+{
+	char n[64];
+	struct shmring *p;
+	struct shmring_stats st;
+	struct shmring_config cfg = { .kind = SHMRING_SPSC, .slot_size = 8, .slots = 64 };
+	int fds[2];
+	test_name(n, sizeof(n), "evdead");
+	cr_assert_eq(shmring_create(n, &cfg, SHMRING_PRODUCER, &p), 0);
+	cr_assert_eq(pipe(fds), 0);
+	pid_t kid = fork();
+	if (kid == 0) {
+		struct shmring *c;
+		char ok = 'n';
+		if (shmring_open(n, SHMRING_CONSUMER, &c) == 0 && shmring_event_fd(c) >= 0 &&
+		    shmring_arm(c) == 0)
+			ok = 'y';
+		if (write(fds[1], &ok, 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	char ok = 0;
+	cr_assert_eq(read(fds[0], &ok, 1), 1);
+	cr_assert_eq(ok, 'y', "the child could not arm");
+	test_sleep_ms(20);   /* its watcher is asleep on the ring */
+	shmring_stats(p, &st);
+	uint64_t w0 = st.prod_wakes;
+	kill(kid, SIGKILL);
+	waitpid(kid, NULL, 0);
+	int sent = 0;
+	for (int i = 0; i < 48; i++)
+		sent += shmring_send(p, "d", 1, 0) == 0;
+	shmring_stats(p, &st);
+	cr_assert_gt(sent, 1, "the sends did not go out");
+	cr_assert_leq(st.prod_wakes - w0, 1, "%llu wakes for %d messages to a dead waiter",
+	              (unsigned long long)(st.prod_wakes - w0), sent);
+	close(fds[0]);
+	close(fds[1]);
+	shmring_close(p);
+	shmring_unlink(n);
+}
+
+/* The producer and the armed consumer race for a few seconds, between
+ * processes: the producer sends in bursts with random pauses (none, a
+ * spin, a sleep), so the consumer arms on every kind of timing. A lost
+ * wake-up leaves the descriptor silent until the watcher's 200 ms liveness
+ * slice finds the moved word: a wait of 150 ms or more is a stall (a busy
+ * host may cause one or two); a hang fails by the 5 s limit. */
+Test(event, no_lost_wakeup_between_processes, .timeout = 60)
+{
+	char n[64];
+	struct shmring *c;
+	struct shmring_config cfg = { .kind = SHMRING_SPSC, .slot_size = 8, .slots = 4 };
+	enum { COUNT = 20000 };
+	test_name(n, sizeof(n), "evstress");
+	cr_assert_eq(shmring_create(n, &cfg, SHMRING_CONSUMER, &c), 0);
+	shmring_set_spin(c, 0);
+	pid_t kid = fork();
+	if (kid == 0) {
+		struct shmring *p;
+		if (shmring_open(n, SHMRING_PRODUCER, &p))
+			_exit(1);
+		for (uint64_t i = 0; i < COUNT; i++) {
+			if (shmring_send(p, &i, sizeof(i), -1))
+				_exit(2);
+			uint64_t x = test_mix(0xe5e + i);
+			if (x % 4 == 1) {
+				int64_t until = test_now_ns() + (int64_t)(x >> 8) % 20000;
+				while (test_now_ns() < until)
+					;
+			} else if (x % 4 == 2) {
+				struct timespec ts = { 0, (long)((x >> 8) % 100000) };
+				nanosleep(&ts, NULL);
+			}
+		}
+		shmring_shutdown(p);
+		shmring_close(p);
+		_exit(0);
+	}
+	int ep = watch(shmring_event_fd(c));
+	uint64_t next = 0, v;
+	long waits = 0, stalls = 0, worst = 0;
+	for (;;) {
+		ssize_t rc = shmring_recv(c, &v, sizeof(v), 0);
+		if (rc == (ssize_t)sizeof(v)) {
+			cr_assert_eq(v, next, "got %llu, expected %llu", (unsigned long long)v,
+			             (unsigned long long)next);
+			next++;
+			continue;
+		}
+		if (rc == -EPIPE)
+			break;
+		cr_assert_eq(rc, -EAGAIN, "recv: %s", shmring_strerror((int)rc));
+		if (shmring_arm(c) == 1)
+			continue;
+		long ms = readable_after(ep, 5000);
+		cr_assert_geq(ms, 0, "no wake within 5 s after %llu messages",
+		              (unsigned long long)next);
+		waits++;
+		stalls += ms >= 150;
+		if (ms > worst)
+			worst = ms;
+	}
+	cr_assert_eq(next, COUNT);
+	cr_assert_eq(test_wait_child(kid, 5000), 0);
+	cr_log_info("event stress: %d messages, %ld waits, slowest %ld ms, %ld stalls", COUNT,
+	            waits, worst, stalls);
+	cr_assert_gt(waits, 100, "the consumer hardly ever waited (%ld)", waits);
+	cr_assert_leq(stalls, 2, "%ld waits took >= 150 ms: lost wake-ups", stalls);
+	close(ep);
+	shmring_close(c);
+	shmring_unlink(n);
+}
+
+/* the peer in another PID namespace (as in a container sharing /dev/shm):
+ * its message and then its death make the descriptor readable; nothing
+ * the descriptor relies on is a pid */
+Test(event, a_peer_in_another_pid_namespace, .timeout = 20)
+{
+	char n[64], buf[8];
+	struct shmring *c;
+	struct shmring_config cfg = { .kind = SHMRING_SPSC, .slot_size = 8, .slots = 8 };
+	test_name(n, sizeof(n), "evpidns");
+	cr_assert_eq(shmring_create(n, &cfg, SHMRING_CONSUMER, &c), 0);
+	int ep = watch(shmring_event_fd(c));
+	cr_assert_eq(shmring_arm(c), 0);
+	pid_t kid = fork();
+	if (kid == 0) {
+		if (unshare(CLONE_NEWPID) != 0)
+			_exit(77);
+		pid_t g = fork();
+		if (g == 0) {   /* pid 1 of the new namespace */
+			struct shmring *p;
+			if (getpid() != 1 || shmring_open(n, SHMRING_PRODUCER, &p) ||
+			    shmring_send(p, "ns", 2, -1))
+				_exit(3);
+			test_sleep_ms(100);
+			/* gone without a shutdown or a close (a namespace's
+			 * init ignores its own SIGKILL; for the library an exit
+			 * is the same death: the kernel drops the locks) */
+			_exit(0);
+		}
+		int st = 0;
+		waitpid(g, &st, 0);
+		_exit(WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : 1);
+	}
+	long ms = readable_after(ep, 3000);
+	int st = 0;
+	if (ms < 0) {
+		waitpid(kid, &st, 0);
+		if (WIFEXITED(st) && WEXITSTATUS(st) == 77) {
+			printf("SKIP: event::a_peer_in_another_pid_namespace: unshare(CLONE_NEWPID) refused\n");
+			close(ep);
+			shmring_close(c);
+			shmring_unlink(n);
+			return;
+		}
+		cr_assert_fail("no wake for the message from the other namespace (child status %#x)", st);
+	}
+	cr_assert_eq(shmring_recv(c, buf, sizeof(buf), 0), 2);
+	cr_assert_eq(memcmp(buf, "ns", 2), 0);
+	/* armed while it still lives (it lingers 100 ms), then its death: the
+	 * kernel drops its lock; within a liveness slice the descriptor says so */
+	int armed = shmring_arm(c);
+	if (armed == 0)
+		cr_assert_geq(readable_after(ep, 2000), 0,
+		              "a dead peer in another namespace went unnoticed");
+	else
+		cr_log_warn("pidns: the peer was gone before arm (a slow host)");
+	waitpid(kid, &st, 0);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child status %#x", st);
+	cr_assert_eq(shmring_recv(c, buf, sizeof(buf), 0), -EPIPE);
 	close(ep);
 	shmring_close(c);
 	shmring_unlink(n);

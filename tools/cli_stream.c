@@ -296,10 +296,13 @@ int cmd_push(int argc, char **argv)
 /* ----------------------------------------------------------------- pop */
 
 static const char pop_usage[] =
-"Usage: shmring pop [OPTIONS] NAME\n"
+"Usage: shmring pop [OPTIONS] NAME [NAME...]\n"
 "Receive messages from the ring NAME and write them to standard output until\n"
 "the end of the stream (every producer shut down, closed or died; only a\n"
 "stream that was shut down, as 'shmring push' does, ends with exit 0).\n"
+"With several rings (up to 128), messages are written as they arrive on any\n"
+"of them (one wait for all: shmring_poll), whole messages interleaved, until\n"
+"every stream has ended; use --lines when they carry lines.\n"
 "\n"
 "By default each message's bytes are written as they are, so the output is\n"
 "exactly what 'shmring push' read. If NAME does not exist yet, pop waits for\n"
@@ -308,15 +311,16 @@ static const char pop_usage[] =
 "\n"
 "Options:\n"
 "  -l, --lines          write a newline after every message\n"
-"  -n, --count N        stop after N messages\n"
+"  -n, --count N        stop after N messages (in all)\n"
 "  -w, --wait SECONDS   how long to wait for NAME to be created (default 10;\n"
 "                       0: fail at once; 'inf': forever)\n"
 "  -t, --timeout SECONDS  fail (exit 10) when no message comes for this long\n"
-"  -u, --unlink         remove the ring after the end of the stream\n"
+"  -u, --unlink         remove the ring(s) after the end of the stream(s)\n"
 "      --spin NS        spin this many ns before sleeping (0: sleep at once)\n"
 "  -h, --help           show this help\n"
 "\n"
-"Exit status: 0 end of a stream that was shut down (or --count reached);\n"
+"Exit status: 0 end of a stream that was shut down (or --count reached;\n"
+"several rings: every stream ended so);\n"
 "3 no such ring; 6 corrupt messages were skipped; 7 another consumer holds\n"
 "the ring; 10 --timeout expired; 11 standard output was closed; 13 the stream\n"
 "ended because a producer died or vanished before shutting down: the data may\n"
@@ -444,6 +448,44 @@ const char *cli_stream_truncated(struct shmring *r, const struct cli_stream_end 
 	return NULL;
 }
 
+/* one ring pop reads from */
+struct pop_src {
+	char name[CLI_RING_MAX];
+	struct shmring *r;
+	struct cli_stream_end end;
+	int done;                   /* its stream ended (-EPIPE seen) */
+};
+
+/* messages taken from one ring before pop looks at the next (several rings) */
+#define POP_BATCH 64
+
+/* open every ring as a consumer, then find where each one's stream starts
+ * (which may wait for a new stream: after the opens, so that a missing ring
+ * fails first); on failure the ones opened are closed */
+static int pop_open_all(struct pop_src *src, unsigned n, double wait_s, int64_t spin)
+{
+	unsigned i;
+	int rc = 0;
+
+	for (i = 0; i < n && rc == 0; i++) {
+		rc = cli_open_consumer(src[i].name, wait_s, &src[i].r);
+		if (rc == 0 && spin != -2)
+			shmring_set_spin(src[i].r, spin);
+	}
+	if (rc < 0) {
+		for (unsigned j = 0; j + 1 < i; j++)
+			shmring_close(src[j].r);
+		return rc == -EINTR ? EX_SIGNAL : cli_fail_ring(src[i - 1].name, NULL, rc);
+	}
+	for (i = 0; i < n; i++)
+		if (cli_stream_begin(src[i].r, &src[i].end) < 0) {
+			for (unsigned j = 0; j < n; j++)
+				shmring_close(src[j].r);
+			return EX_SIGNAL;
+		}
+	return EX_OK;
+}
+
 int cmd_pop(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -460,7 +502,6 @@ int cmd_pop(int argc, char **argv)
 	uint64_t count = UINT64_MAX, v;
 	double wait_s = 10, timeout_s = -1;
 	int64_t spin = -2;
-	char name[CLI_RING_MAX];
 
 	while ((opt = getopt_long(argc, argv, "ln:w:t:uh", longopts, NULL)) != -1) {
 		switch (opt) {
@@ -489,108 +530,156 @@ int cmd_pop(int argc, char **argv)
 		default: return cli_bad_option(argv);
 		}
 	}
-	if (optind + 1 != argc)
-		return cli_usage("expects exactly one ring NAME");
-	int rc = cli_name(argv[optind], 0, name, sizeof(name));
-	if (rc < 0)
-		return cli_fail_ring(argv[optind], NULL, rc);
+	if (optind >= argc)
+		return cli_usage("expects a ring NAME");
+	unsigned n = (unsigned)(argc - optind);
+	if (n > SHMRING_POLL_MAX)
+		return cli_usage("at most %u rings", SHMRING_POLL_MAX);
+	struct pop_src *src = calloc(n, sizeof(*src));
+	struct shmring_pollitem *items = calloc(n, sizeof(*items));
+	struct outbuf *o = malloc(sizeof(*o));
+	unsigned *live = calloc(n, sizeof(*live));   /* items[k] is src[live[k]] */
+	if (!src || !items || !o || !live) {
+		free(src), free(items), free(o), free(live);
+		return cli_fail(NULL, -ENOMEM);
+	}
+	int rc, ret = EX_OK;
+	for (unsigned i = 0; i < n; i++) {
+		rc = cli_name(argv[optind + i], 0, src[i].name, sizeof(src[i].name));
+		for (unsigned j = 0; rc == 0 && j < i; j++)
+			if (!strcmp(src[i].name, src[j].name)) {
+				ret = cli_usage("ring '%s' given twice", argv[optind + i]);
+				goto out_free;
+			}
+		if (rc < 0) {
+			ret = cli_fail_ring(argv[optind + i], NULL, rc);
+			goto out_free;
+		}
+	}
 
 	cli_signals();
 	signal(SIGPIPE, SIG_IGN);   /* a closed stdout shows up as EPIPE */
-	struct shmring *r;
-	rc = cli_open_consumer(name, wait_s, &r);
-	if (rc == -EINTR)
-		return EX_SIGNAL;
-	if (rc < 0)
-		return cli_fail_ring(name, NULL, rc);
-	if (spin != -2)
-		shmring_set_spin(r, spin);
-	struct cli_stream_end end;
-	if (cli_stream_begin(r, &end) < 0) {
-		shmring_close(r);
-		return EX_SIGNAL;
-	}
-
-	struct outbuf *o = malloc(sizeof(*o));
-	if (!o) {
-		shmring_close(r);
-		return cli_fail(name, -ENOMEM);
-	}
+	if ((ret = pop_open_all(src, n, wait_s, spin)) != EX_OK)
+		goto out_free;
 	o->len = 0;
 	o->err = 0;
 
-	int ret = EX_OK;
+	/*
+	 * Take what each ring holds without waiting (up to POP_BATCH messages
+	 * at a time, round robin, so that a busy ring does not starve the
+	 * others); when none had anything, flush the output and wait for any
+	 * of the live rings in one shmring_poll(), at most CLI_SLICE_NS, so
+	 * that the stop flag and --timeout are looked at.
+	 */
 	uint64_t got = 0, bad = 0;
+	unsigned left = n;
 	double idle_since = cli_now();
-	while (got < count) {
-		struct shmring_slot s;
-		/* try without waiting first; before sleeping, flush what we hold */
-		rc = shmring_acquire(r, &s, 0);
-		if (rc == -EAGAIN) {
-			if (out_flush(o))
+	while (got < count && left > 0 && ret == EX_OK && !o->err) {
+		int moved = 0;
+		for (unsigned i = 0; i < n && got < count && ret == EX_OK; i++) {
+			struct pop_src *p = &src[i];
+			for (unsigned k = 0; !p->done && k < POP_BATCH && got < count; k++) {
+				struct shmring_slot s;
+				rc = shmring_acquire(p->r, &s, 0);
+				if (rc == -EAGAIN)
+					break;
+				if (rc == -EPIPE) {
+					/* this stream's end: drained, every producer gone */
+					const char *why = cli_stream_truncated(p->r, &p->end);
+					if (why) {
+						cli_err(p->name, "warning: %s; the data may be incomplete",
+						        why);
+						p->done = EX_TRUNCATED;
+					} else {
+						p->done = 1;
+					}
+					left--;
+					break;
+				}
+				if (rc == -EBADMSG) {
+					/* the library skipped a corrupt slot; report at the end */
+					bad++;
+					continue;
+				}
+				if (rc < 0) {
+					ret = cli_fail(p->name, rc);
+					break;
+				}
+				out_put(o, s.data, s.len, lines);
+				shmring_release(p->r, &s);
+				got++;
+				moved = 1;
+				if (o->err)
+					break;
+			}
+			if (o->err)
 				break;
-			rc = shmring_acquire(r, &s, CLI_SLICE_NS);
 		}
+		if (cli_stop) {
+			ret = EX_SIGNAL;
+			break;
+		}
+		if (moved) {
+			if (timeout_s >= 0)
+				idle_since = cli_now();
+			continue;
+		}
+		if (ret != EX_OK || left == 0 || got >= count || o->err)
+			break;
+		/* nothing anywhere: flush what we hold, then sleep on them all */
+		if (out_flush(o))
+			break;
+		unsigned m = 0;
+		for (unsigned i = 0; i < n; i++)
+			if (!src[i].done) {
+				items[m] = (struct shmring_pollitem){ .ring = src[i].r,
+				                                      .events = SHMRING_POLLIN };
+				live[m++] = i;
+			}
+		rc = shmring_poll(items, m, CLI_SLICE_NS);
 		if (rc == -ETIMEDOUT || rc == -EAGAIN) {
 			if (cli_stop) {
 				ret = EX_SIGNAL;
 				break;
 			}
 			if (timeout_s >= 0 && cli_now() - idle_since >= timeout_s) {
-				cli_err(name, "no message for %g s", timeout_s);
+				cli_err(n == 1 ? src[0].name : NULL, "no message for %g s", timeout_s);
 				ret = EX_TIMEOUT;
-				break;
 			}
-			continue;
-		}
-		if (rc == -EPIPE) {
-			/* end of stream: drained and every producer gone */
-			const char *why = cli_stream_truncated(r, &end);
-			if (why) {
-				cli_err(name, "warning: %s; the data may be incomplete", why);
-				ret = EX_TRUNCATED;
-			}
-			break;
-		}
-		if (rc == -EBADMSG) {
-			/* the library skipped a corrupt slot; carry on, report at the end */
-			bad++;
-			continue;
-		}
-		if (rc < 0) {
-			ret = cli_fail(name, rc);
-			break;
-		}
-		out_put(o, s.data, s.len, lines);
-		shmring_release(r, &s);
-		got++;
-		if (timeout_s >= 0)
-			idle_since = cli_now();
-		if (o->err)
-			break;
-		if (cli_stop) {
-			ret = EX_SIGNAL;
-			break;
+		} else if (rc < 0) {
+			ret = cli_fail(src[live[0]].name, rc);
 		}
 	}
 	out_flush(o);
 	if (o->err == EPIPE) {
 		ret = EX_OUTPUT;   /* the reader went away: leave quietly, like cat */
 	} else if (o->err) {
-		cli_err(name, "writing standard output: %s", strerror(o->err));
+		cli_err(n == 1 ? src[0].name : NULL, "writing standard output: %s",
+		        strerror(o->err));
 		ret = EX_FAIL;
-	} else if (bad) {
-		cli_err(name, "%llu corrupt message(s) skipped",
+	} else if (ret == EX_OK) {
+		for (unsigned i = 0; i < n; i++)
+			if (src[i].done == EX_TRUNCATED)
+				ret = EX_TRUNCATED;   /* a stream of them may be incomplete */
+	}
+	if (!o->err && bad) {
+		cli_err(n == 1 ? src[0].name : NULL, "%llu corrupt message(s) skipped",
 		        (unsigned long long)bad);
 		if (ret == EX_OK)
 			ret = EX_PROTO;   /* a truncated stream keeps 13 */
 	}
+	for (unsigned i = 0; i < n; i++)
+		shmring_close(src[i].r);
+	if (unlink_at_end && (ret == EX_OK || ret == EX_TRUNCATED))
+		for (unsigned i = 0; i < n; i++) {
+			rc = cli_ring_unlink(src[i].name);
+			if (rc < 0 && rc != -ENOENT)
+				ret = cli_fail(src[i].name, rc);
+		}
+out_free:
+	free(src);
+	free(items);
 	free(o);
-	shmring_close(r);
-	if (unlink_at_end && (ret == EX_OK || ret == EX_TRUNCATED)) {
-		rc = cli_ring_unlink(name);
-		if (rc < 0 && rc != -ENOENT)
-			return cli_fail(name, rc);
-	}
+	free(live);
 	return ret;
 }

@@ -39,7 +39,7 @@ static const char main_usage[] =
 "  ls [DIR]        list the rings in /dev/shm, or among the files of DIR\n"
 "  rm NAME...      remove rings; rm --stale removes those nobody uses\n"
 "  push NAME       send standard input into a ring (creates it if missing)\n"
-"  pop NAME        receive from a ring onto standard output until end of stream\n"
+"  pop NAME...     receive from a ring (or several) onto standard output until end of stream\n"
 "  watch NAME      print message rates and fill level once a second\n"
 "  bridge FROM TO  carry a ring's stream over ZeroMQ (tcp://, ipc://) to or\n"
 "                  from another host\n"

@@ -215,6 +215,55 @@ kill -TERM $first
 wait $first
 rc=$?
 [ $rc -eq 130 ] && ok || bad "pop after SIGTERM: exit $rc"
+# several rings in one pop: one shmring_poll over all of them
+for k in 1 2 3; do
+	seq -f "ring$k line %g" 1 3000 > "$TMP/in$k"
+done
+( "$CLI" pop --lines --wait 5 "/$P-m1" "/$P-m2" "/$P-m3" > "$TMP/merged" 2> "$TMP/merged.err"
+  echo $? > "$TMP/mergedrc" ) &
+merger=$!
+for k in 3 1 2; do
+	"$CLI" push --lines --slots 8 --slot-size 64 "/$P-m$k" < "$TMP/in$k" &
+	BGPIDS="$BGPIDS $!"
+done
+wait $merger
+[ "$(cat "$TMP/mergedrc")" = 0 ] && [ ! -s "$TMP/merged.err" ] && ok ||
+	bad "pop of 3 rings: exit $(cat "$TMP/mergedrc") $(cat "$TMP/merged.err")"
+for k in 1 2 3; do   # each ring's lines all there, in their order
+	grep "^ring$k " "$TMP/merged" | cmp -s - "$TMP/in$k" && ok || bad "pop of 3 rings: ring $k's lines"
+done
+[ "$(wc -l < "$TMP/merged")" -eq 9000 ] && ok || bad "pop of 3 rings: $(wc -l < "$TMP/merged") lines"
+expect 2 "pop of one ring twice" "$CLI" pop "/$P-m1" "/$P-m1"
+expect 3 "pop --wait 0 of a ring and a missing one" "$CLI" pop --wait 0 "/$P-m1" "/$P-nothere"
+grep -q "^shmring: pop /$P-nothere: no such ring\$" "$TMP/err" && ok || bad "pop of 2 rings: ENOENT names the missing one"
+# --count counts across the rings; a producer that died makes the end 13
+printf 'a\nb\n' | "$CLI" push --lines "/$P-m1"
+printf 'c\n' | "$CLI" push --lines "/$P-m2"
+expect 0 "pop --count over 2 rings" "$CLI" pop --lines --count 3 --wait 0 "/$P-m1" "/$P-m2"
+[ "$(sort "$TMP/out" | tr '\n' ' ')" = "a b c " ] && ok || bad "pop --count 3 of 2 rings: $(cat "$TMP/out")"
+"$CLI" create "/$P-mdead" --slots 4 --slot-size 1K
+"$CLI" push "/$P-mdead" < /dev/zero &
+victim=$!
+BGPIDS="$BGPIDS $victim"
+wait_for '[ "$("$CLI" info --json "/$P-mdead" | jq ".used")" = 4 ]' || bad "ring /$P-mdead did not fill"
+kill -9 $victim
+wait $victim 2>/dev/null
+printf 'tail\n' | "$CLI" push "/$P-m3"
+expect 13 "pop of 2 rings, one producer died" "$CLI" pop --wait 0 "/$P-m3" "/$P-mdead"
+[ "$(wc -c < "$TMP/out")" -eq 4101 ] && grep -q "^shmring: pop /$P-mdead: warning" "$TMP/err" && ok ||
+	bad "pop of 2 rings with a dead producer: $(wc -c < "$TMP/out") bytes, $(cat "$TMP/err")"
+# SIGTERM while it waits on several live rings: 130, promptly
+"$CLI" create "/$P-w1" --slots 4 --slot-size 64
+"$CLI" create "/$P-w2" --slots 4 --slot-size 64
+"$CLI" pop "/$P-w1" "/$P-w2" > /dev/null &
+waiter=$!
+BGPIDS="$BGPIDS $waiter"
+wait_for '[ "$("$CLI" info --json "/$P-w2" | jq ".consumers | length")" = 1 ]' ||
+	bad "pop of 2 rings did not attach"
+kill -TERM $waiter
+wait $waiter
+rc=$?
+[ $rc -eq 130 ] && ok || bad "pop of 2 rings after SIGTERM: exit $rc"
 # stdout closed by its reader: pop leaves with 11, push then sees no consumer (8)
 "$CLI" create "/$P-head" --slots 4 --slot-size 4K
 head -c 2000000 /dev/urandom > "$TMP/mid"
