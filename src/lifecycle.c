@@ -53,7 +53,8 @@ static void handle_bind(struct shmring *r, void *map, size_t map_size,
 {
 	r->hdr = map;
 	priv(r)->map_size = map_size;
-	r->kind = id->kind;
+	r->kind = shmring__engine_kind(id->kind, id->flags);   /* a private kind
+	                                                        * picks its engine */
 	r->slot_size = id->slot_size;
 	priv(r)->flags = id->flags;
 	priv(r)->nslots = id->slots;
@@ -78,6 +79,10 @@ static int handle_start(struct shmring *r)
 	if (priv(r)->roles && r->kind == SHMRING_SPSC && prod - cons > priv(r)->nslots)
 		return -EPROTO;   /* indices corrupt: refuse rather than guess (an
 		                   * observer may still look, e.g. shmring info) */
+	/* overwrite-oldest: the producer may be any distance ahead (what it
+	 * overwrote counts as overruns), never behind */
+	if (priv(r)->roles && r->kind == SHMRING__KIND_OVERWRITE && prod - cons > (uint64_t)INT64_MAX)
+		return -EPROTO;
 	r->p.pos = prod;
 	r->p.limit = cons + priv(r)->nslots;
 	r->c.pos = cons;
@@ -175,7 +180,8 @@ static void handle_free(struct shmring *r)
 int shmring__make_ring(int fd, const struct shmring__place *where, off_t size,
                        const struct shmring_config *cfg, int roles, struct shmring **out)
 {
-	uint32_t stride = shmring__stride(cfg->kind, cfg->slot_size);
+	uint32_t stride = shmring__stride(shmring__engine_kind(cfg->kind, cfg->flags),
+	                                  cfg->slot_size);
 	uint64_t total = SHMRING__HDR_SIZE + cfg->slots * stride;
 	struct shmring *r = handle_new(where);
 	int rc;
