@@ -42,7 +42,7 @@ static const char push_usage[] =
 "      --spin NS        spin this many ns before sleeping (0: sleep at once)\n"
 "  ring options, used only when push creates the ring (see shmring create):\n"
 "      --kind spsc|mpmc --slots N (64) --slot-size BYTES (64K)\n"
-"      --mode OCTAL (0600) --prefault --hugepages --mlock\n"
+"      --mode OCTAL (0600) --prefault --hugepages --mlock --overwrite\n"
 "      --file               NAME is a file path even without a '/' (r: ./r)\n"
 "  -h, --help           show this help\n"
 "\n"
@@ -314,13 +314,17 @@ static const char pop_usage[] =
 "  -t, --timeout SECONDS  fail (exit 10) when no message comes for this long\n"
 "  -u, --unlink         remove the ring after the end of the stream\n"
 "      --spin NS        spin this many ns before sleeping (0: sleep at once)\n"
+"      --allow-loss     an overwrite-oldest ring's losses are reported but do\n"
+"                       not change the exit status\n"
 "  -h, --help           show this help\n"
 "\n"
 "Exit status: 0 end of a stream that was shut down (or --count reached);\n"
 "3 no such ring; 6 corrupt messages were skipped; 7 another consumer holds\n"
 "the ring; 10 --timeout expired; 11 standard output was closed; 13 the stream\n"
 "ended because a producer died or vanished before shutting down: the data may\n"
-"be incomplete; 130 interrupted; see shmring(1).\n";
+"be incomplete; 15 an overwrite-oldest ring lost messages before they were\n"
+"read (the output holds the intact ones, in order; the count is on standard\n"
+"error; not with --allow-loss); 130 interrupted; see shmring(1).\n";
 
 /* an output buffer in front of write(2): small messages are gathered, big
  * ones go straight from the slot; partial writes are finished */
@@ -444,6 +448,39 @@ const char *cli_stream_truncated(struct shmring *r, const struct cli_stream_end 
 	return NULL;
 }
 
+int cli_msg_next(struct shmring *r, struct shmring_slot *s, void *copy, size_t cap,
+                 int64_t timeout_ns)
+{
+	if (!copy)
+		return shmring_acquire(r, s, timeout_ns);
+	ssize_t n = shmring_recv(r, copy, cap, timeout_ns);
+	if (n < 0)
+		return (int)n;
+	s->data = copy;
+	s->len = (size_t)n;
+	return 0;
+}
+
+void cli_msg_done(struct shmring *r, struct shmring_slot *s, const void *copy)
+{
+	if (!copy)
+		shmring_release(r, s);
+}
+
+void *cli_msg_buffer(struct shmring *r, size_t *cap, uint64_t *overruns)
+{
+	struct shmring_info in;
+	struct shmring_stats st;
+	*cap = 0;
+	*overruns = 0;
+	if (shmring_info(r, &in) < 0 || !(in.flags & SHMRING_OVERWRITE))
+		return NULL;
+	if (shmring_stats(r, &st) == 0)
+		*overruns = st.overruns;
+	*cap = in.slot_size;
+	return malloc(in.slot_size);
+}
+
 int cmd_pop(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -453,10 +490,11 @@ int cmd_pop(int argc, char **argv)
 		{ "timeout", required_argument, NULL, 't' },
 		{ "unlink", no_argument, NULL, 'u' },
 		{ "spin", required_argument, NULL, 'S' },
+		{ "allow-loss", no_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	int lines = 0, unlink_at_end = 0, opt;
+	int lines = 0, unlink_at_end = 0, allow_loss = 0, opt;
 	uint64_t count = UINT64_MAX, v;
 	double wait_s = 10, timeout_s = -1;
 	int64_t spin = -2;
@@ -480,6 +518,7 @@ int cmd_pop(int argc, char **argv)
 				return cli_usage("--timeout takes seconds, not '%s'", optarg);
 			break;
 		case 'u': unlink_at_end = 1; break;
+		case 'L': allow_loss = 1; break;
 		case 'S':
 			if (cli_parse_u64(optarg, &v) || v > INT64_MAX)
 				return cli_usage("--spin takes nanoseconds, not '%s'", optarg);
@@ -518,6 +557,15 @@ int cmd_pop(int argc, char **argv)
 	}
 	o->len = 0;
 	o->err = 0;
+	size_t cap;
+	uint64_t overruns0;
+	void *copy = cli_msg_buffer(r, &cap, &overruns0);   /* overwrite-oldest rings */
+	int overwrite = copy != NULL;
+	if (!copy && cap) {
+		free(o);
+		shmring_close(r);
+		return cli_fail(name, -ENOMEM);
+	}
 
 	int ret = EX_OK;
 	uint64_t got = 0, bad = 0;
@@ -525,11 +573,11 @@ int cmd_pop(int argc, char **argv)
 	while (got < count) {
 		struct shmring_slot s;
 		/* try without waiting first; before sleeping, flush what we hold */
-		rc = shmring_acquire(r, &s, 0);
+		rc = cli_msg_next(r, &s, copy, cap, 0);
 		if (rc == -EAGAIN) {
 			if (out_flush(o))
 				break;
-			rc = shmring_acquire(r, &s, CLI_SLICE_NS);
+			rc = cli_msg_next(r, &s, copy, cap, CLI_SLICE_NS);
 		}
 		if (rc == -ETIMEDOUT || rc == -EAGAIN) {
 			if (cli_stop) {
@@ -562,7 +610,7 @@ int cmd_pop(int argc, char **argv)
 			break;
 		}
 		out_put(o, s.data, s.len, lines);
-		shmring_release(r, &s);
+		cli_msg_done(r, &s, copy);
 		got++;
 		if (timeout_s >= 0)
 			idle_since = cli_now();
@@ -585,6 +633,17 @@ int cmd_pop(int argc, char **argv)
 		if (ret == EX_OK)
 			ret = EX_PROTO;   /* a truncated stream keeps 13 */
 	}
+	struct shmring_stats st;
+	if (overwrite && shmring_stats(r, &st) == 0 && st.overruns != overruns0) {
+		/* SPSC: we are the only consumer, every overrun since we
+		 * attached is ours */
+		cli_err(name, "%s%llu message(s) lost: the producer overwrote them before they "
+		        "were read (overwrite-oldest ring)", allow_loss ? "" : "warning: ",
+		        (unsigned long long)(st.overruns - overruns0));
+		if (ret == EX_OK && !allow_loss)
+			ret = EX_LOST;
+	}
+	free(copy);
 	free(o);
 	shmring_close(r);
 	if (unlink_at_end && (ret == EX_OK || ret == EX_TRUNCATED)) {
