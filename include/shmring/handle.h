@@ -76,7 +76,8 @@ struct shmring {
 	uint64_t mask;              /* slots - 1 */
 	uint32_t slot_size;
 	uint32_t stride;            /* bytes per slot, header included */
-	unsigned kind;
+	unsigned kind;              /* engine kind: SHMRING_SPSC, SHMRING_MPMC, or a
+	                             * private one (SHMRING__KIND_OVERWRITE) */
 	int fence_free;             /* 1: this process is registered for the
 	                             * waiter's membarrier; notifiers may use a
 	                             * compiler barrier instead of a fence */
