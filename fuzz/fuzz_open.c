@@ -10,7 +10,8 @@
  *   bit 0  write the right magic      bit 1  the right layout version
  *   bit 2  make sizes consistent (kind, slot_size, slots, stride, total)
  *   bits 3-4 roles for open           bit 5  flips during open
- *   bits 6-7 unused
+ *   bit 6  flags word := SHMRING_OVERWRITE (with bit 2 and an SPSC kind:
+ *          the overwrite-oldest slot layout)  bit 7 unused
  * A zero magic is made non-zero (a zero magic makes open wait 200 ms for a
  * creator; the Criterion suite covers that case). Objects are never smaller
  * than the header for the same reason (also covered there).
@@ -76,9 +77,12 @@ static void fz_write(struct shmring__hdr *h, int f, uint64_t v)
 	}
 }
 
-static uint64_t fz_stride(uint64_t kind, uint64_t slot_size)
+/* the stride of (kind, flags, slot_size): the overwrite layout's slot
+ * header is 16 bytes, as MPMC's */
+static uint64_t fz_stride(uint64_t kind, uint32_t flags, uint64_t slot_size)
 {
-	return ((kind == SHMRING_MPMC ? 16 : 8) + slot_size + 7) & ~UINT64_C(7);
+	uint64_t off = kind == SHMRING_MPMC || (flags & SHMRING_OVERWRITE) ? 16 : 8;
+	return (off + slot_size + 7) & ~UINT64_C(7);
 }
 
 static void fz_hook(void)
@@ -105,7 +109,7 @@ static void fz_hook(void)
 			uint64_t kind = (v & 1) ? SHMRING_MPMC : SHMRING_SPSC;
 			uint64_t ss = (v & 2) ? SHMRING_MAX_SLOT_SIZE : 1 + (v >> 2) % 256;
 			uint64_t slots = (v & (1u << 12)) ? UINT64_C(1) << 30 : UINT64_C(2) << ((v >> 13) % 6);
-			uint64_t st = fz_stride(kind, ss);
+			uint64_t st = fz_stride(kind, h->flags, ss);
 			fz_write(h, FZ_KIND, kind);
 			fz_write(h, FZ_SLOT_SIZE, ss);
 			fz_write(h, FZ_STRIDE, st);
@@ -132,7 +136,7 @@ static void fz_check_bind(struct shmring *r, int flipped)
 		__builtin_trap();
 	if (in.kind != SHMRING_SPSC && in.kind != SHMRING_MPMC)
 		__builtin_trap();
-	uint64_t stride = fz_stride(in.kind, in.slot_size);
+	uint64_t stride = fz_stride(in.kind, in.flags, in.slot_size);
 	if (in.mem_size < SHMRING__HDR_SIZE ||
 	    in.slots > (in.mem_size - SHMRING__HDR_SIZE) / stride) {
 		fprintf(stderr, "fuzz_open: bound slots=%llu slot_size=%u kind=%u on a %llu-byte "
@@ -191,11 +195,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	memcpy(m, data, size < obj ? size : obj);
 	struct shmring__hdr *h = (struct shmring__hdr *)m;
+	if (flags & 0x40)
+		h->flags = SHMRING_OVERWRITE;
 	if (flags & 4) {
 		h->kind = (h->kind & 1) ? SHMRING_MPMC : SHMRING_SPSC;
 		h->slot_size = 1 + h->slot_size % 256;
 		h->slots = UINT64_C(2) << (h->slots % 6);
-		h->slot_stride = (uint32_t)(((h->kind == SHMRING_MPMC ? 16u : 8u) + h->slot_size + 7) & ~7u);
+		h->slot_stride = (uint32_t)fz_stride(h->kind, h->flags, h->slot_size);
 		h->total_size = SHMRING__HDR_SIZE + h->slots * h->slot_stride;
 		if (h->total_size > obj)
 			h->total_size = obj;   /* still inconsistent unless it fits: fine */

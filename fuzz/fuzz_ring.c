@@ -5,7 +5,9 @@
  * calling recv, recv_burst, acquire/release, send, send_burst,
  * reserve/commit with timeout 0.
  *
- * Input: byte 0 bit 0 = kind (SPSC/MPMC), bytes 1-8 = the operations
+ * Input: byte 0 bit 0 = kind (SPSC/MPMC), bit 1 = SHMRING_OVERWRITE (with
+ * SPSC: the overwrite-oldest layout, whose slots carry a sequence word),
+ * bytes 1-8 = the operations
  * (low 3 bits: which call, high 4 bits: buffer size), byte 9 = number of
  * header patches (mod 16), each 10 bytes (u16 offset, u64 value, written
  * at the 8-byte-aligned offset in the header), then bytes copied over the
@@ -23,6 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *name = fz_ring_name("ring");
 	struct shmring_config cfg = {
 		.kind = (data[0] & 1) ? SHMRING_MPMC : SHMRING_SPSC, .slot_size = 64, .slots = 8,
+		.flags = (data[0] & 3) == 2 ? SHMRING_OVERWRITE : 0,
 	};
 	struct shmring *p = NULL, *c = NULL;
 

@@ -57,7 +57,16 @@ extern "C" {
                                  * shm name or a file on another filesystem */
 #define SHMRING_MLOCK     0x4u  /* every attaching process locks its mapping in
                                  * memory (-ENOMEM / -EPERM when refused) */
-#define SHMRING__FLAGS_KNOWN (SHMRING_PREFAULT | SHMRING_HUGEPAGES | SHMRING_MLOCK)
+#define SHMRING_OVERWRITE 0x8u  /* SPSC only (-EINVAL with MPMC): the producer
+                                 * never waits; when the ring is full the
+                                 * oldest messages are overwritten. The
+                                 * consumer never returns a torn message: it
+                                 * skips to the oldest intact one and counts
+                                 * what it lost in stats.overruns; release
+                                 * after acquire returns -ESTALE when the slot
+                                 * was overwritten meanwhile */
+#define SHMRING__FLAGS_KNOWN (SHMRING_PREFAULT | SHMRING_HUGEPAGES | SHMRING_MLOCK | \
+                              SHMRING_OVERWRITE)
 
 /* limits */
 #define SHMRING_MAX_SLOT_SIZE (1u << 30)
@@ -74,7 +83,7 @@ struct shmring_config {
 	uint32_t slot_size;   /* largest message in bytes, 1 .. SHMRING_MAX_SLOT_SIZE */
 	uint64_t slots;       /* number of slots, a power of two, 2 .. SHMRING_MAX_SLOTS */
 	mode_t   mode;        /* permission bits of the object; 0 means 0600 */
-	unsigned flags;       /* SHMRING_PREFAULT */
+	unsigned flags;       /* SHMRING_PREFAULT, _HUGEPAGES, _MLOCK, _OVERWRITE */
 };
 
 struct shmring_slot {
@@ -120,11 +129,13 @@ struct shmring_info {
 	                       * shmring_set_spin() set, or the default's
 	                       * decision (0 = sleep at once); -1 = the default
 	                       * has not decided yet (the handle never waited) */
+	unsigned flags;       /* the ring's config flags (SHMRING_OVERWRITE ...) */
 };
 
 struct shmring_stats {
 	uint64_t sent;        /* messages published (SPSC) / slots claimed (MPMC) */
-	uint64_t received;    /* messages released (SPSC) / slots claimed (MPMC) */
+	uint64_t received;    /* messages released (SPSC) / slots claimed (MPMC);
+	                       * SHMRING_OVERWRITE: delivered, overruns not counted */
 	uint64_t sent_bytes;  /* payload bytes sent; each handle adds its count
 	                       * every 64 KiB, and when it sleeps, shuts down,
 	                       * closes or calls shmring_stats() */
@@ -140,6 +151,10 @@ struct shmring_stats {
 	                       * before publishing (skipped by consumers) */
 	uint64_t membarriers; /* membarrier() calls by sleepers (the price of a
 	                       * fence-free sender, paid only on the way to sleep) */
+	uint64_t overruns;    /* SHMRING_OVERWRITE: messages overwritten before
+	                       * the consumer could read them (sent = received +
+	                       * overruns + still in the ring, once the consumer
+	                       * has published its position) */
 };
 
 /*
@@ -199,6 +214,11 @@ SHMRING_API int shmring_open_fd(int fd, int roles, struct shmring **out);
  * -EAGAIN, -ETIMEDOUT, -EPIPE (drained, and every producer that attached has
  * shut down, closed or died), -EBADMSG (a corrupt slot; it is skipped, the
  * ring stays usable), -EINVAL, -EPROTO.
+ * SHMRING_OVERWRITE rings: send never waits and never returns -EAGAIN,
+ * -ETIMEDOUT, or -EPIPE for a missing consumer (only after its own
+ * shutdown); recv skips what was overwritten (stats.overruns) and returns
+ * the oldest intact message; on an error return the contents of buf are
+ * unspecified.
  */
 static inline int shmring_send(struct shmring *r, const void *msg, size_t len,
                                int64_t timeout_ns);
@@ -224,6 +244,10 @@ SHMRING_API int shmring_recv_burst(struct shmring *r, struct iovec *bufs, unsign
  * reservation and one outstanding acquisition per handle (-EBUSY for a
  * second). commit/release with a slot this handle did not hand out: -EINVAL.
  * commit: -EMSGSIZE when len > slot_size (the reservation stays).
+ * SHMRING_OVERWRITE rings: release returns -ESTALE when the producer
+ * overwrote the slot while it was acquired: what the caller read from
+ * s->data may be torn and must be discarded (the acquisition is over, the
+ * message counts as an overrun).
  */
 static inline int shmring_reserve(struct shmring *r, struct shmring_slot *s,
                                   int64_t timeout_ns);

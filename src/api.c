@@ -2,9 +2,10 @@
 /*
  * api.c - the public calls that are not inline (and the slow paths of the
  * inline ones): argument and role checks, then the engine of the ring's
- * kind (spsc.c or mpmc.c). Both engines have one shape; nothing below
- * knows how either works. Also the lookup of an engine's wait table for
- * shmring_poll() (poll.c), which knows no ring kind.
+ * kind (spsc.c, mpmc.c or overwrite.c). The engines have one shape;
+ * nothing below knows how any of them works. Also the lookup of an
+ * engine's wait table for shmring_poll() (poll.c), which knows no ring
+ * kind.
  */
 #include <errno.h>
 #include "private.h"
@@ -25,8 +26,42 @@ static int check_consumer(struct shmring *r)
 	return 0;
 }
 
-#define ENGINE(r, call, ...) ((r)->kind == SHMRING_MPMC ? shmring__mpmc_##call(__VA_ARGS__) \
-                                                        : shmring__spsc_##call(__VA_ARGS__))
+/* each engine's entry points (private.h, SHMRING__ENGINE) and wait tables */
+struct engine {
+	int (*send)(struct shmring *, const void *, size_t, int64_t);
+	ssize_t (*recv)(struct shmring *, void *, size_t, int64_t);
+	int (*send_burst)(struct shmring *, const struct iovec *, unsigned, int64_t);
+	int (*recv_burst)(struct shmring *, struct iovec *, unsigned, int64_t);
+	int (*reserve)(struct shmring *, struct shmring_slot *, int64_t);
+	int (*commit)(struct shmring *, struct shmring_slot *, size_t);
+	int (*acquire)(struct shmring *, struct shmring_slot *, int64_t);
+	int (*release)(struct shmring *, struct shmring_slot *);
+	const struct shmring__wait_for *for_data, *for_space;
+};
+
+#define ENGINE_TABLE(k) { shmring__##k##_send, shmring__##k##_recv,                 \
+	shmring__##k##_send_burst, shmring__##k##_recv_burst, shmring__##k##_reserve,  \
+	shmring__##k##_commit, shmring__##k##_acquire, shmring__##k##_release,          \
+	&shmring__##k##_for_data, &shmring__##k##_for_space }
+static const struct engine spsc = ENGINE_TABLE(spsc);
+static const struct engine mpmc = ENGINE_TABLE(mpmc);
+static const struct engine overwrite = ENGINE_TABLE(overwrite);
+
+/* the engine of a handle's kind (a public kind, or a private one:
+ * include/shmring/handle.h); lifecycle.c binds no other value */
+static const struct engine *engine_of(const struct shmring *r)
+{
+	switch (r->kind) {
+	case SHMRING_MPMC:
+		return &mpmc;
+	case SHMRING__KIND_OVERWRITE:
+		return &overwrite;
+	default:
+		return &spsc;
+	}
+}
+
+#define ENGINE(r, call, ...) (engine_of(r)->call(__VA_ARGS__))
 
 int shmring__send_slow(struct shmring *r, const void *msg, size_t len, int64_t timeout_ns)
 {
@@ -153,7 +188,5 @@ const struct shmring__wait_for *shmring__wait_table(struct shmring *r, int dir)
 
 	if (!r || !(priv(r)->roles & role) || priv(r)->forked)
 		return NULL;
-	if (dir == SHMRING__DIR_DATA)
-		return r->kind == SHMRING_MPMC ? &shmring__mpmc_for_data : &shmring__spsc_for_data;
-	return r->kind == SHMRING_MPMC ? &shmring__mpmc_for_space : &shmring__spsc_for_space;
+	return dir == SHMRING__DIR_DATA ? engine_of(r)->for_data : engine_of(r)->for_space;
 }

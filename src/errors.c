@@ -23,7 +23,8 @@ const char *shmring_strerror(int err)
 	case ENOMEM:    return "out of memory";
 	case ENOTSUP:   return "not supported";
 	case ENOLCK:    return "the filesystem refuses the locks that prove an attachment alive";
-	case ESTALE:    return "the ring's name was replaced while attaching";
+	case ESTALE:    return "overwritten while acquired (discard what was read), "
+	                       "or the ring's name was replaced while attaching";
 	default:        return strerror(err < 0 ? -err : err);
 	}
 }

@@ -53,14 +53,15 @@ static void handle_bind(struct shmring *r, void *map, size_t map_size,
 {
 	r->hdr = map;
 	priv(r)->map_size = map_size;
-	r->kind = id->kind;
+	r->kind = shmring__engine_kind(id->kind, id->flags);   /* a private kind
+	                                                        * picks its engine */
 	r->slot_size = id->slot_size;
 	priv(r)->flags = id->flags;
 	priv(r)->nslots = id->slots;
 	r->mask = priv(r)->nslots - 1;
 	r->lap_shift = (unsigned)__builtin_ctzll(priv(r)->nslots);
 	r->stride = shmring__stride(r->kind, r->slot_size);
-	/* ~512 bytes of slots between a producer that found the ring full and
+	/* ~2 KiB of slots between a producer that found the ring full and
 	 * its consumer, at most a quarter of the ring (spsc.c) */
 	uint64_t batch = (2048 + r->stride - 1) / r->stride, quarter = priv(r)->nslots / 4;
 	priv(r)->space_batch = batch < quarter ? batch : quarter ? quarter : 1;
@@ -87,11 +88,16 @@ static int handle_start(struct shmring *r)
 	if (priv(r)->roles && r->kind == SHMRING_SPSC && prod - cons > n && cons - prod > n)
 		return -EPROTO;   /* indices corrupt: refuse rather than guess (an
 		                   * observer may still look, e.g. shmring info) */
+	/* overwrite-oldest: the producer may be any distance ahead (what it
+	 * overwrote counts as overruns), never behind */
+	if (priv(r)->roles && r->kind == SHMRING__KIND_OVERWRITE && prod - cons > (uint64_t)INT64_MAX)
+		return -EPROTO;
 	r->p.pos = prod;
 	if ((priv(r)->roles & SHMRING_PRODUCER) && r->kind == SHMRING_SPSC)
 		r->p.pos = shmring__spsc_resume(r, prod, cons);
 	r->p.limit = cons + n;
 	r->c.pos = cons;
+	priv(r)->ow_avail = prod;   /* overwrite.c's cached prod_idx */
 	shmring__refresh_fast(r);
 	return 0;
 }
@@ -185,7 +191,8 @@ static void handle_free(struct shmring *r)
 int shmring__make_ring(int fd, const struct shmring__place *where, off_t size,
                        const struct shmring_config *cfg, int roles, struct shmring **out)
 {
-	uint32_t stride = shmring__stride(cfg->kind, cfg->slot_size);
+	uint32_t stride = shmring__stride(shmring__engine_kind(cfg->kind, cfg->flags),
+	                                  cfg->slot_size);
 	uint64_t total = SHMRING__HDR_SIZE + cfg->slots * stride;
 	struct shmring *r = handle_new(where);
 	int rc;

@@ -27,7 +27,9 @@ static int check_roles(int roles)
 
 static uint64_t ring_bytes(const struct shmring_config *cfg)
 {
-	return SHMRING__HDR_SIZE + cfg->slots * shmring__stride(cfg->kind, cfg->slot_size);
+	uint32_t stride = shmring__stride(shmring__engine_kind(cfg->kind, cfg->flags),
+	                                  cfg->slot_size);
+	return SHMRING__HDR_SIZE + cfg->slots * stride;
 }
 
 /* the page size of the object on fd: a huge page on hugetlbfs */

@@ -7,13 +7,14 @@
  * there is no cycle: tools/lint_calls.py checks it in make lint):
  *
  *   poll.c      -> api.c, wait.c, clock.c
- *   api.c       -> spsc.c, mpmc.c (the engines), stream.c, stats.c
+ *   api.c       -> spsc.c, mpmc.c, overwrite.c (the engines), stream.c, stats.c
  *   place.c     -> lifecycle.c, validate.c (names, paths, memfds, fds)
  *   event.c     -> api.c (wait tables), wait.c, stream.c, clock.c
  *   lifecycle.c -> event.c (close stops the watcher thread)
  *   lifecycle.c -> validate.c, registry.c, stream.c, spsc.c, mpmc.c, wait.c, stats.c,
  *                  clock.c
  *   spsc.c      -> wait.c, stream.c, stats.c
+ *   overwrite.c -> wait.c, stream.c, stats.c, clock.c
  *   mpmc.c      -> mpmc_dead.c, wait.c, stream.c, stats.c, clock.c
  *   mpmc_dead.c -> registry.c, wait.c, clock.c
  *   stream.c    -> registry.c, wait.c
@@ -41,7 +42,7 @@
 struct shmring__priv {
 	uint64_t nslots;            /* slots, validated at open */
 	uint32_t payload_off;       /* bytes before the payload in a slot: 8
-	                             * (SPSC) or 16 (MPMC) */
+	                             * (SPSC) or 16 (MPMC, overwrite) */
 	int roles;                  /* SHMRING_PRODUCER | SHMRING_CONSUMER held */
 	int readonly;               /* mapped PROT_READ (observer without write access) */
 	int forked;                 /* this copy was inherited across fork():
@@ -83,6 +84,13 @@ struct shmring__priv {
 	int64_t recover_ns;         /* last dead-consumer check (producers) */
 	int64_t skip_ns;            /* last dead-producer check (consumers) */
 
+	/* overwrite-oldest (overwrite.c), consumer side */
+	uint64_t ow_seq;            /* the seq word of the acquired slot as
+	                             * acquire read it (release compares) */
+	uint64_t ow_avail;          /* overwrite: cached prod_idx (overwrite.c) */
+	uint64_t ow_lost;           /* overruns found, not yet added to the
+	                             * shared counter */
+
 	/* event descriptor (event.c), NULL until shmring_event_fd() */
 	struct shmring__event *event;
 
@@ -104,6 +112,12 @@ struct shmring__handle {
 static inline struct shmring__priv *priv(struct shmring *r)
 {
 	return &((struct shmring__handle *)r)->priv;
+}
+
+/* the public kind of a handle's engine kind (SHMRING_SPSC or _MPMC) */
+static inline unsigned shmring__public_kind(unsigned kind)
+{
+	return kind == SHMRING__KIND_OVERWRITE ? SHMRING_SPSC : kind;
 }
 
 /* the fast-path permission bits of the handle, recomputed on state changes */
@@ -144,12 +158,14 @@ int shmring__pace(struct shmring__pace *p, int64_t timeout_ns,
 /* ---- validate.c: names, configs, and the shared header at open ---- */
 int shmring__check_name(const char *name);
 int shmring__check_config(const struct shmring_config *cfg);
-uint32_t shmring__stride(unsigned kind, uint32_t slot_size);
-uint32_t shmring__payload_off(unsigned kind);
+/* the engine kind (public, or private: handle.h) of a ring's kind and flags */
+unsigned shmring__engine_kind(unsigned kind, uint32_t flags);
+uint32_t shmring__stride(unsigned engine_kind, uint32_t slot_size);
+uint32_t shmring__payload_off(unsigned engine_kind);
 /* the identity of a ring, as read ONCE from an untrusted header and
  * validated; the handle is bound from this copy, never from a re-read */
 struct shmring__ident {
-	uint32_t kind;
+	uint32_t kind;              /* public kind, as in the header */
 	uint32_t slot_size;
 	uint64_t slots;
 	uint64_t total;
@@ -236,7 +252,7 @@ int shmring__announced(const struct shmring__sleeper *s, unsigned n);
 void shmring__sleep_on(struct shmring__sleeper *s, unsigned n, int exact, int64_t until_ns);
 void shmring__unannounce(struct shmring__sleeper *s, unsigned n);
 
-/* ---- spsc.c and mpmc.c: the two engines, one shape ---- */
+/* ---- spsc.c, mpmc.c and overwrite.c: the engines, one shape ---- */
 #define SHMRING__ENGINE(kind)                                                          \
 	int shmring__##kind##_send(struct shmring *r, const void *msg, size_t len,     \
 	                           int64_t timeout_ns);                                \
@@ -255,6 +271,7 @@ void shmring__unannounce(struct shmring__sleeper *s, unsigned n);
 	int shmring__##kind##_release(struct shmring *r, struct shmring_slot *s);
 SHMRING__ENGINE(spsc)
 SHMRING__ENGINE(mpmc)
+SHMRING__ENGINE(overwrite)
 #undef SHMRING__ENGINE
 /* what each engine's waits wait for (shmring_poll() reaches them through
  * shmring__wait_table() in api.c) */
@@ -264,6 +281,8 @@ int shmring__spsc_data(struct shmring *r);   /* >0: a message at c.pos (or a
                                               * corrupt; recv skips it) */
 uint64_t shmring__spsc_resume(struct shmring *r, uint64_t prod, uint64_t cons);
 extern const struct shmring__wait_for shmring__mpmc_for_data, shmring__mpmc_for_space;
+extern const struct shmring__wait_for shmring__overwrite_for_data,
+                                      shmring__overwrite_for_space;
 
 /* ---- api.c ---- */
 /* the engine's table for r's waits in direction dir; NULL when the handle

@@ -26,7 +26,7 @@ void shmring__flush_bytes(struct shmring *r)
 static unsigned list_peers(struct shmring *r, const struct shmring__peer *tab,
                            struct shmring_peer *out, int side, unsigned *live)
 {
-	unsigned n = r->kind == SHMRING_SPSC ? 1 : SHMRING__MAX_PEERS, k = 0;
+	unsigned n = shmring__public_kind(r->kind) == SHMRING_SPSC ? 1 : SHMRING__MAX_PEERS, k = 0;
 
 	*live = 0;
 	for (unsigned i = 0; i < n; i++) {
@@ -55,7 +55,8 @@ int shmring_info(struct shmring *r, struct shmring_info *out)
 	unsigned live_prod, live_cons;
 
 	memset(out, 0, sizeof(*out));
-	out->kind = r->kind;
+	out->kind = shmring__public_kind(r->kind);   /* never a private kind */
+	out->flags = priv(r)->flags;
 	out->slot_size = r->slot_size;
 	out->slots = priv(r)->nslots;
 	out->mem_size = priv(r)->map_size;
@@ -103,5 +104,11 @@ int shmring_stats(struct shmring *r, struct shmring_stats *out)
 	out->orphans = shmring__load_relaxed64(&h->orphans);
 	out->abandoned = shmring__load_relaxed64(&h->abandoned);
 	out->membarriers = shmring__load_relaxed64(&h->membarriers);
+	out->overruns = shmring__load_relaxed64(&h->overruns);
+	/* overwrite-oldest: the consumer's position counts what it lost too;
+	 * received is what it delivered (clamped: the two words are read at
+	 * slightly different moments while the consumer moves) */
+	if (r->kind == SHMRING__KIND_OVERWRITE)
+		out->received = out->received > out->overruns ? out->received - out->overruns : 0;
 	return 0;
 }

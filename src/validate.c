@@ -35,13 +35,29 @@ int shmring__check_path(const char *path)
 	return 0;
 }
 
-uint32_t shmring__payload_off(unsigned kind)
+/* the engine that serves a ring of this public kind and these flags: the
+ * public kind, or a private one (include/shmring/handle.h) */
+unsigned shmring__engine_kind(unsigned kind, uint32_t flags)
 {
-	return kind == SHMRING_MPMC ? (uint32_t)sizeof(struct shmring__slot_mpmc)
-	                            : (uint32_t)sizeof(struct shmring__slot_spsc);
+	if (kind == SHMRING_SPSC && (flags & SHMRING_OVERWRITE))
+		return SHMRING__KIND_OVERWRITE;
+	return kind;
 }
 
-/* slot header + payload, rounded up to 8 bytes */
+/* bytes before the payload in a slot of this engine kind */
+uint32_t shmring__payload_off(unsigned kind)
+{
+	switch (kind) {
+	case SHMRING_MPMC:
+		return (uint32_t)sizeof(struct shmring__slot_mpmc);
+	case SHMRING__KIND_OVERWRITE:
+		return (uint32_t)sizeof(struct shmring__slot_ow);
+	default:
+		return (uint32_t)sizeof(struct shmring__slot_spsc);
+	}
+}
+
+/* slot header + payload, rounded up to 8 bytes (kind: the engine kind) */
 uint32_t shmring__stride(unsigned kind, uint32_t slot_size)
 {
 	uint64_t s = (uint64_t)shmring__payload_off(kind) + slot_size;
@@ -77,7 +93,11 @@ int shmring__check_config(const struct shmring_config *cfg)
 		return -EINVAL;
 	if (cfg->flags & ~SHMRING__FLAGS_KNOWN)
 		return -EINVAL;
-	uint64_t total = total_size(cfg->slots, shmring__stride(cfg->kind, cfg->slot_size));
+	if ((cfg->flags & SHMRING_OVERWRITE) && cfg->kind != SHMRING_SPSC)
+		return -EINVAL;   /* overwrite-oldest has one producer to order */
+	uint64_t total = total_size(cfg->slots,
+	                            shmring__stride(shmring__engine_kind(cfg->kind, cfg->flags),
+	                                            cfg->slot_size));
 	if (!total || total > SHMRING__MAX_TOTAL)
 		return -EINVAL;
 	return 0;
@@ -89,7 +109,8 @@ int shmring__check_config(const struct shmring_config *cfg)
  * copy handed back to the caller use those locals only, so a peer that
  * rewrites the header while we open cannot make us bind sizes we did not
  * check. Everything must agree with what a creator of this layout version
- * writes. Returns 0 (and fills *out) or -EPROTO.
+ * writes, with no flag this library does not know. Returns 0 (and fills
+ * *out) or -EPROTO.
  */
 void (*shmring__test_hook_open)(void);
 
@@ -115,7 +136,13 @@ int shmring__check_header(const struct shmring__hdr *h, uint64_t obj_size,
 		return -EPROTO;
 	if (slots < 2 || slots > SHMRING_MAX_SLOTS || !is_pow2(slots))
 		return -EPROTO;
-	if (stride != shmring__stride(kind, slot_size))
+	/* a flag we do not know may change the layout (a later library's
+	 * ring): refuse rather than misread it */
+	if (flags & ~SHMRING__FLAGS_KNOWN)
+		return -EPROTO;
+	if ((flags & SHMRING_OVERWRITE) && kind != SHMRING_SPSC)
+		return -EPROTO;
+	if (stride != shmring__stride(shmring__engine_kind(kind, flags), slot_size))
 		return -EPROTO;
 	if (total != total_size(slots, stride) || total > obj_size || total > SHMRING__MAX_TOTAL)
 		return -EPROTO;
@@ -123,6 +150,6 @@ int shmring__check_header(const struct shmring__hdr *h, uint64_t obj_size,
 	out->slot_size = slot_size;
 	out->slots = slots;
 	out->total = total;
-	out->flags = flags & SHMRING__FLAGS_KNOWN;   /* unknown bits: ignored */
+	out->flags = flags;
 	return 0;
 }

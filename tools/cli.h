@@ -31,6 +31,9 @@
                           * down): the data may be incomplete */
 #define EX_ENDPOINT 14   /* bridge: the ZeroMQ endpoint cannot be bound or
                           * connected (address in use, unknown host, ...) */
+#define EX_LOST     15   /* pop: an overwrite-oldest ring overran the reader:
+                          * messages were lost (the output holds intact
+                          * messages in order, with gaps); --allow-loss: 0 */
 #define EX_SIGNAL  130   /* interrupted by SIGINT, SIGTERM or SIGHUP */
 
 /* how long a blocking library call waits before we look at the stop flag */
@@ -106,7 +109,7 @@ int cmd_bench(int argc, char **argv);
 int cmd_bridge(int argc, char **argv);
 
 /* shared by create and push: --kind/--slots/--slot-size/--mode/--prefault,
- * --file/--hugepages/--mlock */
+ * --file/--hugepages/--mlock/--overwrite */
 struct cli_ring_opts {
 	struct shmring_config cfg;
 	int as_file;   /* --file: NAME is a file path (cli_name's as_file) */
@@ -122,6 +125,7 @@ int cli_ring_opt(struct cli_ring_opts *o, int opt, const char *arg);
 #define CLI_OPT_FILE      0x106
 #define CLI_OPT_HUGEPAGES 0x107
 #define CLI_OPT_MLOCK     0x108
+#define CLI_OPT_OVERWRITE 0x109
 #define CLI_RING_LONGOPTS \
 	{ "kind", required_argument, NULL, CLI_OPT_KIND }, \
 	{ "slots", required_argument, NULL, CLI_OPT_SLOTS }, \
@@ -130,7 +134,8 @@ int cli_ring_opt(struct cli_ring_opts *o, int opt, const char *arg);
 	{ "prefault", no_argument, NULL, CLI_OPT_PREFAULT }, \
 	{ "file", no_argument, NULL, CLI_OPT_FILE }, \
 	{ "hugepages", no_argument, NULL, CLI_OPT_HUGEPAGES }, \
-	{ "mlock", no_argument, NULL, CLI_OPT_MLOCK }
+	{ "mlock", no_argument, NULL, CLI_OPT_MLOCK }, \
+	{ "overwrite", no_argument, NULL, CLI_OPT_OVERWRITE }
 
 /* push's and pop's ends of a stream, shared with bridge (cli_stream.c) */
 /* attach NAME as its producer, creating it with ro's config if missing and
@@ -155,6 +160,16 @@ struct cli_stream_end {
 	int shut_before;   /* the stream was already shut down then */
 };
 int cli_stream_begin(struct shmring *r, struct cli_stream_end *e);
+/* the next message of a consumer (pop, bridge), as acquire gives it: in
+ * place, or for an overwrite-oldest ring copied into copy (cap bytes) with
+ * recv, since a message read in place there may be overwritten while it
+ * is written out. cli_msg_done ends it. copy: NULL for other rings. */
+int cli_msg_next(struct shmring *r, struct shmring_slot *s, void *copy, size_t cap,
+                 int64_t timeout_ns);
+void cli_msg_done(struct shmring *r, struct shmring_slot *s, const void *copy);
+/* a consumer's copy buffer: malloc'd slot_size bytes for an overwrite-oldest
+ * ring, NULL for others (and *overruns: the ring's count now) */
+void *cli_msg_buffer(struct shmring *r, size_t *cap, uint64_t *overruns);
 const char *cli_stream_truncated(struct shmring *r, const struct cli_stream_end *e);
 
 /* a role-less observer handle (info, ls, watch, rm): cli_ring_open(ring, 0),

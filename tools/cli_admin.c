@@ -51,11 +51,14 @@ static const char create_usage[] =
 "      --hugepages        back the ring with huge pages: NAME must be a file on\n"
 "                         hugetlbfs, such as /dev/hugepages/r\n"
 "      --mlock            every process that attaches locks the ring in memory\n"
+"      --overwrite        overwrite-oldest (spsc only): the producer never waits;\n"
+"                         when the ring is full the oldest messages are\n"
+"                         overwritten and the consumer counts them as overruns\n"
 "  -h, --help             show this help\n"
 "\n"
 "Exit status: 0 created; 1 no huge pages, or the lock in memory refused\n"
 "(RLIMIT_MEMLOCK); 2 bad option, name or path (a directory, --hugepages off\n"
-"hugetlbfs); 3 no such directory; 4 the ring exists; 5 permission denied;\n"
+"hugetlbfs, --overwrite with --kind mpmc); 3 no such directory; 4 the ring exists; 5 permission denied;\n"
 "see shmring(1).\n";
 
 int cmd_create(int argc, char **argv)
@@ -170,10 +173,11 @@ static void print_info_json(const char *name, const struct snapshot *s)
 
 	printf("{\"name\":");
 	cli_json_str(stdout, name);
-	printf(",\"kind\":\"%s\",\"slot_size\":%u,\"slots\":%llu,\"mem_size\":%llu,"
+	printf(",\"kind\":\"%s\",\"overwrite\":%s,\"slot_size\":%u,\"slots\":%llu,\"mem_size\":%llu,"
 	       "\"prod_idx\":%llu,\"cons_idx\":%llu,\"used\":%llu,\"state\":\"%s\","
 	       "\"eof\":%s,\"shutdowns\":%u,\"creator_pid\":%d,\"created_ns\":%llu,",
-	       cli_kind_name(in->kind), in->slot_size, (unsigned long long)in->slots,
+	       cli_kind_name(in->kind), (in->flags & SHMRING_OVERWRITE) ? "true" : "false",
+	       in->slot_size, (unsigned long long)in->slots,
 	       (unsigned long long)in->mem_size, (unsigned long long)in->prod_idx,
 	       (unsigned long long)in->cons_idx, (unsigned long long)in->used,
 	       ring_state(in), in->eof ? "true" : "false", in->shutdowns, in->creator_pid,
@@ -185,13 +189,14 @@ static void print_info_json(const char *name, const struct snapshot *s)
 	       "\"empty_waits\":%llu,\"prod_wakes\":%llu,\"cons_wakes\":%llu,"
 	       "\"bad_msgs\":%llu,\"orphans\":%llu,\"sent_bytes\":%llu,"
 	       "\"recv_bytes\":%llu,\"membarriers\":%llu,\"prod_deaths\":%u,"
-	       "\"cons_deaths\":%u}}\n",
+	       "\"cons_deaths\":%u,\"overruns\":%llu}}\n",
 	       (unsigned long long)st->sent, (unsigned long long)st->received,
 	       (unsigned long long)st->full_waits, (unsigned long long)st->empty_waits,
 	       (unsigned long long)st->prod_wakes, (unsigned long long)st->cons_wakes,
 	       (unsigned long long)st->bad_msgs, (unsigned long long)st->orphans,
 	       (unsigned long long)st->sent_bytes, (unsigned long long)st->recv_bytes,
-	       (unsigned long long)st->membarriers, in->prod_deaths, in->cons_deaths);
+	       (unsigned long long)st->membarriers, in->prod_deaths, in->cons_deaths,
+	       (unsigned long long)st->overruns);
 }
 
 static void print_info_text(const char *name, const struct snapshot *s)
@@ -205,7 +210,9 @@ static void print_info_text(const char *name, const struct snapshot *s)
 	if (localtime_r(&t, &tm))
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
 	printf("%-13s %s\n", "ring:", name);
-	printf("%-13s %s\n", "kind:", cli_kind_name(in->kind));
+	printf("%-13s %s%s\n", "kind:", cli_kind_name(in->kind),
+	       (in->flags & SHMRING_OVERWRITE)
+	               ? ", overwrite-oldest (the producer never waits; the oldest messages go)" : "");
 	printf("%-13s %llu x %u bytes (%s of payload)\n", "slots:",
 	       (unsigned long long)in->slots, in->slot_size,
 	       cli_human(in->slots * in->slot_size, h1, sizeof(h1)));
@@ -223,9 +230,12 @@ static void print_info_text(const char *name, const struct snapshot *s)
 	printf(", %u shutdown call%s\n", in->shutdowns, in->shutdowns == 1 ? "" : "s");
 	print_peers("producers:", in->producers, in->nproducers);
 	print_peers("consumers:", in->consumers, in->nconsumers);
-	printf("%-13s sent %llu, received %llu, corrupt %llu, orphaned %llu\n", "messages:",
+	printf("%-13s sent %llu, received %llu, corrupt %llu, orphaned %llu", "messages:",
 	       (unsigned long long)st->sent, (unsigned long long)st->received,
 	       (unsigned long long)st->bad_msgs, (unsigned long long)st->orphans);
+	if (in->flags & SHMRING_OVERWRITE)
+		printf(", overwritten before read %llu", (unsigned long long)st->overruns);
+	printf("\n");
 	printf("%-13s sent %llu, received %llu (counted every 64 KiB per handle)\n", "bytes:",
 	       (unsigned long long)st->sent_bytes, (unsigned long long)st->recv_bytes);
 	printf("%-13s producers %u, consumers %u\n", "found dead:", in->prod_deaths,

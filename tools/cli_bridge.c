@@ -79,7 +79,7 @@ static const char bridge_usage[] =
 "      --no-create      ZeroMQ -> ring: fail if the ring does not exist\n"
 "  ring options, used only when the bridge creates the ring (see shmring create):\n"
 "      --kind spsc|mpmc --slots N (64) --slot-size BYTES (64K)\n"
-"      --mode OCTAL (0600) --prefault --hugepages --mlock\n"
+"      --mode OCTAL (0600) --prefault --hugepages --mlock --overwrite\n"
 "      --file               the ring argument is a file path even without a '/'\n"
 "  -h, --help           show this help\n"
 "\n"
@@ -329,10 +329,12 @@ static int ring_to_zmq(const char *name, const char *ep, const struct bridge_opt
 		return EX_SIGNAL;
 	}
 
-	uint64_t msgs = 0, bytes = 0, bad = 0;
+	uint64_t msgs = 0, bytes = 0, bad = 0, overruns0;
+	size_t cap;
+	void *copy = cli_msg_buffer(r, &cap, &overruns0);   /* overwrite-oldest rings */
 	for (;;) {
 		struct shmring_slot s;
-		rc = shmring_acquire(r, &s, 0);
+		rc = cli_msg_next(r, &s, copy, cap, 0);
 		if (rc == -EAGAIN) {
 			/* nothing to send: look at the link before sleeping */
 			link_events(&l);
@@ -344,7 +346,7 @@ static int ring_to_zmq(const char *name, const char *ep, const struct bridge_opt
 				rc = -EINTR;
 				break;
 			}
-			rc = shmring_acquire(r, &s, CLI_SLICE_NS);
+			rc = cli_msg_next(r, &s, copy, cap, CLI_SLICE_NS);
 		}
 		if (rc == -ETIMEDOUT || rc == -EAGAIN)
 			continue;
@@ -361,7 +363,7 @@ static int ring_to_zmq(const char *name, const char *ep, const struct bridge_opt
 		}
 		size_t len = s.len;
 		rc = link_send(&l, s.data, len, 0);
-		shmring_release(r, &s);
+		cli_msg_done(r, &s, copy);
 		if (rc < 0) {
 			if (rc != -ECONNRESET && rc != -EINTR) {
 				cli_err(ep, "sending: %s", zmq_strerror(-rc));
@@ -385,6 +387,13 @@ static int ring_to_zmq(const char *name, const char *ep, const struct bridge_opt
 			break;
 		}
 	}
+
+	struct shmring_stats lst;
+	if (copy && shmring_stats(r, &lst) == 0 && lst.overruns != overruns0)
+		cli_err(name, "warning: %llu message(s) lost: overwritten before they were read "
+		        "(overwrite-oldest ring); the others went out intact, in order",
+		        (unsigned long long)(lst.overruns - overruns0));
+	free(copy);
 
 	int linger = 0;
 	if (rc == -EPIPE) {

@@ -42,7 +42,7 @@ static const char push_usage[] =
 "      --spin NS        spin this many ns before sleeping (0: sleep at once)\n"
 "  ring options, used only when push creates the ring (see shmring create):\n"
 "      --kind spsc|mpmc --slots N (64) --slot-size BYTES (64K)\n"
-"      --mode OCTAL (0600) --prefault --hugepages --mlock\n"
+"      --mode OCTAL (0600) --prefault --hugepages --mlock --overwrite\n"
 "      --file               NAME is a file path even without a '/' (r: ./r)\n"
 "  -h, --help           show this help\n"
 "\n"
@@ -317,6 +317,8 @@ static const char pop_usage[] =
 "  -t, --timeout SECONDS  fail (exit 10) when no message comes for this long\n"
 "  -u, --unlink         remove the ring(s) after the end of the stream(s)\n"
 "      --spin NS        spin this many ns before sleeping (0: sleep at once)\n"
+"      --allow-loss     an overwrite-oldest ring's losses are reported but do\n"
+"                       not change the exit status\n"
 "  -h, --help           show this help\n"
 "\n"
 "Exit status: 0 end of a stream that was shut down (or --count reached;\n"
@@ -324,7 +326,9 @@ static const char pop_usage[] =
 "3 no such ring; 6 corrupt messages were skipped; 7 another consumer holds\n"
 "the ring; 10 --timeout expired; 11 standard output was closed; 13 the stream\n"
 "ended because a producer died or vanished before shutting down: the data may\n"
-"be incomplete; 130 interrupted; see shmring(1).\n";
+"be incomplete; 15 an overwrite-oldest ring lost messages before they were\n"
+"read (the output holds the intact ones, in order; the count is on standard\n"
+"error; not with --allow-loss); 130 interrupted; see shmring(1).\n";
 
 /* an output buffer in front of write(2): small messages are gathered, big
  * ones go straight from the slot; partial writes are finished */
@@ -454,6 +458,10 @@ struct pop_src {
 	struct shmring *r;
 	struct cli_stream_end end;
 	int done;                   /* its stream ended (-EPIPE seen) */
+	void *copy;                 /* overwrite-oldest ring: messages are copied
+	                             * out (recv), never read in place */
+	size_t cap;
+	uint64_t overruns0;         /* its overruns when we attached */
 };
 
 /* messages taken from one ring before pop looks at the next (several rings) */
@@ -486,6 +494,39 @@ static int pop_open_all(struct pop_src *src, unsigned n, double wait_s, int64_t 
 	return EX_OK;
 }
 
+int cli_msg_next(struct shmring *r, struct shmring_slot *s, void *copy, size_t cap,
+                 int64_t timeout_ns)
+{
+	if (!copy)
+		return shmring_acquire(r, s, timeout_ns);
+	ssize_t n = shmring_recv(r, copy, cap, timeout_ns);
+	if (n < 0)
+		return (int)n;
+	s->data = copy;
+	s->len = (size_t)n;
+	return 0;
+}
+
+void cli_msg_done(struct shmring *r, struct shmring_slot *s, const void *copy)
+{
+	if (!copy)
+		shmring_release(r, s);
+}
+
+void *cli_msg_buffer(struct shmring *r, size_t *cap, uint64_t *overruns)
+{
+	struct shmring_info in;
+	struct shmring_stats st;
+	*cap = 0;
+	*overruns = 0;
+	if (shmring_info(r, &in) < 0 || !(in.flags & SHMRING_OVERWRITE))
+		return NULL;
+	if (shmring_stats(r, &st) == 0)
+		*overruns = st.overruns;
+	*cap = in.slot_size;
+	return malloc(in.slot_size);
+}
+
 int cmd_pop(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -495,10 +536,11 @@ int cmd_pop(int argc, char **argv)
 		{ "timeout", required_argument, NULL, 't' },
 		{ "unlink", no_argument, NULL, 'u' },
 		{ "spin", required_argument, NULL, 'S' },
+		{ "allow-loss", no_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	int lines = 0, unlink_at_end = 0, opt;
+	int lines = 0, unlink_at_end = 0, allow_loss = 0, opt;
 	uint64_t count = UINT64_MAX, v;
 	double wait_s = 10, timeout_s = -1;
 	int64_t spin = -2;
@@ -521,6 +563,7 @@ int cmd_pop(int argc, char **argv)
 				return cli_usage("--timeout takes seconds, not '%s'", optarg);
 			break;
 		case 'u': unlink_at_end = 1; break;
+		case 'L': allow_loss = 1; break;
 		case 'S':
 			if (cli_parse_u64(optarg, &v) || v > INT64_MAX)
 				return cli_usage("--spin takes nanoseconds, not '%s'", optarg);
@@ -563,6 +606,15 @@ int cmd_pop(int argc, char **argv)
 		goto out_free;
 	o->len = 0;
 	o->err = 0;
+	for (unsigned i = 0; i < n; i++) {   /* overwrite-oldest rings */
+		src[i].copy = cli_msg_buffer(src[i].r, &src[i].cap, &src[i].overruns0);
+		if (!src[i].copy && src[i].cap) {
+			ret = cli_fail(src[i].name, -ENOMEM);
+			for (unsigned j = 0; j < n; j++)
+				shmring_close(src[j].r);
+			goto out_free;
+		}
+	}
 
 	/*
 	 * Take what each ring holds without waiting (up to POP_BATCH messages
@@ -580,7 +632,7 @@ int cmd_pop(int argc, char **argv)
 			struct pop_src *p = &src[i];
 			for (unsigned k = 0; !p->done && k < POP_BATCH && got < count; k++) {
 				struct shmring_slot s;
-				rc = shmring_acquire(p->r, &s, 0);
+				rc = cli_msg_next(p->r, &s, p->copy, p->cap, 0);
 				if (rc == -EAGAIN)
 					break;
 				if (rc == -EPIPE) {
@@ -606,7 +658,7 @@ int cmd_pop(int argc, char **argv)
 					break;
 				}
 				out_put(o, s.data, s.len, lines);
-				shmring_release(p->r, &s);
+				cli_msg_done(p->r, &s, p->copy);
 				got++;
 				moved = 1;
 				if (o->err)
@@ -668,6 +720,20 @@ int cmd_pop(int argc, char **argv)
 		if (ret == EX_OK)
 			ret = EX_PROTO;   /* a truncated stream keeps 13 */
 	}
+	for (unsigned i = 0; i < n; i++) {
+		struct shmring_stats st;
+		if (src[i].copy && shmring_stats(src[i].r, &st) == 0 &&
+		    st.overruns != src[i].overruns0) {
+			/* SPSC: we are the only consumer, every overrun since
+			 * we attached is ours */
+			cli_err(src[i].name, "%s%llu message(s) lost: the producer overwrote them "
+			        "before they were read (overwrite-oldest ring)",
+			        allow_loss ? "" : "warning: ",
+			        (unsigned long long)(st.overruns - src[i].overruns0));
+			if (ret == EX_OK && !allow_loss)
+				ret = EX_LOST;
+		}
+	}
 	for (unsigned i = 0; i < n; i++)
 		shmring_close(src[i].r);
 	if (unlink_at_end && (ret == EX_OK || ret == EX_TRUNCATED))
@@ -677,6 +743,8 @@ int cmd_pop(int argc, char **argv)
 				ret = cli_fail(src[i].name, rc);
 		}
 out_free:
+	for (unsigned i = 0; i < n; i++)
+		free(src[i].copy);
 	free(src);
 	free(items);
 	free(o);

@@ -133,6 +133,18 @@ static inline void shmring__fence_seqcst(void)
 {
 	SHMRING__NS atomic_thread_fence(SHMRING__MO(seq_cst));
 }
+/* release fence: no store after it becomes visible before the accesses
+ * ahead of it (a seqlock writer's "mark, then write"); acquire fence: the
+ * loads ahead of it complete before the accesses after it (a seqlock
+ * reader's "read, then re-check") */
+static inline void shmring__fence_release(void)
+{
+	SHMRING__NS atomic_thread_fence(SHMRING__MO(release));
+}
+static inline void shmring__fence_acquire(void)
+{
+	SHMRING__NS atomic_thread_fence(SHMRING__MO(acquire));
+}
 /* compiler-only barrier: orders nothing between CPUs by itself; upgraded to a
  * full fence by the waiter's membarrier() (see docs/memory-model.md, N1 and W2) */
 static inline void shmring__compiler_barrier(void)

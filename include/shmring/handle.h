@@ -29,6 +29,17 @@
 
 struct shmring_slot;
 
+/*
+ * Private engine kinds: the value of struct shmring's kind when a ring's
+ * flags select another engine than its public kind's. Never stored in
+ * shared memory (the header keeps the public kind and the flags) and never
+ * reported (shmring_info() gives the public kind and the flags). The inline
+ * fast paths run only for kind == SHMRING_SPSC (p.fast/c.fast are 0 and
+ * the inline commit/release test the kind), so a ring of a private kind
+ * always reaches its engine through api.c.
+ */
+#define SHMRING__KIND_OVERWRITE 0x101u  /* SPSC + SHMRING_OVERWRITE: src/overwrite.c */
+
 /* NAME_MAX of POSIX shm names; spelled out so that the header also builds
  * in strict ISO C modes, where <limits.h> does not define NAME_MAX */
 #define SHMRING__NAME_MAX 255
@@ -65,7 +76,8 @@ struct shmring {
 	uint64_t mask;              /* slots - 1 */
 	uint32_t slot_size;
 	uint32_t stride;            /* bytes per slot, header included */
-	unsigned kind;
+	unsigned kind;              /* engine kind: SHMRING_SPSC, SHMRING_MPMC, or a
+	                             * private one (SHMRING__KIND_OVERWRITE) */
 	int fence_free;             /* 1: this process is registered for the
 	                             * waiter's membarrier; notifiers may use a
 	                             * compiler barrier instead of a fence */

@@ -157,7 +157,10 @@ struct shmring__hdr {
 	uint64_t recv_bytes;    /* payload bytes consumed, added in batches */
 	uint64_t abandoned;     /* MPMC: slots claimed by a producer that died
 	                         * before publishing, skipped by consumers */
-	uint8_t  pad7[SHMRING__LINE - 48];
+	uint64_t overruns;      /* SHMRING_OVERWRITE: messages the producer
+	                         * overwrote before the consumer read them
+	                         * (writer: the consumer) */
+	uint8_t  pad7[SHMRING__LINE - 56];
 
 	/* lines 8-15: reserved; zero in version 3 */
 	uint8_t  rsvd[8 * SHMRING__LINE];
@@ -191,6 +194,22 @@ struct shmring__hdr {
  */
 struct shmring__slot_spsc {
 	uint64_t seal;  /* writer: producer, after the payload (release) */
+};
+
+/* slot header of an SPSC ring created with SHMRING_OVERWRITE: 16 bytes,
+ * payload follows (8-byte aligned; written and read as whole 64-bit words,
+ * all of them atomic, so a read that overlaps a rewrite is defined).
+ * A per-slot sequence lock that also names the position it holds:
+ * seq == 2 * pos + 1: the producer is writing the message of position pos
+ *                     (whatever the slot held before is being destroyed);
+ * seq == 2 * pos + 2: holds the complete message of position pos.
+ * A consumer reads seq, the length and the payload, then seq again; the
+ * message is intact only if both reads of seq say 2 * pos + 2 (see
+ * src/overwrite.c). */
+struct shmring__slot_ow {
+	uint64_t seq;   /* writer: producer (odd before, even after the payload) */
+	uint32_t len;   /* writer: producer, between the two seq stores */
+	uint32_t rsvd;
 };
 
 /* slot header of an MPMC ring (Vyukov): 16 bytes, payload follows.
@@ -237,6 +256,9 @@ SHMRING__SA(offsetof(struct shmring__hdr, claim_n) == 6144, "claim counts offset
 SHMRING__SA(sizeof(struct shmring__hdr) == SHMRING__HDR_SIZE, "header size");
 SHMRING__SA(sizeof(struct shmring__slot_spsc) == 8, "spsc slot header");
 SHMRING__SA(sizeof(struct shmring__slot_mpmc) == 16, "mpmc slot header");
+SHMRING__SA(sizeof(struct shmring__slot_ow) == 16, "overwrite slot header");
+SHMRING__SA(offsetof(struct shmring__hdr, overruns) == 7 * SHMRING__LINE + 48, "overruns");
+SHMRING__SA(offsetof(struct shmring__hdr, rsvd) == 8 * SHMRING__LINE, "reserved lines");
 #undef SHMRING__SA
 
 #endif /* SHMRING_LAYOUT_H */

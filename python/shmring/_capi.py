@@ -35,6 +35,7 @@ CONSUMER = 2
 PREFAULT = 0x1
 HUGEPAGES = 0x2
 MLOCK = 0x4
+OVERWRITE = 0x8
 POLLIN = 1
 POLLOUT = 2
 POLL_MAX = 128
@@ -100,6 +101,7 @@ class Info(Structure):
         ("producers", Peer * MAX_PEERS),
         ("consumers", Peer * MAX_PEERS),
         ("spin_ns", c_int64),
+        ("flags", c_uint),
     ]
 
 
@@ -108,7 +110,7 @@ class Stats(Structure):
     _fields_ = [(f, c_uint64) for f in (
         "sent", "received", "sent_bytes", "recv_bytes", "full_waits",
         "empty_waits", "prod_wakes", "cons_wakes", "bad_msgs", "orphans",
-        "abandoned", "membarriers")]
+        "abandoned", "membarriers", "overruns")]
 
 
 class PollItem(Structure):
@@ -122,7 +124,7 @@ class PollItem(Structure):
 
 # sizes on LP64 Linux (x86-64, aarch64), derived from the header; the tests
 # compare them with ctypes.sizeof and the field values with the CLI's JSON
-ABI_SIZES = {"Config": 24, "Slot": 24, "Peer": 8, "Info": 1136, "Stats": 96,
+ABI_SIZES = {"Config": 24, "Slot": 24, "Peer": 8, "Info": 1144, "Stats": 104,
              "PollItem": 16}
 
 _HANDLE_OUT = POINTER(c_void_p)

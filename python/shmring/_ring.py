@@ -226,6 +226,7 @@ class RingInfo:
     producers: List[Peer] = field(default_factory=list)
     consumers: List[Peer] = field(default_factory=list)
     spin_ns: int = -1         #: this handle's wait policy in force (-1: not decided yet)
+    flags: int = 0            #: the ring's config flags (OVERWRITE, MLOCK, ...)
 
 
 @dataclass(frozen=True)
@@ -243,6 +244,7 @@ class RingStats:
     orphans: int
     abandoned: int
     membarriers: int
+    overruns: int = 0   #: OVERWRITE rings: messages overwritten before they were read
 
 
 def _peers(arr: "ctypes.Array[_capi.Peer]", n: int) -> List[Peer]:
@@ -435,7 +437,7 @@ class Ring:
         in that file. ``slots``: a power of two, 2 to 2**32. ``slot_size``:
         the largest message in bytes, 1 to 2**30. ``kind``: ``"spsc"`` (one
         producer, one consumer) or ``"mpmc"`` (up to 64 of each). ``mode``:
-        permission bits. ``flags``: PREFAULT, MLOCK, HUGEPAGES (files on
+        permission bits. ``flags``: PREFAULT, MLOCK, OVERWRITE, HUGEPAGES (files on
         hugetlbfs only).
 
         FileExistsError, PermissionError, RingValueError (name, sizes,
@@ -1024,7 +1026,8 @@ class Ring:
             prod_deaths=inf.prod_deaths, cons_deaths=inf.cons_deaths,
             creator_pid=inf.creator_pid, created_ns=inf.created_ns,
             producers=_peers(inf.producers, inf.nproducers),
-            consumers=_peers(inf.consumers, inf.nconsumers), spin_ns=inf.spin_ns)
+            consumers=_peers(inf.consumers, inf.nconsumers), spin_ns=inf.spin_ns,
+            flags=inf.flags)
 
     def stats(self) -> RingStats:
         """Counters of the ring (all handles together)."""

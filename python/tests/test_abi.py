@@ -27,6 +27,8 @@ def test_info_offsets():
     assert _capi.Info.producers.offset == 104
     assert _capi.Info.consumers.offset == 104 + 512
     assert _capi.Info.spin_ns.offset == 1128
+    assert _capi.Info.flags.offset == 1136
+    assert _capi.Stats.overruns.offset == 96
     assert _capi.Stats.membarriers.offset == 88
     assert _capi.PollItem.events.offset == 8
     assert _capi.Config.mode.offset == 16 and _capi.Config.flags.offset == 20
@@ -45,6 +47,7 @@ def test_constants_match_header():
                         ("SHMRING_CONSUMER", shmring.CONSUMER),
                         ("SHMRING_PREFAULT", shmring.PREFAULT),
                         ("SHMRING_HUGEPAGES", shmring.HUGEPAGES), ("SHMRING_MLOCK", shmring.MLOCK),
+                        ("SHMRING_OVERWRITE", shmring.OVERWRITE),
                         ("SHMRING_POLLIN", shmring.POLLIN), ("SHMRING_POLLOUT", shmring.POLLOUT),
                         ("SHMRING_POLL_MAX", shmring.POLL_MAX),
                         ("SHMRING_DEFAULT_SPIN_NS", shmring.DEFAULT_SPIN_NS)]:
@@ -80,7 +83,7 @@ def test_info_and_stats_match_cli(name, cli):
     assert [q["pid"] for q in js["consumers"]] == [q.pid for q in info.consumers]
     assert info.spin_ns == 12345
     for f in ("sent", "received", "full_waits", "empty_waits", "prod_wakes", "cons_wakes",
-              "bad_msgs", "orphans", "membarriers"):
+              "bad_msgs", "orphans", "membarriers", "overruns"):
         assert js["stats"][f] == getattr(stats, f), f
     assert js["stats"]["prod_deaths"] == info.prod_deaths
     assert (stats.sent, stats.received) == (11, 4)

@@ -398,3 +398,20 @@ def test_close_during_poll(name):
         t.join(5)
         shmring.unlink(n2)
         assert not t.is_alive() and len(errors) == 1 and n2 in str(errors[0])
+
+
+def test_overwrite_oldest(name):
+    # the producer never waits; the consumer gets the newest slots' worth and
+    # counts what was overwritten
+    with shmring.Ring.create(name, slots=4, slot_size=16, role="producer",
+                             flags=shmring.OVERWRITE) as p, \
+            shmring.Ring.open(name, role="consumer") as c:
+        for i in range(10):
+            p.send(b"m%d" % i, timeout=0)
+        assert [c.recv(timeout=0) for _ in range(4)] == [b"m6", b"m7", b"m8", b"m9"]
+        assert c.stats().overruns == 6
+        assert c.stats().received == 4
+        assert c.info().flags & shmring.OVERWRITE
+        assert c.info().kind == "spsc"
+    with pytest.raises(shmring.RingValueError):
+        shmring.Ring.create(name, slots=4, slot_size=16, kind="mpmc", flags=shmring.OVERWRITE)

@@ -428,6 +428,33 @@ if [ -n "$AS" ]; then
 	"$CLI" rm "/$P-locked"
 fi
 
+# ---- overwrite-oldest rings (--overwrite) ----
+O="/$P-ow"
+expect 2 "--overwrite with --kind mpmc" "$CLI" create --overwrite --kind mpmc "$O"
+grep -q -- "--overwrite needs --kind spsc" "$TMP/err" && [ ! -e "/dev/shm/$P-ow" ] && ok ||
+	bad "--overwrite --kind mpmc: $(cat "$TMP/err")"
+expect 0 "create --overwrite" "$CLI" create --overwrite --slots 4 --slot-size 16 "$O"
+expect 0 "info of an overwrite ring" "$CLI" info "$O"
+grep -q "^kind: *spsc, overwrite-oldest" "$TMP/out" && grep -q "overwritten before read 0" "$TMP/out" &&
+	ok || bad "info text of an overwrite ring: $(cat "$TMP/out")"
+seq 1 10 | "$CLI" push --lines "$O" && ok || bad "push into an overwrite ring (it never waits)"
+expect 15 "pop with losses" "$CLI" pop --lines "$O"
+[ "$(tr '\n' ' ' < "$TMP/out")" = "7 8 9 10 " ] && ok || bad "pop after overruns: $(cat "$TMP/out")"
+grep -q "6 message(s) lost" "$TMP/err" && ok || bad "pop loss report: $(cat "$TMP/err")"
+expect 0 "info --json of an overwrite ring" "$CLI" info --json "$O"
+[ "$(json_get "$TMP/out" .overwrite)" = true ] && [ "$(json_get "$TMP/out" .stats.overruns)" = 6 ] &&
+	[ "$(json_get "$TMP/out" .stats.received)" = 4 ] && ok ||
+	bad "info --json overruns: $(cat "$TMP/out")"
+seq 11 20 | "$CLI" push --lines "$O"
+expect 0 "pop --allow-loss" "$CLI" pop --lines --allow-loss "$O"
+[ "$(tr '\n' ' ' < "$TMP/out")" = "17 18 19 20 " ] && grep -q "6 message(s) lost" "$TMP/err" && ok ||
+	bad "pop --allow-loss: $(cat "$TMP/out") $(cat "$TMP/err")"
+seq 21 22 | "$CLI" push --lines "$O"
+expect 0 "pop without losses" "$CLI" pop --lines "$O"
+[ "$(tr '\n' ' ' < "$TMP/out")" = "21 22 " ] && [ ! -s "$TMP/err" ] && ok ||
+	bad "pop without losses: $(cat "$TMP/out") $(cat "$TMP/err")"
+"$CLI" rm "$O"
+
 # ---- watch, rm NAME..., bench ----
 expect 0 "watch --count" "$CLI" watch --count 2 --interval 0.1 "/$P-live"
 [ "$(wc -l < "$TMP/out")" -eq 3 ] && ok || bad "watch lines: $(cat "$TMP/out")"

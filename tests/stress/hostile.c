@@ -24,7 +24,12 @@
  * their buffers or the mapping (checked here with canaries and bounds, and
  * by ASan in `make check`), or block past their timeout (+ 500 ms).
  *
- *   hostile [-s seed] [-t seconds]   live runs, SPSC and MPMC rounds of 1 s
+ * Overwrite-oldest rings (SHMRING_OVERWRITE) get rounds and fixed cases of
+ * their own: their slots carry a sequence word that the scribbler rewrites
+ * too, and a release may also return -ESTALE there.
+ *
+ *   hostile [-s seed] [-t seconds]   live runs: SPSC, MPMC and overwrite-
+ *                                    oldest SPSC rounds of 1 s
  *   hostile -f                       the fixed cases only
  */
 #include <errno.h>
@@ -152,6 +157,18 @@ static void judge_msg(const void *p, size_t len)
 		atomic_fetch_add(&H->garbage, 1);
 }
 
+/* the config flags of the current round's ring (SHMRING_OVERWRITE or 0);
+ * set before the fork, inherited by every process of the round */
+static uint32_t R_flags;
+
+/* -ESTALE from a release is an answer only an overwrite handle gives (the
+ * flags it bound at open: the scribbler may have switched the layout) */
+static int stale_ok(struct shmring *r, int rc)
+{
+	struct shmring_info in;
+	return rc == -ESTALE && shmring_info(r, &in) == 0 && (in.flags & SHMRING_OVERWRITE);
+}
+
 static int allowed_common(int rc)
 {
 	return rc == -EAGAIN || rc == -ETIMEDOUT || rc == -EPIPE || rc == -EPROTO ||
@@ -175,8 +192,8 @@ static int allowed_common(int rc)
  * slots) outside I_sets, or sizes past the mapping, is a bad bind.
  */
 #define ROUND_SLOTS 16
-#define NCAND       24
-#define NSETS_MAX   256
+#define NCAND       40
+#define NSETS_MAX   1024
 #define ID_NICE     5     /* flipper and openers: not timed, so less CPU */
 
 enum { F_MAGIC, F_VERSION, F_KIND, F_SLOT_SIZE, F_STRIDE, F_SLOTS, F_TOTAL, F_N };
@@ -193,14 +210,28 @@ static unsigned I_ncand[F_N];
 static uint64_t I_obj;                   /* the object's size */
 
 /* the sizes as a reader of shmring_info() computes them */
+/* slot header bytes in the layout of (kind, flags) */
+static uint64_t id_payload_off_f(unsigned kind, uint32_t flags)
+{
+	if (kind == SHMRING_SPSC && (flags & SHMRING_OVERWRITE))
+		return sizeof(struct shmring__slot_ow);   /* the overwrite layout */
+	return kind == SHMRING_MPMC ? 16 : 8;
+}
+
+static uint64_t id_stride_f(unsigned kind, uint32_t flags, uint64_t slot_size)
+{
+	return (id_payload_off_f(kind, flags) + slot_size + 7) & ~UINT64_C(7);
+}
+
+/* ... in the layout the round's ring was created with */
 static uint64_t id_payload_off(unsigned kind)
 {
-	return kind == SHMRING_MPMC ? 16 : 8;
+	return id_payload_off_f(kind, R_flags);
 }
 
 static uint64_t id_stride(unsigned kind, uint64_t slot_size)
 {
-	return (id_payload_off(kind) + slot_size + 7) & ~UINT64_C(7);
+	return id_stride_f(kind, R_flags, slot_size);
 }
 
 static void cand_add(int f, uint64_t v)
@@ -214,23 +245,34 @@ static void cand_add(int f, uint64_t v)
 		hfail("identity candidate list %d full", f);
 }
 
-/* what open accepts (src/validate.c's rules, spelled out again here) */
-static int id_acceptable(const struct ident *d, uint64_t obj)
+/* what open accepts (src/validate.c's rules, spelled out again here), for
+ * a header whose flags word says flags */
+static int id_acceptable_f(const struct ident *d, uint64_t obj, uint32_t flags)
 {
 	if (d->version != SHMRING__LAYOUT_VERSION)
 		return 0;
 	if (d->kind != SHMRING_SPSC && d->kind != SHMRING_MPMC)
 		return 0;
+	if ((flags & SHMRING_OVERWRITE) && d->kind != SHMRING_SPSC)
+		return 0;   /* overwrite-oldest is SPSC only */
 	if (d->slot_size == 0 || d->slot_size > SHMRING_MAX_SLOT_SIZE)
 		return 0;
 	if (d->slots < 2 || d->slots > SHMRING_MAX_SLOTS || (d->slots & (d->slots - 1)))
 		return 0;
-	if (d->stride != id_stride(d->kind, d->slot_size))
+	if (d->stride != id_stride_f(d->kind, flags, d->slot_size))
 		return 0;
 	if (d->slots > (UINT64_MAX - SHMRING__HDR_SIZE) / d->stride)
 		return 0;
 	uint64_t t = SHMRING__HDR_SIZE + d->slots * d->stride;
 	return d->total == t && t <= obj;
+}
+
+/* the scribbler may rewrite the flags word too (SHMRING_OVERWRITE on or
+ * off: another slot layout); a set valid under either counts */
+static int id_acceptable(const struct ident *d, uint64_t obj)
+{
+	return id_acceptable_f(d, obj, R_flags) ||
+	       id_acceptable_f(d, obj, R_flags ^ SHMRING_OVERWRITE);
 }
 
 static int id_in_sets(unsigned kind, uint64_t slot_size, uint64_t slots)
@@ -265,6 +307,9 @@ static void ident_setup(unsigned kind)
 	for (unsigned k = 0; k < 2; k++)
 		for (unsigned i = 0; i < I_ncand[F_SLOT_SIZE]; i++)
 			cand_add(F_STRIDE, id_stride(I_cand[F_KIND][k], I_cand[F_SLOT_SIZE][i]));
+	for (unsigned i = 0; i < I_ncand[F_SLOT_SIZE]; i++)   /* the other SPSC layout */
+		cand_add(F_STRIDE, id_stride_f(SHMRING_SPSC, R_flags ^ SHMRING_OVERWRITE,
+		                               I_cand[F_SLOT_SIZE][i]));
 	for (unsigned c = 0; c < 3; c++) {
 		cand_add(F_SLOTS, counts[c]);
 		for (unsigned i = 0; i < I_ncand[F_STRIDE]; i++)
@@ -482,7 +527,7 @@ static int check_bind(struct shmring *r, const char *who, uint32_t *slot_size)
 	atomic_fetch_add(&H->bind_checks, 1);
 	cur_map_size = in.mem_size;
 	const char *bad = NULL;
-	uint64_t stride = id_stride(in.kind, in.slot_size);
+	uint64_t stride = id_stride_f(in.kind, in.flags, in.slot_size);
 	if (in.kind != SHMRING_SPSC && in.kind != SHMRING_MPMC)
 		bad = "kind";
 	else if (in.mem_size < SHMRING__HDR_SIZE ||
@@ -585,7 +630,7 @@ static void id_exercise(struct shmring *r, int roles, size_t ss, uint64_t *rng)
 					sink ^= ((unsigned char *)s.data)[i];
 				(void)sink;
 				rc = shmring_release(r, &s);
-				if (rc)
+				if (rc && !stale_ok(r, rc))
 					hfail("opener release: %s", shmring_strerror(rc));
 			} else {
 				herr(rc, allowed_common(rc));
@@ -762,7 +807,10 @@ static int honest(const char *name, int role, uint64_t seed)
 					memcpy(tmp, s.data, s.len <= SLOT_SIZE ? s.len : SLOT_SIZE);
 					judge_msg(tmp, s.len <= SLOT_SIZE ? s.len : 0);
 					rc = shmring_release(r, &s);
-					if (rc)
+					/* -ESTALE: an overwrite ring's slot rewritten
+					 * while acquired (by the producer, or by the
+					 * scribbler's seq words) */
+					if (rc && !stale_ok(r, rc))
 						hfail("release: %s", shmring_strerror(rc));
 				} else {
 					herr(rc, allowed_common(rc));
@@ -876,11 +924,13 @@ static int scribbler(const char *name, uint64_t seed)
 	return 0;
 }
 
-static int run_round(unsigned kind, double secs, uint64_t seed, unsigned round)
+static int run_round(unsigned kind, uint32_t flags, double secs, uint64_t seed, unsigned round)
 {
 	char name[80];
 	struct shmring *cr;
-	struct shmring_config cfg = { .kind = kind, .slot_size = SLOT_SIZE, .slots = ROUND_SLOTS };
+	struct shmring_config cfg = { .kind = kind, .slot_size = SLOT_SIZE, .slots = ROUND_SLOTS,
+	                              .flags = flags };
+	R_flags = flags;
 	snprintf(name, sizeof(name), "/shmring-hostile-%d-%u", (int)getpid(), round);
 	ident_setup(kind);   /* before the fork: every process checks binds with it */
 	shm_unlink(name);
@@ -938,9 +988,15 @@ static int fixed_fail;
 #define EXPECT(cond, ...) do { if (!(cond)) { fixed_fail++; \
 	printf("hostile-fixed: FAIL line %d: ", __LINE__); printf(__VA_ARGS__); printf("\n"); } } while (0)
 
-static struct shmring__slot_spsc *spsc_slot(struct shmring *r, uint64_t pos)
+/* the length word of the slot of pos, in the ring's own slot layout */
+static uint32_t *slot_len(struct shmring *r, unsigned kind, uint32_t flags, uint64_t pos)
 {
-	return (void *)shmring__slot(r, pos);
+	if (kind == SHMRING_MPMC)
+		return &((struct shmring__slot_mpmc *)(void *)shmring__slot(r, pos))->len;
+	if (flags & SHMRING_OVERWRITE)
+		return &((struct shmring__slot_ow *)(void *)shmring__slot(r, pos))->len;
+	/* SPSC: the length is the low half of the seal (little-endian) */
+	return (uint32_t *)(void *)&((struct shmring__slot_spsc *)(void *)shmring__slot(r, pos))->seal;
 }
 
 /* one timed call: returns within its timeout + slack */
@@ -948,17 +1004,18 @@ static struct shmring__slot_spsc *spsc_slot(struct shmring *r, uint64_t pos)
 	EXPECT(stress_now_ns() - t0_ < (to) + SLACK_NS, #call " took %" PRId64 " ms", \
 	       (stress_now_ns() - t0_) / 1000000); } while (0)
 
-static void fixed_kind(unsigned kind)
+static void fixed_kind(unsigned kind, uint32_t flags)
 {
 	char name[80];
 	struct shmring *p, *c;
-	struct shmring_config cfg = { .kind = kind, .slot_size = 64, .slots = 8 };
+	struct shmring_config cfg = { .kind = kind, .slot_size = 64, .slots = 8, .flags = flags };
 	unsigned char msg[64] = "hello", buf[64 + CANARY];
 	struct iovec iov[2] = { { buf, 64 }, { buf, 64 } };
 	struct shmring_slot s;
 	ssize_t n;
 	int rc;
-	const char *k = kind == SHMRING_SPSC ? "spsc" : "mpmc";
+	const char *k = (flags & SHMRING_OVERWRITE) ? "overwrite" :
+	                kind == SHMRING_SPSC ? "spsc" : "mpmc";
 
 	snprintf(name, sizeof(name), "/shmring-hostile-fixed-%s-%d", k, (int)getpid());
 	shm_unlink(name);
@@ -974,16 +1031,13 @@ static void fixed_kind(unsigned kind)
 		return;
 	}
 	struct shmring__hdr *h = p->hdr;
-	/* SPSC: the length is the low half of the seal (little-endian) */
-	uint32_t *lenp = kind == SHMRING_SPSC ? (uint32_t *)&spsc_slot(p, 0)->seal
-	                                      : &((struct shmring__slot_mpmc *)shmring__slot(p, 0))->len;
+	uint32_t *lenp;
 
 	/* 1. slot length > slot_size: -EBADMSG, skipped, the ring goes on */
 	static const uint32_t badlens[] = { 65, 4096, 0x7fffffff, 0xffffffff };
 	for (unsigned i = 0; i < 4; i++) {
 		uint64_t pos = shmring__load_relaxed64(&h->prod_idx);
-		lenp = kind == SHMRING_SPSC ? (uint32_t *)&spsc_slot(p, pos)->seal
-		                            : &((struct shmring__slot_mpmc *)shmring__slot(p, pos))->len;
+		lenp = slot_len(p, kind, flags, pos);
 		EXPECT(shmring_send(p, msg, 10, 0) == 0, "%s send", k);
 		*lenp = badlens[i];
 		canary_set(buf, 64);
@@ -1052,7 +1106,8 @@ static void fixed_kind(unsigned kind)
 	c2 = NULL;
 	h->cons_idx = pi + 3;
 	rc = shmring_open(name, SHMRING_CONSUMER, &c2);
-	EXPECT(rc == 0, "%s open with tail 3 behind head: %d", k, rc);
+	EXPECT((flags & SHMRING_OVERWRITE) ? rc == -EPROTO : rc == 0,
+	       "%s open with tail 3 behind head: %d", k, rc);
 	shmring_close(c2);
 
 	/* 5. registry garbage: an owner word naming a live process (pid 1) and one naming nobody */
@@ -1073,6 +1128,49 @@ static void fixed_kind(unsigned kind)
 		       (kind == SHMRING_MPMC && n == -EPROTO),
 		       "%s recv after registry garbage: %zd", k, n);
 		shmring_close(c);
+	}
+
+	/* 5b. overwrite layout: sequence words no producer writes. Older
+	 * than the position: -EBADMSG; newer: lost (stats.overruns); odd
+	 * (being written) forever: lost; an acquisition whose seq changes:
+	 * -ESTALE. Never a message, never a hang */
+	if (flags & SHMRING_OVERWRITE) {
+		struct shmring_stats st0, st1;
+		/* indices in step with the producer's own position again */
+		h->prod_idx = h->cons_idx = p->p.pos;
+		rc = shmring_open(name, SHMRING_CONSUMER, &c);
+		EXPECT(rc == 0 || rc == -EBUSY || rc == -EPROTO, "%s reopen: %d", k, rc);
+		if (rc == 0) {
+			shmring_stats(c, &st0);
+			static const int64_t deltas[] = { -2, 2, 1, 2 * 8, -(INT64_C(1) << 62) };
+			for (unsigned i = 0; i < 5; i++) {
+				uint64_t pos = p->p.pos;
+				EXPECT(shmring_send(p, msg, 10, 0) == 0, "%s send", k);
+				struct shmring__slot_ow *so = (void *)shmring__slot(p, pos);
+				so->seq += (uint64_t)deltas[i];
+				canary_set(buf, 64);
+				WITHIN(shmring_recv(c, buf, 64, 20000000), 20000000, n);
+				canary_check(buf, 64);
+				EXPECT(n == -EBADMSG || n == -ETIMEDOUT || n == -EPROTO,
+				       "%s seq %+lld: got %zd", k, (long long)deltas[i], n);
+			}
+			shmring_stats(c, &st1);
+			EXPECT(st1.overruns - st0.overruns + st1.bad_msgs - st0.bad_msgs >= 5,
+			       "%s seq garbage not counted", k);
+			/* acquired, then the seq word moves: -ESTALE */
+			EXPECT(shmring_send(p, msg, 10, 0) == 0, "%s send", k);
+			n = shmring_acquire(c, &s, 0);
+			EXPECT(n == 0, "%s acquire: %zd", k, n);
+			if (n == 0) {
+				((struct shmring__slot_ow *)(void *)shmring__slot(p, s.pos))->seq += 2;
+				rc = shmring_release(c, &s);
+				EXPECT(rc == -ESTALE, "%s release after seq moved: %d", k, rc);
+			}
+			EXPECT(shmring_send(p, msg, 10, 0) == 0, "%s send", k);
+			n = shmring_recv(c, buf, 64, 0);
+			EXPECT(n == 10, "%s recv after seq garbage: %zd", k, n);
+			shmring_close(c);
+		}
 	}
 
 	/* 6. identity garbage after open: ignored by open handles, new opens -EPROTO */
@@ -1250,14 +1348,16 @@ static void fixed_ident(unsigned kind)
 
 static int fixed_cases(void)
 {
-	fixed_kind(SHMRING_SPSC);
-	fixed_kind(SHMRING_MPMC);
+	fixed_kind(SHMRING_SPSC, 0);
+	fixed_kind(SHMRING_MPMC, 0);
+	fixed_kind(SHMRING_SPSC, SHMRING_OVERWRITE);
 	fixed_ident(SHMRING_SPSC);
 	fixed_ident(SHMRING_MPMC);
 	printf("hostile-fixed: %s %d failures (slot length > slot_size via recv/burst/acquire, "
 	       "futex words and waiter counts garbage, indices far apart, tail behind head, "
 	       "registry garbage, identity garbage, identity flipped during open by the hook "
-	       "and by a thread; SPSC and MPMC)\n",
+	       "and by a thread; SPSC and MPMC; overwrite-oldest: the same and seq words "
+	       "garbage)\n",
 	       fixed_fail ? "FAIL" : "PASS", fixed_fail);
 	return fixed_fail ? 1 : 0;
 }
@@ -1284,7 +1384,8 @@ int main(int argc, char **argv)
 	int64_t t0 = stress_now_ns(), end = t0 + (int64_t)(secs * 1e9);
 	unsigned round = 0;
 	while (stress_now_ns() < end && !atomic_load(&H->why_set)) {
-		run_round(round % 2 ? SHMRING_MPMC : SHMRING_SPSC, 1.0, seed + round, round);
+		run_round(round % 3 == 1 ? SHMRING_MPMC : SHMRING_SPSC,
+		          round % 3 == 2 ? SHMRING_OVERWRITE : 0, 1.0, seed + round, round);
 		round++;
 	}
 	if (round && !atomic_load(&H->bind_checks))

@@ -1,7 +1,8 @@
 # tests/stress/stress.mk - multi-process stress, kill -9 fault injection,
 # hostile peer, sanitizer builds. Targets:
 #   test-stress   short run (end of make test): SPSC 1x1, MPMC P x C matrix,
-#                 >= 120 kills, hostile peer, fixed corrupt-ring cases
+#                 >= 120 kills, hostile peer, fixed corrupt-ring cases, an
+#                 overwrite-oldest ring lapped for 10 s (overwrite.c)
 #   check         ASan+UBSan build of the library, the Criterion suite and the
 #                 stress; TSan build of the threaded stress
 #   soak          SOAK_SECONDS (600) of matrix + faults + hostile at once
@@ -13,7 +14,8 @@ STRESS_CORE    := $(addprefix tests/stress/stress_,cli.c msg.c ledger.c worker.c
 STRESS_OBJS    := $(STRESS_CORE:tests/stress/%.c=$(STRESS_DIR)/obj/%.o)
 STRESS_HDRS    := tests/stress/stress.h tests/stress/stress_internal.h
 STRESS_DEPS    := $(STRESS_OBJS) $(STRESS_HDRS) $(LIB_HDRS) $(LIB_A)
-STRESS_DRIVERS := stress_spsc stress_mpmc stress_fault stress_threads event_threads hostile mpmc_stall soak
+STRESS_DRIVERS := stress_spsc stress_mpmc stress_fault stress_threads event_threads hostile mpmc_stall soak \
+                  overwrite
 STRESS_BINS    := $(addprefix $(STRESS_DIR)/,$(STRESS_DRIVERS))
 STRESS_SEED    ?=
 SOAK_SECONDS   ?= 600
@@ -73,7 +75,8 @@ test-stress: $(STRESS_BINS) $(STRESS_DIR)/repro_skip_race $(STRESS_DIR)/repro_me
 	  "$(STRESS_DIR)/mpmc_stall" \
 	  "$(STRESS_DIR)/repro_skip_race" \
 	  "$(STRESS_DIR)/repro_membarrier" \
-	  "$(STRESS_DIR)/event_threads"
+	  "$(STRESS_DIR)/event_threads" \
+	  "$(STRESS_DIR)/overwrite $(STRESS_S) -t $(if $(STRESS_QUICK),3,10)"
 
 # every part runs even when an earlier one fails; the last line sums up
 check: $(DEPS_STAMP)
@@ -83,7 +86,7 @@ check: $(DEPS_STAMP)
 	@echo "== check: TSan build in $(TSAN_BUILD)"
 	$(Q)$(MAKE) --no-print-directory BUILD=$(TSAN_BUILD) EXTRA_CFLAGS='$(TSAN_FLAGS)' \
 	  EXTRA_LDFLAGS='-fsanitize=thread' lib $(TSAN_BUILD)/stress/stress_threads \
-	  $(TSAN_BUILD)/stress/event_threads
+	  $(TSAN_BUILD)/stress/event_threads $(TSAN_BUILD)/stress/overwrite
 	$(Q)u=PASS; s=PASS; t=PASS; m=PASS; \
 	echo "== check: Criterion suite under ASan+UBSan"; \
 	$(SAN_ENV) SHMRING_PEER=$(abspath $(SAN_BUILD)/tests/peer) \
@@ -93,7 +96,8 @@ check: $(DEPS_STAMP)
 	  EXTRA_LDFLAGS='$(SAN_FLAGS)' STRESS_QUICK=1 test-stress || s=FAIL; \
 	echo "== check: threaded stress under TSan"; \
 	$(TSAN_ENV) $(STRESS_RUN) "$(TSAN_BUILD)/stress/stress_threads $(STRESS_S) -t 3" \
-	  "$(TSAN_BUILD)/stress/event_threads" || t=FAIL; \
+	  "$(TSAN_BUILD)/stress/event_threads" \
+	  "$(TSAN_BUILD)/stress/overwrite $(STRESS_S) -T -t 3" || t=FAIL; \
 	echo "== check: Spin and Relacy models of the sleep/wake handshake"; \
 	$(MAKE) --no-print-directory model-check || m=FAIL; \
 	echo "check: asan-unit $$u, asan-stress $$s, tsan-threads $$t, model $$m"; \
