@@ -29,7 +29,7 @@
 /* run order within a rep (rotated each rep): the two yardsticks, pipe and
  * the reference ring, sit next to the shmring cases they are compared with */
 static const struct transport *const all_transports[] = {
-	&t_pipe, &t_ref_ring, &t_shm_spsc, &t_shm_burst, &t_shm_zc, &t_shm_sleep,
+	&t_pipe, &t_ref_ring, &t_shm_spsc, &t_shm_burst, &t_shm_burst256, &t_shm_zc, &t_shm_sleep,
 	&t_shm_mpmc11, &t_shm_mpmc22, &t_pipe_batch, &t_unix_stream, &t_unix_seqpacket,
 	&t_tcp, &t_mq, &t_urcu, &t_sem,
 	&t_shm_poll1, &t_shm_poll64, &t_shm_poll64s, &t_shm_epoll, &t_pipe_epoll,   /* transport_wait.c */

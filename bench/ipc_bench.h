@@ -211,7 +211,7 @@ static inline uint64_t now_ns(void)
 }
 
 /* transports */
-extern const struct transport t_shm_spsc, t_shm_burst, t_shm_zc, t_shm_sleep,
+extern const struct transport t_shm_spsc, t_shm_burst, t_shm_burst256, t_shm_zc, t_shm_sleep,
 	t_shm_mpmc11, t_shm_mpmc22, t_ref_ring, t_sem, t_pipe, t_pipe_batch,
 	t_unix_stream, t_unix_seqpacket, t_tcp, t_mq, t_urcu;
 extern const struct transport t_shm_poll1, t_shm_poll64, t_shm_poll64s, t_shm_epoll, t_pipe_epoll,

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include "ipc_bench.h"
 
-#define MAX_TRANS 24
+#define MAX_TRANS 32
 #define MAX_SIZES 32
 #define MAX_REPS  64
 

@@ -320,6 +320,8 @@ SHM_T(t_shm_spsc, "shm-spsc", "shmring SPSC send/recv, default wait (spin, then 
       TK_STREAM | TK_LATENCY, 1, 1, shm_setup_spsc, INT64_MIN, 0);
 SHM_T(t_shm_burst, "shm-burst32", "shmring SPSC send_burst/recv_burst, 32 per call",
       TK_STREAM, 1, 1, shm_setup_spsc, INT64_MIN, 32);
+SHM_T(t_shm_burst256, "shm-burst256", "shmring SPSC send_burst/recv_burst, 256 per call",
+      TK_STREAM, 1, 1, shm_setup_spsc, INT64_MIN, 256);
 SHM_T(t_shm_zc, "shm-zc", "shmring SPSC zero-copy: reserve/commit, acquire/release",
       TK_STREAM, 1, 1, shm_setup_spsc, INT64_MIN, 1);
 SHM_T(t_shm_sleep, "shm-sleep", "shmring SPSC send/recv, spin 0: futex sleep at once",

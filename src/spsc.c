@@ -184,6 +184,32 @@ static unsigned char *payload(struct shmring *r, uint64_t pos)
 	return shmring__slot(r, pos) + sizeof(struct shmring__slot_spsc);
 }
 
+/* consecutive slots from a position, for the bursts: no multiply per
+ * slot, the lap tag recomputed only at the wrap */
+struct cursor {
+	struct shmring__slot_spsc *slot;
+	uint64_t idx;    /* pos & mask */
+	uint64_t tag;    /* lap tag << 32 */
+};
+
+static void cursor_at(const struct shmring *r, struct cursor *c, uint64_t pos)
+{
+	c->idx = pos & r->mask;
+	c->slot = (struct shmring__slot_spsc *)shmring__slot(r, pos);
+	c->tag = (uint64_t)shmring__lap_tag(r, pos) << 32;
+}
+
+static void cursor_next(const struct shmring *r, struct cursor *c)
+{
+	if (++c->idx > r->mask) {
+		c->idx = 0;
+		c->slot = (struct shmring__slot_spsc *)r->slots0;
+		c->tag += UINT64_C(1) << 32;   /* the next lap (mod 2^32, as lap_tag) */
+	} else {
+		c->slot = (struct shmring__slot_spsc *)((unsigned char *)c->slot + r->stride);
+	}
+}
+
 int shmring__spsc_send(struct shmring *r, const void *msg, size_t len, int64_t timeout_ns)
 {
 	int rc = wait_space(r, timeout_ns);
@@ -223,13 +249,16 @@ int shmring__spsc_send_burst(struct shmring *r, const struct iovec *msgs, unsign
 	uint64_t room = r->p.limit - pos;
 	unsigned k = 0;
 	size_t bytes = 0;
-	for (; k < n && k < room; k++) {
+	struct cursor c;
+	for (cursor_at(r, &c, pos); k < n && k < room; k++, cursor_next(r, &c)) {
 		size_t len = msgs[k].iov_len;
 		if (len > r->slot_size || (!msgs[k].iov_base && len))
 			break;   /* the caller learns from the count; next call reports it */
 		bytes += len;
-		shmring__copy(payload(r, pos + k), msgs[k].iov_base, len);
-		shmring__spsc_seal(r, pos + k, len);   /* the consumer may start */
+		shmring__copy(c.slot + 1, msgs[k].iov_base, len);
+		/* P1: release: the payload before the seal (as shmring__spsc_seal);
+		 * pairs with C1. The consumer may start on it at once */
+		shmring__store_release64(&c.slot->seal, c.tag | (uint32_t)len);
 	}
 	shmring__spsc_publish(r, pos + k);   /* one index store and one wake check */
 	shmring__count_sent(r, bytes);
@@ -246,10 +275,12 @@ int shmring__spsc_recv_burst(struct shmring *r, struct iovec *bufs, unsigned n,
 	uint64_t pos = r->c.pos;
 	unsigned k = 0;
 	size_t bytes = 0;
-	for (; k < n; k++) {
-		uint64_t seal = shmring__spsc_seal_at(r, pos + k);   /* C1, once: untrusted */
+	struct cursor c;
+	for (cursor_at(r, &c, pos); k < n; k++, cursor_next(r, &c)) {
+		/* C1: acquire, once (untrusted): pairs with P1 */
+		uint64_t seal = shmring__load_acquire64(&c.slot->seal);
 		uint32_t len = (uint32_t)seal;
-		if (!shmring__sealed_for(r, seal, pos + k) || len > r->slot_size) {
+		if ((seal & ~UINT64_C(0xffffffff)) != c.tag || len > r->slot_size) {
 			if (k == 0)   /* wait_data() said the head is published */
 				return skip_corrupt(r, pos);
 			break;   /* not sealed yet, or corrupt: the next call sees */
@@ -259,7 +290,7 @@ int shmring__spsc_recv_burst(struct shmring *r, struct iovec *bufs, unsigned n,
 				return bufs[0].iov_base || !len ? -EMSGSIZE : -EINVAL;
 			break;
 		}
-		shmring__copy(bufs[k].iov_base, payload(r, pos + k), len);
+		shmring__copy(bufs[k].iov_base, c.slot + 1, len);
 		bufs[k].iov_len = len;
 		bytes += len;
 	}

@@ -556,7 +556,7 @@ static int check_bind(struct shmring *r, const char *who, uint32_t *slot_size)
  * slot_size, as shmring_info() tells) */
 static void id_exercise(struct shmring *r, int roles, size_t ss, uint64_t *rng)
 {
-	unsigned char buf[2 * (256 + CANARY)];
+	unsigned char buf[2 * (256 + CANARY)] = { 0 };
 	struct iovec iov[2];
 	struct shmring_slot s;
 	int rc;
