@@ -87,6 +87,8 @@ struct shmring__priv {
 	uint64_t cpus;              /* our affinity as last published (CPUs 0-63) */
 	int64_t share_checked_ns;   /* shmring__may_share_cpu()'s last scan */
 	int share;                  /* and its answer */
+	uint8_t held_shift[2];      /* MPMC held wait, [data, space]: the bound
+	                             * is SHMRING__HELD_SPIN_NS >> this */
 };
 
 /* what the library allocates: the public part first, so that a struct
@@ -120,8 +122,10 @@ static inline void shmring__refresh_fast(struct shmring *r)
                                            * end-of-stream checks */
 #define SHMRING__WAITV_MAX 128            /* words one futex_waitv call takes */
 #define SHMRING__HELD_SPIN_NS  10000000   /* MPMC: a waiter held up by a claimant
-                                           * in mid-operation spins this long
-                                           * past its budget before sleeping */
+                                           * in mid-operation spins at most this
+                                           * long past its budget before sleeping */
+#define SHMRING__HELD_SHIFT_MAX 12        /* ... or that >> up to 12 (2.4 us),
+                                           * after holds that outlasted it */
 #define SHMRING__YIELD_GAP_NS     20000   /* ... yielding the CPU after this,
                                            * then after gaps doubling up to */
 #define SHMRING__YIELD_GAP_MAX_NS 1000000 /* this */

@@ -449,7 +449,7 @@ Test(mpmc, consumer_held_by_a_claimant_spins_on_within_a_bound, .timeout = 20)
 	cr_assert_eq(shmring_set_spin(c, 1000000), 0);   /* 1 ms budget */
 
 	uint64_t w0 = waits_of(c, 0);
-	cr_assert_eq(shmring_recv(c, b, sizeof(b), 30000000), -ETIMEDOUT);
+	cr_assert_eq(shmring_recv(c, b, sizeof(b), 200000000), -ETIMEDOUT);
 	cr_assert_gt(waits_of(c, 0), w0, "an idle ring is slept on once the budget is spent");
 
 	cr_assert_eq(shmring_reserve(p, &s, 0), 0);   /* claimed, not published */
@@ -497,7 +497,7 @@ Test(mpmc, producer_held_by_a_reader_spins_on_full_ring_sleeps, .timeout = 20)
 	cr_assert_eq(shmring_release(c, &s), 0);
 	cr_assert_eq(shmring_send(p, "y", 1, 0), 0);   /* full again, nobody reading */
 	w0 = waits_of(p, 1);
-	cr_assert_eq(shmring_send(p, "z", 1, 30000000), -ETIMEDOUT);
+	cr_assert_eq(shmring_send(p, "z", 1, 200000000), -ETIMEDOUT);
 	cr_assert_gt(waits_of(p, 1), w0, "a full ring nobody drains is slept on");
 	shmring_close(c);
 	shmring_close(p);
@@ -538,6 +538,36 @@ Test(mpmc, consumer_asleep_behind_a_claimant_is_woken_by_its_commit, .timeout = 
 	cr_assert_lt(test_now_ns() - t1, 50000000, "woken %lld ns after the commit",
 	             (long long)(test_now_ns() - t1));
 	shmring_close(l.c);
+	shmring_close(p);
+	shmring_unlink(n);
+}
+
+/* holds that keep outlasting the spin bound (a producer that keeps its
+ * reservation for long on purpose) shrink the bound: the consumer soon
+ * sleeps almost as on an idle ring instead of spinning 10 ms each time */
+Test(mpmc, long_holds_shrink_the_held_spin, .timeout = 20)
+{
+	char n[64], b[8];
+	struct shmring *p, *c;
+	struct shmring_slot s;
+	struct shmring_config cfg = { .kind = SHMRING_MPMC, .slot_size = 8, .slots = 4 };
+	test_name(n, sizeof(n), "heldlong");
+	cr_assert_eq(shmring_create(n, &cfg, SHMRING_PRODUCER, &p), 0);
+	cr_assert_eq(shmring_open(n, SHMRING_CONSUMER, &c), 0);
+	cr_assert_eq(shmring_set_spin(c, 1000000), 0);
+	cr_assert_eq(shmring_reserve(p, &s, 0), 0);
+	uint64_t w0 = waits_of(c, 0);
+	cr_assert_eq(shmring_recv(c, b, sizeof(b), 10000000), -ETIMEDOUT);
+	cr_assert_eq(waits_of(c, 0), w0, "a first hold is spun on for 10 ms");
+	for (int i = 0; i < 6; i++)   /* each outlasts the bound (10 ms >> i) */
+		cr_assert_eq(shmring_recv(c, b, sizeof(b), 30000000), -ETIMEDOUT);
+	w0 = waits_of(c, 0);
+	cr_assert_eq(shmring_recv(c, b, sizeof(b), 10000000), -ETIMEDOUT);
+	cr_assert_gt(waits_of(c, 0), w0, "after long holds, a 10 ms wait sleeps");
+	memcpy(s.data, "l", 1);
+	cr_assert_eq(shmring_commit(p, &s, 1), 0);
+	cr_assert_eq(shmring_recv(c, b, sizeof(b), 0), 1);
+	shmring_close(c);
 	shmring_close(p);
 	shmring_unlink(n);
 }
