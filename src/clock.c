@@ -84,6 +84,39 @@ int64_t shmring__spin_budget(struct shmring *r, int dir, int64_t now)
 	return priv(r)->spin_auto ? shmring__auto_spin(r, dir, now) : priv(r)->spin_ns;
 }
 
+/*
+ * Could yielding our CPU let another process of this ring run: the
+ * claimant that holds us up, or one of our side with work to do? Only if
+ * some other attachment may run where we may; else a sched_yield() is a
+ * system call for nothing. Rescanned at most every SHMRING__LIVENESS_NS.
+ */
+int shmring__may_share_cpu(struct shmring *r, int64_t now)
+{
+	struct shmring__priv *pv = priv(r);
+
+	if (pv->share_checked_ns && now - pv->share_checked_ns < SHMRING__LIVENESS_NS)
+		return pv->share;
+	uint64_t mine = shmring__cpu_mask();
+	int any = 0;
+	pv->share_checked_ns = now;
+	for (int side = 0; side < 2 && !any; side++) {
+		const struct shmring__peer *tab = side ? r->hdr->consumers : r->hdr->producers;
+		int self = side ? pv->cons_entry : pv->prod_entry;
+		for (unsigned i = 0; i < SHMRING__MAX_PEERS && !any; i++) {
+			if ((int)i == self)
+				continue;
+			/* relaxed: hints (owner, cpus); a stale value costs
+			 * one useless yield or one missed */
+			if (!shmring__load_relaxed64(&tab[i].owner))
+				continue;
+			uint64_t c = shmring__load_relaxed64(&tab[i].cpus);
+			any = !mine || !c || (c & mine);
+		}
+	}
+	pv->share = any;
+	return any;
+}
+
 /* the policy's last word without reading the clock: may r spin at all? */
 int shmring__may_spin(struct shmring *r)
 {
@@ -112,6 +145,7 @@ int shmring__pace(struct shmring__pace *p, int64_t timeout_ns,
 	if (timeout_ns == 0)
 		return -EAGAIN;
 	int64_t now = shmring__now_ns();
+	p->now = now;
 	if (!p->start) {
 		p->start = now;
 		p->spin = budget(ctx, now);

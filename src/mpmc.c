@@ -172,6 +172,48 @@ static int ready_data(struct shmring *r)
 	return (int64_t)(seq - (pos + 1)) >= 0;
 }
 
+/*
+ * Why a waiter is not ready (keep_spinning() in wait.c): the state of the
+ * slot at its position tells an idle ring from one held up by a claimant
+ * in mid-operation. Relaxed loads: a hint that only decides whether to spin
+ * on or sleep; a stale answer costs a little CPU or one sleep.
+ *
+ * Consumer at pos: seq == pos while prod_idx > pos: a producer claimed pos
+ * and has not published it (the side waited for holds us). seq == pos + 1
+ * - slots: the message a lap back is still being read by the consumer that
+ * claimed it, and the producers wait for that slot (our side holds us).
+ * Producer at pos: seq == pos + 1 - slots while cons_idx > pos - slots: a
+ * consumer is reading the slot (the side waited for); seq == pos - slots:
+ * a producer a lap back has not published it, and the consumers wait there
+ * (our side). Otherwise the ring is plainly empty / full.
+ */
+static int held_data(struct shmring *r)
+{
+	/* relaxed: hints, see above */
+	uint64_t pos = shmring__load_relaxed64(&r->hdr->cons_idx);
+	uint64_t seq = shmring__load_relaxed64(&mslot(r, pos)->seq);
+
+	if (seq == pos)
+		/* relaxed: a hint */
+		return (int64_t)(shmring__load_relaxed64(&r->hdr->prod_idx) - pos) > 0
+		               ? SHMRING__HELD_PEER : 0;
+	return seq == pos + 1 - priv(r)->nslots ? SHMRING__HELD_OURS : 0;
+}
+
+static int held_space(struct shmring *r)
+{
+	/* relaxed: hints, see held_data() */
+	uint64_t pos = shmring__load_relaxed64(&r->hdr->prod_idx);
+	uint64_t seq = shmring__load_relaxed64(&mslot(r, pos)->seq);
+	uint64_t lap = pos - priv(r)->nslots;
+
+	if (seq == lap + 1)
+		/* relaxed: a hint */
+		return (int64_t)(shmring__load_relaxed64(&r->hdr->cons_idx) - lap) > 0
+		               ? SHMRING__HELD_PEER : 0;
+	return seq == lap ? SHMRING__HELD_OURS : 0;
+}
+
 /* what a waiting producer / consumer waits for, and what it repairs when
  * the peer looks stalled (shmring__wait() knows no ring kind; shmring_poll()
  * finds these through shmring__wait_table() in api.c) */
@@ -180,6 +222,7 @@ const struct shmring__wait_for shmring__mpmc_for_space = {
 	.ready = ready_space,
 	.gone = shmring__consumers_gone,
 	.stalled = shmring__mpmc_recover,
+	.held = held_space,
 };
 
 const struct shmring__wait_for shmring__mpmc_for_data = {
@@ -188,6 +231,7 @@ const struct shmring__wait_for shmring__mpmc_for_data = {
 	.gone = shmring__producers_gone,
 	.stalled = shmring__mpmc_skip_dead,
 	.at_end = shmring__stream_seen_end,
+	.held = held_data,
 };
 
 /* producer: mark claimed slots as ours, for shmring__mpmc_skip_dead() */

@@ -100,6 +100,10 @@ struct shmring__priv {
 	int64_t spin_auto_ns;       /* the decision, refreshed every 50 ms */
 	int64_t spin_checked_ns;    /* when it was last refreshed */
 	uint64_t cpus;              /* our affinity as last published (CPUs 0-63) */
+	int64_t share_checked_ns;   /* shmring__may_share_cpu()'s last scan */
+	int share;                  /* and its answer */
+	uint8_t held_shift[2];      /* MPMC held wait, [data, space]: the bound
+	                             * is SHMRING__HELD_SPIN_NS >> this */
 };
 
 /* what the library allocates: the public part first, so that a struct
@@ -138,6 +142,14 @@ static inline void shmring__refresh_fast(struct shmring *r)
 #define SHMRING__SPIN_CHECK_EVERY 64      /* spins between clock reads and
                                            * end-of-stream checks */
 #define SHMRING__WAITV_MAX 128            /* words one futex_waitv call takes */
+#define SHMRING__HELD_SPIN_NS  10000000   /* MPMC: a waiter held up by a claimant
+                                           * in mid-operation spins at most this
+                                           * long past its budget before sleeping */
+#define SHMRING__HELD_SHIFT_MAX 12        /* ... or that >> up to 12 (2.4 us),
+                                           * after holds that outlasted it */
+#define SHMRING__YIELD_GAP_NS     20000   /* ... yielding the CPU after this,
+                                           * then after gaps doubling up to */
+#define SHMRING__YIELD_GAP_MAX_NS 1000000 /* this */
 
 /* ---- clock.c: time and CPU placement ---- */
 int64_t shmring__now_ns(void);
@@ -148,9 +160,14 @@ int64_t shmring__auto_spin(struct shmring *r, int dir, int64_t now);
  * before sleeping, 0 sleep at once, < 0 never sleep */
 int64_t shmring__spin_budget(struct shmring *r, int dir, int64_t now);
 int shmring__may_spin(struct shmring *r);   /* without reading the clock */
+/* may another attachment of r (either side; our own entries left out) run
+ * on a CPU we may run on? From the registry's affinity hints, refreshed at
+ * most every 50 ms; 1 when unknown */
+int shmring__may_share_cpu(struct shmring *r, int64_t now);
 int64_t shmring__deadline(int64_t now, int64_t timeout_ns);   /* saturating */
 struct shmring__pace {
 	int64_t start, deadline, spin;   /* all 0 before the first call */
+	int64_t now;                     /* the clock as the last call read it */
 };
 int shmring__pace(struct shmring__pace *p, int64_t timeout_ns,
                   int64_t (*budget)(void *ctx, int64_t now), void *ctx, int64_t *until);
@@ -225,7 +242,15 @@ struct shmring__wait_for {
 	void (*stalled)(struct shmring *r, int force); /* repair what a dead peer
 	                                                 * left behind, or NULL */
 	void (*at_end)(struct shmring *r);          /* on -EPIPE, or NULL */
+	/* MPMC: why the ring is not ready, a hint from relaxed loads:
+	 * SHMRING__HELD_PEER (a claimant of the side we wait for is between
+	 * its claim and its publication or release), SHMRING__HELD_OURS (one
+	 * of our own side is, and holds the other side back), or 0 (the ring
+	 * is plainly empty or full). NULL: never held (SPSC) */
+	int (*held)(struct shmring *r);
 };
+#define SHMRING__HELD_PEER 1
+#define SHMRING__HELD_OURS 2
 int shmring__fence_free_init(void);
 int shmring__wait(struct shmring *r, const struct shmring__wait_for *w, int64_t timeout_ns);
 /* the peers w waits for are gone (after w->stalled(), rate-limited unless

@@ -37,6 +37,7 @@
 #include <limits.h>
 #include <linux/futex.h>
 #include <linux/membarrier.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -330,6 +331,63 @@ static int sleep_once(struct shmring *r, const struct shmring__wait_for *w, int6
  */
 struct budget_of { struct shmring *r; int dir; };
 
+/*
+ * MPMC: the spin budget is spent, but what we wait for is held by a
+ * claimant between its claim and its publication (or release), i.e. by a
+ * process that is running or runnable, not by an idle ring. In a saturated
+ * stream with more processes than CPUs that claimant was preempted, often
+ * by a process of its own side now spinning in its place, and it resumes
+ * within a scheduler slice or two: a sleep then costs a FUTEX_WAIT, a
+ * membarrier and the holder's FUTEX_WAKE, nothing gained. So keep spinning,
+ * for at most a bound after the budget ran out, then sleep as usual, once
+ * per wait. The bound adapts per handle and direction: SHMRING__HELD_SPIN_NS
+ * halved once for every hold that outlasted it (a holder that is stopped,
+ * dead until the liveness scan says so, or one that keeps a reservation
+ * for long on purpose), doubled back for every hold that ended while we
+ * spun; so a ring whose holds are long stops being spun on, and its idle
+ * waiters sleep almost as before. While spinning, yield the CPU when another
+ * attachment of the ring may run on ours (it may be the holder, or a
+ * process of our side with work to do): at once when our own side holds
+ * us up (the holder may be the very process queued behind us), after
+ * SHMRING__YIELD_GAP_NS when the other side does, then at doubling gaps,
+ * so that waiters that take turns on one CPU make few system calls.
+ * Returns 1 to keep spinning, 0 to sleep. h->since is 0 until the first
+ * hold of this wait; h->done once we gave up on it or slept.
+ */
+struct held_spin { int64_t since, yield_at, gap; int done; };
+
+static int keep_spinning(struct shmring *r, const struct shmring__wait_for *w,
+                         struct held_spin *h, const struct shmring__pace *pace)
+{
+	uint8_t *shift = &priv(r)->held_shift[w->dir == SHMRING__DIR_DATA ? 0 : 1];
+	int64_t now = pace->now;
+	int held;
+
+	if (!w->held || pace->spin <= 0 || h->done)
+		return 0;   /* SPSC, a policy that sleeps at once, or given up */
+	if (h->since && now - h->since >= (SHMRING__HELD_SPIN_NS >> *shift)) {
+		h->done = 1;   /* held too long: sleep, as for an idle ring */
+		if (*shift < SHMRING__HELD_SHIFT_MAX)
+			++*shift;
+		return 0;
+	}
+	held = w->held(r);
+	if (!held)
+		return 0;
+	if (!h->since) {
+		h->since = now;
+		h->gap = SHMRING__YIELD_GAP_NS;
+		h->yield_at = held == SHMRING__HELD_OURS ? now : now + h->gap;
+	}
+	if (now >= h->yield_at && shmring__may_share_cpu(r, now)) {
+		sched_yield();
+		h->yield_at = shmring__now_ns() + h->gap;
+		if (h->gap < SHMRING__YIELD_GAP_MAX_NS)
+			h->gap *= 2;
+	}
+	return 1;
+}
+
 static int64_t budget(void *ctx, int64_t now)
 {
 	struct budget_of *b = ctx;
@@ -340,6 +398,7 @@ int shmring__wait(struct shmring *r, const struct shmring__wait_for *w, int64_t 
 {
 	struct shmring__pace pace = { 0 };
 	struct budget_of b = { r, w->dir };
+	struct held_spin held = { 0, 0, 0, 0 };
 	/* a caller that may wait, and may spin, polls a while before the first
 	 * clock read and registry scan: the peer's message is often tens of ns
 	 * away. Sleep-at-once handles (and co-located ones) skip this. */
@@ -349,8 +408,12 @@ int shmring__wait(struct shmring *r, const struct shmring__wait_for *w, int64_t 
 
 	for (;;) {
 		rc = w->ready(r);
-		if (rc)
+		if (rc) {
+			uint8_t *shift = &priv(r)->held_shift[w->dir == SHMRING__DIR_DATA ? 0 : 1];
+			if (held.since && !held.done && *shift)
+				--*shift;   /* the hold ended while we spun */
 			return rc;
+		}
 		if ((iter % SHMRING__SPIN_CHECK_EVERY) == 0) {
 			if (shmring__wait_ended(r, w, 0)) {
 				/* the end observed (acquire): anything published
@@ -368,7 +431,8 @@ int shmring__wait(struct shmring *r, const struct shmring__wait_for *w, int64_t 
 			rc = shmring__pace(&pace, timeout_ns, budget, &b, &until);
 			if (rc < 0)
 				return rc;
-			if (rc) {
+			if (rc && !keep_spinning(r, w, &held, &pace)) {
+				held.done = held.since != 0;   /* held, then slept */
 				rc = sleep_once(r, w, until);
 				if (rc)
 					return rc;

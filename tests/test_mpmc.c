@@ -414,3 +414,160 @@ Test(mpmc, shutdown_with_reservation_ends_after_the_commit, .timeout = 20)
 	shmring_close(p);
 	shmring_unlink(n);
 }
+
+static int64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static uint64_t waits_of(struct shmring *r, int full)
+{
+	struct shmring_stats st;
+	cr_assert_eq(shmring_stats(r, &st), 0);
+	return full ? st.full_waits : st.empty_waits;
+}
+
+/*
+ * The MPMC wait policy: a consumer whose next message is claimed but not
+ * yet published (its producer is between reserve and commit) keeps spinning
+ * past its spin budget, because such a hold ends as soon as the holder
+ * runs; a sleep would cost a futex wait, a membarrier and the holder's
+ * wake. But only for a bounded time (a holder that does not finish is
+ * slept on), and an idle ring is slept on after the budget as before.
+ */
+Test(mpmc, consumer_held_by_a_claimant_spins_on_within_a_bound, .timeout = 20)
+{
+	char n[64], b[8];
+	struct shmring *p, *c;
+	struct shmring_slot s;
+	struct shmring_config cfg = { .kind = SHMRING_MPMC, .slot_size = 8, .slots = 4 };
+	test_name(n, sizeof(n), "heldc");
+	cr_assert_eq(shmring_create(n, &cfg, SHMRING_PRODUCER, &p), 0);
+	cr_assert_eq(shmring_open(n, SHMRING_CONSUMER, &c), 0);
+	cr_assert_eq(shmring_set_spin(c, 1000000), 0);   /* 1 ms budget */
+
+	uint64_t w0 = waits_of(c, 0);
+	cr_assert_eq(shmring_recv(c, b, sizeof(b), 200000000), -ETIMEDOUT);
+	cr_assert_gt(waits_of(c, 0), w0, "an idle ring is slept on once the budget is spent");
+
+	cr_assert_eq(shmring_reserve(p, &s, 0), 0);   /* claimed, not published */
+	w0 = waits_of(c, 0);
+	cr_assert_eq(shmring_recv(c, b, sizeof(b), 5000000), -ETIMEDOUT);
+	cr_assert_eq(waits_of(c, 0), w0, "held by a producer in mid-write: spin on, no sleep");
+
+	int64_t cpu0 = thread_cpu_ns();
+	cr_assert_eq(shmring_recv(c, b, sizeof(b), 200000000), -ETIMEDOUT);
+	int64_t cpu = thread_cpu_ns() - cpu0;
+	cr_assert_gt(waits_of(c, 0), w0, "a hold that does not end is slept on after the bound");
+	cr_assert_lt(cpu, 80000000, "200 ms wait on a stuck holder burned %lld ns of CPU",
+	             (long long)cpu);
+
+	memcpy(s.data, "m", 1);
+	cr_assert_eq(shmring_commit(p, &s, 1), 0);
+	cr_assert_eq(shmring_recv(c, b, sizeof(b), 0), 1);
+	cr_assert_eq(b[0], 'm');
+	shmring_close(c);
+	shmring_close(p);
+	shmring_unlink(n);
+}
+
+/* the same for a producer: a slot still being read by the consumer that
+ * claimed it (acquire without release) is spun on; a ring that is full
+ * because nobody consumes is slept on */
+Test(mpmc, producer_held_by_a_reader_spins_on_full_ring_sleeps, .timeout = 20)
+{
+	char n[64];
+	struct shmring *p, *c;
+	struct shmring_slot s;
+	struct shmring_config cfg = { .kind = SHMRING_MPMC, .slot_size = 8, .slots = 4 };
+	test_name(n, sizeof(n), "heldp");
+	cr_assert_eq(shmring_create(n, &cfg, SHMRING_PRODUCER, &p), 0);
+	cr_assert_eq(shmring_open(n, SHMRING_CONSUMER, &c), 0);
+	cr_assert_eq(shmring_set_spin(p, 1000000), 0);
+	for (int i = 0; i < 4; i++)
+		cr_assert_eq(shmring_send(p, &i, 1, 0), 0);
+	cr_assert_eq(shmring_acquire(c, &s, 0), 0);   /* slot 0: claimed, being read */
+
+	uint64_t w0 = waits_of(p, 1);
+	cr_assert_eq(shmring_send(p, "x", 1, 5000000), -ETIMEDOUT);
+	cr_assert_eq(waits_of(p, 1), w0, "held by a consumer in mid-read: spin on, no sleep");
+
+	cr_assert_eq(shmring_release(c, &s), 0);
+	cr_assert_eq(shmring_send(p, "y", 1, 0), 0);   /* full again, nobody reading */
+	w0 = waits_of(p, 1);
+	cr_assert_eq(shmring_send(p, "z", 1, 200000000), -ETIMEDOUT);
+	cr_assert_gt(waits_of(p, 1), w0, "a full ring nobody drains is slept on");
+	shmring_close(c);
+	shmring_close(p);
+	shmring_unlink(n);
+}
+
+/* a consumer that spun on a held slot, gave up and slept is woken by the
+ * holder's publication at once (no wake-up lost between the two phases) */
+Test(mpmc, consumer_asleep_behind_a_claimant_is_woken_by_its_commit, .timeout = 20)
+{
+	char n[64];
+	struct shmring *p;
+	struct shmring_slot s;
+	struct shmring_config cfg = { .kind = SHMRING_MPMC, .slot_size = 8, .slots = 4 };
+	struct late_recv l = { .timeout_ns = 2000000000 };
+	pthread_t t;
+	test_name(n, sizeof(n), "heldwake");
+	cr_assert_eq(shmring_create(n, &cfg, SHMRING_PRODUCER, &p), 0);
+	cr_assert_eq(shmring_open(n, SHMRING_CONSUMER, &l.c), 0);
+	cr_assert_eq(shmring_set_spin(l.c, 1000000), 0);
+	cr_assert_eq(shmring_reserve(p, &s, 0), 0);
+	uint64_t w0 = waits_of(p, 0);
+	pthread_create(&t, NULL, late_recv_thread, &l);
+	int64_t t0 = test_now_ns();
+	while (waits_of(p, 0) == w0 && test_now_ns() - t0 < 5000000000)
+		test_sleep_ms(1);   /* until the consumer has gone to sleep */
+	cr_assert_gt(waits_of(p, 0), w0, "the consumer slept after the bound");
+	test_sleep_ms(5);
+	memcpy(s.data, "w", 1);
+	int64_t t1 = test_now_ns();
+	cr_assert_eq(shmring_commit(p, &s, 1), 0);
+	cr_assert_eq(shmring_shutdown(p), 0);
+	pthread_join(t, NULL);
+	cr_assert_eq(l.got, 1);
+	cr_assert_eq(l.buf[0], 'w');
+	cr_assert_eq(l.then, -EPIPE);
+	/* the 100 ms sleep slice would be a lost wake's latency */
+	cr_assert_lt(test_now_ns() - t1, 50000000, "woken %lld ns after the commit",
+	             (long long)(test_now_ns() - t1));
+	shmring_close(l.c);
+	shmring_close(p);
+	shmring_unlink(n);
+}
+
+/* holds that keep outlasting the spin bound (a producer that keeps its
+ * reservation for long on purpose) shrink the bound: the consumer soon
+ * sleeps almost as on an idle ring instead of spinning 10 ms each time */
+Test(mpmc, long_holds_shrink_the_held_spin, .timeout = 20)
+{
+	char n[64], b[8];
+	struct shmring *p, *c;
+	struct shmring_slot s;
+	struct shmring_config cfg = { .kind = SHMRING_MPMC, .slot_size = 8, .slots = 4 };
+	test_name(n, sizeof(n), "heldlong");
+	cr_assert_eq(shmring_create(n, &cfg, SHMRING_PRODUCER, &p), 0);
+	cr_assert_eq(shmring_open(n, SHMRING_CONSUMER, &c), 0);
+	cr_assert_eq(shmring_set_spin(c, 1000000), 0);
+	cr_assert_eq(shmring_reserve(p, &s, 0), 0);
+	uint64_t w0 = waits_of(c, 0);
+	cr_assert_eq(shmring_recv(c, b, sizeof(b), 10000000), -ETIMEDOUT);
+	cr_assert_eq(waits_of(c, 0), w0, "a first hold is spun on for 10 ms");
+	for (int i = 0; i < 6; i++)   /* each outlasts the bound (10 ms >> i) */
+		cr_assert_eq(shmring_recv(c, b, sizeof(b), 30000000), -ETIMEDOUT);
+	w0 = waits_of(c, 0);
+	cr_assert_eq(shmring_recv(c, b, sizeof(b), 10000000), -ETIMEDOUT);
+	cr_assert_gt(waits_of(c, 0), w0, "after long holds, a 10 ms wait sleeps");
+	memcpy(s.data, "l", 1);
+	cr_assert_eq(shmring_commit(p, &s, 1), 0);
+	cr_assert_eq(shmring_recv(c, b, sizeof(b), 0), 1);
+	shmring_close(c);
+	shmring_close(p);
+	shmring_unlink(n);
+}
