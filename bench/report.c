@@ -1,10 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * report.c - the results of a run: one cell per kind x transport x size
- * holding every repetition's metrics, the ratios to the yardsticks (pipe,
- * ref-ring) measured in the same repetition, and the three outputs. The
- * metric table below drives all three: add a metric there and it shows in
- * the terminal, the JSON and the CSV.
+ * holding every repetition's metrics, the ratios to the yardsticks (pipe;
+ * the better of the two reference rings, ref-ring and ref-ff) measured in
+ * the same repetition, the noise marks, and the three outputs. The metric
+ * table below drives all three: add a metric there and it shows in the
+ * terminal, the JSON and the CSV.
+ *
+ * Noise marks: run_case() measures a cache-line round trip between the
+ * case's two CPUs just before and just after the case; a repetition whose
+ * two figures differ by more than NOISE_RATIO either way is marked (the
+ * host moved the vCPUs during the case, NOTES.md), and the tables count the
+ * marked repetitions of each case.
  */
 #include <errno.h>
 #include <math.h>
@@ -32,14 +39,20 @@ enum fmt {
 enum {                          /* CSV flags */
 	CSV_RANGE = 1,              /* also key_min, key_max */
 	CSV_RAW = 2,                /* %.6g even for NaN ("nan"): how format 1 writes latency */
+	PER_REP = 4,                /* JSON: every repetition's value (an array), no median */
 };
+
+#define RK_ANY (-1)             /* a metric of every kind (the noise figures) */
+#define NOISE_RATIO 2.0
 
 struct metric {
 	int kind;                   /* RK_STREAM / RK_LATENCY */
 	const char *key;            /* JSON key (and key_min, key_max); CSV column name */
 	size_t off;                 /* measured: where run_case() puts it in struct case_out */
 	const char *vs;             /* derived: ratio to this transport, same size and rep, */
-	int of, invert;             /* of metric [of]: ours / theirs (invert: theirs / ours) */
+	const char *vs2;            /* ... or to the better of vs and vs2 in that rep */
+	int of, invert;             /* of metric [of]: ours / theirs (invert: theirs / ours;
+	                             * then the lower of vs and vs2 is the better) */
 	int csv;                    /* CSV column (1..); 0: not in the CSV */
 	unsigned csv_flags;
 	int col;                    /* terminal column (1..); 0: not shown */
@@ -52,7 +65,8 @@ struct metric {
 
 enum {
 	M_MPS, M_BPS, M_PCPU, M_CCPU, M_FUTEX, M_XPIPE, M_SPIN, M_XREF,
-	L_P50, L_P99, L_P999, L_MAX, L_SAMPLES, L_XPIPE, NMETRIC
+	L_P50, L_P99, L_P999, L_MAX, L_SAMPLES, L_XPIPE, L_MEAN, L_XREF,
+	N_RTT0, N_RTT1, NMETRIC
 };
 
 #define AT(f) offsetof(struct case_out, f)
@@ -71,8 +85,8 @@ static const struct metric metrics[NMETRIC] = {
 	[M_XPIPE] = {RK_STREAM, "x_pipe", .vs = "pipe", .of = M_MPS, .csv = 3,
 	             .col = 3, .head = "x pipe", .width = 7, .fmt = F_RATIO},
 	[M_SPIN]  = {RK_STREAM, "spin_ns", AT(spin_ns)},
-	[M_XREF]  = {RK_STREAM, "x_ref", .vs = "ref-ring", .of = M_MPS, .csv = 13,
-	             .col = 4, .head = "x ref", .width = 6, .fmt = F_RATIO},
+	[M_XREF]  = {RK_STREAM, "x_ref", .vs = "ref-ring", .vs2 = "ref-ff", .of = M_MPS,
+	             .csv = 13, .col = 4, .head = "x ref", .width = 6, .fmt = F_RATIO},
 	[L_P50]   = {RK_LATENCY, "p50_ns", AT(p50), .csv = 7, .csv_flags = CSV_RAW,
 	             .col = 1, .head = "p50", .width = 9, .fmt = F_FIXED, .prec = 2, .div = 1e3},
 	[L_P99]   = {RK_LATENCY, "p99_ns", AT(p99), .csv = 8, .csv_flags = CSV_RAW,
@@ -84,8 +98,15 @@ static const struct metric metrics[NMETRIC] = {
 	[L_SAMPLES] = {RK_LATENCY, "samples", AT(samples), .csv = 11, .csv_flags = CSV_RAW,
 	             .col = 5, .head = "samples", .width = 9, .fmt = F_SI},
 	[L_XPIPE] = {RK_LATENCY, "x_pipe_p50", .vs = "pipe", .of = L_P50, .invert = 1,
-	             .csv = 12, .csv_flags = CSV_RAW, .col = 6, .head = "x pipe p50",
+	             .csv = 12, .csv_flags = CSV_RAW, .col = 7, .head = "x pipe p50",
 	             .width = 11, .fmt = F_RATIO},
+	[L_MEAN]  = {RK_LATENCY, "mean_ns", AT(mean), .csv = 14, .csv_flags = CSV_RAW,
+	             .col = 6, .head = "mean", .width = 9, .fmt = F_FIXED, .prec = 2, .div = 1e3},
+	[L_XREF]  = {RK_LATENCY, "x_ref_p50", .vs = "ref-ring", .vs2 = "ref-ff", .of = L_P50,
+	             .invert = 1, .csv = 15, .col = 8, .head = "x ref p50", .width = 10,
+	             .fmt = F_RATIO},
+	[N_RTT0]  = {RK_ANY, "line_rtt_before_ns", AT(rtt_before), .csv_flags = PER_REP},
+	[N_RTT1]  = {RK_ANY, "line_rtt_after_ns", AT(rtt_after), .csv_flags = PER_REP},
 };
 #undef AT
 
@@ -99,23 +120,32 @@ static const struct {
 	                " medians over reps of each percentile", TK_LATENCY},
 };
 
+static int of_kind(const struct metric *mt, int kind)
+{
+	return mt->kind == kind || mt->kind == RK_ANY;
+}
+
 /* one kind x transport x size: every repetition */
 struct cell {
-	int n, skipped;
-	char why[200];
+	int n, skipped, failed;
+	char why[200];              /* skipped: why; failed: the last failure */
+	int rep[MAX_REPS];          /* the repetition each value came from (0-based) */
+	signed char best[MAX_REPS]; /* the vs/vs2 metric: 0 vs was the better, 1 vs2, -1 n/a */
 	double v[MAX_REPS][NMETRIC];
 };
 
 static struct cell cells[RK_N][MAX_TRANS][MAX_SIZES];
 
-void report_add(int kind, size_t ti, int si, const struct case_out *o)
+void report_add(int kind, size_t ti, int si, int rep, const struct case_out *o)
 {
 	struct cell *a = &cells[kind][ti][si];
+	a->rep[a->n] = rep;
+	a->best[a->n] = -1;
 	double *v = a->v[a->n++];
 	for (int m = 0; m < NMETRIC; m++) {
 		const struct metric *mt = &metrics[m];
-		v[m] = mt->kind == kind && !mt->vs ? *(const double *)((const char *)o + mt->off)
-		                                   : NAN;
+		v[m] = of_kind(mt, kind) && !mt->vs ? *(const double *)((const char *)o + mt->off)
+		                                    : NAN;
 	}
 }
 
@@ -126,27 +156,111 @@ void report_skip(int kind, size_t ti, int si, const char *why)
 	snprintf(a->why, sizeof(a->why), "%s", why);
 }
 
+void report_fail(int kind, size_t ti, int si, const char *why)
+{
+	struct cell *a = &cells[kind][ti][si];
+	a->failed++;
+	snprintf(a->why, sizeof(a->why), "%s", why);
+}
+
+static size_t trans_index(const struct report *r, const char *name)
+{
+	size_t j = 0;
+	while (name && j < r->ntrans && strcmp(r->trans[j]->name, name) != 0)
+		j++;
+	return name ? j : r->ntrans;
+}
+
+/* metric m of the value measured in repetition rep, NaN if none */
+static double at_rep(const struct cell *p, int rep, int m)
+{
+	for (int i = 0; p && i < p->n; i++)
+		if (p->rep[i] == rep)
+			return p->v[i][m];
+	return NAN;
+}
+
 void report_ratios(const struct report *r)
 {
 	for (int m = 0; m < NMETRIC; m++) {
 		const struct metric *mt = &metrics[m];
-		size_t j = 0;
 		if (!mt->vs)
 			continue;
-		while (j < r->ntrans && strcmp(r->trans[j]->name, mt->vs) != 0)
-			j++;
+		size_t j = trans_index(r, mt->vs), j2 = trans_index(r, mt->vs2);
 		for (size_t ti = 0; ti < r->ntrans; ti++)
 			for (int s = 0; s < MAX_SIZES; s++) {
 				struct cell *a = &cells[mt->kind][ti][s];
 				const struct cell *p = j < r->ntrans ? &cells[mt->kind][j][s] : NULL;
-				/* the same rep index ran in the same pass */
+				const struct cell *p2 = j2 < r->ntrans ? &cells[mt->kind][j2][s] : NULL;
+				/* the yardstick measured in the same repetition; with two,
+				 * the better of them there (higher, or lower when inverted) */
 				for (int i = 0; i < a->n; i++) {
-					double ours = a->v[i][mt->of], theirs = p && i < p->n
-					              ? p->v[i][mt->of] : NAN;
+					double ours = a->v[i][mt->of];
+					double t1 = at_rep(p, a->rep[i], mt->of), t2 = at_rep(p2, a->rep[i], mt->of);
+					int second = !isnan(t2) &&
+					             (isnan(t1) || (mt->invert ? t2 < t1 : t2 > t1));
+					double theirs = second ? t2 : t1;
+					if (mt->vs2)
+						a->best[i] = (signed char)(isnan(theirs) ? -1 : second);
 					a->v[i][m] = mt->invert ? theirs / ours : ours / theirs;
 				}
 			}
 	}
+}
+
+/* the kind's metric with two yardsticks, or NULL */
+static const struct metric *best_metric(int kind)
+{
+	for (int m = 0; m < NMETRIC; m++)
+		if (metrics[m].kind == kind && metrics[m].vs2)
+			return &metrics[m];
+	return NULL;
+}
+
+/* how often each yardstick of best_metric() was the better one */
+static void best_counts(const struct cell *a, int *first, int *second)
+{
+	*first = *second = 0;
+	for (int i = 0; i < a->n; i++) {
+		*first += a->best[i] == 0;
+		*second += a->best[i] == 1;
+	}
+}
+
+/* "ring 2 ff 7" style: "ref-ff 7/9", the winner and its count */
+static const char *best_text(char *buf, size_t len, const struct cell *a, int kind)
+{
+	const struct metric *mt = best_metric(kind);
+	int c1, c2;
+	if (!mt) {
+		snprintf(buf, len, "-");
+		return buf;
+	}
+	best_counts(a, &c1, &c2);
+	if (!c1 && !c2)
+		snprintf(buf, len, "-");
+	else if (c1 == c2)
+		snprintf(buf, len, "tie %d/%d", c1, c1 + c2);
+	else
+		snprintf(buf, len, "%s %d/%d", c1 > c2 ? mt->vs : mt->vs2, c1 > c2 ? c1 : c2,
+		         c1 + c2);
+	return buf;
+}
+
+/* repetition i's two noise figures differ by more than NOISE_RATIO */
+static int noisy(const struct cell *a, int i)
+{
+	double b = a->v[i][N_RTT0], e = a->v[i][N_RTT1];
+	return !isnan(b) && !isnan(e) && b > 0 && e > 0 &&
+	       (e / b > NOISE_RATIO || b / e > NOISE_RATIO);
+}
+
+static int noise_marks(const struct cell *a)
+{
+	int k = 0;
+	for (int i = 0; i < a->n; i++)
+		k += noisy(a, i);
+	return k;
 }
 
 /* ------------------------------------------------------------------ */
@@ -224,7 +338,7 @@ static int shown(const struct report *r, size_t ti, int kind)
 /* ------------------------------------------------------------------ */
 /* terminal                                                            */
 
-void report_machine(struct machine *m, int cpu_prod, int cpu_cons)
+void report_machine(struct machine *m, const char *placement, int cpu_prod, int cpu_cons)
 {
 	snprintf(m->cpu, sizeof(m->cpu), "unknown");
 	FILE *f = fopen("/proc/cpuinfo", "r");
@@ -248,12 +362,17 @@ void report_machine(struct machine *m, int cpu_prod, int cpu_cons)
 	uname(&un);
 	snprintf(m->kernel, sizeof(m->kernel), "%s", un.release);
 	m->online = sysconf(_SC_NPROCESSORS_ONLN);
-	if (cpu_prod >= 0)
-		snprintf(m->placement, sizeof(m->placement),
+	m->placement = placement;
+	if (cpu_prod >= 0 && cpu_prod == cpu_cons)
+		snprintf(m->placement_detail, sizeof(m->placement_detail),
+		         "producer/client and consumer/server both pinned to CPU %d", cpu_prod);
+	else if (cpu_prod >= 0)
+		snprintf(m->placement_detail, sizeof(m->placement_detail),
 		         "producer/client pinned to CPU %d, consumer/server to CPU %d", cpu_prod,
 		         cpu_cons);
 	else
-		snprintf(m->placement, sizeof(m->placement), "not pinned (fewer than 2 usable CPUs)");
+		snprintf(m->placement_detail, sizeof(m->placement_detail),
+		         "not pinned: the scheduler places both sides");
 }
 
 void report_header(const struct report *r)
@@ -261,11 +380,13 @@ void report_header(const struct report *r)
 	printf("shmring ipc_bench: %s, %ld CPUs online, Linux %s\n", r->m.cpu, r->m.online,
 	       r->m.kernel);
 	printf("compiler: gcc-compatible %s; flags: %s\n", __VERSION__, BENCH_CFLAGS);
-	printf("placement: %s\n", r->m.placement);
+	printf("placement: %s (%s)\n", r->m.placement, r->m.placement_detail);
 	printf("reps %d (interleaved), %.3g s per case; medians, [min-max] over reps;"
-	       " x pipe / x ref = median over reps of the ratio to 'pipe' / 'ref-ring'"
-	       " of the same size in the same rep\n",
-	       r->reps, r->duration);
+	       " x pipe / x ref = median over reps of the ratio to 'pipe' / the better of"
+	       " 'ref-ring' and 'ref-ff' of the same size in the same rep ('best ref': which"
+	       " was better, in how many reps); noise: reps whose cache-line round trip"
+	       " between the two CPUs moved > %.0fx from before the case to after it\n",
+	       r->reps, r->duration, NOISE_RATIO);
 }
 
 /* the metric in terminal column col of a kind, or NULL */
@@ -288,7 +409,9 @@ static void term_heading(int kind, int unit)
 		if (mt->fmt == F_SI_RANGE)
 			printf(" %-17s", unit ? "" : " [min - max]");
 	}
-	printf("\n");
+	if (best_metric(kind))
+		printf(" %-14s", unit ? "" : "best ref");
+	printf(" %5s\n", unit ? "" : "noise");
 }
 
 static void term_row(const char *name, const struct cell *a, int kind)
@@ -296,8 +419,8 @@ static void term_row(const char *name, const struct cell *a, int kind)
 	char b1[32], b2[32], range[40];
 	const struct metric *mt;
 	if (!a->n) {
-		printf("%-15s %s %s\n", name, a->skipped ? "skipped:" : "no result (failed)",
-		       a->why);
+		printf("%-15s %s %s\n", name,
+		       a->failed ? "FAILED:" : a->skipped ? "skipped:" : "not run", a->why);
 		return;
 	}
 	printf("%-15s", name);
@@ -310,14 +433,27 @@ static void term_row(const char *name, const struct cell *a, int kind)
 			printf(" %-17s", range);
 		}
 	}
+	if (best_metric(kind))
+		printf(" %-14s", best_text(b1, sizeof(b1), a, kind));
+	int nm = noise_marks(a);
+	snprintf(b2, sizeof(b2), "%d/%d", nm, a->n);
+	printf(" %5s%s", nm ? b2 : "-", a->failed ? "  (some reps FAILED)" : "");
 	printf("\n");
 }
 
 void report_terminal(const struct report *r)
 {
+	int marked = 0, measured = 0;
 	for (int k = 0; k < RK_N; k++) {
-		if (!r->on[k])
+		if (!r->on[k]) {
+			printf("\n%s cases: skipped (%s)\n", kinds[k].name, r->not_run[k]);
 			continue;
+		}
+		for (size_t ti = 0; ti < r->ntrans; ti++)
+			for (int s = 0; shown(r, ti, k) && s < r->nsizes[k]; s++) {
+				marked += noise_marks(&cells[k][ti][s]);
+				measured += cells[k][ti][s].n;
+			}
 		int units = 0;
 		for (int m = 0; m < NMETRIC; m++)
 			units |= metrics[m].kind == k && metrics[m].unit;
@@ -350,8 +486,10 @@ void report_terminal(const struct report *r)
 		}
 		printf("\n");
 	}
-	printf("\n%d cases in %.1f s; %s\n", r->cases, r->elapsed_s,
-	       r->failed ? "SOME CASES FAILED (see above)" : "every message verified");
+	printf("\nnoise marks: %d of %d measured cases (cache-line round trip moved > %.0fx"
+	       " during the case)\n", marked, measured, NOISE_RATIO);
+	printf("\n%d cases in %.1f s; placement %s; %s\n", r->cases, r->elapsed_s,
+	       r->m.placement, r->failed ? "SOME CASES FAILED (see above)" : "every message verified");
 }
 
 /* ------------------------------------------------------------------ */
@@ -387,21 +525,54 @@ static void json_num(FILE *f, const char *key, const char *suffix, double v)
 		fprintf(f, ",\"%s%s\":%.6g", key, suffix, v);
 }
 
-static void json_record(FILE *f, const char *name, const struct cell *a, int kind, size_t size)
+static void json_array(FILE *f, const char *key, const struct cell *a, int m)
 {
+	fprintf(f, ",\"%s\":[", key);
+	for (int i = 0; i < a->n; i++) {
+		double v = a->v[i][m];
+		if (isnan(v) || isinf(v))
+			fprintf(f, "%snull", i ? "," : "");
+		else
+			fprintf(f, "%s%.6g", i ? "," : "", v);
+	}
+	fputc(']', f);
+}
+
+/* a case no repetition measured: why (an option, a limit, a failure) */
+static const char *unmeasured(const struct report *r, const struct cell *a, int kind)
+{
+	if (a->failed || a->skipped)
+		return a->why;
+	return r->on[kind] ? "not run (interrupted)" : r->not_run[kind];
+}
+
+static void json_record(FILE *f, const struct report *r, const char *name, const struct cell *a,
+                        int kind, size_t size)
+{
+	char key[80];
 	fprintf(f, "{\"kind\":\"%s\",\"transport\":\"%s\",\"size\":%zu", kinds[kind].name, name,
 	        size);
 	fprintf(f, ",\"reps\":%d", a->n);
+	if (a->failed) {
+		fprintf(f, ",\"failed_reps\":%d,\"failed\":", a->failed);
+		json_str(f, a->why);
+	}
 	if (!a->n) {
-		fprintf(f, ",\"skipped\":");
-		json_str(f, a->skipped ? a->why : "failed");
+		if (!a->failed) {
+			fprintf(f, ",\"skipped\":");
+			json_str(f, unmeasured(r, a, kind));
+		}
 		fprintf(f, "}");
 		return;
 	}
 	int first = -1;
 	for (int m = 0; m < NMETRIC; m++) {
-		if (metrics[m].kind != kind)
+		if (!of_kind(&metrics[m], kind))
 			continue;
+		if (metrics[m].csv_flags & PER_REP) {
+			json_array(f, metrics[m].key, a, m);
+			continue;
+		}
 		struct stat3 st = stat_of(a, m);
 		json_num(f, metrics[m].key, "", st.med);
 		json_num(f, metrics[m].key, "_min", st.min);
@@ -409,11 +580,28 @@ static void json_record(FILE *f, const char *name, const struct cell *a, int kin
 		if (first < 0)
 			first = m;
 	}
+	/* which reference was the better one, each repetition */
+	const struct metric *bm = best_metric(kind);
+	if (bm) {
+		int c1, c2;
+		best_counts(a, &c1, &c2);
+		fprintf(f, ",\"%s_best\":[", bm->key);
+		for (int i = 0; i < a->n; i++)
+			fprintf(f, "%s%s", i ? "," : "",
+			        a->best[i] < 0 ? "null" : a->best[i] ? "\"ref-ff\"" : "\"ref-ring\"");
+		fprintf(f, "],\"%s_best_count\":{\"%s\":%d,\"%s\":%d}", bm->key, bm->vs, c1,
+		        bm->vs2, c2);
+	}
+	/* the noise marks: repetitions (1-based) whose round trip moved > 2x */
+	fprintf(f, ",\"noise_marks\":%d,\"noisy_reps\":[", noise_marks(a));
+	for (int i = 0, k = 0; i < a->n; i++)
+		if (noisy(a, i))
+			fprintf(f, "%s%d", k++ ? "," : "", a->rep[i] + 1);
+	fputc(']', f);
 	/* every rep of the kind's first metric */
-	fprintf(f, ",\"per_rep_%s\":[", metrics[first].key);
-	for (int i = 0; i < a->n; i++)
-		fprintf(f, "%s%.6g", i ? "," : "", a->v[i][first]);
-	fprintf(f, "]}");
+	snprintf(key, sizeof(key), "per_rep_%s", metrics[first].key);
+	json_array(f, key, a, first);
+	fprintf(f, "}");
 }
 
 int report_json(const struct report *r, const char *path)
@@ -421,7 +609,7 @@ int report_json(const struct report *r, const char *path)
 	FILE *f = open_out(path);
 	if (!f)
 		return -1;
-	fprintf(f, "{\"tool\":\"shmring ipc_bench\",\"format\":1,\n\"machine\":{\"cpu\":");
+	fprintf(f, "{\"tool\":\"shmring ipc_bench\",\"format\":2,\n\"machine\":{\"cpu\":");
 	json_str(f, r->m.cpu);
 	fprintf(f, ",\"cpus_online\":%ld,\"kernel\":", r->m.online);
 	json_str(f, r->m.kernel);
@@ -432,16 +620,28 @@ int report_json(const struct report *r, const char *path)
 	fprintf(f, "},\n\"config\":{\"reps\":%d,\"duration_s\":%g,\"placement\":", r->reps,
 	        r->duration);
 	json_str(f, r->m.placement);
+	fprintf(f, ",\"placement_detail\":");
+	json_str(f, r->m.placement_detail);
+	int marked = 0, measured = 0;
+	for (int k = 0; k < RK_N; k++)
+		for (size_t ti = 0; ti < r->ntrans; ti++)
+			for (int s = 0; shown(r, ti, k) && s < r->nsizes[k]; s++) {
+				marked += noise_marks(&cells[k][ti][s]);
+				measured += cells[k][ti][s].n;
+			}
+	fprintf(f, ",\"noise_ratio\":%g,\"noise_marks\":%d,\"measured_cases\":%d", NOISE_RATIO,
+	        marked, measured);
 	fprintf(f, ",\"elapsed_s\":%.1f,\"failed_cases\":%d},\n\"results\":[\n", r->elapsed_s,
 	        r->failed);
-	/* every selected transport and size of both kinds, run or not (format 1) */
+	/* every selected transport and size of both kinds, run or not: a case
+	 * not measured says why ("skipped": an option or a limit; "failed") */
 	const char *sep = "";
 	for (int k = 0; k < RK_N; k++)
 		for (size_t ti = 0; ti < r->ntrans; ti++)
 			for (int s = 0; shown(r, ti, k) && s < r->nsizes[k]; s++) {
 				fputs(sep, f);
 				sep = ",\n";
-				json_record(f, r->trans[ti]->name, &cells[k][ti][s], k, r->sizes[k][s]);
+				json_record(f, r, r->trans[ti]->name, &cells[k][ti][s], k, r->sizes[k][s]);
 			}
 	fprintf(f, "\n]}\n");
 	fclose(f);
@@ -457,13 +657,15 @@ static const struct metric *at_csv(int col)
 	return NULL;
 }
 
-static void csv_row(FILE *f, const char *name, const struct cell *a, int kind, size_t size)
+static void csv_row(FILE *f, const struct report *r, const char *name, const struct cell *a,
+                    int kind, size_t size)
 {
 	const struct metric *mt;
+	char b[64];
 	fprintf(f, "%s,%s,%zu,%d", kinds[kind].name, name, size, a->n);
 	for (int col = 1; (mt = at_csv(col)); col++) {
 		struct stat3 st = stat_of(a, (int)(mt - metrics));
-		if (mt->kind != kind)
+		if (mt->kind != kind || !a->n)
 			fputs(mt->csv_flags & CSV_RANGE ? ",,," : ",", f);
 		else if (mt->csv_flags & CSV_RANGE)
 			fprintf(f, ",%.6g,%.6g,%.6g", st.med, st.min, st.max);
@@ -471,6 +673,21 @@ static void csv_row(FILE *f, const char *name, const struct cell *a, int kind, s
 			fputs(",", f);
 		else
 			fprintf(f, ",%.6g", st.med);
+	}
+	/* after the metric columns: the better reference, the noise, where the
+	 * sides ran, and what became of the case */
+	fprintf(f, ",%s,%d", a->n ? best_text(b, sizeof(b), a, kind) : "", noise_marks(a));
+	fprintf(f, ",%.6g,%.6g", stat_of(a, N_RTT0).med, stat_of(a, N_RTT1).med);
+	fprintf(f, ",%s,", r->m.placement);
+	const char *why = a->n && !a->failed ? NULL : unmeasured(r, a, kind);
+	if (!why)
+		fputs("ok", f);
+	else {
+		/* quoted: the reason may hold commas */
+		fprintf(f, "\"%s%s: ", a->n ? "some reps " : "", a->failed ? "failed" : "skipped");
+		for (; *why; why++)
+			fprintf(f, *why == '"' ? "\"\"" : "%c", *why);
+		fputc('"', f);
 	}
 	fprintf(f, "\n");
 }
@@ -487,12 +704,11 @@ int report_csv(const struct report *r, const char *path)
 			fprintf(f, ",%s,%s_min,%s_max", mt->key, mt->key, mt->key);
 		else
 			fprintf(f, ",%s", mt->key);
-	fprintf(f, "\n");
+	fprintf(f, ",best_ref,noise_marks,line_rtt_before_ns,line_rtt_after_ns,placement,status\n");
 	for (int k = 0; k < RK_N; k++)
 		for (size_t ti = 0; ti < r->ntrans; ti++)
 			for (int s = 0; shown(r, ti, k) && s < r->nsizes[k]; s++)
-				if (cells[k][ti][s].n)
-					csv_row(f, r->trans[ti]->name, &cells[k][ti][s], k, r->sizes[k][s]);
+				csv_row(f, r, r->trans[ti]->name, &cells[k][ti][s], k, r->sizes[k][s]);
 	fclose(f);
 	return 0;
 }
