@@ -598,10 +598,13 @@ static void json_record(FILE *f, const struct report *r, const char *name, const
 		if (noisy(a, i))
 			fprintf(f, "%s%d", k++ ? "," : "", a->rep[i] + 1);
 	fputc(']', f);
-	/* every rep of the kind's first metric */
+	/* every rep of the kind's first metric, and which repetition it was */
 	snprintf(key, sizeof(key), "per_rep_%s", metrics[first].key);
 	json_array(f, key, a, first);
-	fprintf(f, "}");
+	fprintf(f, ",\"per_rep_index\":[");
+	for (int i = 0; i < a->n; i++)
+		fprintf(f, "%s%d", i ? "," : "", a->rep[i] + 1);
+	fprintf(f, "]}");
 }
 
 int report_json(const struct report *r, const char *path)
