@@ -3,9 +3,9 @@
  * report.c - the results of a run: one cell per kind x transport x size
  * holding every repetition's metrics, the ratios to the yardsticks (pipe;
  * the better of the two reference rings, ref-ring and ref-ff) measured in
- * the same repetition, the noise marks, and the three outputs. The metric
- * table below drives all three: add a metric there and it shows in the
- * terminal, the JSON and the CSV.
+ * the same repetition, the noise marks, and the terminal tables (JSON and
+ * CSV: report_files.c). The metric table below drives all three outputs:
+ * add a metric there and it shows in the terminal, the JSON and the CSV.
  *
  * Noise marks: run_case() measures a cache-line round trip between the
  * case's two CPUs just before and just after the case; a repetition whose
@@ -20,58 +20,14 @@
 #include <string.h>
 #include <sys/utsname.h>
 #include <unistd.h>
-#include "report.h"
-
-#ifndef BENCH_CFLAGS
-#define BENCH_CFLAGS "unknown"
-#endif
+#include "report_int.h"
 
 /* ------------------------------------------------------------------ */
-/* the metric table                                                    */
-
-enum fmt {
-	F_SI,                       /* 12.3M ("-" for NaN) */
-	F_SI_RANGE,                 /* 12.3M, then a " [min - max]" column */
-	F_RATIO,                    /* 1.23 ("-" for NaN) */
-	F_FIXED,                    /* value / div, prec decimals ("-" for NaN) */
-};
-
-enum {                          /* CSV flags */
-	CSV_RANGE = 1,              /* also key_min, key_max */
-	CSV_RAW = 2,                /* %.6g even for NaN ("nan"): how format 1 writes latency */
-	PER_REP = 4,                /* JSON: every repetition's value (an array), no median */
-};
-
-#define RK_ANY (-1)             /* a metric of every kind (the noise figures) */
-#define NOISE_RATIO 2.0
-
-struct metric {
-	int kind;                   /* RK_STREAM / RK_LATENCY */
-	const char *key;            /* JSON key (and key_min, key_max); CSV column name */
-	size_t off;                 /* measured: where run_case() puts it in struct case_out */
-	const char *vs;             /* derived: ratio to this transport, same size and rep, */
-	const char *vs2;            /* ... or to the better of vs and vs2 in that rep */
-	int of, invert;             /* of metric [of]: ours / theirs (invert: theirs / ours;
-	                             * then the lower of vs and vs2 is the better) */
-	int csv;                    /* CSV column (1..); 0: not in the CSV */
-	unsigned csv_flags;
-	int col;                    /* terminal column (1..); 0: not shown */
-	const char *head, *unit;    /* heading, and the line under it (NULL: blank) */
-	int width;
-	enum fmt fmt;
-	int prec;
-	double div;
-};
-
-enum {
-	M_MPS, M_BPS, M_PCPU, M_CCPU, M_FUTEX, M_XPIPE, M_SPIN, M_XREF,
-	L_P50, L_P99, L_P999, L_MAX, L_SAMPLES, L_XPIPE, L_MEAN, L_XREF,
-	N_RTT0, N_RTT1, NMETRIC
-};
+/* the metric table (its type: report_int.h)                          */
 
 #define AT(f) offsetof(struct case_out, f)
 /* in JSON order within each kind */
-static const struct metric metrics[NMETRIC] = {
+const struct metric metrics[NMETRIC] = {
 	[M_MPS]   = {RK_STREAM, "msgs_per_s", AT(mps), .csv = 1, .csv_flags = CSV_RANGE,
 	             .col = 1, .head = "msgs/s", .width = 8, .fmt = F_SI_RANGE},
 	[M_BPS]   = {RK_STREAM, "bytes_per_s", AT(bps), .csv = 2,
@@ -84,7 +40,7 @@ static const struct metric metrics[NMETRIC] = {
 	             .head = "futex/1k", .unit = "msgs", .width = 9, .fmt = F_FIXED, .prec = 3},
 	[M_XPIPE] = {RK_STREAM, "x_pipe", .vs = "pipe", .of = M_MPS, .csv = 3,
 	             .col = 3, .head = "x pipe", .width = 7, .fmt = F_RATIO},
-	[M_SPIN]  = {RK_STREAM, "spin_ns", AT(spin_ns)},
+	[M_SPIN]  = {RK_STREAM, "spin_ns", AT(spin_ns), .col = 0},
 	[M_XREF]  = {RK_STREAM, "x_ref", .vs = "ref-ring", .vs2 = "ref-ff", .of = M_MPS,
 	             .csv = 13, .col = 4, .head = "x ref", .width = 6, .fmt = F_RATIO},
 	[L_P50]   = {RK_LATENCY, "p50_ns", AT(p50), .csv = 7, .csv_flags = CSV_RAW,
@@ -110,31 +66,18 @@ static const struct metric metrics[NMETRIC] = {
 };
 #undef AT
 
-static const struct {
-	const char *name;           /* "kind" in JSON and CSV */
-	const char *title;          /* terminal: above each size's table */
-	unsigned tk;                /* the transports that have this kind */
-} kinds[RK_N] = {
+const struct kind_desc kinds[RK_N] = {
 	[RK_STREAM] = {"stream", "streaming, %zu B messages", TK_STREAM},
 	[RK_LATENCY] = {"latency", "round trip (ping-pong), %zu B each way; microseconds,"
 	                " medians over reps of each percentile", TK_LATENCY},
 };
 
-static int of_kind(const struct metric *mt, int kind)
+int of_kind(const struct metric *mt, int kind)
 {
 	return mt->kind == kind || mt->kind == RK_ANY;
 }
 
-/* one kind x transport x size: every repetition */
-struct cell {
-	int n, skipped, failed;
-	char why[200];              /* skipped: why; failed: the last failure */
-	int rep[MAX_REPS];          /* the repetition each value came from (0-based) */
-	signed char best[MAX_REPS]; /* the vs/vs2 metric: 0 vs was the better, 1 vs2, -1 n/a */
-	double v[MAX_REPS][NMETRIC];
-};
-
-static struct cell cells[RK_N][MAX_TRANS][MAX_SIZES];
+struct cell cells[RK_N][MAX_TRANS][MAX_SIZES];
 
 void report_add(int kind, size_t ti, int si, int rep, const struct case_out *o)
 {
@@ -209,7 +152,7 @@ void report_ratios(const struct report *r)
 }
 
 /* the kind's metric with two yardsticks, or NULL */
-static const struct metric *best_metric(int kind)
+const struct metric *best_metric(int kind)
 {
 	for (int m = 0; m < NMETRIC; m++)
 		if (metrics[m].kind == kind && metrics[m].vs2)
@@ -218,7 +161,7 @@ static const struct metric *best_metric(int kind)
 }
 
 /* how often each yardstick of best_metric() was the better one */
-static void best_counts(const struct cell *a, int *first, int *second)
+void best_counts(const struct cell *a, int *first, int *second)
 {
 	*first = *second = 0;
 	for (int i = 0; i < a->n; i++) {
@@ -228,7 +171,7 @@ static void best_counts(const struct cell *a, int *first, int *second)
 }
 
 /* "ring 2 ff 7" style: "ref-ff 7/9", the winner and its count */
-static const char *best_text(char *buf, size_t len, const struct cell *a, int kind)
+const char *best_text(char *buf, size_t len, const struct cell *a, int kind)
 {
 	const struct metric *mt = best_metric(kind);
 	int c1, c2;
@@ -248,14 +191,14 @@ static const char *best_text(char *buf, size_t len, const struct cell *a, int ki
 }
 
 /* repetition i's two noise figures differ by more than NOISE_RATIO */
-static int noisy(const struct cell *a, int i)
+int noisy(const struct cell *a, int i)
 {
 	double b = a->v[i][N_RTT0], e = a->v[i][N_RTT1];
 	return !isnan(b) && !isnan(e) && b > 0 && e > 0 &&
 	       (e / b > NOISE_RATIO || b / e > NOISE_RATIO);
 }
 
-static int noise_marks(const struct cell *a)
+int noise_marks(const struct cell *a)
 {
 	int k = 0;
 	for (int i = 0; i < a->n; i++)
@@ -266,9 +209,6 @@ static int noise_marks(const struct cell *a)
 /* ------------------------------------------------------------------ */
 /* statistics and number formats                                       */
 
-struct stat3 {
-	double med, min, max;
-};
 
 static int cmp_d(const void *a, const void *b)
 {
@@ -276,7 +216,7 @@ static int cmp_d(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static struct stat3 stat_of(const struct cell *a, int m)
+struct stat3 stat_of(const struct cell *a, int m)
 {
 	double v[MAX_REPS];
 	struct stat3 s = {NAN, NAN, NAN};
@@ -330,7 +270,7 @@ static const char *fmt_val(char *buf, size_t len, const struct metric *mt, doubl
 }
 
 /* the transports of a kind that this run selected */
-static int shown(const struct report *r, size_t ti, int kind)
+int shown(const struct report *r, size_t ti, int kind)
 {
 	return r->use[ti] && (r->trans[ti]->kinds & kinds[kind].tk);
 }
@@ -490,228 +430,4 @@ void report_terminal(const struct report *r)
 	       " during the case)\n", marked, measured, NOISE_RATIO);
 	printf("\n%d cases in %.1f s; placement %s; %s\n", r->cases, r->elapsed_s,
 	       r->m.placement, r->failed ? "SOME CASES FAILED (see above)" : "every message verified");
-}
-
-/* ------------------------------------------------------------------ */
-/* JSON and CSV                                                        */
-
-static FILE *open_out(const char *path)
-{
-	FILE *f = fopen(path, "w");
-	if (!f)
-		fprintf(stderr, "ipc_bench: %s: %s\n", path, strerror(errno));
-	return f;
-}
-
-static void json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			fprintf(f, "\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			fprintf(f, "\\u%04x", *s);
-		else
-			fputc(*s, f);
-	}
-	fputc('"', f);
-}
-
-static void json_num(FILE *f, const char *key, const char *suffix, double v)
-{
-	if (isnan(v) || isinf(v))
-		fprintf(f, ",\"%s%s\":null", key, suffix);
-	else
-		fprintf(f, ",\"%s%s\":%.6g", key, suffix, v);
-}
-
-static void json_array(FILE *f, const char *key, const struct cell *a, int m)
-{
-	fprintf(f, ",\"%s\":[", key);
-	for (int i = 0; i < a->n; i++) {
-		double v = a->v[i][m];
-		if (isnan(v) || isinf(v))
-			fprintf(f, "%snull", i ? "," : "");
-		else
-			fprintf(f, "%s%.6g", i ? "," : "", v);
-	}
-	fputc(']', f);
-}
-
-/* a case no repetition measured: why (an option, a limit, a failure) */
-static const char *unmeasured(const struct report *r, const struct cell *a, int kind)
-{
-	if (a->failed || a->skipped)
-		return a->why;
-	return r->on[kind] ? "not run (interrupted)" : r->not_run[kind];
-}
-
-static void json_record(FILE *f, const struct report *r, const char *name, const struct cell *a,
-                        int kind, size_t size)
-{
-	char key[80];
-	fprintf(f, "{\"kind\":\"%s\",\"transport\":\"%s\",\"size\":%zu", kinds[kind].name, name,
-	        size);
-	fprintf(f, ",\"reps\":%d", a->n);
-	if (a->failed) {
-		fprintf(f, ",\"failed_reps\":%d,\"failed\":", a->failed);
-		json_str(f, a->why);
-	}
-	if (!a->n) {
-		if (!a->failed) {
-			fprintf(f, ",\"skipped\":");
-			json_str(f, unmeasured(r, a, kind));
-		}
-		fprintf(f, "}");
-		return;
-	}
-	int first = -1;
-	for (int m = 0; m < NMETRIC; m++) {
-		if (!of_kind(&metrics[m], kind))
-			continue;
-		if (metrics[m].csv_flags & PER_REP) {
-			json_array(f, metrics[m].key, a, m);
-			continue;
-		}
-		struct stat3 st = stat_of(a, m);
-		json_num(f, metrics[m].key, "", st.med);
-		json_num(f, metrics[m].key, "_min", st.min);
-		json_num(f, metrics[m].key, "_max", st.max);
-		if (first < 0)
-			first = m;
-	}
-	/* which reference was the better one, each repetition */
-	const struct metric *bm = best_metric(kind);
-	if (bm) {
-		int c1, c2;
-		best_counts(a, &c1, &c2);
-		fprintf(f, ",\"%s_best\":[", bm->key);
-		for (int i = 0; i < a->n; i++)
-			fprintf(f, "%s%s", i ? "," : "",
-			        a->best[i] < 0 ? "null" : a->best[i] ? "\"ref-ff\"" : "\"ref-ring\"");
-		fprintf(f, "],\"%s_best_count\":{\"%s\":%d,\"%s\":%d}", bm->key, bm->vs, c1,
-		        bm->vs2, c2);
-	}
-	/* the noise marks: repetitions (1-based) whose round trip moved > 2x */
-	fprintf(f, ",\"noise_marks\":%d,\"noisy_reps\":[", noise_marks(a));
-	for (int i = 0, k = 0; i < a->n; i++)
-		if (noisy(a, i))
-			fprintf(f, "%s%d", k++ ? "," : "", a->rep[i] + 1);
-	fputc(']', f);
-	/* every rep of the kind's first metric, and which repetition it was */
-	snprintf(key, sizeof(key), "per_rep_%s", metrics[first].key);
-	json_array(f, key, a, first);
-	fprintf(f, ",\"per_rep_index\":[");
-	for (int i = 0; i < a->n; i++)
-		fprintf(f, "%s%d", i ? "," : "", a->rep[i] + 1);
-	fprintf(f, "]}");
-}
-
-int report_json(const struct report *r, const char *path)
-{
-	FILE *f = open_out(path);
-	if (!f)
-		return -1;
-	fprintf(f, "{\"tool\":\"shmring ipc_bench\",\"format\":2,\n\"machine\":{\"cpu\":");
-	json_str(f, r->m.cpu);
-	fprintf(f, ",\"cpus_online\":%ld,\"kernel\":", r->m.online);
-	json_str(f, r->m.kernel);
-	fprintf(f, ",\"compiler\":");
-	json_str(f, __VERSION__);
-	fprintf(f, ",\"cflags\":");
-	json_str(f, BENCH_CFLAGS);
-	fprintf(f, "},\n\"config\":{\"reps\":%d,\"duration_s\":%g,\"placement\":", r->reps,
-	        r->duration);
-	json_str(f, r->m.placement);
-	fprintf(f, ",\"placement_detail\":");
-	json_str(f, r->m.placement_detail);
-	int marked = 0, measured = 0;
-	for (int k = 0; k < RK_N; k++)
-		for (size_t ti = 0; ti < r->ntrans; ti++)
-			for (int s = 0; shown(r, ti, k) && s < r->nsizes[k]; s++) {
-				marked += noise_marks(&cells[k][ti][s]);
-				measured += cells[k][ti][s].n;
-			}
-	fprintf(f, ",\"noise_ratio\":%g,\"noise_marks\":%d,\"measured_cases\":%d", NOISE_RATIO,
-	        marked, measured);
-	fprintf(f, ",\"elapsed_s\":%.1f,\"failed_cases\":%d},\n\"results\":[\n", r->elapsed_s,
-	        r->failed);
-	/* every selected transport and size of both kinds, run or not: a case
-	 * not measured says why ("skipped": an option or a limit; "failed") */
-	const char *sep = "";
-	for (int k = 0; k < RK_N; k++)
-		for (size_t ti = 0; ti < r->ntrans; ti++)
-			for (int s = 0; shown(r, ti, k) && s < r->nsizes[k]; s++) {
-				fputs(sep, f);
-				sep = ",\n";
-				json_record(f, r, r->trans[ti]->name, &cells[k][ti][s], k, r->sizes[k][s]);
-			}
-	fprintf(f, "\n]}\n");
-	fclose(f);
-	return 0;
-}
-
-/* the metric in CSV column col, or NULL */
-static const struct metric *at_csv(int col)
-{
-	for (int m = 0; m < NMETRIC; m++)
-		if (metrics[m].csv == col)
-			return &metrics[m];
-	return NULL;
-}
-
-static void csv_row(FILE *f, const struct report *r, const char *name, const struct cell *a,
-                    int kind, size_t size)
-{
-	const struct metric *mt;
-	char b[64];
-	fprintf(f, "%s,%s,%zu,%d", kinds[kind].name, name, size, a->n);
-	for (int col = 1; (mt = at_csv(col)); col++) {
-		struct stat3 st = stat_of(a, (int)(mt - metrics));
-		if (mt->kind != kind || !a->n)
-			fputs(mt->csv_flags & CSV_RANGE ? ",,," : ",", f);
-		else if (mt->csv_flags & CSV_RANGE)
-			fprintf(f, ",%.6g,%.6g,%.6g", st.med, st.min, st.max);
-		else if (isnan(st.med) && !(mt->csv_flags & CSV_RAW))
-			fputs(",", f);
-		else
-			fprintf(f, ",%.6g", st.med);
-	}
-	/* after the metric columns: the better reference, the noise, where the
-	 * sides ran, and what became of the case */
-	fprintf(f, ",%s,%d", a->n ? best_text(b, sizeof(b), a, kind) : "", noise_marks(a));
-	fprintf(f, ",%.6g,%.6g", stat_of(a, N_RTT0).med, stat_of(a, N_RTT1).med);
-	fprintf(f, ",%s,", r->m.placement);
-	const char *why = a->n && !a->failed ? NULL : unmeasured(r, a, kind);
-	if (!why)
-		fputs("ok", f);
-	else {
-		/* quoted: the reason may hold commas */
-		fprintf(f, "\"%s%s: ", a->n ? "some reps " : "", a->failed ? "failed" : "skipped");
-		for (; *why; why++)
-			fprintf(f, *why == '"' ? "\"\"" : "%c", *why);
-		fputc('"', f);
-	}
-	fprintf(f, "\n");
-}
-
-int report_csv(const struct report *r, const char *path)
-{
-	const struct metric *mt;
-	FILE *f = open_out(path);
-	if (!f)
-		return -1;
-	fprintf(f, "kind,transport,size,reps");
-	for (int col = 1; (mt = at_csv(col)); col++)
-		if (mt->csv_flags & CSV_RANGE)
-			fprintf(f, ",%s,%s_min,%s_max", mt->key, mt->key, mt->key);
-		else
-			fprintf(f, ",%s", mt->key);
-	fprintf(f, ",best_ref,noise_marks,line_rtt_before_ns,line_rtt_after_ns,placement,status\n");
-	for (int k = 0; k < RK_N; k++)
-		for (size_t ti = 0; ti < r->ntrans; ti++)
-			for (int s = 0; shown(r, ti, k) && s < r->nsizes[k]; s++)
-				csv_row(f, r, r->trans[ti]->name, &cells[k][ti][s], k, r->sizes[k][s]);
-	fclose(f);
-	return 0;
 }

@@ -9,8 +9,9 @@
  *
  * Huge pages: when fewer are free than the ring needs and this process may
  * write /proc/sys/vm/nr_hugepages (root), setup raises the pool by what is
- * missing and teardown writes the old value back after the case; otherwise
- * the case is skipped, and the reason says why.
+ * missing and teardown takes that many off again after the case (the old
+ * value, unless another process changed the pool meanwhile: then its
+ * change stands); otherwise the case is skipped, and the reason says why.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -23,7 +24,7 @@
 #define BIG_RING (64u << 20)
 #define NR_HUGEPAGES "/proc/sys/vm/nr_hugepages"
 
-static long hp_old = -1;   /* nr_hugepages before setup raised it; -1: untouched */
+static long hp_added;      /* huge pages setup added to the pool (0: none) */
 
 /* a "Key:   value" line of /proc/meminfo; -1 when missing */
 static long meminfo(const char *key)
@@ -53,15 +54,29 @@ static int write_nr(long v)
 	return bad ? (errno ? errno : EIO) : 0;
 }
 
+static long read_nr(void)
+{
+	FILE *f = fopen(NR_HUGEPAGES, "r");
+	long v = -1;
+	if (!f || fscanf(f, "%ld", &v) != 1)
+		v = -1;
+	if (f)
+		fclose(f);
+	return v;
+}
+
+/* take off what setup added (pages still mapped become surplus and go when
+ * they are released) */
 static void hp_restore(void)
 {
-	if (hp_old < 0)
+	if (!hp_added)
 		return;
-	int e = write_nr(hp_old);
+	long now = read_nr(), v = now - hp_added;
+	int e = now < 0 ? ENOENT : write_nr(v < 0 ? 0 : v);
 	if (e)
-		fprintf(stderr, "ipc_bench: could not restore %s to %ld: %s\n", NR_HUGEPAGES,
-		        hp_old, strerror(e));
-	hp_old = -1;
+		fprintf(stderr, "ipc_bench: could not take %ld pages off %s: %s\n", hp_added,
+		        NR_HUGEPAGES, strerror(e));
+	hp_added = 0;
 }
 
 /* enough free huge pages for a ring of cfg: 0, > 0 skip (c->name says why) */
@@ -82,12 +97,7 @@ static int hp_reserve(struct bctx *c, const struct shmring_config *cfg)
 	long need = (long)((in.mem_size + (uint64_t)hp_kb * 1024 - 1) / ((uint64_t)hp_kb * 1024));
 	if (free_pages >= need)
 		return 0;
-	FILE *f = fopen(NR_HUGEPAGES, "r");
-	long old = -1;
-	if (!f || fscanf(f, "%ld", &old) != 1)
-		old = -1;
-	if (f)
-		fclose(f);
+	long old = read_nr();
 	int e = old < 0 ? ENOENT : write_nr(old + need - free_pages);
 	if (e) {
 		if (old >= 0)
@@ -96,7 +106,7 @@ static int hp_reserve(struct bctx *c, const struct shmring_config *cfg)
 		         free_pages, need, NR_HUGEPAGES, strerror(e));
 		return 1;
 	}
-	hp_old = old;
+	hp_added = need - free_pages;
 	long got = meminfo("HugePages_Free:");
 	if (got < need) {
 		hp_restore();
