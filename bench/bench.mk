@@ -9,7 +9,8 @@
 #   make test-bench   ipc_bench's options and outputs (part of make test)
 #   BENCH_ARGS="--transports shm-*,pipe --sizes 64"   extra ipc_bench options
 #   BENCH_LOCK=/tmp/x.lock   hold an exclusive flock on it while each size of each
-#                     repetition runs (a shared machine: other jobs wait in between)
+#                     repetition runs, and during the microbench (a shared machine:
+#                     other jobs run in between)
 #   MICRO_ARGS="--benchmark_filter=SendRecv"          extra microbench options
 
 BENCH_DIR    := $(BUILD)/bench
@@ -60,7 +61,8 @@ bench-full: $(IPC_BENCH) $(MICRO_BENCH)
 	$(Q)$(IPC_BENCH) --reps $(FULL_REPS) --duration 0.4 --sizes $(FULL_SIZES) \
 		--transports $(FULL_TRANS) $(BENCH_LOCK_ARG) \
 		--json $(BENCH_RESULTS)/ipc-full.json --csv $(BENCH_RESULTS)/ipc-full.csv $(BENCH_ARGS)
-	$(Q)$(MICRO_BENCH) --benchmark_repetitions=$(FULL_REPS) --benchmark_report_aggregates_only=true \
+	$(Q)$(if $(BENCH_LOCK),flock -x $(BENCH_LOCK)) $(MICRO_BENCH) \
+		--benchmark_repetitions=$(FULL_REPS) --benchmark_report_aggregates_only=true \
 		--benchmark_out=$(BENCH_RESULTS)/micro.json --benchmark_out_format=json $(MICRO_ARGS)
 	$(Q)$(MAKE) --no-print-directory bench-doc BENCH_JSON=$(BENCH_RESULTS)/ipc-full.json
 
