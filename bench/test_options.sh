@@ -7,7 +7,9 @@
 #  - every measured case carries both noise figures (before, after) and x ref
 #    says which reference ring won each repetition;
 #  - the huge-page row is measured or skipped with a reason, and
-#    /proc/sys/vm/nr_hugepages is left as it was.
+#    /proc/sys/vm/nr_hugepages is left as it was;
+#  - a run stopped by SIGTERM writes its results, exits 1, and counts no
+#    case it did not finish as failed.
 #   bench/test_options.sh build/bench/ipc_bench
 set -eu
 BIN=${1:?usage: test_options.sh path/to/ipc_bench}
@@ -82,6 +84,21 @@ else
 	echo "  FAIL nr_hugepages was $hp_before, now $hp_after"
 	fails=$((fails + 1))
 fi
+
+echo "test-bench: SIGTERM stops the run: cases not run are not failures"
+"$BIN" --no-latency --transports pipe,shm-spsc --sizes 64 --reps 60 --duration 0.05 --quiet \
+	--json "$TMP/c.json" > /dev/null 2>&1 &
+pid=$!
+sleep 1
+kill -TERM $pid
+rc=0
+wait $pid || rc=$?
+J=$TMP/c.json
+if [ $rc -eq 1 ] && [ -s "$J" ]; then echo "  ok   exit 1, results written"; else
+	echo "  FAIL exit $rc after SIGTERM, or no $J"; fails=$((fails + 1)); fi
+check "an interrupted run has no failed cases" \
+	'.config.failed_cases == 0 and ([.results[] | select(has("failed"))] | length == 0) and
+	 ([.results[] | select(.reps > 0)] | length > 0)' "$J"
 
 echo "test-bench: a bad placement is a usage error"
 rc=0
