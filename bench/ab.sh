@@ -2,11 +2,12 @@
 # bench/ab.sh - compare two builds of ipc_bench, A and B, fairly on a noisy
 # machine: the builds alternate, in turn first and second (A B, B A, A B,
 # ...: running second in a pair costs a few percent here), each run measures shmring
-# against the reference ring in the same run, and the verdict uses the
-# median over repetitions of each run's ratio to that reference.
+# against the two reference rings in the same run (x_ref: the better of
+# ref-ring and ref-ff), and the verdict uses the median over repetitions of
+# each run's ratio to that reference.
 #   bench/ab.sh A/ipc_bench B/ipc_bench [REPS] [TRANSPORTS] [SIZES]
 # Defaults: 9 repetitions, shm-spsc, sizes 64,8. Prints one line per
-# repetition (each build's msgs/s, ratio to ref-ring, futex calls per 1000
+# repetition (each build's msgs/s, ratio to the better reference, futex calls per 1000
 # messages, and which of A and B had the better ratio), then medians.
 set -eu
 A=${1:?usage: ab.sh A/ipc_bench B/ipc_bench [REPS] [TRANSPORTS] [SIZES]}
@@ -18,7 +19,7 @@ TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
 run() {  # run BIN OUT
-	"$1" --transports "$TR,ref-ring" --sizes "$SIZES" --no-latency --reps 1 \
+	"$1" --transports "$TR,ref-ring,ref-ff" --sizes "$SIZES" --no-latency --reps 1 \
 	     --duration 0.25 --quiet --json "$2" > /dev/null
 }
 # one line per result: transport size msgs_per_s x_ref futex_per_1k
@@ -40,7 +41,7 @@ while [ $i -le "$REPS" ]; do
 	i=$((i + 1))
 done
 awk -v tr="$TR" '
-	$3 == "ref-ring" { next }
+	$3 == "ref-ring" || $3 == "ref-ff" { next }
 	{ key = $3 " " $4; r[$1, $2, key] = $6; m[$1, $2, key] = $5; f[$1, $2, key] = $7; keys[key] = 1; n = ($1 > n ? $1 : n) }
 	function median(arr, k,    i, j, t) {
 		for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (arr[j] < arr[i]) { t = arr[i]; arr[i] = arr[j]; arr[j] = t }

@@ -1,9 +1,16 @@
 # bench/bench.mk - benchmarks (included by the top Makefile)
-#   make bench        the IPC comparison, quick (3 reps x 0.25 s per case, about 2 minutes)
-#   make bench-full   5 reps x 0.5 s, 13 sizes, + microbench; JSON in bench/results/, plots in docs/
+#   make bench        the IPC comparison, quick (3 reps x 0.25 s per case, about 75 s)
+#   make bench-full   9 reps x 0.4 s, 13 sizes, the 64 MiB huge-page rows, + microbench;
+#                     JSON in bench/results/, then make bench-doc (plots, docs/benchmarks.md)
+#   make bench-doc    docs/*.png and the generated results part of docs/benchmarks.md
+#                     from BENCH_JSON (default: the last bench-full)
 #   make microbench   Google Benchmark: per-operation cost in one process
-#   make bench-plot   docs/*.png from BENCH_JSON (default: the last bench-full)
+#   make bench-plot   docs/*.png only, from BENCH_JSON
+#   make test-bench   ipc_bench's options and outputs (part of make test)
 #   BENCH_ARGS="--transports shm-*,pipe --sizes 64"   extra ipc_bench options
+#   BENCH_LOCK=/tmp/x.lock   hold an exclusive flock on it while each size of each
+#                     repetition runs, and during the microbench (a shared machine:
+#                     other jobs run in between)
 #   MICRO_ARGS="--benchmark_filter=SendRecv"          extra microbench options
 
 BENCH_DIR    := $(BUILD)/bench
@@ -11,13 +18,19 @@ IPC_BENCH    := $(BENCH_DIR)/ipc_bench
 MICRO_BENCH  := $(BENCH_DIR)/micro
 IPC_SRCS     := bench/ipc_bench.c bench/harness.c bench/msgloop.c bench/report.c \
                 bench/transports_shm.c bench/transports_os.c bench/transport_urcu.c \
-                bench/transport_wait.c
-IPC_HDRS     := bench/ipc_bench.h bench/msgloop.h bench/report.h bench/ref_ring.h
+                bench/transport_wait.c bench/transport_ref_ff.c bench/transport_huge.c \
+                bench/report_files.c
+IPC_HDRS     := bench/ipc_bench.h bench/msgloop.h bench/report.h bench/report_int.h bench/ref_ring.h bench/ref_ff.h
 BENCH_RESULTS := bench/results
 BENCH_ARGS   ?=
+BENCH_LOCK   ?=
 MICRO_ARGS   ?=
 BENCH_JSON   ?= $(BENCH_RESULTS)/ipc-full.json
 FULL_SIZES   := 8,16,32,64,128,256,512,1024,2048,4096,8192,16384,65536
+FULL_REPS    := 9
+# the usual transports, and the 64 MiB ring with and without huge pages (issue 13)
+FULL_TRANS   := default,shm-64m,shm-64m-huge
+BENCH_LOCK_ARG = $(if $(BENCH_LOCK),--lock $(BENCH_LOCK))
 
 # liburcu's headers live in a multiarch directory; wfcqueue's inline fast
 # paths (_LGPL_SOURCE) need only liburcu-common. Recursive (=): expanded
@@ -33,24 +46,26 @@ $(IPC_BENCH): $(IPC_SRCS) $(IPC_HDRS) $(LIB_A) $(LIB_HDRS) | $(DEPS_STAMP)
 	$(Q)$(CC) $(CPPFLAGS_S) $(URCU_CFLAGS) $(CFLAGS_APP) $(BENCH_DEFS) -o $@ $(IPC_SRCS) \
 		$(LIB_A) $(URCU_LIBS) -lrt -lpthread -lm $(LDFLAGS_APP)
 
-$(MICRO_BENCH): bench/micro.cc $(LIB_A) $(LIB_HDRS) | $(DEPS_STAMP)
+$(MICRO_BENCH): bench/micro.cc bench/ref_ff.h $(LIB_A) $(LIB_HDRS) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CXX     $@")
-	$(Q)$(CXX) $(CPPFLAGS_S) $(CXXFLAGS_APP) -o $@ bench/micro.cc $(LIB_A) \
+	$(Q)$(CXX) $(CPPFLAGS_S) -Ibench $(CXXFLAGS_APP) -o $@ bench/micro.cc $(LIB_A) \
 		-lbenchmark -lpthread $(LDFLAGS_APP)
 
 bench: $(IPC_BENCH)
 	$(Q)$(IPC_BENCH) --json $(BENCH_DIR)/ipc-quick.json --csv $(BENCH_DIR)/ipc-quick.csv \
-		$(BENCH_ARGS)
+		$(BENCH_LOCK_ARG) $(BENCH_ARGS)
 	@echo "results: $(BENCH_DIR)/ipc-quick.json (plots: make bench-plot BENCH_JSON=$(BENCH_DIR)/ipc-quick.json)"
 
 bench-full: $(IPC_BENCH) $(MICRO_BENCH)
 	@mkdir -p $(BENCH_RESULTS)
-	$(Q)$(IPC_BENCH) --reps 5 --duration 0.5 --sizes $(FULL_SIZES) \
+	$(Q)$(IPC_BENCH) --reps $(FULL_REPS) --duration 0.4 --sizes $(FULL_SIZES) \
+		--transports $(FULL_TRANS) $(BENCH_LOCK_ARG) \
 		--json $(BENCH_RESULTS)/ipc-full.json --csv $(BENCH_RESULTS)/ipc-full.csv $(BENCH_ARGS)
-	$(Q)$(MICRO_BENCH) --benchmark_repetitions=5 --benchmark_report_aggregates_only=true \
+	$(Q)$(if $(BENCH_LOCK),flock -x $(BENCH_LOCK)) $(MICRO_BENCH) \
+		--benchmark_repetitions=$(FULL_REPS) --benchmark_report_aggregates_only=true \
 		--benchmark_out=$(BENCH_RESULTS)/micro.json --benchmark_out_format=json $(MICRO_ARGS)
-	$(Q)tools/plot.sh $(BENCH_RESULTS)/ipc-full.json docs
+	$(Q)$(MAKE) --no-print-directory bench-doc BENCH_JSON=$(BENCH_RESULTS)/ipc-full.json
 
 microbench: $(MICRO_BENCH)
 	$(Q)$(MICRO_BENCH) --benchmark_out=$(BENCH_DIR)/micro.json --benchmark_out_format=json \
@@ -59,4 +74,20 @@ microbench: $(MICRO_BENCH)
 bench-plot: | $(DEPS_STAMP)
 	$(Q)tools/plot.sh $(BENCH_JSON) docs
 
-.PHONY: bench bench-full microbench bench-plot
+# the results part of docs/benchmarks.md (between its bench-doc markers) and
+# the plots, from one JSON run
+bench-doc: | $(DEPS_STAMP)
+	$(Q)tools/plot.sh $(BENCH_JSON) docs
+	$(Q)python3 tools/bench_doc.py $(BENCH_JSON) docs/benchmarks.md
+
+# ipc_bench itself: options that skip cases say so, failed_cases counts
+# only failures, placement and the noise figures reach every output
+test-bench: $(IPC_BENCH)
+	$(Q)bench/test_options.sh $(IPC_BENCH)
+
+TEST_EXTRA += test-bench
+# tests.mk expands $(TEST_EXTRA) in the test rule before this file is read,
+# so the prerequisite is also added to the rule directly
+test: test-bench
+
+.PHONY: bench bench-full bench-doc microbench bench-plot test-bench

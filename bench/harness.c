@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -58,7 +59,7 @@ static void pin_cpu(int cpu)
 		perror("ipc_bench: sched_setaffinity");
 }
 
-void harness_cpus(int *cpu_prod, int *cpu_cons)
+int harness_cpus(enum placement pl, int *cpu_prod, int *cpu_cons)
 {
 	cpu_set_t allowed;
 	int cpus[2] = {-1, -1}, ncpu = 0;
@@ -66,8 +67,128 @@ void harness_cpus(int *cpu_prod, int *cpu_cons)
 		for (int i = 0; i < CPU_SETSIZE && ncpu < 2; i++)
 			if (CPU_ISSET(i, &allowed))
 				cpus[ncpu++] = i;
-	*cpu_prod = ncpu >= 2 ? cpus[0] : -1;
-	*cpu_cons = ncpu >= 2 ? cpus[1] : -1;
+	*cpu_prod = *cpu_cons = -1;
+	if (pl == PL_SAME && ncpu >= 1)
+		*cpu_prod = *cpu_cons = cpus[0];
+	else if (pl == PL_CROSS && ncpu >= 2) {
+		*cpu_prod = cpus[0];
+		*cpu_cons = cpus[1];
+	}
+	return pl == PL_CROSS && ncpu < 2 ? -1 : 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* noise: a cache-line ping-pong between the case's two CPUs           */
+
+#define RTT_BATCHES 48              /* timed batches (median of their means) */
+#define RTT_PER     64              /* round trips per batch */
+#define RTT_GIVEUP  0.2             /* seconds: a peer that never ran */
+
+struct rtt {
+	_Alignas(128) _Atomic uint64_t line;   /* the ping-pong word */
+	int cpu[2];
+	int spin;                   /* pauses before yielding the CPU */
+	double deadline;
+	double batch[RTT_BATCHES];
+	int nbatch;
+};
+
+/* wait until line == want; 0, or -1 (gave up: the peer stopped or never ran) */
+static int rtt_wait(struct rtt *x, uint64_t want)
+{
+	for (unsigned i = 0;; i++) {
+		/* acquire: pairs with the peer's release store of line */
+		uint64_t v = atomic_load_explicit(&x->line, memory_order_acquire);
+		if (v == want)
+			return 0;
+		if (v == UINT64_MAX)
+			return -1;
+		if ((int)i < x->spin) {
+#if defined(__x86_64__) || defined(__i386__)
+			__builtin_ia32_pause();
+#endif
+			continue;
+		}
+		sched_yield();      /* same CPU (or a busy one): let the peer run */
+		if ((i & 63) == 0 && now_s() > x->deadline)
+			return -1;
+	}
+}
+
+static void rtt_pin(int cpu)
+{
+	if (cpu < 0)
+		return;
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+}
+
+static void *rtt_pong(void *arg)
+{
+	struct rtt *x = arg;
+	rtt_pin(x->cpu[1]);
+	for (uint64_t v = 1;; v += 2) {
+		if (rtt_wait(x, v))
+			break;
+		/* release: pairs with the pinger's acquire in rtt_wait */
+		atomic_store_explicit(&x->line, v + 1, memory_order_release);
+	}
+	return NULL;
+}
+
+static void *rtt_ping(void *arg)
+{
+	struct rtt *x = arg;
+	rtt_pin(x->cpu[0]);
+	uint64_t v = 1;
+	for (int b = -1; b < RTT_BATCHES; b++) {   /* batch -1: warm-up */
+		uint64_t t0 = now_ns();
+		for (int i = 0; i < RTT_PER; i++, v += 2) {
+			/* release: pairs with the ponger's acquire in rtt_wait */
+			atomic_store_explicit(&x->line, v, memory_order_release);
+			if (rtt_wait(x, v + 1))
+				goto out;
+		}
+		if (b >= 0)
+			x->batch[x->nbatch++] = (double)(now_ns() - t0) / RTT_PER;
+	}
+out:
+	atomic_store_explicit(&x->line, UINT64_MAX, memory_order_release);
+	return NULL;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+double harness_line_rtt(int cpu_a, int cpu_b)
+{
+	static struct rtt x;
+	memset(&x, 0, sizeof(x));
+	x.cpu[0] = cpu_a;
+	x.cpu[1] = cpu_b;
+	/* on one CPU the peer runs only when we yield */
+	x.spin = cpu_a >= 0 && cpu_a == cpu_b ? 0 : 4096;
+	x.deadline = now_s() + RTT_GIVEUP;
+	pthread_t a, b;
+	if (pthread_create(&b, NULL, rtt_pong, &x) != 0)
+		return NAN;
+	if (pthread_create(&a, NULL, rtt_ping, &x) != 0) {
+		atomic_store_explicit(&x.line, UINT64_MAX, memory_order_release);
+		pthread_join(b, NULL);
+		return NAN;
+	}
+	pthread_join(a, NULL);
+	pthread_join(b, NULL);
+	if (x.nbatch < RTT_BATCHES / 2)
+		return NAN;
+	qsort(x.batch, (size_t)x.nbatch, sizeof(double), cmp_double);
+	return x.nbatch % 2 ? x.batch[x.nbatch / 2]
+	                    : (x.batch[x.nbatch / 2 - 1] + x.batch[x.nbatch / 2]) / 2;
 }
 
 /* ------------------------------------------------------------------ */
@@ -261,6 +382,7 @@ static int collect_latency(const struct side_result *r, struct case_out *o)
 	o->p99 = r[0].p99;
 	o->p999 = r[0].p999;
 	o->max = r[0].max;
+	o->mean = r[0].mean;
 	o->samples = (double)r[0].samples;
 	if (r[0].samples)
 		return 0;
@@ -358,6 +480,8 @@ int run_case(const struct transport *t, size_t size, double duration, int latenc
 		munmap(c.sh, sizeof(struct bshared));
 		return rc > 0 ? 0 : -1;
 	}
+	/* the weather just before the case (set up: only the fork is left) */
+	double rtt0 = harness_line_rtt(cpu_prod, cpu_cons);
 
 	pid_t pids[2 * MAX_SIDE];
 	int np = 0, expect;
@@ -389,6 +513,8 @@ int run_case(const struct transport *t, size_t size, double duration, int latenc
 		failed = collect_stream(r, t->threads ? 1 : c.nprod, t->threads ? 1 : c.ncons,
 		                        size, o);
 	munmap(c.sh, sizeof(struct bshared));
+	o->rtt_before = rtt0;
+	o->rtt_after = harness_line_rtt(cpu_prod, cpu_cons);
 	if (failed && !o->why[0])
 		snprintf(o->why, sizeof(o->why), "a child failed (see stderr)");
 	o->ok = failed ? 0 : 1;

@@ -16,24 +16,30 @@
  *
  *   ipc_bench [--reps N] [--duration S] [--sizes 8,64,...] [--lat-sizes 8,4096]
  *             [--transports a,b,...] [--no-stream] [--no-latency]
+ *             [--placement cross|same|none] [--lock FILE]
  *             [--json FILE] [--csv FILE] [--quiet] [--list] [--help]
  */
+#include <fcntl.h>
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 #include "ipc_bench.h"
 #include "report.h"
 
-/* run order within a rep (rotated each rep): the two yardsticks, pipe and
- * the reference ring, sit next to the shmring cases they are compared with */
+/* run order within a rep (rotated each rep): the yardsticks, pipe and the
+ * two reference rings, sit next to the shmring cases they are compared
+ * with. Entries marked .extra run only when named (make bench-full does). */
 static const struct transport *const all_transports[] = {
-	&t_pipe, &t_ref_ring, &t_shm_spsc, &t_shm_burst, &t_shm_burst256, &t_shm_zc, &t_shm_sleep,
+	&t_pipe, &t_ref_ring, &t_ref_ff, &t_shm_spsc, &t_shm_burst, &t_shm_burst256, &t_shm_zc, &t_shm_sleep,
 	&t_shm_mpmc11, &t_shm_mpmc22, &t_pipe_batch, &t_unix_stream, &t_unix_seqpacket,
 	&t_tcp, &t_mq, &t_urcu, &t_sem,
 	&t_shm_poll1, &t_shm_poll64, &t_shm_poll64s, &t_shm_epoll, &t_pipe_epoll,   /* transport_wait.c */
 	&t_think_recv, &t_think_poll1, &t_think_poll64,
+	&t_shm_64m, &t_shm_64m_huge,
 };
 #define NTRANS (sizeof(all_transports) / sizeof(all_transports[0]))
 _Static_assert(NTRANS <= MAX_TRANS, "report.h: MAX_TRANS");
@@ -45,8 +51,14 @@ struct opts {
 	int nsizes[RK_N];
 	int use[NTRANS];
 	int on[RK_N];                   /* stream, latency */
+	enum placement placement;
 	int quiet;
 	const char *json, *csv;
+	int lock_fd;                    /* --lock: held (LOCK_EX) while a block of cases runs */
+};
+
+static const char *const placement_names[] = {
+	[PL_CROSS] = "cross", [PL_SAME] = "same", [PL_NONE] = "none",
 };
 
 static int parse_sizes(const char *arg, size_t *out, int *n)
@@ -82,7 +94,10 @@ static int parse_transports(const char *arg, int *use)
 		int prefix = l && tok[l - 1] == '*';
 		for (size_t i = 0; i < NTRANS; i++) {
 			const char *nm = all_transports[i]->name;
-			if (prefix ? strncmp(nm, tok, l - 1) == 0 : strcmp(nm, tok) == 0) {
+			/* "default": what runs without --transports; "all": every one */
+			if (strcmp(tok, "all") == 0 ||
+			    (strcmp(tok, "default") == 0 && !all_transports[i]->extra) ||
+			    (prefix ? strncmp(nm, tok, l - 1) == 0 : strcmp(nm, tok) == 0)) {
 				use[i] = 1;
 				hit = 1;
 			}
@@ -102,14 +117,19 @@ static void usage(FILE *f)
 	fprintf(f,
 	"usage: ipc_bench [options]\n"
 	"  Streaming throughput and ping-pong latency between two processes, pinned\n"
-	"  to different CPUs, for shmring and the usual IPC mechanisms.\n"
+	"  to different CPUs (see --placement), for shmring and the usual IPC mechanisms.\n"
 	"  --reps N           repetitions, cases interleaved (default 3); median [min-max]\n"
 	"  --duration S       seconds per case per repetition (default 0.25)\n"
 	"  --sizes LIST       streaming message sizes (default 8,64,512,4096,65536; 4k ok)\n"
 	"  --lat-sizes LIST   round-trip sizes (default 8,4096)\n"
-	"  --transports LIST  names from --list, comma separated; 'shm-*' matches a prefix\n"
+	"  --transports LIST  names from --list, comma separated; 'shm-*' matches a prefix;\n"
+	"                     'default' the usual set, 'all' also the [extra] ones\n"
 	"  --no-stream        skip the throughput cases\n"
 	"  --no-latency       skip the round-trip cases\n"
+	"  --placement P      cross: producer/client on the first CPU, consumer/server on\n"
+	"                     the second (default); same: both on the first; none: unpinned\n"
+	"  --lock FILE        hold an exclusive flock on FILE while each repetition's\n"
+	"                     cases of one size run (a shared machine: others wait)\n"
 	"  --json FILE        write results as JSON (one record per line)\n"
 	"  --csv FILE         write results as CSV\n"
 	"  --quiet            no progress line\n"
@@ -123,9 +143,9 @@ static void list_transports(void)
 {
 	for (size_t i = 0; i < NTRANS; i++) {
 		const struct transport *t = all_transports[i];
-		printf("  %-15s %s%s%s\n", t->name, t->what,
+		printf("  %-15s %s%s%s%s\n", t->name, t->what,
 		       t->kinds & TK_LATENCY ? " [+latency]" : "",
-		       t->kinds & TK_STREAM ? "" : " [latency only]");
+		       t->kinds & TK_STREAM ? "" : " [latency only]", t->extra ? " [extra]" : "");
 	}
 }
 
@@ -133,7 +153,7 @@ static void list_transports(void)
 static int parse_args(int argc, char **argv, struct opts *o)
 {
 	enum { O_REPS = 256, O_DUR, O_SIZES, O_LSIZES, O_TRANS, O_NOSTREAM, O_NOLAT, O_JSON,
-	       O_CSV, O_QUIET, O_LIST, O_HELP };
+	       O_CSV, O_QUIET, O_LIST, O_HELP, O_PLACE, O_LOCK };
 	static const struct option lo[] = {
 		{"reps", required_argument, 0, O_REPS},
 		{"duration", required_argument, 0, O_DUR},
@@ -142,6 +162,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{"transports", required_argument, 0, O_TRANS},
 		{"no-stream", no_argument, 0, O_NOSTREAM},
 		{"no-latency", no_argument, 0, O_NOLAT},
+		{"placement", required_argument, 0, O_PLACE},
+		{"lock", required_argument, 0, O_LOCK},
 		{"json", required_argument, 0, O_JSON},
 		{"csv", required_argument, 0, O_CSV},
 		{"quiet", no_argument, 0, O_QUIET},
@@ -180,6 +202,27 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case O_NOSTREAM: o->on[RK_STREAM] = 0; break;
 		case O_NOLAT: o->on[RK_LATENCY] = 0; break;
+		case O_PLACE: {
+			int hit = -1;
+			for (int i = 0; i < 3; i++)
+				if (strcmp(optarg, placement_names[i]) == 0)
+					hit = i;
+			if (hit < 0) {
+				fprintf(stderr, "ipc_bench: --placement cross|same|none\n");
+				return 2;
+			}
+			o->placement = (enum placement)hit;
+			break;
+		}
+		case O_LOCK:
+			if (o->lock_fd >= 0)
+				close(o->lock_fd);
+			o->lock_fd = open(optarg, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+			if (o->lock_fd < 0) {
+				fprintf(stderr, "ipc_bench: --lock %s: %s\n", optarg, strerror(errno));
+				return 2;
+			}
+			break;
 		case O_JSON: o->json = optarg; break;
 		case O_CSV: o->csv = optarg; break;
 		case O_QUIET: o->quiet = 1; break;
@@ -194,6 +237,15 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		return 2;
 	}
 	return -1;
+}
+
+/* --lock: hold the file while a block of cases runs (flock waits) */
+static void block_lock(const struct opts *o, int op)
+{
+	if (o->lock_fd < 0)
+		return;
+	while (flock(o->lock_fd, op) != 0 && errno == EINTR && !harness_interrupted())
+		;
 }
 
 /* one case of one repetition, into the report; 1 it failed */
@@ -213,14 +265,17 @@ static int run_one(const struct transport *t, int kind, size_t ti, int si, size_
 		report_skip(kind, ti, si, co.why);
 		return 0;
 	}
+	if (co.ok == 0 && harness_interrupted())
+		return 0;           /* stopped by SIGINT/SIGTERM: not a failure of the case */
 	if (co.ok == 0) {
 		if (tty)
 			fputc('\n', stderr);
 		fprintf(stderr, "ipc_bench: FAILED %s %s %zu B rep %d: %s\n", what, t->name, size,
 		        rep + 1, co.why);
+		report_fail(kind, ti, si, co.why);
 		return 1;
 	}
-	report_add(kind, ti, si, &co);
+	report_add(kind, ti, si, rep, &co);
 	return 0;
 }
 
@@ -243,6 +298,8 @@ static void run_all(const struct opts *o, struct report *r, int cpu_prod, int cp
 				continue;
 			for (int s = 0; s < o->nsizes[k] && !harness_interrupted(); s++) {
 				size_t size = o->sizes[k][s];
+				/* one block: every transport of this size in this rep */
+				block_lock(o, LOCK_EX);
 				for (size_t j = 0; j < NTRANS && !harness_interrupted(); j++) {
 					/* each rep starts at a different transport, so none
 					 * always runs first (or right after a heavy one) */
@@ -263,6 +320,7 @@ static void run_all(const struct opts *o, struct report *r, int cpu_prod, int cp
 					r->failed += run_one(t, k, ti, s, size, o, cpu_prod, cpu_cons, tty,
 					                     rep);
 				}
+				block_lock(o, LOCK_UN);
 			}
 		}
 	}
@@ -273,18 +331,20 @@ static void run_all(const struct opts *o, struct report *r, int cpu_prod, int cp
 
 int main(int argc, char **argv)
 {
-	struct opts o = {.reps = 3, .duration = 0.25, .on = {1, 1},
-	                 .sizes = {{8, 64, 512, 4096, 65536}, {8, 4096}}, .nsizes = {5, 2}};
+	struct opts o = {.reps = 3, .duration = 0.25, .on = {1, 1}, .placement = PL_CROSS,
+	                 .sizes = {{8, 64, 512, 4096, 65536}, {8, 4096}}, .nsizes = {5, 2},
+	                 .lock_fd = -1};
 	for (size_t i = 0; i < NTRANS; i++)
-		o.use[i] = 1;
+		o.use[i] = !all_transports[i]->extra;
 	int rc = parse_args(argc, argv, &o);
 	if (rc >= 0)
 		return rc;
 
-	/* placement: producer (and ping client) on the first allowed CPU,
-	 * consumer (and echo server) on the second */
+	/* placement (cross): producer (and ping client) on the first allowed
+	 * CPU, consumer (and echo server) on the second */
 	int cpu_prod, cpu_cons;
-	harness_cpus(&cpu_prod, &cpu_cons);
+	if (harness_cpus(o.placement, &cpu_prod, &cpu_cons))
+		fprintf(stderr, "ipc_bench: --placement cross needs two usable CPUs; not pinned\n");
 	harness_signals();
 
 	struct report r = {
@@ -296,7 +356,9 @@ int main(int argc, char **argv)
 		r.sizes[k] = o.sizes[k];
 		r.nsizes[k] = o.nsizes[k];
 	}
-	report_machine(&r.m, cpu_prod, cpu_cons);
+	r.not_run[RK_STREAM] = "not selected (option --no-stream)";
+	r.not_run[RK_LATENCY] = "not selected (option --no-latency)";
+	report_machine(&r.m, placement_names[o.placement], cpu_prod, cpu_cons);
 	report_header(&r);
 	run_all(&o, &r, cpu_prod, cpu_cons);
 	report_ratios(&r);

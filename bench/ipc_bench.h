@@ -55,6 +55,7 @@ struct side_result {
 	/* latency (the client side) */
 	uint64_t samples;
 	double p50, p99, p999, max, min; /* nanoseconds */
+	double mean;                /* nanoseconds */
 };
 
 /* the state of one case, set up by the parent before fork */
@@ -110,6 +111,7 @@ struct transport {
 	int (*run_threads)(struct bctx *c, struct side_result *prod, struct side_result *cons);
 	int64_t spin_ns;
 	unsigned burst;
+	int extra;                  /* not in the default selection (named, or "all") */
 };
 
 /* ---- harness services for transports (harness.c) ---- */
@@ -134,13 +136,23 @@ struct case_out {
 	/* stream; futex (calls per 1000 messages) and spin_ns are NaN where n/a */
 	double mps, bps, pcpu, ccpu, futex, spin_ns;
 	/* latency, nanoseconds */
-	double p50, p99, p999, max, samples;
+	double p50, p99, p999, max, samples, mean;
+	/* noise: cache-line round trip between the case's two CPUs, ns, median
+	 * of a short ping-pong just before and just after the case */
+	double rtt_before, rtt_after;
 };
 /* SIGCHLD blocked for run_case, SIGINT/SIGTERM stop the run, SIGPIPE ignored */
 void harness_signals(void);
 int harness_interrupted(void);
-/* the first two CPUs we may run on (-1, -1: fewer than two) */
-void harness_cpus(int *cpu_prod, int *cpu_cons);
+/* --placement: where the two sides run */
+enum placement { PL_CROSS, PL_SAME, PL_NONE };
+/* the CPUs for a placement: cross, the first two CPUs we may run on; same,
+ * the first one for both; none, -1 (not pinned). 0, or -1 when cross has
+ * fewer than two CPUs (then both are -1) */
+int harness_cpus(enum placement pl, int *cpu_prod, int *cpu_cons);
+/* median cache-line round trip (ns) between two threads on these CPUs (-1:
+ * not pinned): a short ping-pong on one line; NaN if it could not run */
+double harness_line_rtt(int cpu_a, int cpu_b);
 /* one case: 0 measured or skipped (o->ok says which), -1 failed (o->why says why) */
 int run_case(const struct transport *t, size_t size, double duration, int latency,
              int cpu_prod, int cpu_cons, struct case_out *o);
@@ -213,8 +225,15 @@ static inline uint64_t now_ns(void)
 /* transports */
 extern const struct transport t_shm_spsc, t_shm_burst, t_shm_burst256, t_shm_zc, t_shm_sleep,
 	t_shm_mpmc11, t_shm_mpmc22, t_ref_ring, t_sem, t_pipe, t_pipe_batch,
-	t_unix_stream, t_unix_seqpacket, t_tcp, t_mq, t_urcu;
+	t_unix_stream, t_unix_seqpacket, t_tcp, t_mq, t_urcu, t_ref_ff,
+	t_shm_64m, t_shm_64m_huge;
 extern const struct transport t_shm_poll1, t_shm_poll64, t_shm_poll64s, t_shm_epoll, t_pipe_epoll,
 	t_think_recv, t_think_poll1, t_think_poll64;
+
+/* shared by the shared-memory transport files (transports_shm.c) */
+int map_shared(struct bctx *c, size_t len);  /* zeroed, at c->mem; 0 or -1 */
+void unmap_shared(struct bctx *c);
+int shm_stream_producer(struct bctx *c);      /* shm-spsc's streaming loops */
+int shm_stream_consumer(struct bctx *c);
 
 #endif /* IPC_BENCH_H */

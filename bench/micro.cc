@@ -14,10 +14,16 @@
 //   MPMC2T/size        the same on an MPMC ring
 //   MPMC/threads:N     N threads, each with its own handle (both roles), each
 //                      iteration a send and a recv on one shared MPMC ring
+//   RefFF/size         the FastForward-style reference ring (bench/ref_ff.h),
+//                      one thread: send then recv (compare SendRecv/size)
+//   RefFF2T/size       the same ring, producer thread + consumer thread
+//                      (compare SPSC2T/size)
+// (ref-ring's header, bench/ref_ring.h, is C only: it is measured by ipc_bench.)
 //
 // The public header compiles as C++ (extern "C", no _Atomic).
 #include <benchmark/benchmark.h>
 #include <shmring.h>
+#include "ref_ff.h"
 
 #include <unistd.h>
 #include <atomic>
@@ -260,6 +266,91 @@ void BM_MPMC(benchmark::State &st)
 }
 BENCHMARK(BM_MPMC)->Name("MPMC")->Setup(mpmc_setup)->Teardown(mpmc_teardown)
 	->ThreadRange(1, 4)->UseRealTime();
+
+// the reference ring in zeroed memory of its own (threads of one process)
+struct FF {
+	void *mem = nullptr;
+	explicit FF(uint64_t slots, size_t size)
+	{
+		size_t len = ref_ff_bytes(slots, size);
+		mem = std::aligned_alloc(128, (len + 127) / 128 * 128);
+		if (mem)
+			std::memset(mem, 0, len);
+	}
+	~FF() { std::free(mem); }
+	FF(const FF &) = delete;
+	FF &operator=(const FF &) = delete;
+};
+
+void BM_RefFF(benchmark::State &st)
+{
+	size_t size = (size_t)st.range(0);
+	FF ff(64, size);
+	if (!ff.mem) {
+		st.SkipWithError("out of memory");
+		return;
+	}
+	struct ref_ff r;
+	ref_ff_attach(&r, ff.mem, 64, size);
+	std::vector<unsigned char> in(size, 1), out(size);
+	uint64_t n = 0;
+	for (auto _ : st) {
+		std::memcpy(in.data(), &n, sizeof(n));
+		ref_ff_send(&r, in.data(), (uint32_t)size);   // r.pos is shared by both ends:
+		r.pos--;                                        // one thread, one slot in flight
+		if (ref_ff_recv(&r, out.data()) != (ssize_t)size) {
+			st.SkipWithError("recv failed");
+			break;
+		}
+		benchmark::DoNotOptimize(out.data());
+		n++;
+	}
+	counters(st, 1, size);
+}
+BENCHMARK(BM_RefFF)->Name("RefFF")->Arg(8)->Arg(64)->Arg(512)->Arg(4096)->Arg(65536);
+
+void BM_RefFF2T(benchmark::State &st)
+{
+	size_t size = (size_t)st.range(0);
+	uint64_t slots = slots_for(size);
+	FF ff(slots, size);
+	if (!ff.mem) {
+		st.SkipWithError("out of memory");
+		return;
+	}
+	std::atomic<uint64_t> got{0};
+	std::atomic<bool> bad{false};
+	std::thread consumer([&] {
+		struct ref_ff c;
+		ref_ff_attach(&c, ff.mem, slots, size);
+		std::vector<unsigned char> buf(size);
+		uint64_t n = 0;
+		while (ref_ff_recv(&c, buf.data()) >= 0) {
+			uint64_t w;
+			std::memcpy(&w, buf.data(), sizeof(w));
+			if (w != n)
+				bad = true;
+			n++;
+		}
+		got = n;
+	});
+	struct ref_ff p;
+	ref_ff_attach(&p, ff.mem, slots, size);
+	std::vector<unsigned char> msg(size, 1);
+	uint64_t n = 0;
+	for (auto _ : st) {
+		std::memcpy(msg.data(), &n, sizeof(n));
+		ref_ff_send(&p, msg.data(), (uint32_t)size);
+		n++;
+	}
+	ref_ff_finish(&p);
+	consumer.join();
+	if (bad || got != n)
+		st.SkipWithError("sequence mismatch");
+	counters(st, 1, size);
+}
+BENCHMARK(BM_RefFF2T)->Name("RefFF2T")->Arg(8)->Arg(64)->Arg(512)->Arg(4096)->Arg(65536)
+	->UseRealTime();
 
 } // namespace
 

@@ -106,6 +106,10 @@ void lat_finish(struct bctx *c, struct lat_rec *l)
 		r->p999 = pct(l->ns, l->n, 99.9);
 		r->max = (double)l->ns[l->n - 1];
 		r->min = (double)l->ns[0];
+		double sum = 0;
+		for (uint64_t i = 0; i < l->n; i++)
+			sum += (double)l->ns[i];
+		r->mean = sum / (double)l->n;
 	}
 	free(l->ns);
 	l->ns = NULL;

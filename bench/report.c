@@ -1,10 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * report.c - the results of a run: one cell per kind x transport x size
- * holding every repetition's metrics, the ratios to the yardsticks (pipe,
- * ref-ring) measured in the same repetition, and the three outputs. The
- * metric table below drives all three: add a metric there and it shows in
- * the terminal, the JSON and the CSV.
+ * holding every repetition's metrics, the ratios to the yardsticks (pipe;
+ * the better of the two reference rings, ref-ring and ref-ff) measured in
+ * the same repetition, the noise marks, and the terminal tables (JSON and
+ * CSV: report_files.c). The metric table below drives all three outputs:
+ * add a metric there and it shows in the terminal, the JSON and the CSV.
+ *
+ * Noise marks: run_case() measures a cache-line round trip between the
+ * case's two CPUs just before and just after the case; a repetition whose
+ * two figures differ by more than NOISE_RATIO either way is marked (the
+ * host moved the vCPUs during the case, NOTES.md), and the tables count the
+ * marked repetitions of each case.
  */
 #include <errno.h>
 #include <math.h>
@@ -13,51 +20,14 @@
 #include <string.h>
 #include <sys/utsname.h>
 #include <unistd.h>
-#include "report.h"
-
-#ifndef BENCH_CFLAGS
-#define BENCH_CFLAGS "unknown"
-#endif
+#include "report_int.h"
 
 /* ------------------------------------------------------------------ */
-/* the metric table                                                    */
-
-enum fmt {
-	F_SI,                       /* 12.3M ("-" for NaN) */
-	F_SI_RANGE,                 /* 12.3M, then a " [min - max]" column */
-	F_RATIO,                    /* 1.23 ("-" for NaN) */
-	F_FIXED,                    /* value / div, prec decimals ("-" for NaN) */
-};
-
-enum {                          /* CSV flags */
-	CSV_RANGE = 1,              /* also key_min, key_max */
-	CSV_RAW = 2,                /* %.6g even for NaN ("nan"): how format 1 writes latency */
-};
-
-struct metric {
-	int kind;                   /* RK_STREAM / RK_LATENCY */
-	const char *key;            /* JSON key (and key_min, key_max); CSV column name */
-	size_t off;                 /* measured: where run_case() puts it in struct case_out */
-	const char *vs;             /* derived: ratio to this transport, same size and rep, */
-	int of, invert;             /* of metric [of]: ours / theirs (invert: theirs / ours) */
-	int csv;                    /* CSV column (1..); 0: not in the CSV */
-	unsigned csv_flags;
-	int col;                    /* terminal column (1..); 0: not shown */
-	const char *head, *unit;    /* heading, and the line under it (NULL: blank) */
-	int width;
-	enum fmt fmt;
-	int prec;
-	double div;
-};
-
-enum {
-	M_MPS, M_BPS, M_PCPU, M_CCPU, M_FUTEX, M_XPIPE, M_SPIN, M_XREF,
-	L_P50, L_P99, L_P999, L_MAX, L_SAMPLES, L_XPIPE, NMETRIC
-};
+/* the metric table (its type: report_int.h)                          */
 
 #define AT(f) offsetof(struct case_out, f)
 /* in JSON order within each kind */
-static const struct metric metrics[NMETRIC] = {
+const struct metric metrics[NMETRIC] = {
 	[M_MPS]   = {RK_STREAM, "msgs_per_s", AT(mps), .csv = 1, .csv_flags = CSV_RANGE,
 	             .col = 1, .head = "msgs/s", .width = 8, .fmt = F_SI_RANGE},
 	[M_BPS]   = {RK_STREAM, "bytes_per_s", AT(bps), .csv = 2,
@@ -70,9 +40,9 @@ static const struct metric metrics[NMETRIC] = {
 	             .head = "futex/1k", .unit = "msgs", .width = 9, .fmt = F_FIXED, .prec = 3},
 	[M_XPIPE] = {RK_STREAM, "x_pipe", .vs = "pipe", .of = M_MPS, .csv = 3,
 	             .col = 3, .head = "x pipe", .width = 7, .fmt = F_RATIO},
-	[M_SPIN]  = {RK_STREAM, "spin_ns", AT(spin_ns)},
-	[M_XREF]  = {RK_STREAM, "x_ref", .vs = "ref-ring", .of = M_MPS, .csv = 13,
-	             .col = 4, .head = "x ref", .width = 6, .fmt = F_RATIO},
+	[M_SPIN]  = {RK_STREAM, "spin_ns", AT(spin_ns), .col = 0},
+	[M_XREF]  = {RK_STREAM, "x_ref", .vs = "ref-ring", .vs2 = "ref-ff", .of = M_MPS,
+	             .csv = 13, .col = 4, .head = "x ref", .width = 6, .fmt = F_RATIO},
 	[L_P50]   = {RK_LATENCY, "p50_ns", AT(p50), .csv = 7, .csv_flags = CSV_RAW,
 	             .col = 1, .head = "p50", .width = 9, .fmt = F_FIXED, .prec = 2, .div = 1e3},
 	[L_P99]   = {RK_LATENCY, "p99_ns", AT(p99), .csv = 8, .csv_flags = CSV_RAW,
@@ -84,38 +54,41 @@ static const struct metric metrics[NMETRIC] = {
 	[L_SAMPLES] = {RK_LATENCY, "samples", AT(samples), .csv = 11, .csv_flags = CSV_RAW,
 	             .col = 5, .head = "samples", .width = 9, .fmt = F_SI},
 	[L_XPIPE] = {RK_LATENCY, "x_pipe_p50", .vs = "pipe", .of = L_P50, .invert = 1,
-	             .csv = 12, .csv_flags = CSV_RAW, .col = 6, .head = "x pipe p50",
+	             .csv = 12, .csv_flags = CSV_RAW, .col = 7, .head = "x pipe p50",
 	             .width = 11, .fmt = F_RATIO},
+	[L_MEAN]  = {RK_LATENCY, "mean_ns", AT(mean), .csv = 14, .csv_flags = CSV_RAW,
+	             .col = 6, .head = "mean", .width = 9, .fmt = F_FIXED, .prec = 2, .div = 1e3},
+	[L_XREF]  = {RK_LATENCY, "x_ref_p50", .vs = "ref-ring", .vs2 = "ref-ff", .of = L_P50,
+	             .invert = 1, .csv = 15, .col = 8, .head = "x ref p50", .width = 10,
+	             .fmt = F_RATIO},
+	[N_RTT0]  = {RK_ANY, "line_rtt_before_ns", AT(rtt_before), .csv_flags = PER_REP},
+	[N_RTT1]  = {RK_ANY, "line_rtt_after_ns", AT(rtt_after), .csv_flags = PER_REP},
 };
 #undef AT
 
-static const struct {
-	const char *name;           /* "kind" in JSON and CSV */
-	const char *title;          /* terminal: above each size's table */
-	unsigned tk;                /* the transports that have this kind */
-} kinds[RK_N] = {
+const struct kind_desc kinds[RK_N] = {
 	[RK_STREAM] = {"stream", "streaming, %zu B messages", TK_STREAM},
 	[RK_LATENCY] = {"latency", "round trip (ping-pong), %zu B each way; microseconds,"
 	                " medians over reps of each percentile", TK_LATENCY},
 };
 
-/* one kind x transport x size: every repetition */
-struct cell {
-	int n, skipped;
-	char why[200];
-	double v[MAX_REPS][NMETRIC];
-};
+int of_kind(const struct metric *mt, int kind)
+{
+	return mt->kind == kind || mt->kind == RK_ANY;
+}
 
-static struct cell cells[RK_N][MAX_TRANS][MAX_SIZES];
+struct cell cells[RK_N][MAX_TRANS][MAX_SIZES];
 
-void report_add(int kind, size_t ti, int si, const struct case_out *o)
+void report_add(int kind, size_t ti, int si, int rep, const struct case_out *o)
 {
 	struct cell *a = &cells[kind][ti][si];
+	a->rep[a->n] = rep;
+	a->best[a->n] = -1;
 	double *v = a->v[a->n++];
 	for (int m = 0; m < NMETRIC; m++) {
 		const struct metric *mt = &metrics[m];
-		v[m] = mt->kind == kind && !mt->vs ? *(const double *)((const char *)o + mt->off)
-		                                   : NAN;
+		v[m] = of_kind(mt, kind) && !mt->vs ? *(const double *)((const char *)o + mt->off)
+		                                    : NAN;
 	}
 }
 
@@ -126,35 +99,116 @@ void report_skip(int kind, size_t ti, int si, const char *why)
 	snprintf(a->why, sizeof(a->why), "%s", why);
 }
 
+void report_fail(int kind, size_t ti, int si, const char *why)
+{
+	struct cell *a = &cells[kind][ti][si];
+	a->failed++;
+	snprintf(a->why, sizeof(a->why), "%s", why);
+}
+
+static size_t trans_index(const struct report *r, const char *name)
+{
+	size_t j = 0;
+	while (name && j < r->ntrans && strcmp(r->trans[j]->name, name) != 0)
+		j++;
+	return name ? j : r->ntrans;
+}
+
+/* metric m of the value measured in repetition rep, NaN if none */
+static double at_rep(const struct cell *p, int rep, int m)
+{
+	for (int i = 0; p && i < p->n; i++)
+		if (p->rep[i] == rep)
+			return p->v[i][m];
+	return NAN;
+}
+
 void report_ratios(const struct report *r)
 {
 	for (int m = 0; m < NMETRIC; m++) {
 		const struct metric *mt = &metrics[m];
-		size_t j = 0;
 		if (!mt->vs)
 			continue;
-		while (j < r->ntrans && strcmp(r->trans[j]->name, mt->vs) != 0)
-			j++;
+		size_t j = trans_index(r, mt->vs), j2 = trans_index(r, mt->vs2);
 		for (size_t ti = 0; ti < r->ntrans; ti++)
 			for (int s = 0; s < MAX_SIZES; s++) {
 				struct cell *a = &cells[mt->kind][ti][s];
 				const struct cell *p = j < r->ntrans ? &cells[mt->kind][j][s] : NULL;
-				/* the same rep index ran in the same pass */
+				const struct cell *p2 = j2 < r->ntrans ? &cells[mt->kind][j2][s] : NULL;
+				/* the yardstick measured in the same repetition; with two,
+				 * the better of them there (higher, or lower when inverted) */
 				for (int i = 0; i < a->n; i++) {
-					double ours = a->v[i][mt->of], theirs = p && i < p->n
-					              ? p->v[i][mt->of] : NAN;
+					double ours = a->v[i][mt->of];
+					double t1 = at_rep(p, a->rep[i], mt->of), t2 = at_rep(p2, a->rep[i], mt->of);
+					int second = !isnan(t2) &&
+					             (isnan(t1) || (mt->invert ? t2 < t1 : t2 > t1));
+					double theirs = second ? t2 : t1;
+					if (mt->vs2)
+						a->best[i] = (signed char)(isnan(theirs) ? -1 : second);
 					a->v[i][m] = mt->invert ? theirs / ours : ours / theirs;
 				}
 			}
 	}
 }
 
+/* the kind's metric with two yardsticks, or NULL */
+const struct metric *best_metric(int kind)
+{
+	for (int m = 0; m < NMETRIC; m++)
+		if (metrics[m].kind == kind && metrics[m].vs2)
+			return &metrics[m];
+	return NULL;
+}
+
+/* how often each yardstick of best_metric() was the better one */
+void best_counts(const struct cell *a, int *first, int *second)
+{
+	*first = *second = 0;
+	for (int i = 0; i < a->n; i++) {
+		*first += a->best[i] == 0;
+		*second += a->best[i] == 1;
+	}
+}
+
+/* "ring 2 ff 7" style: "ref-ff 7/9", the winner and its count */
+const char *best_text(char *buf, size_t len, const struct cell *a, int kind)
+{
+	const struct metric *mt = best_metric(kind);
+	int c1, c2;
+	if (!mt) {
+		snprintf(buf, len, "-");
+		return buf;
+	}
+	best_counts(a, &c1, &c2);
+	if (!c1 && !c2)
+		snprintf(buf, len, "-");
+	else if (c1 == c2)
+		snprintf(buf, len, "tie %d/%d", c1, c1 + c2);
+	else
+		snprintf(buf, len, "%s %d/%d", c1 > c2 ? mt->vs : mt->vs2, c1 > c2 ? c1 : c2,
+		         c1 + c2);
+	return buf;
+}
+
+/* repetition i's two noise figures differ by more than NOISE_RATIO */
+int noisy(const struct cell *a, int i)
+{
+	double b = a->v[i][N_RTT0], e = a->v[i][N_RTT1];
+	return !isnan(b) && !isnan(e) && b > 0 && e > 0 &&
+	       (e / b > NOISE_RATIO || b / e > NOISE_RATIO);
+}
+
+int noise_marks(const struct cell *a)
+{
+	int k = 0;
+	for (int i = 0; i < a->n; i++)
+		k += noisy(a, i);
+	return k;
+}
+
 /* ------------------------------------------------------------------ */
 /* statistics and number formats                                       */
 
-struct stat3 {
-	double med, min, max;
-};
 
 static int cmp_d(const void *a, const void *b)
 {
@@ -162,7 +216,7 @@ static int cmp_d(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static struct stat3 stat_of(const struct cell *a, int m)
+struct stat3 stat_of(const struct cell *a, int m)
 {
 	double v[MAX_REPS];
 	struct stat3 s = {NAN, NAN, NAN};
@@ -216,7 +270,7 @@ static const char *fmt_val(char *buf, size_t len, const struct metric *mt, doubl
 }
 
 /* the transports of a kind that this run selected */
-static int shown(const struct report *r, size_t ti, int kind)
+int shown(const struct report *r, size_t ti, int kind)
 {
 	return r->use[ti] && (r->trans[ti]->kinds & kinds[kind].tk);
 }
@@ -224,7 +278,7 @@ static int shown(const struct report *r, size_t ti, int kind)
 /* ------------------------------------------------------------------ */
 /* terminal                                                            */
 
-void report_machine(struct machine *m, int cpu_prod, int cpu_cons)
+void report_machine(struct machine *m, const char *placement, int cpu_prod, int cpu_cons)
 {
 	snprintf(m->cpu, sizeof(m->cpu), "unknown");
 	FILE *f = fopen("/proc/cpuinfo", "r");
@@ -248,12 +302,17 @@ void report_machine(struct machine *m, int cpu_prod, int cpu_cons)
 	uname(&un);
 	snprintf(m->kernel, sizeof(m->kernel), "%s", un.release);
 	m->online = sysconf(_SC_NPROCESSORS_ONLN);
-	if (cpu_prod >= 0)
-		snprintf(m->placement, sizeof(m->placement),
+	m->placement = placement;
+	if (cpu_prod >= 0 && cpu_prod == cpu_cons)
+		snprintf(m->placement_detail, sizeof(m->placement_detail),
+		         "producer/client and consumer/server both pinned to CPU %d", cpu_prod);
+	else if (cpu_prod >= 0)
+		snprintf(m->placement_detail, sizeof(m->placement_detail),
 		         "producer/client pinned to CPU %d, consumer/server to CPU %d", cpu_prod,
 		         cpu_cons);
 	else
-		snprintf(m->placement, sizeof(m->placement), "not pinned (fewer than 2 usable CPUs)");
+		snprintf(m->placement_detail, sizeof(m->placement_detail),
+		         "not pinned: the scheduler places both sides");
 }
 
 void report_header(const struct report *r)
@@ -261,11 +320,13 @@ void report_header(const struct report *r)
 	printf("shmring ipc_bench: %s, %ld CPUs online, Linux %s\n", r->m.cpu, r->m.online,
 	       r->m.kernel);
 	printf("compiler: gcc-compatible %s; flags: %s\n", __VERSION__, BENCH_CFLAGS);
-	printf("placement: %s\n", r->m.placement);
+	printf("placement: %s (%s)\n", r->m.placement, r->m.placement_detail);
 	printf("reps %d (interleaved), %.3g s per case; medians, [min-max] over reps;"
-	       " x pipe / x ref = median over reps of the ratio to 'pipe' / 'ref-ring'"
-	       " of the same size in the same rep\n",
-	       r->reps, r->duration);
+	       " x pipe / x ref = median over reps of the ratio to 'pipe' / the better of"
+	       " 'ref-ring' and 'ref-ff' of the same size in the same rep ('best ref': which"
+	       " was better, in how many reps); noise: reps whose cache-line round trip"
+	       " between the two CPUs moved > %.0fx from before the case to after it\n",
+	       r->reps, r->duration, NOISE_RATIO);
 }
 
 /* the metric in terminal column col of a kind, or NULL */
@@ -288,7 +349,9 @@ static void term_heading(int kind, int unit)
 		if (mt->fmt == F_SI_RANGE)
 			printf(" %-17s", unit ? "" : " [min - max]");
 	}
-	printf("\n");
+	if (best_metric(kind))
+		printf(" %-14s", unit ? "" : "best ref");
+	printf(" %5s\n", unit ? "" : "noise");
 }
 
 static void term_row(const char *name, const struct cell *a, int kind)
@@ -296,8 +359,8 @@ static void term_row(const char *name, const struct cell *a, int kind)
 	char b1[32], b2[32], range[40];
 	const struct metric *mt;
 	if (!a->n) {
-		printf("%-15s %s %s\n", name, a->skipped ? "skipped:" : "no result (failed)",
-		       a->why);
+		printf("%-15s %s %s\n", name,
+		       a->failed ? "FAILED:" : a->skipped ? "skipped:" : "not run", a->why);
 		return;
 	}
 	printf("%-15s", name);
@@ -310,14 +373,27 @@ static void term_row(const char *name, const struct cell *a, int kind)
 			printf(" %-17s", range);
 		}
 	}
+	if (best_metric(kind))
+		printf(" %-14s", best_text(b1, sizeof(b1), a, kind));
+	int nm = noise_marks(a);
+	snprintf(b2, sizeof(b2), "%d/%d", nm, a->n);
+	printf(" %5s%s", nm ? b2 : "-", a->failed ? "  (some reps FAILED)" : "");
 	printf("\n");
 }
 
 void report_terminal(const struct report *r)
 {
+	int marked = 0, measured = 0;
 	for (int k = 0; k < RK_N; k++) {
-		if (!r->on[k])
+		if (!r->on[k]) {
+			printf("\n%s cases: skipped (%s)\n", kinds[k].name, r->not_run[k]);
 			continue;
+		}
+		for (size_t ti = 0; ti < r->ntrans; ti++)
+			for (int s = 0; shown(r, ti, k) && s < r->nsizes[k]; s++) {
+				marked += noise_marks(&cells[k][ti][s]);
+				measured += cells[k][ti][s].n;
+			}
 		int units = 0;
 		for (int m = 0; m < NMETRIC; m++)
 			units |= metrics[m].kind == k && metrics[m].unit;
@@ -350,149 +426,8 @@ void report_terminal(const struct report *r)
 		}
 		printf("\n");
 	}
-	printf("\n%d cases in %.1f s; %s\n", r->cases, r->elapsed_s,
-	       r->failed ? "SOME CASES FAILED (see above)" : "every message verified");
-}
-
-/* ------------------------------------------------------------------ */
-/* JSON and CSV                                                        */
-
-static FILE *open_out(const char *path)
-{
-	FILE *f = fopen(path, "w");
-	if (!f)
-		fprintf(stderr, "ipc_bench: %s: %s\n", path, strerror(errno));
-	return f;
-}
-
-static void json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			fprintf(f, "\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			fprintf(f, "\\u%04x", *s);
-		else
-			fputc(*s, f);
-	}
-	fputc('"', f);
-}
-
-static void json_num(FILE *f, const char *key, const char *suffix, double v)
-{
-	if (isnan(v) || isinf(v))
-		fprintf(f, ",\"%s%s\":null", key, suffix);
-	else
-		fprintf(f, ",\"%s%s\":%.6g", key, suffix, v);
-}
-
-static void json_record(FILE *f, const char *name, const struct cell *a, int kind, size_t size)
-{
-	fprintf(f, "{\"kind\":\"%s\",\"transport\":\"%s\",\"size\":%zu", kinds[kind].name, name,
-	        size);
-	fprintf(f, ",\"reps\":%d", a->n);
-	if (!a->n) {
-		fprintf(f, ",\"skipped\":");
-		json_str(f, a->skipped ? a->why : "failed");
-		fprintf(f, "}");
-		return;
-	}
-	int first = -1;
-	for (int m = 0; m < NMETRIC; m++) {
-		if (metrics[m].kind != kind)
-			continue;
-		struct stat3 st = stat_of(a, m);
-		json_num(f, metrics[m].key, "", st.med);
-		json_num(f, metrics[m].key, "_min", st.min);
-		json_num(f, metrics[m].key, "_max", st.max);
-		if (first < 0)
-			first = m;
-	}
-	/* every rep of the kind's first metric */
-	fprintf(f, ",\"per_rep_%s\":[", metrics[first].key);
-	for (int i = 0; i < a->n; i++)
-		fprintf(f, "%s%.6g", i ? "," : "", a->v[i][first]);
-	fprintf(f, "]}");
-}
-
-int report_json(const struct report *r, const char *path)
-{
-	FILE *f = open_out(path);
-	if (!f)
-		return -1;
-	fprintf(f, "{\"tool\":\"shmring ipc_bench\",\"format\":1,\n\"machine\":{\"cpu\":");
-	json_str(f, r->m.cpu);
-	fprintf(f, ",\"cpus_online\":%ld,\"kernel\":", r->m.online);
-	json_str(f, r->m.kernel);
-	fprintf(f, ",\"compiler\":");
-	json_str(f, __VERSION__);
-	fprintf(f, ",\"cflags\":");
-	json_str(f, BENCH_CFLAGS);
-	fprintf(f, "},\n\"config\":{\"reps\":%d,\"duration_s\":%g,\"placement\":", r->reps,
-	        r->duration);
-	json_str(f, r->m.placement);
-	fprintf(f, ",\"elapsed_s\":%.1f,\"failed_cases\":%d},\n\"results\":[\n", r->elapsed_s,
-	        r->failed);
-	/* every selected transport and size of both kinds, run or not (format 1) */
-	const char *sep = "";
-	for (int k = 0; k < RK_N; k++)
-		for (size_t ti = 0; ti < r->ntrans; ti++)
-			for (int s = 0; shown(r, ti, k) && s < r->nsizes[k]; s++) {
-				fputs(sep, f);
-				sep = ",\n";
-				json_record(f, r->trans[ti]->name, &cells[k][ti][s], k, r->sizes[k][s]);
-			}
-	fprintf(f, "\n]}\n");
-	fclose(f);
-	return 0;
-}
-
-/* the metric in CSV column col, or NULL */
-static const struct metric *at_csv(int col)
-{
-	for (int m = 0; m < NMETRIC; m++)
-		if (metrics[m].csv == col)
-			return &metrics[m];
-	return NULL;
-}
-
-static void csv_row(FILE *f, const char *name, const struct cell *a, int kind, size_t size)
-{
-	const struct metric *mt;
-	fprintf(f, "%s,%s,%zu,%d", kinds[kind].name, name, size, a->n);
-	for (int col = 1; (mt = at_csv(col)); col++) {
-		struct stat3 st = stat_of(a, (int)(mt - metrics));
-		if (mt->kind != kind)
-			fputs(mt->csv_flags & CSV_RANGE ? ",,," : ",", f);
-		else if (mt->csv_flags & CSV_RANGE)
-			fprintf(f, ",%.6g,%.6g,%.6g", st.med, st.min, st.max);
-		else if (isnan(st.med) && !(mt->csv_flags & CSV_RAW))
-			fputs(",", f);
-		else
-			fprintf(f, ",%.6g", st.med);
-	}
-	fprintf(f, "\n");
-}
-
-int report_csv(const struct report *r, const char *path)
-{
-	const struct metric *mt;
-	FILE *f = open_out(path);
-	if (!f)
-		return -1;
-	fprintf(f, "kind,transport,size,reps");
-	for (int col = 1; (mt = at_csv(col)); col++)
-		if (mt->csv_flags & CSV_RANGE)
-			fprintf(f, ",%s,%s_min,%s_max", mt->key, mt->key, mt->key);
-		else
-			fprintf(f, ",%s", mt->key);
-	fprintf(f, "\n");
-	for (int k = 0; k < RK_N; k++)
-		for (size_t ti = 0; ti < r->ntrans; ti++)
-			for (int s = 0; shown(r, ti, k) && s < r->nsizes[k]; s++)
-				if (cells[k][ti][s].n)
-					csv_row(f, r->trans[ti]->name, &cells[k][ti][s], k, r->sizes[k][s]);
-	fclose(f);
-	return 0;
+	printf("\nnoise marks: %d of %d measured cases (cache-line round trip moved > %.0fx"
+	       " during the case)\n", marked, measured, NOISE_RATIO);
+	printf("\n%d cases in %.1f s; placement %s; %s\n", r->cases, r->elapsed_s,
+	       r->m.placement, r->failed ? "SOME CASES FAILED (see above)" : "every message verified");
 }

@@ -22,7 +22,8 @@ struct machine {
 	char cpu[256];
 	char kernel[65];
 	long online;                /* CPUs online */
-	char placement[160];
+	const char *placement;      /* --placement: cross, same, none */
+	char placement_detail[160]; /* which CPUs */
 };
 
 struct report {
@@ -35,18 +36,21 @@ struct report {
 	const size_t *sizes[RK_N];  /* message sizes per kind */
 	int nsizes[RK_N];
 	struct machine m;
+	const char *not_run[RK_N];  /* why a kind was not run (the option), or NULL */
 	/* after the run */
 	int cases, failed;
 	double elapsed_s;
 };
 
 /* the machine and the placement, for the header and the JSON */
-void report_machine(struct machine *m, int cpu_prod, int cpu_cons);
+void report_machine(struct machine *m, const char *placement, int cpu_prod, int cpu_cons);
 /* the lines before the run */
 void report_header(const struct report *r);
-/* one case of repetition: measured (o->ok == 1) or skipped (why) */
-void report_add(int kind, size_t ti, int si, const struct case_out *o);
+/* one case of repetition rep (0-based): measured (o->ok == 1) or skipped (why) */
+void report_add(int kind, size_t ti, int si, int rep, const struct case_out *o);
 void report_skip(int kind, size_t ti, int si, const char *why);
+/* one case of a repetition failed (why); failed_cases counts these */
+void report_fail(int kind, size_t ti, int si, const char *why);
 /* after the run: the ratios to other transports, then the outputs */
 void report_ratios(const struct report *r);
 void report_terminal(const struct report *r);

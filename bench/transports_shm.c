@@ -114,7 +114,8 @@ static int shm_mode(const struct bctx *c)
 /* attach as role, with the case's wait policy: 0, or -1 (side_fail called) */
 static int shm_attach(struct bctx *c, const char *name, int role, struct shmring **r)
 {
-	int rc = shmring_open(name, role, r);
+	/* a ring passed as a descriptor (memfd) in fd[0], else by name */
+	int rc = c->fd[0] >= 0 ? shmring_open_fd(c->fd[0], role, r) : shmring_open(name, role, r);
 	if (rc)
 		return side_fail(c, "shmring_open %s: %s", name, shmring_strerror(rc));
 	if (c->spin_ns != INT64_MIN)
@@ -122,7 +123,7 @@ static int shm_attach(struct bctx *c, const char *name, int role, struct shmring
 	return 0;
 }
 
-static int shm_stream_producer(struct bctx *c)
+int shm_stream_producer(struct bctx *c)
 {
 	struct shmring *r;
 	if (shm_attach(c, c->name, SHMRING_PRODUCER, &r))
@@ -193,7 +194,7 @@ out:
 	return rc ? -1 : 0;
 }
 
-static int shm_stream_consumer(struct bctx *c)
+int shm_stream_consumer(struct bctx *c)
 {
 	struct shmring *r;
 	if (shm_attach(c, c->name, SHMRING_CONSUMER, &r))
@@ -335,7 +336,7 @@ SHM_T(t_shm_mpmc22, "shm-mpmc-2x2",
 /* ------------------------------------------------------------------ */
 /* plain shared memory for the reference ring and the semaphore ring   */
 
-static int map_shared(struct bctx *c, size_t len)
+int map_shared(struct bctx *c, size_t len)
 {
 	/* shm_open + mmap, unlinked at once: the mapping outlives the name */
 	int fd = shm_open(c->name, O_CREAT | O_EXCL | O_RDWR, 0600);
@@ -361,7 +362,7 @@ static int map_shared(struct bctx *c, size_t len)
 	return 0;
 }
 
-static void unmap_shared(struct bctx *c)
+void unmap_shared(struct bctx *c)
 {
 	if (c->mem)
 		munmap(c->mem, c->mem_len);

@@ -1,0 +1,232 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * report_files.c - the run's results as JSON (one record per line, format
+ * 2) and CSV, from the cells and the metric table of report.c: a case no
+ * repetition measured says why ("skipped": an option or a limit; "failed").
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include "report_int.h"
+
+static FILE *open_out(const char *path)
+{
+	FILE *f = fopen(path, "w");
+	if (!f)
+		fprintf(stderr, "ipc_bench: %s: %s\n", path, strerror(errno));
+	return f;
+}
+
+static void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fprintf(f, "\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			fprintf(f, "\\u%04x", *s);
+		else
+			fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+static void json_num(FILE *f, const char *key, const char *suffix, double v)
+{
+	if (isnan(v) || isinf(v))
+		fprintf(f, ",\"%s%s\":null", key, suffix);
+	else
+		fprintf(f, ",\"%s%s\":%.6g", key, suffix, v);
+}
+
+static void json_array(FILE *f, const char *key, const struct cell *a, int m)
+{
+	fprintf(f, ",\"%s\":[", key);
+	for (int i = 0; i < a->n; i++) {
+		double v = a->v[i][m];
+		if (isnan(v) || isinf(v))
+			fprintf(f, "%snull", i ? "," : "");
+		else
+			fprintf(f, "%s%.6g", i ? "," : "", v);
+	}
+	fputc(']', f);
+}
+
+/* a case no repetition measured: why (an option, a limit, a failure) */
+static const char *unmeasured(const struct report *r, const struct cell *a, int kind)
+{
+	if (a->failed || a->skipped)
+		return a->why;
+	return r->on[kind] ? "not run (interrupted)" : r->not_run[kind];
+}
+
+static void json_record(FILE *f, const struct report *r, const char *name, const struct cell *a,
+                        int kind, size_t size)
+{
+	char key[80];
+	fprintf(f, "{\"kind\":\"%s\",\"transport\":\"%s\",\"size\":%zu", kinds[kind].name, name,
+	        size);
+	fprintf(f, ",\"reps\":%d", a->n);
+	if (a->failed) {
+		fprintf(f, ",\"failed_reps\":%d,\"failed\":", a->failed);
+		json_str(f, a->why);
+	}
+	if (!a->n) {
+		if (!a->failed) {
+			fprintf(f, ",\"skipped\":");
+			json_str(f, unmeasured(r, a, kind));
+		}
+		fprintf(f, "}");
+		return;
+	}
+	int first = -1;
+	for (int m = 0; m < NMETRIC; m++) {
+		if (!of_kind(&metrics[m], kind))
+			continue;
+		if (metrics[m].csv_flags & PER_REP) {
+			json_array(f, metrics[m].key, a, m);
+			continue;
+		}
+		struct stat3 st = stat_of(a, m);
+		json_num(f, metrics[m].key, "", st.med);
+		json_num(f, metrics[m].key, "_min", st.min);
+		json_num(f, metrics[m].key, "_max", st.max);
+		if (first < 0)
+			first = m;
+	}
+	/* which reference was the better one, each repetition */
+	const struct metric *bm = best_metric(kind);
+	if (bm) {
+		int c1, c2;
+		best_counts(a, &c1, &c2);
+		fprintf(f, ",\"%s_best\":[", bm->key);
+		for (int i = 0; i < a->n; i++)
+			fprintf(f, "%s%s", i ? "," : "",
+			        a->best[i] < 0 ? "null" : a->best[i] ? "\"ref-ff\"" : "\"ref-ring\"");
+		fprintf(f, "],\"%s_best_count\":{\"%s\":%d,\"%s\":%d}", bm->key, bm->vs, c1,
+		        bm->vs2, c2);
+	}
+	/* the noise marks: repetitions (1-based) whose round trip moved > 2x */
+	fprintf(f, ",\"noise_marks\":%d,\"noisy_reps\":[", noise_marks(a));
+	for (int i = 0, k = 0; i < a->n; i++)
+		if (noisy(a, i))
+			fprintf(f, "%s%d", k++ ? "," : "", a->rep[i] + 1);
+	fputc(']', f);
+	/* every rep of the kind's first metric, and which repetition it was */
+	snprintf(key, sizeof(key), "per_rep_%s", metrics[first].key);
+	json_array(f, key, a, first);
+	fprintf(f, ",\"per_rep_index\":[");
+	for (int i = 0; i < a->n; i++)
+		fprintf(f, "%s%d", i ? "," : "", a->rep[i] + 1);
+	fprintf(f, "]}");
+}
+
+int report_json(const struct report *r, const char *path)
+{
+	FILE *f = open_out(path);
+	if (!f)
+		return -1;
+	fprintf(f, "{\"tool\":\"shmring ipc_bench\",\"format\":2,\n\"machine\":{\"cpu\":");
+	json_str(f, r->m.cpu);
+	fprintf(f, ",\"cpus_online\":%ld,\"kernel\":", r->m.online);
+	json_str(f, r->m.kernel);
+	fprintf(f, ",\"compiler\":");
+	json_str(f, __VERSION__);
+	fprintf(f, ",\"cflags\":");
+	json_str(f, BENCH_CFLAGS);
+	fprintf(f, "},\n\"config\":{\"reps\":%d,\"duration_s\":%g,\"placement\":", r->reps,
+	        r->duration);
+	json_str(f, r->m.placement);
+	fprintf(f, ",\"placement_detail\":");
+	json_str(f, r->m.placement_detail);
+	int marked = 0, measured = 0;
+	for (int k = 0; k < RK_N; k++)
+		for (size_t ti = 0; ti < r->ntrans; ti++)
+			for (int s = 0; shown(r, ti, k) && s < r->nsizes[k]; s++) {
+				marked += noise_marks(&cells[k][ti][s]);
+				measured += cells[k][ti][s].n;
+			}
+	fprintf(f, ",\"noise_ratio\":%g,\"noise_marks\":%d,\"measured_cases\":%d", NOISE_RATIO,
+	        marked, measured);
+	fprintf(f, ",\"elapsed_s\":%.1f,\"failed_cases\":%d},\n\"results\":[\n", r->elapsed_s,
+	        r->failed);
+	/* every selected transport and size of both kinds, run or not: a case
+	 * not measured says why ("skipped": an option or a limit; "failed") */
+	const char *sep = "";
+	for (int k = 0; k < RK_N; k++)
+		for (size_t ti = 0; ti < r->ntrans; ti++)
+			for (int s = 0; shown(r, ti, k) && s < r->nsizes[k]; s++) {
+				fputs(sep, f);
+				sep = ",\n";
+				json_record(f, r, r->trans[ti]->name, &cells[k][ti][s], k, r->sizes[k][s]);
+			}
+	fprintf(f, "\n]}\n");
+	fclose(f);
+	return 0;
+}
+
+/* the metric in CSV column col, or NULL */
+static const struct metric *at_csv(int col)
+{
+	for (int m = 0; m < NMETRIC; m++)
+		if (metrics[m].csv == col)
+			return &metrics[m];
+	return NULL;
+}
+
+static void csv_row(FILE *f, const struct report *r, const char *name, const struct cell *a,
+                    int kind, size_t size)
+{
+	const struct metric *mt;
+	char b[64];
+	fprintf(f, "%s,%s,%zu,%d", kinds[kind].name, name, size, a->n);
+	for (int col = 1; (mt = at_csv(col)); col++) {
+		struct stat3 st = stat_of(a, (int)(mt - metrics));
+		if (mt->kind != kind || !a->n)
+			fputs(mt->csv_flags & CSV_RANGE ? ",,," : ",", f);
+		else if (mt->csv_flags & CSV_RANGE)
+			fprintf(f, ",%.6g,%.6g,%.6g", st.med, st.min, st.max);
+		else if (isnan(st.med) && !(mt->csv_flags & CSV_RAW))
+			fputs(",", f);
+		else
+			fprintf(f, ",%.6g", st.med);
+	}
+	/* after the metric columns: the better reference, the noise, where the
+	 * sides ran, and what became of the case */
+	fprintf(f, ",%s,%d", a->n ? best_text(b, sizeof(b), a, kind) : "", noise_marks(a));
+	fprintf(f, ",%.6g,%.6g", stat_of(a, N_RTT0).med, stat_of(a, N_RTT1).med);
+	fprintf(f, ",%s,", r->m.placement);
+	const char *why = a->n && !a->failed ? NULL : unmeasured(r, a, kind);
+	if (!why)
+		fputs("ok", f);
+	else {
+		/* quoted: the reason may hold commas */
+		fprintf(f, "\"%s%s: ", a->n ? "some reps " : "", a->failed ? "failed" : "skipped");
+		for (; *why; why++)
+			fprintf(f, *why == '"' ? "\"\"" : "%c", *why);
+		fputc('"', f);
+	}
+	fprintf(f, "\n");
+}
+
+int report_csv(const struct report *r, const char *path)
+{
+	const struct metric *mt;
+	FILE *f = open_out(path);
+	if (!f)
+		return -1;
+	fprintf(f, "kind,transport,size,reps");
+	for (int col = 1; (mt = at_csv(col)); col++)
+		if (mt->csv_flags & CSV_RANGE)
+			fprintf(f, ",%s,%s_min,%s_max", mt->key, mt->key, mt->key);
+		else
+			fprintf(f, ",%s", mt->key);
+	fprintf(f, ",best_ref,noise_marks,line_rtt_before_ns,line_rtt_after_ns,placement,status\n");
+	for (int k = 0; k < RK_N; k++)
+		for (size_t ti = 0; ti < r->ntrans; ti++)
+			for (int s = 0; shown(r, ti, k) && s < r->nsizes[k]; s++)
+				csv_row(f, r, r->trans[ti]->name, &cells[k][ti][s], k, r->sizes[k][s]);
+	fclose(f);
+	return 0;
+}
