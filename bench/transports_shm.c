@@ -24,6 +24,7 @@
 #include <unistd.h>
 #include <shmring.h>
 #include "msgloop.h"
+#include "ref_loops.h"
 #include "ref_ring.h"
 
 /* ------------------------------------------------------------------ */
@@ -371,129 +372,8 @@ void unmap_shared(struct bctx *c)
 
 /* ---- the reference ring ---- */
 
-static size_t ref_half(const struct bctx *c)
-{
-	return (ref_ring_bytes(c->slots, c->size) + 4095) & ~(size_t)4095;
-}
-
-static int ref_setup(struct bctx *c, int latency)
-{
-	return map_shared(c, ref_half(c) * (latency ? 2 : 1));
-}
-
-static void ref_at(struct bctx *c, struct ref_ring *r, int chan)
-{
-	ref_ring_attach(r, (char *)c->mem + ref_half(c) * (size_t)chan, c->slots, c->size);
-}
-
-/*
- * The reference ring keeps its own loops, as its ~60 lines would be used
- * by anyone who wrote them: the ring state (a struct of cached indices) is
- * a local of the loop, which the compiler keeps in registers. They are the
- * loops the suite always ran, to the instruction: the stamp's id a
- * constant 0, a mismatch ending the consumer at once (the harness then
- * stops the producer). A variant that kept the id in a stack slot and
- * drained after a mismatch measured ~22% slower at 8 B (msgloop.h says
- * why). Stamping and checking are the shared stamp() and chk_msg().
- */
-static int ref_producer(struct bctx *c)
-{
-	struct ref_ring r;
-	ref_at(c, &r, 0);
-	unsigned char *buf = malloc(c->size);
-	if (!buf)
-		return side_fail(c, "out of memory");
-	for (size_t i = 0; i < c->size; i++)
-		buf[i] = (unsigned char)i;
-	uint64_t n = 0;
-	side_ready(c);
-	do {
-		for (int i = 0; i < CHECK_EVERY; i++, n++) {
-			stamp(buf, c->size, seq_word(0, n));
-			ref_ring_send(&r, buf, (uint32_t)c->size);
-		}
-	} while (side_running(c));
-	ref_ring_finish(&r);
-	side_done(c);
-	c->res->msgs = n;
-	free(buf);
-	return 0;
-}
-
-static int ref_consumer(struct bctx *c)
-{
-	struct ref_ring r;
-	ref_at(c, &r, 0);
-	unsigned char *buf = malloc(c->size);
-	if (!buf)
-		return side_fail(c, "out of memory");
-	struct checker chk = {.strict = 1};
-	char err[160];
-	ssize_t len;
-	side_ready(c);
-	while ((len = ref_ring_recv(&r, buf)) >= 0)
-		if (chk_msg(&chk, buf, (size_t)len, c->size, err, sizeof(err))) {
-			side_done(c);
-			return side_fail(c, "%s", err);
-		}
-	side_done(c);
-	chk_report(c, &chk);
-	free(buf);
-	return 0;
-}
-
-static int ref_ping(struct bctx *c)
-{
-	struct ref_ring out, in;
-	ref_at(c, &out, 0);
-	ref_at(c, &in, 1);
-	size_t size = c->size;
-	unsigned char *buf = calloc(1, size), *rbuf = calloc(1, size);
-	struct lat_rec l;
-	if (!buf || !rbuf || lat_init(c, &l))
-		return side_fail(c, "out of memory");
-	int rc = 0;
-	side_ready(c);
-	for (uint64_t n = 0;; n++) {
-		if (!lat_step(c, &l, n))
-			break;
-		uint64_t w = seq_word(0, n), t0 = now_ns();
-		stamp(buf, size, w);
-		ref_ring_send(&out, buf, (uint32_t)size);
-		ssize_t len = ref_ring_recv(&in, rbuf);
-		uint64_t t1 = now_ns(), tail = w;
-		if (size >= 16)
-			memcpy(&tail, rbuf + size - 8, 8);
-		if ((size_t)len != size || msg_word(rbuf) != w || tail != w) {
-			rc = side_fail(c, "round trip %llu: bad echo", (unsigned long long)n);
-			break;
-		}
-		lat_add(&l, t1 - t0);
-	}
-	ref_ring_finish(&out);
-	side_done(c);
-	lat_finish(c, &l);
-	free(buf);
-	free(rbuf);
-	return rc;
-}
-
-static int ref_pong(struct bctx *c)
-{
-	struct ref_ring in, out;
-	ref_at(c, &in, 0);
-	ref_at(c, &out, 1);
-	unsigned char *buf = calloc(1, c->size);
-	if (!buf)
-		return side_fail(c, "out of memory");
-	side_ready(c);
-	ssize_t len;
-	while ((len = ref_ring_recv(&in, buf)) >= 0)
-		ref_ring_send(&out, buf, (uint32_t)len);
-	side_done(c);
-	free(buf);
-	return 0;
-}
+REF_LOOPS(ref, struct ref_ring, ref_ring_bytes, ref_ring_attach, ref_ring_send, ref_ring_recv,
+          ref_ring_finish)
 
 const struct transport t_ref_ring = {
 	.name = "ref-ring",
