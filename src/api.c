@@ -25,8 +25,17 @@ static int check_consumer(struct shmring *r)
 	return 0;
 }
 
-#define ENGINE(r, call, ...) ((r)->kind == SHMRING_MPMC ? shmring__mpmc_##call(__VA_ARGS__) \
-                                                        : shmring__spsc_##call(__VA_ARGS__))
+/* return what the engine of r's kind says: a switch over the handle's
+ * kinds (the public ones and the engine values of shmring/handle.h) */
+#define ENGINE(r, call, ...)                                                   \
+	switch ((r)->kind) {                                                   \
+	case SHMRING_MPMC:                                                     \
+		return shmring__mpmc_##call(__VA_ARGS__);                      \
+	case SHMRING__KIND_PACKED:                                             \
+		return shmring__packed_##call(__VA_ARGS__);                    \
+	default:                                                               \
+		return shmring__spsc_##call(__VA_ARGS__);                      \
+	}
 
 int shmring__send_slow(struct shmring *r, const void *msg, size_t len, int64_t timeout_ns)
 {
@@ -37,7 +46,7 @@ int shmring__send_slow(struct shmring *r, const void *msg, size_t len, int64_t t
 		return -EINVAL;
 	if (len > r->slot_size)
 		return -EMSGSIZE;
-	return ENGINE(r, send, r, msg, len, timeout_ns);
+	ENGINE(r, send, r, msg, len, timeout_ns);
 }
 
 ssize_t shmring__recv_slow(struct shmring *r, void *buf, size_t cap, int64_t timeout_ns)
@@ -47,7 +56,7 @@ ssize_t shmring__recv_slow(struct shmring *r, void *buf, size_t cap, int64_t tim
 		return rc;
 	if (r->c.acquired || (!buf && cap))
 		return -EINVAL;
-	return ENGINE(r, recv, r, buf, cap, timeout_ns);
+	ENGINE(r, recv, r, buf, cap, timeout_ns);
 }
 
 int shmring_send_burst(struct shmring *r, const struct iovec *msgs, unsigned n,
@@ -62,7 +71,7 @@ int shmring_send_burst(struct shmring *r, const struct iovec *msgs, unsigned n,
 		return -EMSGSIZE;
 	if (!msgs[0].iov_base && msgs[0].iov_len)
 		return -EINVAL;
-	return ENGINE(r, send_burst, r, msgs, n, timeout_ns);
+	ENGINE(r, send_burst, r, msgs, n, timeout_ns);
 }
 
 int shmring_recv_burst(struct shmring *r, struct iovec *bufs, unsigned n,
@@ -73,7 +82,7 @@ int shmring_recv_burst(struct shmring *r, struct iovec *bufs, unsigned n,
 		return rc;
 	if (!bufs || n == 0 || r->c.acquired || (!bufs[0].iov_base && bufs[0].iov_len))
 		return -EINVAL;
-	return ENGINE(r, recv_burst, r, bufs, n, timeout_ns);
+	ENGINE(r, recv_burst, r, bufs, n, timeout_ns);
 }
 
 int shmring__reserve_slow(struct shmring *r, struct shmring_slot *s, int64_t timeout_ns)
@@ -85,7 +94,7 @@ int shmring__reserve_slow(struct shmring *r, struct shmring_slot *s, int64_t tim
 		return -EINVAL;
 	if (r->p.reserved)
 		return -EBUSY;
-	return ENGINE(r, reserve, r, s, timeout_ns);
+	ENGINE(r, reserve, r, s, timeout_ns);
 }
 
 int shmring__commit_slow(struct shmring *r, struct shmring_slot *s, size_t len)
@@ -94,7 +103,7 @@ int shmring__commit_slow(struct shmring *r, struct shmring_slot *s, size_t len)
 		return -EINVAL;
 	if (!r->p.reserved)
 		return -EINVAL;
-	return ENGINE(r, commit, r, s, len);
+	ENGINE(r, commit, r, s, len);
 }
 
 int shmring__acquire_slow(struct shmring *r, struct shmring_slot *s, int64_t timeout_ns)
@@ -106,7 +115,7 @@ int shmring__acquire_slow(struct shmring *r, struct shmring_slot *s, int64_t tim
 		return -EINVAL;
 	if (r->c.acquired)
 		return -EBUSY;
-	return ENGINE(r, acquire, r, s, timeout_ns);
+	ENGINE(r, acquire, r, s, timeout_ns);
 }
 
 int shmring__release_slow(struct shmring *r, struct shmring_slot *s)
@@ -115,7 +124,7 @@ int shmring__release_slow(struct shmring *r, struct shmring_slot *s)
 		return -EINVAL;
 	if (!r->c.acquired)
 		return -EINVAL;   /* nothing acquired */
-	return ENGINE(r, release, r, s);
+	ENGINE(r, release, r, s);
 }
 
 int shmring_shutdown(struct shmring *r)
@@ -153,7 +162,13 @@ const struct shmring__wait_for *shmring__wait_table(struct shmring *r, int dir)
 
 	if (!r || !(priv(r)->roles & role) || priv(r)->forked)
 		return NULL;
-	if (dir == SHMRING__DIR_DATA)
-		return r->kind == SHMRING_MPMC ? &shmring__mpmc_for_data : &shmring__spsc_for_data;
-	return r->kind == SHMRING_MPMC ? &shmring__mpmc_for_space : &shmring__spsc_for_space;
+	switch (r->kind) {
+	case SHMRING_MPMC:
+		return dir == SHMRING__DIR_DATA ? &shmring__mpmc_for_data : &shmring__mpmc_for_space;
+	case SHMRING__KIND_PACKED:
+		return dir == SHMRING__DIR_DATA ? &shmring__packed_for_data
+		                                : &shmring__packed_for_space;
+	default:
+		return dir == SHMRING__DIR_DATA ? &shmring__spsc_for_data : &shmring__spsc_for_space;
+	}
 }

@@ -53,13 +53,18 @@ static void handle_bind(struct shmring *r, void *map, size_t map_size,
 {
 	r->hdr = map;
 	priv(r)->map_size = map_size;
-	r->kind = id->kind;
+	/* a packed ring gets its own engine (never the inline SPSC paths) */
+	r->kind = (id->flags & SHMRING_PACKED) ? SHMRING__KIND_PACKED : id->kind;
 	r->slot_size = id->slot_size;
 	priv(r)->flags = id->flags;
 	priv(r)->nslots = id->slots;
 	r->mask = priv(r)->nslots - 1;
-	r->stride = shmring__stride(r->kind, r->slot_size);
-	priv(r)->payload_off = shmring__payload_off(r->kind);
+	r->stride = shmring__stride(id->kind, r->slot_size);
+	priv(r)->payload_off = shmring__payload_off(id->kind);
+	if (r->kind == SHMRING__KIND_PACKED) {
+		r->stride = 0;   /* no slots: nothing may index them */
+		priv(r)->pk.size = id->total - SHMRING__HDR_SIZE;
+	}
 	r->slots0 = (unsigned char *)map + SHMRING__HDR_SIZE;
 	priv(r)->spin_ns = SHMRING_DEFAULT_SPIN_NS;
 	priv(r)->spin_auto = 1;
@@ -75,6 +80,10 @@ static int handle_start(struct shmring *r)
 	uint64_t prod = shmring__load_acquire64(&h->prod_idx);
 	uint64_t cons = shmring__load_acquire64(&h->cons_idx);
 
+	if (r->kind == SHMRING__KIND_PACKED) {
+		int rc = shmring__packed_start(r, prod, cons);
+		return priv(r)->roles ? rc : 0;   /* an observer may still look */
+	}
 	if (priv(r)->roles && r->kind == SHMRING_SPSC && prod - cons > priv(r)->nslots)
 		return -EPROTO;   /* indices corrupt: refuse rather than guess (an
 		                   * observer may still look, e.g. shmring info) */
@@ -175,8 +184,10 @@ static void handle_free(struct shmring *r)
 int shmring__make_ring(int fd, const struct shmring__place *where, off_t size,
                        const struct shmring_config *cfg, int roles, struct shmring **out)
 {
-	uint32_t stride = shmring__stride(cfg->kind, cfg->slot_size);
-	uint64_t total = SHMRING__HDR_SIZE + cfg->slots * stride;
+	uint32_t stride = (cfg->flags & SHMRING_PACKED) ? 0
+	                                                : shmring__stride(cfg->kind, cfg->slot_size);
+	uint64_t total = SHMRING__HDR_SIZE +
+	                 shmring__data_size(cfg->kind, cfg->flags, cfg->slot_size, cfg->slots);
 	struct shmring *r = handle_new(where);
 	int rc;
 

@@ -27,7 +27,8 @@ static int check_roles(int roles)
 
 static uint64_t ring_bytes(const struct shmring_config *cfg)
 {
-	return SHMRING__HDR_SIZE + cfg->slots * shmring__stride(cfg->kind, cfg->slot_size);
+	return SHMRING__HDR_SIZE +
+	       shmring__data_size(cfg->kind, cfg->flags, cfg->slot_size, cfg->slots);
 }
 
 /* the page size of the object on fd: a huge page on hugetlbfs */

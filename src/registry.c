@@ -136,7 +136,7 @@ static void release_entry(struct shmring__peer *e)
 static int claim(struct shmring *r, int side)
 {
 	struct shmring__peer *tab = side_table(r, side);
-	unsigned n = r->kind == SHMRING_SPSC ? 1 : SHMRING__MAX_PEERS;
+	unsigned n = r->kind != SHMRING_MPMC ? 1 : SHMRING__MAX_PEERS;
 
 	for (unsigned i = 0; i < n; i++) {
 		struct shmring__peer *e = &tab[i];
@@ -184,7 +184,7 @@ static int claim(struct shmring *r, int side)
 		shmring__store_release32(&e->state, SHMRING__PEER_ACTIVE);
 		return (int)i;
 	}
-	return r->kind == SHMRING_SPSC ? -EBUSY : -EUSERS;
+	return r->kind != SHMRING_MPMC ? -EBUSY : -EUSERS;
 }
 
 int shmring__attach_roles(struct shmring *r, int roles)
@@ -274,7 +274,7 @@ static int entry_taken(struct shmring *r, int side, unsigned i)
  * the side? (no reaping, nothing written: safe from another thread) */
 int shmring__peer_held(struct shmring *r, int side)
 {
-	unsigned n = r->kind == SHMRING_SPSC ? 1 : SHMRING__MAX_PEERS;
+	unsigned n = r->kind != SHMRING_MPMC ? 1 : SHMRING__MAX_PEERS;
 	for (unsigned i = 0; i < n; i++)
 		if (entry_taken(r, side, i) && shmring__entry_held(r, side, i))
 			return 1;
@@ -283,7 +283,7 @@ int shmring__peer_held(struct shmring *r, int side)
 
 unsigned shmring__live_peers(struct shmring *r, int side, int force)
 {
-	unsigned n = r->kind == SHMRING_SPSC ? 1 : SHMRING__MAX_PEERS;
+	unsigned n = r->kind != SHMRING_MPMC ? 1 : SHMRING__MAX_PEERS;
 	int64_t now = shmring__now_ns();
 	int scan = force || now - priv(r)->liveness_ns >= SHMRING__LIVENESS_NS;
 	if (scan)

@@ -55,12 +55,31 @@ static int is_pow2(uint64_t x)
 	return x && !(x & (x - 1));
 }
 
-/* total object size, or 0 on overflow */
-static uint64_t total_size(uint64_t slots, uint32_t stride)
+/*
+ * Bytes after the header. Fixed slots: slots * stride. A packed ring
+ * (SHMRING_PACKED): a record area of slots * slot_size bytes, rounded up
+ * to 8 (records are 8-byte aligned). 0 on overflow.
+ */
+uint64_t shmring__data_size(unsigned kind, uint32_t flags, uint32_t slot_size, uint64_t slots)
 {
-	if (slots > (UINT64_MAX - SHMRING__HDR_SIZE) / stride)
+	uint64_t unit = (flags & SHMRING_PACKED) ? slot_size : shmring__stride(kind, slot_size);
+
+	if (!unit || slots > (UINT64_MAX - SHMRING__HDR_SIZE - 7) / unit)
 		return 0;
-	return SHMRING__HDR_SIZE + slots * stride;
+	return (flags & SHMRING_PACKED) ? (slots * unit + 7) & ~UINT64_C(7) : slots * unit;
+}
+
+/* the largest record of a packed ring: header + slot_size rounded up to 8 */
+static uint64_t packed_max_record(uint32_t slot_size)
+{
+	return sizeof(struct shmring__rec_packed) + (((uint64_t)slot_size + 7) & ~UINT64_C(7));
+}
+
+/* total object size, or 0 on overflow */
+static uint64_t total_size(unsigned kind, uint32_t flags, uint32_t slot_size, uint64_t slots)
+{
+	uint64_t data = shmring__data_size(kind, flags, slot_size, slots);
+	return data ? SHMRING__HDR_SIZE + data : 0;
 }
 
 int shmring__check_config(const struct shmring_config *cfg)
@@ -77,8 +96,15 @@ int shmring__check_config(const struct shmring_config *cfg)
 		return -EINVAL;
 	if (cfg->flags & ~SHMRING__FLAGS_KNOWN)
 		return -EINVAL;
-	uint64_t total = total_size(cfg->slots, shmring__stride(cfg->kind, cfg->slot_size));
+	/* packed MPMC: not built (docs/api.md says why) */
+	if ((cfg->flags & SHMRING_PACKED) && cfg->kind != SHMRING_SPSC)
+		return -EINVAL;
+	uint64_t total = total_size(cfg->kind, cfg->flags, cfg->slot_size, cfg->slots);
 	if (!total || total > SHMRING__MAX_TOTAL)
+		return -EINVAL;
+	/* a packed ring must hold its largest record */
+	if ((cfg->flags & SHMRING_PACKED) &&
+	    total - SHMRING__HDR_SIZE < packed_max_record(cfg->slot_size))
 		return -EINVAL;
 	return 0;
 }
@@ -115,14 +141,24 @@ int shmring__check_header(const struct shmring__hdr *h, uint64_t obj_size,
 		return -EPROTO;
 	if (slots < 2 || slots > SHMRING_MAX_SLOTS || !is_pow2(slots))
 		return -EPROTO;
-	if (stride != shmring__stride(kind, slot_size))
+	/* a flag we do not know may change the layout: never guess */
+	if (flags & ~SHMRING__FLAGS_KNOWN)
 		return -EPROTO;
-	if (total != total_size(slots, stride) || total > obj_size || total > SHMRING__MAX_TOTAL)
+	if ((flags & SHMRING_PACKED) && kind != SHMRING_SPSC)
+		return -EPROTO;
+	/* a packed ring has no slots: its stride field is 0 */
+	if (stride != ((flags & SHMRING_PACKED) ? 0 : shmring__stride(kind, slot_size)))
+		return -EPROTO;
+	uint64_t want = total_size(kind, flags, slot_size, slots);
+	if (!want || total != want || total > obj_size || total > SHMRING__MAX_TOTAL)
+		return -EPROTO;
+	if ((flags & SHMRING_PACKED) &&
+	    total - SHMRING__HDR_SIZE < packed_max_record(slot_size))
 		return -EPROTO;
 	out->kind = kind;
 	out->slot_size = slot_size;
 	out->slots = slots;
 	out->total = total;
-	out->flags = flags & SHMRING__FLAGS_KNOWN;   /* unknown bits: ignored */
+	out->flags = flags;
 	return 0;
 }

@@ -42,6 +42,18 @@ struct shmring_slot;
 #endif
 
 /*
+ * Engine values of the handle's kind beyond the public SHMRING_SPSC and
+ * SHMRING_MPMC. They live only in r->kind (never in shared memory, never
+ * returned: shmring_info() reports the public kind and the ring's flags).
+ * A handle of such a kind never takes the inline SPSC paths: its p.fast and
+ * c.fast stay 0 (shmring__refresh_fast() tests for SHMRING_SPSC) and the
+ * inline commit/release test kind == SHMRING_SPSC.
+ *   SHMRING__KIND_PACKED: an SPSC ring created with SHMRING_PACKED
+ *   (variable-length records; src/packed.c)
+ */
+#define SHMRING__KIND_PACKED 0x101u
+
+/*
  * The handle. This part is what the inline fast paths (shmring/spsc_inline.h)
  * read and write; its layout is part of the ABI and pinned by the static
  * asserts below. Everything else a handle needs (registry entries, liveness

@@ -157,8 +157,18 @@ struct shmring__hdr {
 	                         * before publishing, skipped by consumers */
 	uint8_t  pad7[SHMRING__LINE - 48];
 
-	/* lines 8-15: reserved (overflow policy, event fd); zero in version 2 */
-	uint8_t  rsvd[8 * SHMRING__LINE];
+	/* line 8: packed rings (SHMRING_PACKED): messages counted. There
+	 * prod_idx and cons_idx count bytes of the record area, so the message
+	 * counts of shmring_stats() live here, one 64-byte half per writer.
+	 * Each is stored (relaxed, one writer) after the index publication it
+	 * counts; a killed holder's last burst may be missing. Zero otherwise */
+	uint64_t pk_sent;       /* writer: the producer; messages published */
+	uint8_t  pad8a[64 - 8];
+	uint64_t pk_received;   /* writer: the consumer; messages released */
+	uint8_t  pad8[64 - 8];
+
+	/* lines 9-15: reserved (overflow policy, event fd); zero in version 2 */
+	uint8_t  rsvd[7 * SHMRING__LINE];
 
 	/* 2048..4095: producer registry; 4096..6143: consumer registry */
 	struct shmring__peer producers[SHMRING__MAX_PEERS];
@@ -178,6 +188,22 @@ struct shmring__slot_spsc {
 	uint32_t len;   /* writer: producer, before publishing prod_idx */
 	uint32_t rsvd;
 };
+
+/*
+ * Record header of a packed ring (SHMRING_PACKED). The record area (at
+ * offset 8192) holds records back to back, each starting 8-byte aligned:
+ * this header, then for a message len payload bytes padded to a multiple
+ * of 8. A record never wraps: where the next one does not fit before the
+ * end of the area, the producer fills the rest with one padding record
+ * (len = the bytes after its header up to the end) and starts over at 0.
+ * prod_idx / cons_idx are byte positions there (multiples of 8).
+ */
+struct shmring__rec_packed {
+	uint32_t len;   /* writer: producer, before publishing prod_idx */
+	uint32_t type;  /* SHMRING__REC_MSG or SHMRING__REC_PAD; writer: producer */
+};
+#define SHMRING__REC_MSG 0x6d736731u   /* anything else (zero memory, garbage) */
+#define SHMRING__REC_PAD 0x70616431u   /* is a corrupt record */
 
 /* slot header of an MPMC ring (Vyukov): 16 bytes, payload follows.
  * seq == pos: free for the producer of position pos;
@@ -216,7 +242,11 @@ SHMRING__SA(offsetof(struct shmring__hdr, space_futex) == 4 * SHMRING__LINE, "sp
 SHMRING__SA(offsetof(struct shmring__hdr, prod_ever) == 5 * SHMRING__LINE, "eos line");
 SHMRING__SA(offsetof(struct shmring__hdr, full_waits) == 6 * SHMRING__LINE, "prod stats line");
 SHMRING__SA(offsetof(struct shmring__hdr, empty_waits) == 7 * SHMRING__LINE, "cons stats line");
+SHMRING__SA(offsetof(struct shmring__hdr, pk_sent) == 8 * SHMRING__LINE, "packed counts line");
+SHMRING__SA(offsetof(struct shmring__hdr, pk_received) == 8 * SHMRING__LINE + 64, "packed consumer half");
+SHMRING__SA(offsetof(struct shmring__hdr, rsvd) == 9 * SHMRING__LINE, "reserved lines");
 SHMRING__SA(offsetof(struct shmring__hdr, producers) == 2048, "registry offset");
+SHMRING__SA(sizeof(struct shmring__rec_packed) == 8, "packed record header");
 SHMRING__SA(sizeof(struct shmring__peer) == 32, "peer size");
 SHMRING__SA(offsetof(struct shmring__hdr, consumers) == 4096, "consumer registry offset");
 SHMRING__SA(offsetof(struct shmring__hdr, claim_n) == 6144, "claim counts offset");

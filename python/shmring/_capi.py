@@ -100,6 +100,8 @@ class Info(Structure):
         ("producers", Peer * MAX_PEERS),
         ("consumers", Peer * MAX_PEERS),
         ("spin_ns", c_int64),
+        ("flags", c_uint),
+        ("data_size", c_uint64),
     ]
 
 
