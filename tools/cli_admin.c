@@ -51,6 +51,9 @@ static const char create_usage[] =
 "      --hugepages        back the ring with huge pages: NAME must be a file on\n"
 "                         hugetlbfs, such as /dev/hugepages/r\n"
 "      --mlock            every process that attaches locks the ring in memory\n"
+"      --packed           variable-length messages packed back to back (SPSC):\n"
+"                         a record area of slots x slot-size bytes; a message\n"
+"                         takes 8 bytes plus its length rounded up to 8\n"
 "  -h, --help             show this help\n"
 "\n"
 "Exit status: 0 created; 1 no huge pages, or the lock in memory refused\n"
@@ -77,6 +80,8 @@ int cmd_create(int argc, char **argv)
 		if (k == 0)
 			return help_or_usage(opt, create_usage, argv);
 	}
+	if ((ro.cfg.flags & SHMRING_PACKED) && ro.cfg.kind != SHMRING_SPSC)
+		return cli_usage("--packed rings are SPSC only (not --kind mpmc)");
 	if (optind + 1 != argc)
 		return cli_usage("expects exactly one ring NAME");
 	int rc = cli_name(argv[optind], ro.as_file, name, sizeof(name));
@@ -172,12 +177,14 @@ static void print_info_json(const char *name, const struct snapshot *s)
 	cli_json_str(stdout, name);
 	printf(",\"kind\":\"%s\",\"slot_size\":%u,\"slots\":%llu,\"mem_size\":%llu,"
 	       "\"prod_idx\":%llu,\"cons_idx\":%llu,\"used\":%llu,\"state\":\"%s\","
-	       "\"eof\":%s,\"shutdowns\":%u,\"creator_pid\":%d,\"created_ns\":%llu,",
+	       "\"eof\":%s,\"shutdowns\":%u,\"creator_pid\":%d,\"created_ns\":%llu,"
+	       "\"packed\":%s,\"data_size\":%llu,\"flags\":%u,",
 	       cli_kind_name(in->kind), in->slot_size, (unsigned long long)in->slots,
 	       (unsigned long long)in->mem_size, (unsigned long long)in->prod_idx,
 	       (unsigned long long)in->cons_idx, (unsigned long long)in->used,
 	       ring_state(in), in->eof ? "true" : "false", in->shutdowns, in->creator_pid,
-	       (unsigned long long)in->created_ns);
+	       (unsigned long long)in->created_ns, (in->flags & SHMRING_PACKED) ? "true" : "false",
+	       (unsigned long long)in->data_size, in->flags);
 	json_peers("producers", in->producers, in->nproducers);
 	printf(",");
 	json_peers("consumers", in->consumers, in->nconsumers);
@@ -205,17 +212,29 @@ static void print_info_text(const char *name, const struct snapshot *s)
 	if (localtime_r(&t, &tm))
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
 	printf("%-13s %s\n", "ring:", name);
-	printf("%-13s %s\n", "kind:", cli_kind_name(in->kind));
-	printf("%-13s %llu x %u bytes (%s of payload)\n", "slots:",
-	       (unsigned long long)in->slots, in->slot_size,
-	       cli_human(in->slots * in->slot_size, h1, sizeof(h1)));
+	int packed = (in->flags & SHMRING_PACKED) != 0;
+	printf("%-13s %s%s\n", "kind:", cli_kind_name(in->kind), packed ? ", packed" : "");
+	if (packed)
+		printf("%-13s %llu bytes (%llu x %u), messages of 0..%u bytes\n", "records:",
+		       (unsigned long long)in->data_size, (unsigned long long)in->slots,
+		       in->slot_size, in->slot_size);
+	else
+		printf("%-13s %llu x %u bytes (%s of payload)\n", "slots:",
+		       (unsigned long long)in->slots, in->slot_size,
+		       cli_human(in->slots * in->slot_size, h1, sizeof(h1)));
 	printf("%-13s %s (%llu bytes)\n", "memory:", cli_human(in->mem_size, h2, sizeof(h2)),
 	       (unsigned long long)in->mem_size);
 	printf("%-13s %s by pid %d\n", "created:", when, in->creator_pid);
 	printf("%-13s producer %llu, consumer %llu\n", "indices:",
 	       (unsigned long long)in->prod_idx, (unsigned long long)in->cons_idx);
-	printf("%-13s %llu of %llu slots (%.0f%%)\n", "fill:", (unsigned long long)in->used,
-	       (unsigned long long)in->slots, 100.0 * (double)in->used / (double)in->slots);
+	if (packed)   /* the indices count bytes there */
+		printf("%-13s %llu of %llu bytes (%.0f%%)\n", "fill:", (unsigned long long)in->used,
+		       (unsigned long long)in->data_size,
+		       100.0 * (double)in->used / (double)in->data_size);
+	else
+		printf("%-13s %llu of %llu slots (%.0f%%)\n", "fill:", (unsigned long long)in->used,
+		       (unsigned long long)in->slots,
+		       100.0 * (double)in->used / (double)in->slots);
 	printf("%-13s %s%s", "state:", ring_state(in),
 	       !in->eof ? "" :
 	       in->shutdowns ? " (end of stream: every producer that attached is gone or shut down)"
@@ -437,7 +456,8 @@ static void ls_one(const char *name, struct shmring *r, void *arg)
 		         cli_human(in->slot_size, h1, sizeof(h1)));
 		printf("%-24s %-4s %16s %10s %6.0f%% %3u/%-2u %3u/%-2u  %s\n", name,
 		       cli_kind_name(in->kind), geo, cli_human(in->mem_size, h2, sizeof(h2)),
-		       100.0 * (double)in->used / (double)in->slots,
+		       100.0 * (double)in->used /
+		               (double)((in->flags & SHMRING_PACKED) ? in->data_size : in->slots),
 		       live_peers(in->producers, in->nproducers), in->nproducers,
 		       live_peers(in->consumers, in->nconsumers), in->nconsumers,
 		       ring_state(in));

@@ -34,7 +34,7 @@ static const char main_usage[] =
 "\n"
 "Commands:\n"
 "  create NAME     create a ring (--kind, --slots, --slot-size, --mode, --file,\n"
-"                  --hugepages, --mlock)\n"
+"                  --hugepages, --mlock, --packed)\n"
 "  info NAME       show a ring's configuration, state, peers and statistics\n"
 "  ls [DIR]        list the rings in /dev/shm, or among the files of DIR\n"
 "  rm NAME...      remove rings; rm --stale removes those nobody uses\n"
@@ -429,6 +429,9 @@ int cli_ring_opt(struct cli_ring_opts *o, int opt, const char *arg)
 		return 1;
 	case CLI_OPT_MLOCK:
 		o->cfg.flags |= SHMRING_MLOCK;
+		return 1;
+	case CLI_OPT_PACKED:
+		o->cfg.flags |= SHMRING_PACKED;
 		return 1;
 	default:
 		return 0;
