@@ -10,7 +10,9 @@
  *   bit 0  write the right magic      bit 1  the right layout version
  *   bit 2  make sizes consistent (kind, slot_size, slots, stride, total)
  *   bits 3-4 roles for open           bit 5  flips during open
- *   bits 6-7 unused
+ *   bit 6  with bit 2: a packed ring (SHMRING_PACKED, SPSC, stride 0, a
+ *          record area of slots * slot_size rounded up to 8)
+ *   bit 7  unused
  * A zero magic is made non-zero (a zero magic makes open wait 200 ms for a
  * creator; the Criterion suite covers that case). Objects are never smaller
  * than the header for the same reason (also covered there).
@@ -24,7 +26,8 @@
  * once open has read the identity fields and before it checks them)
  * applies them there, so open's checks and the shared header disagree.
  * The handle must then hold exactly what open read (the hook notes it),
- * and its sizes must fit its mapping: slots * stride + 8192 <= mem_size.
+ * and its sizes must fit its mapping: 8192 + slots * stride (packed: the
+ * record area) <= mem_size.
  *
  * After a successful open: info, stats, then recv, recv_burst,
  * acquire/release, send, burst, reserve/commit with timeout 0.
@@ -133,8 +136,13 @@ static void fz_check_bind(struct shmring *r, int flipped)
 	if (in.kind != SHMRING_SPSC && in.kind != SHMRING_MPMC)
 		__builtin_trap();
 	uint64_t stride = fz_stride(in.kind, in.slot_size);
-	if (in.mem_size < SHMRING__HDR_SIZE ||
-	    in.slots > (in.mem_size - SHMRING__HDR_SIZE) / stride) {
+	int bad = in.mem_size < SHMRING__HDR_SIZE;
+	if (!bad && (in.flags & SHMRING_PACKED))
+		bad = in.kind != SHMRING_SPSC || in.data_size > in.mem_size - SHMRING__HDR_SIZE ||
+		      in.data_size < in.slots * in.slot_size || in.data_size < 8 + in.slot_size;
+	else if (!bad)
+		bad = in.slots > (in.mem_size - SHMRING__HDR_SIZE) / stride;
+	if (bad) {
 		fprintf(stderr, "fuzz_open: bound slots=%llu slot_size=%u kind=%u on a %llu-byte "
 		        "mapping\n", (unsigned long long)in.slots, in.slot_size, in.kind,
 		        (unsigned long long)in.mem_size);
@@ -197,6 +205,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		h->slots = UINT64_C(2) << (h->slots % 6);
 		h->slot_stride = (uint32_t)(((h->kind == SHMRING_MPMC ? 16u : 8u) + h->slot_size + 7) & ~7u);
 		h->total_size = SHMRING__HDR_SIZE + h->slots * h->slot_stride;
+		h->flags &= SHMRING__FLAGS_KNOWN & ~(SHMRING_PACKED | SHMRING_MLOCK);
+		if (flags & 0x40) {
+			h->kind = SHMRING_SPSC;
+			h->flags |= SHMRING_PACKED;
+			h->slot_stride = 0;
+			h->total_size = SHMRING__HDR_SIZE + ((h->slots * h->slot_size + 7) & ~UINT64_C(7));
+		}
 		if (h->total_size > obj)
 			h->total_size = obj;   /* still inconsistent unless it fits: fine */
 	}

@@ -5,7 +5,8 @@
  * calling recv, recv_burst, acquire/release, send, send_burst,
  * reserve/commit with timeout 0.
  *
- * Input: byte 0 bit 0 = kind (SPSC/MPMC), bytes 1-8 = the operations
+ * Input: byte 0 bit 0 = kind (SPSC/MPMC), bit 1 = packed (SPSC with
+ * SHMRING_PACKED: the overlay then covers its record area), bytes 1-8 = the operations
  * (low 3 bits: which call, high 4 bits: buffer size), byte 9 = number of
  * header patches (mod 16), each 10 bytes (u16 offset, u64 value, written
  * at the 8-byte-aligned offset in the header), then bytes copied over the
@@ -24,6 +25,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct shmring_config cfg = {
 		.kind = (data[0] & 1) ? SHMRING_MPMC : SHMRING_SPSC, .slot_size = 64, .slots = 8,
 	};
+	if (data[0] & 2) {
+		cfg.kind = SHMRING_SPSC;
+		cfg.flags = SHMRING_PACKED;
+	}
 	struct shmring *p = NULL, *c = NULL;
 
 	shm_unlink(name);
@@ -52,7 +57,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		off = (uint16_t)((off % SHMRING__HDR_SIZE) & ~7u);
 		memcpy(hdr + off, &v, 8);
 	}
-	size_t slots_bytes = (size_t)((p->mask + 1) * p->stride);   /* mask: slots - 1 */
+	struct shmring_info in;
+	if (shmring_info(p, &in))
+		__builtin_trap();
+	size_t slots_bytes = (size_t)in.data_size;   /* the slots, or the record area */
 	size_t n = (size_t)(end - q);
 	memcpy(p->slots0, q, n < slots_bytes ? n : slots_bytes);
 
