@@ -51,7 +51,7 @@ enum { C_PACKED8, C_PIPE8, C_FIXED1M, C_PACKED1M, C_PACKED128K, NCASES };
 static const char *case_name[NCASES] = { "packed-burst 8B", "pipe-batch 8B", "fixed-1M mix",
                                          "packed-1M mix", "packed-128K mix" };
 
-struct run { double secs, bytes, msgs; uint64_t mem; };
+struct run { double secs, bytes, msgs; uint64_t mem, sleeps; };
 static struct run res[NCASES][MAXREPS];
 
 /* shared between the two processes of a run */
@@ -222,9 +222,11 @@ static struct run cons_ring(struct shmring *r, int c, struct shared *sh)
 	}
 	int64_t t1 = now_ns();
 	struct shmring_info in;
+	struct shmring_stats st;
 	shmring_info(r, &in);
+	shmring_stats(r, &st);
 	return (struct run){ (double)(t1 - __atomic_load_n(&sh->t0, __ATOMIC_ACQUIRE)) / 1e9, bytes,
-	                     (double)seq, in.mem_size };
+	                     (double)seq, in.mem_size, st.full_waits + st.empty_waits };
 }
 
 static struct run cons_pipe(int fd, struct shared *sh)
@@ -255,7 +257,7 @@ static struct run cons_pipe(int fd, struct shared *sh)
 	}
 	int64_t t1 = now_ns();
 	return (struct run){ (double)(t1 - __atomic_load_n(&sh->t0, __ATOMIC_ACQUIRE)) / 1e9, bytes,
-	                     bytes / 8, PIPE_SZ };
+	                     bytes / 8, PIPE_SZ, 0 };
 }
 
 static struct run one_run(int c, double dur, struct shared *sh)
@@ -385,11 +387,12 @@ int main(int argc, char **argv)
 			res[c][k] = one_run(c, dur, sh);
 		}
 	}
-	printf("\n%-18s %12s %12s %12s %10s\n", "case", "MB/s (med)", "Mmsg/s", "min-max MB/s",
-	       "memory");
+	printf("\n%-18s %12s %12s %12s %10s %8s\n", "case", "MB/s (med)", "Mmsg/s", "min-max MB/s",
+	       "memory", "sleeps");
 	for (int c = first; c <= last; c++) {
-		double v[MAXREPS], m[MAXREPS], lo = 1e300, hi = 0;
+		double v[MAXREPS], m[MAXREPS], z[MAXREPS], lo = 1e300, hi = 0;
 		for (int k = 0; k < reps; k++) {
+			z[k] = (double)res[c][k].sleeps;
 			v[k] = rate(c, k) / 1e6;
 			m[k] = res[c][k].msgs / res[c][k].secs / 1e6;
 			lo = v[k] < lo ? v[k] : lo;
@@ -397,8 +400,8 @@ int main(int argc, char **argv)
 		}
 		char range[32];
 		snprintf(range, sizeof(range), "%.0f-%.0f", lo, hi);
-		printf("%-18s %12.0f %12.2f %12s %7.0f KiB\n", case_name[c], median(v, reps),
-		       median(m, reps), range, (double)res[c][0].mem / 1024);
+		printf("%-18s %12.0f %12.2f %12s %7.0f KiB %8.0f\n", case_name[c], median(v, reps),
+		       median(m, reps), range, (double)res[c][0].mem / 1024, median(z, reps));
 	}
 	printf("\n");
 	if (first == C_PACKED8)

@@ -176,11 +176,11 @@ Test(packed, wrap_with_padding, .init = setup_64x4, .fini = teardown)
 	memset(msg, 'b', sizeof(msg));
 	cr_assert_eq(shmring_send(ring, msg, 64, 0), 0);
 	const struct shmring__rec_packed *pad = (const void *)(area() + 192);
-	cr_assert_eq(pad->type, SHMRING__REC_PAD);
-	cr_assert_eq(pad->len, 56, "the bytes after its header up to the end");
+	cr_assert_eq(SHMRING__REC_TYPE(pad->word), SHMRING__REC_PAD);
+	cr_assert_eq(SHMRING__REC_LEN(pad->word), 56, "the bytes after its header up to the end");
 	const struct shmring__rec_packed *r0 = (const void *)area();
-	cr_assert_eq(r0->type, SHMRING__REC_MSG);
-	cr_assert_eq(r0->len, 64);
+	cr_assert_eq(SHMRING__REC_TYPE(r0->word), SHMRING__REC_MSG);
+	cr_assert_eq(SHMRING__REC_LEN(r0->word), 64);
 	cr_assert_eq(shmring_info(ring, &in), 0);
 	cr_assert_eq(in.prod_idx, 256 + 192 + 64 + 72, "byte positions");
 	cr_assert_eq(in.used, 64 + 64 + 72, "one 56 left, the padding, the new record");
@@ -344,7 +344,7 @@ Test(packed, corrupt_length_is_ebadmsg_and_the_ring_recovers, .init = setup_100x
 		h = (struct shmring__rec_packed *)(area() + in.cons_idx % 800);
 		cr_assert_eq(shmring_send(ring, "one", 3, 0), 0);
 		cr_assert_eq(shmring_send(ring, "two", 3, 0), 0);
-		h->len = bad[i];
+		h->word = SHMRING__REC_WORD(SHMRING__REC_TYPE(h->word), bad[i]);
 		cr_assert_eq(shmring_recv(ring, buf, sizeof(buf), 0), -EBADMSG, "len %u", bad[i]);
 		cr_assert_eq(shmring_recv(ring, buf, sizeof(buf), 0), -EAGAIN,
 		             "what was published is dropped");
@@ -360,7 +360,7 @@ Test(packed, corrupt_length_is_ebadmsg_and_the_ring_recovers, .init = setup_100x
 		cr_assert_eq(shmring_info(ring, &in), 0);
 		h = (struct shmring__rec_packed *)(area() + in.cons_idx % 800);
 		cr_assert_eq(shmring_send(ring, "one", 3, 0), 0);
-		h->type = 0;
+		h->word = SHMRING__REC_WORD(0, SHMRING__REC_LEN(h->word));
 		int rc = call == 0 ? (int)shmring_recv(ring, buf, sizeof(buf), 0)
 		       : call == 1 ? shmring_recv_burst(ring, &iv, 1, 0)
 		                   : shmring_acquire(ring, &s, 0);
@@ -385,16 +385,15 @@ Test(packed, corrupt_padding_is_ebadmsg, .init = setup_64x4, .fini = teardown)
 		}
 		cr_assert_eq(shmring_send(ring, msg, 64, 0), 0);   /* padding at 192 */
 		struct shmring__rec_packed *pad = (struct shmring__rec_packed *)(area() + 192);
-		cr_assert_eq(pad->type, SHMRING__REC_PAD);
+		cr_assert_eq(SHMRING__REC_TYPE(pad->word), SHMRING__REC_PAD);
 		if (variant == 0)
-			pad->len = 48;            /* does not reach the end */
+			pad->word = SHMRING__REC_WORD(SHMRING__REC_PAD, 48);   /* short of the end */
 		else if (variant == 1)
-			pad->len = 0xfffffff0u;   /* far past it */
+			pad->word = SHMRING__REC_WORD(SHMRING__REC_PAD, 0xfffffff0u);   /* far past */
 		else {
 			/* a shorter message, then garbage where the next
 			 * header would be */
-			pad->type = SHMRING__REC_MSG;
-			pad->len = 48;
+			pad->word = SHMRING__REC_WORD(SHMRING__REC_MSG, 48);
 			memset(area() + 248, 0, 8);
 		}
 		ssize_t rc = shmring_recv(ring, buf, sizeof(buf), 0);

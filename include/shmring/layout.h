@@ -199,11 +199,15 @@ struct shmring__slot_spsc {
  * prod_idx / cons_idx are byte positions there (multiples of 8).
  */
 struct shmring__rec_packed {
-	uint32_t len;   /* writer: producer, before publishing prod_idx */
-	uint32_t type;  /* SHMRING__REC_MSG or SHMRING__REC_PAD; writer: producer */
+	uint64_t word;  /* len | (uint64_t)type << 32, one word so that it is
+	                 * written and read in one access. writer: producer,
+	                 * before publishing prod_idx */
 };
-#define SHMRING__REC_MSG 0x6d736731u   /* anything else (zero memory, garbage) */
-#define SHMRING__REC_PAD 0x70616431u   /* is a corrupt record */
+#define SHMRING__REC_MSG 0x6d736731u   /* types; anything else (zero memory, */
+#define SHMRING__REC_PAD 0x70616431u   /* garbage) is a corrupt record */
+#define SHMRING__REC_WORD(type, len) ((uint64_t)(type) << 32 | (uint32_t)(len))
+#define SHMRING__REC_LEN(word)       ((uint32_t)(word))
+#define SHMRING__REC_TYPE(word)      ((uint32_t)((word) >> 32))
 
 /* slot header of an MPMC ring (Vyukov): 16 bytes, payload follows.
  * seq == pos: free for the producer of position pos;
