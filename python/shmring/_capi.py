@@ -35,6 +35,7 @@ CONSUMER = 2
 PREFAULT = 0x1
 HUGEPAGES = 0x2
 MLOCK = 0x4
+PACKED = 0x10
 POLLIN = 1
 POLLOUT = 2
 POLL_MAX = 128
@@ -124,7 +125,7 @@ class PollItem(Structure):
 
 # sizes on LP64 Linux (x86-64, aarch64), derived from the header; the tests
 # compare them with ctypes.sizeof and the field values with the CLI's JSON
-ABI_SIZES = {"Config": 24, "Slot": 24, "Peer": 8, "Info": 1136, "Stats": 96,
+ABI_SIZES = {"Config": 24, "Slot": 24, "Peer": 8, "Info": 1152, "Stats": 96,
              "PollItem": 16}
 
 _HANDLE_OUT = POINTER(c_void_p)

@@ -226,6 +226,8 @@ class RingInfo:
     producers: List[Peer] = field(default_factory=list)
     consumers: List[Peer] = field(default_factory=list)
     spin_ns: int = -1         #: this handle's wait policy in force (-1: not decided yet)
+    flags: int = 0            #: config flags (PACKED: prod_idx, cons_idx, used count bytes)
+    data_size: int = 0        #: bytes of the slot array, or of a packed ring's record area
 
 
 @dataclass(frozen=True)
@@ -436,7 +438,8 @@ class Ring:
         the largest message in bytes, 1 to 2**30. ``kind``: ``"spsc"`` (one
         producer, one consumer) or ``"mpmc"`` (up to 64 of each). ``mode``:
         permission bits. ``flags``: PREFAULT, MLOCK, HUGEPAGES (files on
-        hugetlbfs only).
+        hugetlbfs only), PACKED (SPSC: messages of any length up to
+        ``slot_size`` packed back to back in ``slots * slot_size`` bytes).
 
         FileExistsError, PermissionError, RingValueError (name, sizes,
         kind), OSError (-ENOSPC, -ENOMEM, ...).
@@ -1024,7 +1027,8 @@ class Ring:
             prod_deaths=inf.prod_deaths, cons_deaths=inf.cons_deaths,
             creator_pid=inf.creator_pid, created_ns=inf.created_ns,
             producers=_peers(inf.producers, inf.nproducers),
-            consumers=_peers(inf.consumers, inf.nconsumers), spin_ns=inf.spin_ns)
+            consumers=_peers(inf.consumers, inf.nconsumers), spin_ns=inf.spin_ns,
+            flags=inf.flags, data_size=inf.data_size)
 
     def stats(self) -> RingStats:
         """Counters of the ring (all handles together)."""

@@ -27,6 +27,7 @@ def test_info_offsets():
     assert _capi.Info.producers.offset == 104
     assert _capi.Info.consumers.offset == 104 + 512
     assert _capi.Info.spin_ns.offset == 1128
+    assert _capi.Info.flags.offset == 1136 and _capi.Info.data_size.offset == 1144
     assert _capi.Stats.membarriers.offset == 88
     assert _capi.PollItem.events.offset == 8
     assert _capi.Config.mode.offset == 16 and _capi.Config.flags.offset == 20
@@ -45,6 +46,7 @@ def test_constants_match_header():
                         ("SHMRING_CONSUMER", shmring.CONSUMER),
                         ("SHMRING_PREFAULT", shmring.PREFAULT),
                         ("SHMRING_HUGEPAGES", shmring.HUGEPAGES), ("SHMRING_MLOCK", shmring.MLOCK),
+                        ("SHMRING_PACKED", shmring.PACKED),
                         ("SHMRING_POLLIN", shmring.POLLIN), ("SHMRING_POLLOUT", shmring.POLLOUT),
                         ("SHMRING_POLL_MAX", shmring.POLL_MAX),
                         ("SHMRING_DEFAULT_SPIN_NS", shmring.DEFAULT_SPIN_NS)]:
