@@ -117,6 +117,45 @@ Test(packed, open_refuses_unknown_flags_and_bad_sizes)
 	shmring_unlink(name);
 }
 
+/* the flags change while open runs (between its read of the header and
+ * its checks): the handle binds what open read, and it fits the mapping */
+extern void (*shmring__test_hook_open)(void);
+static struct shmring__hdr *flip_hdr;
+static void flip_to_fixed(void)
+{
+	flip_hdr->flags = 0;
+	flip_hdr->slot_stride = 72;
+	flip_hdr->total_size = SHMRING_HEADER_BYTES + 4 * 72;
+}
+
+Test(packed, flags_flipped_during_open)
+{
+	struct shmring *r, *o;
+	struct shmring_config cfg = { .kind = SHMRING_SPSC, .slot_size = 64, .slots = 4,
+	                              .flags = SHMRING_PACKED };
+	test_name(name, sizeof(name), "pkflip");
+	cr_assert_eq(shmring_create(name, &cfg, 0, &r), 0);
+	flip_hdr = r->hdr;
+	shmring__test_hook_open = flip_to_fixed;
+	int rc = shmring_open(name, SHMRING_PRODUCER | SHMRING_CONSUMER, &o);
+	shmring__test_hook_open = NULL;
+	cr_assert_eq(rc, 0, "open read a consistent packed header");
+	struct shmring_info in;
+	cr_assert_eq(shmring_info(o, &in), 0);
+	cr_assert(in.flags & SHMRING_PACKED, "bound what it read, not the flip");
+	cr_assert_eq(in.data_size, 256);
+	cr_assert(in.data_size + SHMRING_HEADER_BYTES <= in.mem_size);
+	char buf[64] = "x";
+	cr_assert_eq(shmring_send(o, buf, 40, 0), 0);
+	cr_assert_eq(shmring_recv(o, buf, sizeof(buf), 0), 40);
+	shmring_close(o);
+	/* the flipped header is now a fixed-slot ring too large for the
+	 * object: refused */
+	cr_assert_eq(shmring_open(name, SHMRING_CONSUMER, &o), -EPROTO);
+	shmring_close(r);
+	shmring_unlink(name);
+}
+
 /* every length 0..slot_size, one at a time and several passes, so each
  * length meets many offsets and the wrap */
 Test(packed, every_length, .init = setup_100x8, .fini = teardown)
