@@ -707,7 +707,8 @@ int cmd_watch(int argc, char **argv)
 #define RATE(f) ((double)(cur.stats.f - prev.stats.f) / dt)
 		printf("%12.0f %12.0f %10.2f %6.1f %10.0f %10.0f %10.0f %5u %5u %s\n", RATE(sent),
 		       RATE(received), RATE(recv_bytes) / 1e6,
-		       100.0 * (double)in->used / (double)in->slots,
+		       100.0 * (double)in->used /
+		               (double)((in->flags & SHMRING_PACKED) ? in->data_size : in->slots),
 		       RATE(full_waits), RATE(empty_waits), RATE(prod_wakes) + RATE(cons_wakes),
 		       live_peers(in->producers, in->nproducers),
 		       live_peers(in->consumers, in->nconsumers), ring_state(in));
