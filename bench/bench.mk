@@ -53,6 +53,8 @@ $(MICRO_BENCH): bench/micro.cc bench/ref_ff.h $(LIB_A) $(LIB_HDRS) | $(DEPS_STAM
 	$(Q)$(CXX) $(CPPFLAGS_S) -Ibench $(CXXFLAGS_APP) -o $@ bench/micro.cc $(LIB_A) \
 		-lbenchmark -lpthread $(LDFLAGS_APP)
 
+include bench/packed.mk
+
 bench: $(IPC_BENCH)
 	$(Q)$(IPC_BENCH) --json $(BENCH_DIR)/ipc-quick.json --csv $(BENCH_DIR)/ipc-quick.csv \
 		$(BENCH_LOCK_ARG) $(BENCH_ARGS)

@@ -11,7 +11,9 @@
  *   bit 2  make sizes consistent (kind, slot_size, slots, stride, total)
  *   bits 3-4 roles for open           bit 5  flips during open
  *   bit 6  flags word := SHMRING_OVERWRITE (with bit 2 and an SPSC kind:
- *          the overwrite-oldest slot layout)  bit 7 unused
+ *          the overwrite-oldest slot layout)
+ *   bit 7  with bit 2: a packed ring (SHMRING_PACKED, SPSC, stride 0, a
+ *          record area of slots * slot_size rounded up to 8)
  * A zero magic is made non-zero (a zero magic makes open wait 200 ms for a
  * creator; the Criterion suite covers that case). Objects are never smaller
  * than the header for the same reason (also covered there).
@@ -25,7 +27,8 @@
  * once open has read the identity fields and before it checks them)
  * applies them there, so open's checks and the shared header disagree.
  * The handle must then hold exactly what open read (the hook notes it),
- * and its sizes must fit its mapping: slots * stride + 8192 <= mem_size.
+ * and its sizes must fit its mapping: 8192 + slots * stride (packed: the
+ * record area) <= mem_size.
  *
  * After a successful open: info, stats, then recv, recv_burst,
  * acquire/release, send, burst, reserve/commit with timeout 0.
@@ -137,8 +140,13 @@ static void fz_check_bind(struct shmring *r, int flipped)
 	if (in.kind != SHMRING_SPSC && in.kind != SHMRING_MPMC)
 		__builtin_trap();
 	uint64_t stride = fz_stride(in.kind, in.flags, in.slot_size);
-	if (in.mem_size < SHMRING__HDR_SIZE ||
-	    in.slots > (in.mem_size - SHMRING__HDR_SIZE) / stride) {
+	int bad = in.mem_size < SHMRING__HDR_SIZE;
+	if (!bad && (in.flags & SHMRING_PACKED))
+		bad = in.kind != SHMRING_SPSC || in.data_size > in.mem_size - SHMRING__HDR_SIZE ||
+		      in.data_size < in.slots * in.slot_size || in.data_size < 8 + in.slot_size;
+	else if (!bad)
+		bad = in.slots > (in.mem_size - SHMRING__HDR_SIZE) / stride;
+	if (bad) {
 		fprintf(stderr, "fuzz_open: bound slots=%llu slot_size=%u kind=%u on a %llu-byte "
 		        "mapping\n", (unsigned long long)in.slots, in.slot_size, in.kind,
 		        (unsigned long long)in.mem_size);
@@ -201,8 +209,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		h->kind = (h->kind & 1) ? SHMRING_MPMC : SHMRING_SPSC;
 		h->slot_size = 1 + h->slot_size % 256;
 		h->slots = UINT64_C(2) << (h->slots % 6);
+		h->flags &= SHMRING__FLAGS_KNOWN & ~(SHMRING_PACKED | SHMRING_MLOCK);
 		h->slot_stride = (uint32_t)fz_stride(h->kind, h->flags, h->slot_size);
 		h->total_size = SHMRING__HDR_SIZE + h->slots * h->slot_stride;
+		if (flags & 0x80) {
+			h->kind = SHMRING_SPSC;
+			h->flags = (h->flags & ~SHMRING_OVERWRITE) | SHMRING_PACKED;
+			h->slot_stride = 0;
+			h->total_size = SHMRING__HDR_SIZE + ((h->slots * h->slot_size + 7) & ~UINT64_C(7));
+		}
 		if (h->total_size > obj)
 			h->total_size = obj;   /* still inconsistent unless it fits: fine */
 	}

@@ -7,7 +7,8 @@
  *
  * Input: byte 0 bit 0 = kind (SPSC/MPMC), bit 1 = SHMRING_OVERWRITE (with
  * SPSC: the overwrite-oldest layout, whose slots carry a sequence word),
- * bytes 1-8 = the operations
+ * bit 2 alone (bits 0-2 = 4) = packed (SPSC with SHMRING_PACKED: the overlay
+ * then covers its record area), bytes 1-8 = the operations
  * (low 3 bits: which call, high 4 bits: buffer size), byte 9 = number of
  * header patches (mod 16), each 10 bytes (u16 offset, u64 value, written
  * at the 8-byte-aligned offset in the header), then bytes copied over the
@@ -27,6 +28,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.kind = (data[0] & 1) ? SHMRING_MPMC : SHMRING_SPSC, .slot_size = 64, .slots = 8,
 		.flags = (data[0] & 3) == 2 ? SHMRING_OVERWRITE : 0,
 	};
+	if ((data[0] & 7) == 4)
+		cfg.flags = SHMRING_PACKED;   /* SPSC (bit 0 clear), not overwrite */
 	struct shmring *p = NULL, *c = NULL;
 
 	shm_unlink(name);
@@ -55,7 +58,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		off = (uint16_t)((off % SHMRING__HDR_SIZE) & ~7u);
 		memcpy(hdr + off, &v, 8);
 	}
-	size_t slots_bytes = (size_t)((p->mask + 1) * p->stride);   /* mask: slots - 1 */
+	struct shmring_info in;
+	if (shmring_info(p, &in))
+		__builtin_trap();
+	size_t slots_bytes = (size_t)in.data_size;   /* the slots, or the record area */
 	size_t n = (size_t)(end - q);
 	memcpy(p->slots0, q, n < slots_bytes ? n : slots_bytes);
 

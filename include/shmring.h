@@ -65,8 +65,15 @@ extern "C" {
                                  * what it lost in stats.overruns; release
                                  * after acquire returns -ESTALE when the slot
                                  * was overwritten meanwhile */
+#define SHMRING_PACKED    0x10u /* SPSC: variable-length messages packed back to
+                                 * back in a record area of slots * slot_size
+                                 * bytes (rounded up to 8); a message is any
+                                 * length 0..slot_size and takes an 8-byte
+                                 * header plus its payload rounded up to 8.
+                                 * Same calls; -EINVAL with SHMRING_MPMC
+                                 * or SHMRING_OVERWRITE */
 #define SHMRING__FLAGS_KNOWN (SHMRING_PREFAULT | SHMRING_HUGEPAGES | SHMRING_MLOCK | \
-                              SHMRING_OVERWRITE)
+                              SHMRING_OVERWRITE | SHMRING_PACKED)
 
 /* limits */
 #define SHMRING_MAX_SLOT_SIZE (1u << 30)
@@ -129,7 +136,11 @@ struct shmring_info {
 	                       * shmring_set_spin() set, or the default's
 	                       * decision (0 = sleep at once); -1 = the default
 	                       * has not decided yet (the handle never waited) */
-	unsigned flags;       /* the ring's config flags (SHMRING_OVERWRITE ...) */
+	unsigned flags;       /* the ring's config flags (SHMRING_OVERWRITE,
+	                       * SHMRING_PACKED ...) */
+	uint64_t data_size;   /* bytes of the slot array, or of the record area
+	                       * of a packed ring (where prod_idx, cons_idx and
+	                       * used count bytes, not messages) */
 };
 
 struct shmring_stats {

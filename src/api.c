@@ -2,7 +2,7 @@
 /*
  * api.c - the public calls that are not inline (and the slow paths of the
  * inline ones): argument and role checks, then the engine of the ring's
- * kind (spsc.c, mpmc.c or overwrite.c). The engines have one shape;
+ * kind (spsc.c, mpmc.c, overwrite.c or packed.c). The engines have one shape;
  * nothing below knows how any of them works. Also the lookup of an
  * engine's wait table for shmring_poll() (poll.c), which knows no ring
  * kind.
@@ -46,6 +46,7 @@ struct engine {
 static const struct engine spsc = ENGINE_TABLE(spsc);
 static const struct engine mpmc = ENGINE_TABLE(mpmc);
 static const struct engine overwrite = ENGINE_TABLE(overwrite);
+static const struct engine packed = ENGINE_TABLE(packed);
 
 /* the engine of a handle's kind (a public kind, or a private one:
  * include/shmring/handle.h); lifecycle.c binds no other value */
@@ -56,6 +57,8 @@ static const struct engine *engine_of(const struct shmring *r)
 		return &mpmc;
 	case SHMRING__KIND_OVERWRITE:
 		return &overwrite;
+	case SHMRING__KIND_PACKED:
+		return &packed;
 	default:
 		return &spsc;
 	}

@@ -60,12 +60,16 @@ static void handle_bind(struct shmring *r, void *map, size_t map_size,
 	priv(r)->nslots = id->slots;
 	r->mask = priv(r)->nslots - 1;
 	r->lap_shift = (unsigned)__builtin_ctzll(priv(r)->nslots);
-	r->stride = shmring__stride(r->kind, r->slot_size);
-	/* ~2 KiB of slots between a producer that found the ring full and
-	 * its consumer, at most a quarter of the ring (spsc.c) */
-	uint64_t batch = (2048 + r->stride - 1) / r->stride, quarter = priv(r)->nslots / 4;
-	priv(r)->space_batch = batch < quarter ? batch : quarter ? quarter : 1;
+	r->stride = shmring__stride(r->kind, r->slot_size);   /* packed: 0, no slots */
+	if (r->stride) {
+		/* ~2 KiB of slots between a producer that found the ring full
+		 * and its consumer, at most a quarter of the ring (spsc.c) */
+		uint64_t batch = (2048 + r->stride - 1) / r->stride, quarter = priv(r)->nslots / 4;
+		priv(r)->space_batch = batch < quarter ? batch : quarter ? quarter : 1;
+	}
 	priv(r)->payload_off = shmring__payload_off(r->kind);
+	if (r->kind == SHMRING__KIND_PACKED)
+		priv(r)->pk.size = id->total - SHMRING__HDR_SIZE;   /* the record area */
 	r->slots0 = (unsigned char *)map + SHMRING__HDR_SIZE;
 	priv(r)->spin_ns = SHMRING_DEFAULT_SPIN_NS;
 	priv(r)->spin_auto = 1;
@@ -83,6 +87,11 @@ static int handle_start(struct shmring *r)
 
 	uint64_t n = priv(r)->nslots;
 
+	/* packed: byte positions, the engine's own fields (packed.c) */
+	if (r->kind == SHMRING__KIND_PACKED) {
+		int rc = shmring__packed_start(r, prod, cons);
+		return priv(r)->roles ? rc : 0;   /* an observer may still look */
+	}
 	/* SPSC: one index lies at most a ring ahead of the other (cons may be
 	 * ahead of prod when a producer died between a seal and its index) */
 	if (priv(r)->roles && r->kind == SHMRING_SPSC && prod - cons > n && cons - prod > n)
@@ -191,9 +200,9 @@ static void handle_free(struct shmring *r)
 int shmring__make_ring(int fd, const struct shmring__place *where, off_t size,
                        const struct shmring_config *cfg, int roles, struct shmring **out)
 {
-	uint32_t stride = shmring__stride(shmring__engine_kind(cfg->kind, cfg->flags),
-	                                  cfg->slot_size);
-	uint64_t total = SHMRING__HDR_SIZE + cfg->slots * stride;
+	unsigned engine = shmring__engine_kind(cfg->kind, cfg->flags);
+	uint32_t stride = shmring__stride(engine, cfg->slot_size);   /* packed: 0 */
+	uint64_t total = SHMRING__HDR_SIZE + shmring__data_size(engine, cfg->slot_size, cfg->slots);
 	struct shmring *r = handle_new(where);
 	int rc;
 

@@ -27,9 +27,8 @@ static int check_roles(int roles)
 
 static uint64_t ring_bytes(const struct shmring_config *cfg)
 {
-	uint32_t stride = shmring__stride(shmring__engine_kind(cfg->kind, cfg->flags),
-	                                  cfg->slot_size);
-	return SHMRING__HDR_SIZE + cfg->slots * stride;
+	unsigned engine = shmring__engine_kind(cfg->kind, cfg->flags);
+	return SHMRING__HDR_SIZE + shmring__data_size(engine, cfg->slot_size, cfg->slots);
 }
 
 /* the page size of the object on fd: a huge page on hugetlbfs */

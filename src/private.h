@@ -7,15 +7,16 @@
  * there is no cycle: tools/lint_calls.py checks it in make lint):
  *
  *   poll.c      -> api.c, wait.c, clock.c
- *   api.c       -> spsc.c, mpmc.c, overwrite.c (the engines), stream.c, stats.c
+ *   api.c       -> spsc.c, mpmc.c, overwrite.c, packed.c (the engines), stream.c, stats.c
  *   place.c     -> lifecycle.c, validate.c (names, paths, memfds, fds)
  *   event.c     -> api.c (wait tables), wait.c, stream.c, clock.c
  *   lifecycle.c -> event.c (close stops the watcher thread)
- *   lifecycle.c -> validate.c, registry.c, stream.c, spsc.c, mpmc.c, wait.c, stats.c,
- *                  clock.c
+ *   lifecycle.c -> validate.c, registry.c, stream.c, spsc.c, mpmc.c, packed.c, wait.c,
+ *                  stats.c, clock.c
  *   spsc.c      -> wait.c, stream.c, stats.c
  *   overwrite.c -> wait.c, stream.c, stats.c, clock.c
  *   mpmc.c      -> mpmc_dead.c, wait.c, stream.c, stats.c, clock.c
+ *   packed.c    -> wait.c, stream.c, stats.c
  *   mpmc_dead.c -> registry.c, wait.c, clock.c
  *   stream.c    -> registry.c, wait.c
  *   wait.c      -> stats.c, clock.c
@@ -91,6 +92,27 @@ struct shmring__priv {
 	uint64_t ow_lost;           /* overruns found, not yet added to the
 	                             * shared counter */
 
+	/* packed rings (packed.c): positions are bytes of the record area;
+	 * off = pos % size, kept step by step (no division) */
+	struct {
+		uint64_t size;          /* bytes of the record area, validated */
+		uint64_t ppos, plimit;  /* producer: next byte to write (==
+		                         * prod_idx), cached cons_idx + size */
+		uint64_t poff;
+		uint64_t cpos, cavail;  /* consumer: next byte to read (==
+		                         * cons_idx), cached prod_idx */
+		uint64_t coff;
+		uint64_t want;          /* payload bytes the producer waits room
+		                         * for (slot_size when not in a call:
+		                         * shmring_poll's POLLOUT) */
+		uint64_t lent_pad;      /* reserve: padding bytes before the
+		                         * handed-out record */
+		uint64_t lent_rec;      /* acquire: payload bytes of the lent
+		                         * record */
+		uint64_t sent, received;  /* messages, as stored in pk_sent /
+		                           * pk_received */
+	} pk;
+
 	/* event descriptor (event.c), NULL until shmring_event_fd() */
 	struct shmring__event *event;
 
@@ -121,7 +143,7 @@ static inline struct shmring__priv *priv(struct shmring *r)
 /* the public kind of a handle's engine kind (SHMRING_SPSC or _MPMC) */
 static inline unsigned shmring__public_kind(unsigned kind)
 {
-	return kind == SHMRING__KIND_OVERWRITE ? SHMRING_SPSC : kind;
+	return kind == SHMRING__KIND_OVERWRITE || kind == SHMRING__KIND_PACKED ? SHMRING_SPSC : kind;
 }
 
 /* the fast-path permission bits of the handle, recomputed on state changes */
@@ -179,6 +201,9 @@ int shmring__check_config(const struct shmring_config *cfg);
 unsigned shmring__engine_kind(unsigned kind, uint32_t flags);
 uint32_t shmring__stride(unsigned engine_kind, uint32_t slot_size);
 uint32_t shmring__payload_off(unsigned engine_kind);
+/* bytes after the header: slots * stride, or a packed ring's record area
+ * (slots * slot_size rounded up to 8); 0 on overflow */
+uint64_t shmring__data_size(unsigned engine_kind, uint32_t slot_size, uint64_t slots);
 /* the identity of a ring, as read ONCE from an untrusted header and
  * validated; the handle is bound from this copy, never from a re-read */
 struct shmring__ident {
@@ -277,7 +302,7 @@ int shmring__announced(const struct shmring__sleeper *s, unsigned n);
 void shmring__sleep_on(struct shmring__sleeper *s, unsigned n, int exact, int64_t until_ns);
 void shmring__unannounce(struct shmring__sleeper *s, unsigned n);
 
-/* ---- spsc.c, mpmc.c and overwrite.c: the engines, one shape ---- */
+/* ---- spsc.c, mpmc.c, overwrite.c and packed.c: the engines, one shape ---- */
 #define SHMRING__ENGINE(kind)                                                          \
 	int shmring__##kind##_send(struct shmring *r, const void *msg, size_t len,     \
 	                           int64_t timeout_ns);                                \
@@ -297,6 +322,7 @@ void shmring__unannounce(struct shmring__sleeper *s, unsigned n);
 SHMRING__ENGINE(spsc)
 SHMRING__ENGINE(mpmc)
 SHMRING__ENGINE(overwrite)
+SHMRING__ENGINE(packed)
 #undef SHMRING__ENGINE
 /* what each engine's waits wait for (shmring_poll() reaches them through
  * shmring__wait_table() in api.c) */
@@ -308,6 +334,10 @@ uint64_t shmring__spsc_resume(struct shmring *r, uint64_t prod, uint64_t cons);
 extern const struct shmring__wait_for shmring__mpmc_for_data, shmring__mpmc_for_space;
 extern const struct shmring__wait_for shmring__overwrite_for_data,
                                       shmring__overwrite_for_space;
+extern const struct shmring__wait_for shmring__packed_for_data, shmring__packed_for_space;
+/* packed.c: the handle's positions from the shared indices, at attach
+ * (-EPROTO if they are impossible) */
+int shmring__packed_start(struct shmring *r, uint64_t prod, uint64_t cons);
 
 /* ---- api.c ---- */
 /* the engine's table for r's waits in direction dir; NULL when the handle

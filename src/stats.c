@@ -55,16 +55,19 @@ int shmring_info(struct shmring *r, struct shmring_info *out)
 	unsigned live_prod, live_cons;
 
 	memset(out, 0, sizeof(*out));
+	int packed = r->kind == SHMRING__KIND_PACKED;
 	out->kind = shmring__public_kind(r->kind);   /* never a private kind */
 	out->flags = priv(r)->flags;
 	out->slot_size = r->slot_size;
 	out->slots = priv(r)->nslots;
 	out->mem_size = priv(r)->map_size;
+	out->data_size = packed ? priv(r)->pk.size : priv(r)->nslots * r->stride;
 	/* relaxed: a snapshot for display; nothing is read through it */
 	out->prod_idx = shmring__load_relaxed64(&h->prod_idx);
 	out->cons_idx = shmring__load_relaxed64(&h->cons_idx);
 	uint64_t used = out->prod_idx - out->cons_idx;
-	out->used = used > priv(r)->nslots ? priv(r)->nslots : used;
+	uint64_t cap = packed ? priv(r)->pk.size : priv(r)->nslots;   /* bytes or slots */
+	out->used = used > cap ? cap : used;
 	out->roles = (unsigned)priv(r)->roles;
 	out->nproducers = list_peers(r, h->producers, out->producers, SHMRING_PRODUCER, &live_prod);
 	out->nconsumers = list_peers(r, h->consumers, out->consumers, SHMRING_CONSUMER, &live_cons);
@@ -91,8 +94,13 @@ int shmring_stats(struct shmring *r, struct shmring_stats *out)
 
 	/* relaxed: counters for display */
 	memset(out, 0, sizeof(*out));
-	out->sent = shmring__load_relaxed64(&h->prod_idx);
-	out->received = shmring__load_relaxed64(&h->cons_idx);
+	if (r->kind == SHMRING__KIND_PACKED) {   /* the indices count bytes there */
+		out->sent = shmring__load_relaxed64(&h->pk_sent);
+		out->received = shmring__load_relaxed64(&h->pk_received);
+	} else {
+		out->sent = shmring__load_relaxed64(&h->prod_idx);
+		out->received = shmring__load_relaxed64(&h->cons_idx);
+	}
 	shmring__flush_bytes(r);   /* our own share is then exact */
 	out->sent_bytes = shmring__load_relaxed64(&h->sent_bytes);
 	out->recv_bytes = shmring__load_relaxed64(&h->recv_bytes);

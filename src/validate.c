@@ -36,12 +36,36 @@ int shmring__check_path(const char *path)
 }
 
 /* the engine that serves a ring of this public kind and these flags: the
- * public kind, or a private one (include/shmring/handle.h) */
+ * public kind, or a private one (include/shmring/handle.h). Only for a
+ * kind and flags that passed check_flags() */
 unsigned shmring__engine_kind(unsigned kind, uint32_t flags)
 {
 	if (kind == SHMRING_SPSC && (flags & SHMRING_OVERWRITE))
 		return SHMRING__KIND_OVERWRITE;
+	if (kind == SHMRING_SPSC && (flags & SHMRING_PACKED))
+		return SHMRING__KIND_PACKED;
 	return kind;
+}
+
+/*
+ * The flags a ring of this public kind may carry: only known ones (an
+ * unknown flag may change the layout: a later library's ring), and the
+ * engine flags only on SPSC rings (overwrite-oldest has one producer to
+ * order; packed MPMC is not built, docs/design.md says why). OVERWRITE and
+ * PACKED exclude each other: each is an engine of its own and no engine
+ * does both (overwriting variable-length records would need a consumer
+ * that can find the oldest intact record in a byte stream the producer is
+ * rewriting). 0 if acceptable, -1 if not.
+ */
+static int check_flags(unsigned kind, uint32_t flags)
+{
+	if (flags & ~SHMRING__FLAGS_KNOWN)
+		return -1;
+	if ((flags & (SHMRING_OVERWRITE | SHMRING_PACKED)) && kind != SHMRING_SPSC)
+		return -1;
+	if ((flags & SHMRING_OVERWRITE) && (flags & SHMRING_PACKED))
+		return -1;
+	return 0;
 }
 
 /* bytes before the payload in a slot of this engine kind */
@@ -57,9 +81,12 @@ uint32_t shmring__payload_off(unsigned kind)
 	}
 }
 
-/* slot header + payload, rounded up to 8 bytes (kind: the engine kind) */
+/* slot header + payload, rounded up to 8 bytes (kind: the engine kind);
+ * 0 for a packed ring, which has no slots (its header's stride field is 0) */
 uint32_t shmring__stride(unsigned kind, uint32_t slot_size)
 {
+	if (kind == SHMRING__KIND_PACKED)
+		return 0;
 	uint64_t s = (uint64_t)shmring__payload_off(kind) + slot_size;
 	return (uint32_t)((s + 7) & ~UINT64_C(7));
 }
@@ -71,12 +98,33 @@ static int is_pow2(uint64_t x)
 	return x && !(x & (x - 1));
 }
 
-/* total object size, or 0 on overflow */
-static uint64_t total_size(uint64_t slots, uint32_t stride)
+/*
+ * Bytes after the header (kind: the engine kind). Fixed slots: slots *
+ * stride. A packed ring (SHMRING__KIND_PACKED): a record area of slots *
+ * slot_size bytes, rounded up to 8 (records are 8-byte aligned). 0 on
+ * overflow.
+ */
+uint64_t shmring__data_size(unsigned kind, uint32_t slot_size, uint64_t slots)
 {
-	if (slots > (UINT64_MAX - SHMRING__HDR_SIZE) / stride)
+	int packed = kind == SHMRING__KIND_PACKED;
+	uint64_t unit = packed ? slot_size : shmring__stride(kind, slot_size);
+
+	if (!unit || slots > (UINT64_MAX - SHMRING__HDR_SIZE - 7) / unit)
 		return 0;
-	return SHMRING__HDR_SIZE + slots * stride;
+	return packed ? (slots * unit + 7) & ~UINT64_C(7) : slots * unit;
+}
+
+/* the largest record of a packed ring: header + slot_size rounded up to 8 */
+static uint64_t packed_max_record(uint32_t slot_size)
+{
+	return sizeof(struct shmring__rec_packed) + (((uint64_t)slot_size + 7) & ~UINT64_C(7));
+}
+
+/* total object size, or 0 on overflow (kind: the engine kind) */
+static uint64_t total_size(unsigned kind, uint32_t slot_size, uint64_t slots)
+{
+	uint64_t data = shmring__data_size(kind, slot_size, slots);
+	return data ? SHMRING__HDR_SIZE + data : 0;
 }
 
 int shmring__check_config(const struct shmring_config *cfg)
@@ -91,14 +139,15 @@ int shmring__check_config(const struct shmring_config *cfg)
 		return -EINVAL;
 	if (cfg->mode & ~(mode_t)0777)
 		return -EINVAL;
-	if (cfg->flags & ~SHMRING__FLAGS_KNOWN)
+	if (check_flags(cfg->kind, cfg->flags))
 		return -EINVAL;
-	if ((cfg->flags & SHMRING_OVERWRITE) && cfg->kind != SHMRING_SPSC)
-		return -EINVAL;   /* overwrite-oldest has one producer to order */
-	uint64_t total = total_size(cfg->slots,
-	                            shmring__stride(shmring__engine_kind(cfg->kind, cfg->flags),
-	                                            cfg->slot_size));
+	unsigned engine = shmring__engine_kind(cfg->kind, cfg->flags);
+	uint64_t total = total_size(engine, cfg->slot_size, cfg->slots);
 	if (!total || total > SHMRING__MAX_TOTAL)
+		return -EINVAL;
+	/* a packed ring must hold its largest record */
+	if (engine == SHMRING__KIND_PACKED &&
+	    total - SHMRING__HDR_SIZE < packed_max_record(cfg->slot_size))
 		return -EINVAL;
 	return 0;
 }
@@ -136,15 +185,18 @@ int shmring__check_header(const struct shmring__hdr *h, uint64_t obj_size,
 		return -EPROTO;
 	if (slots < 2 || slots > SHMRING_MAX_SLOTS || !is_pow2(slots))
 		return -EPROTO;
-	/* a flag we do not know may change the layout (a later library's
-	 * ring): refuse rather than misread it */
-	if (flags & ~SHMRING__FLAGS_KNOWN)
+	/* a flag we do not know, or flags no engine serves: never guess */
+	if (check_flags(kind, flags))
 		return -EPROTO;
-	if ((flags & SHMRING_OVERWRITE) && kind != SHMRING_SPSC)
+	unsigned engine = shmring__engine_kind(kind, flags);
+	/* a packed ring has no slots: its stride field is 0 */
+	if (stride != shmring__stride(engine, slot_size))
 		return -EPROTO;
-	if (stride != shmring__stride(shmring__engine_kind(kind, flags), slot_size))
+	uint64_t want = total_size(engine, slot_size, slots);
+	if (!want || total != want || total > obj_size || total > SHMRING__MAX_TOTAL)
 		return -EPROTO;
-	if (total != total_size(slots, stride) || total > obj_size || total > SHMRING__MAX_TOTAL)
+	if (engine == SHMRING__KIND_PACKED &&
+	    total - SHMRING__HDR_SIZE < packed_max_record(slot_size))
 		return -EPROTO;
 	out->kind = kind;
 	out->slot_size = slot_size;

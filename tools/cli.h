@@ -126,6 +126,7 @@ int cli_ring_opt(struct cli_ring_opts *o, int opt, const char *arg);
 #define CLI_OPT_HUGEPAGES 0x107
 #define CLI_OPT_MLOCK     0x108
 #define CLI_OPT_OVERWRITE 0x109
+#define CLI_OPT_PACKED    0x110
 #define CLI_RING_LONGOPTS \
 	{ "kind", required_argument, NULL, CLI_OPT_KIND }, \
 	{ "slots", required_argument, NULL, CLI_OPT_SLOTS }, \
@@ -135,7 +136,8 @@ int cli_ring_opt(struct cli_ring_opts *o, int opt, const char *arg);
 	{ "file", no_argument, NULL, CLI_OPT_FILE }, \
 	{ "hugepages", no_argument, NULL, CLI_OPT_HUGEPAGES }, \
 	{ "mlock", no_argument, NULL, CLI_OPT_MLOCK }, \
-	{ "overwrite", no_argument, NULL, CLI_OPT_OVERWRITE }
+	{ "overwrite", no_argument, NULL, CLI_OPT_OVERWRITE }, \
+	{ "packed", no_argument, NULL, CLI_OPT_PACKED }
 
 /* push's and pop's ends of a stream, shared with bridge (cli_stream.c) */
 /* attach NAME as its producer, creating it with ro's config if missing and

@@ -54,11 +54,16 @@ static const char create_usage[] =
 "      --overwrite        overwrite-oldest (spsc only): the producer never waits;\n"
 "                         when the ring is full the oldest messages are\n"
 "                         overwritten and the consumer counts them as overruns\n"
+"      --packed           variable-length messages packed back to back (spsc\n"
+"                         only, not with --overwrite):\n"
+"                         a record area of slots x slot-size bytes; a message\n"
+"                         takes 8 bytes plus its length rounded up to 8\n"
 "  -h, --help             show this help\n"
 "\n"
 "Exit status: 0 created; 1 no huge pages, or the lock in memory refused\n"
 "(RLIMIT_MEMLOCK); 2 bad option, name or path (a directory, --hugepages off\n"
-"hugetlbfs, --overwrite with --kind mpmc); 3 no such directory; 4 the ring exists; 5 permission denied;\n"
+"hugetlbfs, --overwrite or --packed with --kind mpmc, --overwrite with\n"
+"--packed); 3 no such directory; 4 the ring exists; 5 permission denied;\n"
 "see shmring(1).\n";
 
 int cmd_create(int argc, char **argv)
@@ -80,6 +85,8 @@ int cmd_create(int argc, char **argv)
 		if (k == 0)
 			return help_or_usage(opt, create_usage, argv);
 	}
+	if ((ro.cfg.flags & SHMRING_PACKED) && ro.cfg.kind != SHMRING_SPSC)
+		return cli_usage("--packed rings are SPSC only (not --kind mpmc)");
 	if (optind + 1 != argc)
 		return cli_usage("expects exactly one ring NAME");
 	int rc = cli_name(argv[optind], ro.as_file, name, sizeof(name));
@@ -175,13 +182,15 @@ static void print_info_json(const char *name, const struct snapshot *s)
 	cli_json_str(stdout, name);
 	printf(",\"kind\":\"%s\",\"overwrite\":%s,\"slot_size\":%u,\"slots\":%llu,\"mem_size\":%llu,"
 	       "\"prod_idx\":%llu,\"cons_idx\":%llu,\"used\":%llu,\"state\":\"%s\","
-	       "\"eof\":%s,\"shutdowns\":%u,\"creator_pid\":%d,\"created_ns\":%llu,",
+	       "\"eof\":%s,\"shutdowns\":%u,\"creator_pid\":%d,\"created_ns\":%llu,"
+	       "\"packed\":%s,\"data_size\":%llu,\"flags\":%u,",
 	       cli_kind_name(in->kind), (in->flags & SHMRING_OVERWRITE) ? "true" : "false",
 	       in->slot_size, (unsigned long long)in->slots,
 	       (unsigned long long)in->mem_size, (unsigned long long)in->prod_idx,
 	       (unsigned long long)in->cons_idx, (unsigned long long)in->used,
 	       ring_state(in), in->eof ? "true" : "false", in->shutdowns, in->creator_pid,
-	       (unsigned long long)in->created_ns);
+	       (unsigned long long)in->created_ns, (in->flags & SHMRING_PACKED) ? "true" : "false",
+	       (unsigned long long)in->data_size, in->flags);
 	json_peers("producers", in->producers, in->nproducers);
 	printf(",");
 	json_peers("consumers", in->consumers, in->nconsumers);
@@ -210,19 +219,31 @@ static void print_info_text(const char *name, const struct snapshot *s)
 	if (localtime_r(&t, &tm))
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
 	printf("%-13s %s\n", "ring:", name);
-	printf("%-13s %s%s\n", "kind:", cli_kind_name(in->kind),
+	int packed = (in->flags & SHMRING_PACKED) != 0;
+	printf("%-13s %s%s%s\n", "kind:", cli_kind_name(in->kind), packed ? ", packed" : "",
 	       (in->flags & SHMRING_OVERWRITE)
 	               ? ", overwrite-oldest (the producer never waits; the oldest messages go)" : "");
-	printf("%-13s %llu x %u bytes (%s of payload)\n", "slots:",
-	       (unsigned long long)in->slots, in->slot_size,
-	       cli_human(in->slots * in->slot_size, h1, sizeof(h1)));
+	if (packed)
+		printf("%-13s %llu bytes (%llu x %u), messages of 0..%u bytes\n", "records:",
+		       (unsigned long long)in->data_size, (unsigned long long)in->slots,
+		       in->slot_size, in->slot_size);
+	else
+		printf("%-13s %llu x %u bytes (%s of payload)\n", "slots:",
+		       (unsigned long long)in->slots, in->slot_size,
+		       cli_human(in->slots * in->slot_size, h1, sizeof(h1)));
 	printf("%-13s %s (%llu bytes)\n", "memory:", cli_human(in->mem_size, h2, sizeof(h2)),
 	       (unsigned long long)in->mem_size);
 	printf("%-13s %s by pid %d\n", "created:", when, in->creator_pid);
 	printf("%-13s producer %llu, consumer %llu\n", "indices:",
 	       (unsigned long long)in->prod_idx, (unsigned long long)in->cons_idx);
-	printf("%-13s %llu of %llu slots (%.0f%%)\n", "fill:", (unsigned long long)in->used,
-	       (unsigned long long)in->slots, 100.0 * (double)in->used / (double)in->slots);
+	if (packed)   /* the indices count bytes there */
+		printf("%-13s %llu of %llu bytes (%.0f%%)\n", "fill:", (unsigned long long)in->used,
+		       (unsigned long long)in->data_size,
+		       100.0 * (double)in->used / (double)in->data_size);
+	else
+		printf("%-13s %llu of %llu slots (%.0f%%)\n", "fill:", (unsigned long long)in->used,
+		       (unsigned long long)in->slots,
+		       100.0 * (double)in->used / (double)in->slots);
 	printf("%-13s %s%s", "state:", ring_state(in),
 	       !in->eof ? "" :
 	       in->shutdowns ? " (end of stream: every producer that attached is gone or shut down)"
@@ -447,7 +468,8 @@ static void ls_one(const char *name, struct shmring *r, void *arg)
 		         cli_human(in->slot_size, h1, sizeof(h1)));
 		printf("%-24s %-4s %16s %10s %6.0f%% %3u/%-2u %3u/%-2u  %s\n", name,
 		       cli_kind_name(in->kind), geo, cli_human(in->mem_size, h2, sizeof(h2)),
-		       100.0 * (double)in->used / (double)in->slots,
+		       100.0 * (double)in->used /
+		               (double)((in->flags & SHMRING_PACKED) ? in->data_size : in->slots),
 		       live_peers(in->producers, in->nproducers), in->nproducers,
 		       live_peers(in->consumers, in->nconsumers), in->nconsumers,
 		       ring_state(in));
@@ -699,7 +721,8 @@ int cmd_watch(int argc, char **argv)
 #define RATE(f) ((double)(cur.stats.f - prev.stats.f) / dt)
 		printf("%12.0f %12.0f %10.2f %6.1f %10.0f %10.0f %10.0f %5u %5u %s\n", RATE(sent),
 		       RATE(received), RATE(recv_bytes) / 1e6,
-		       100.0 * (double)in->used / (double)in->slots,
+		       100.0 * (double)in->used /
+		               (double)((in->flags & SHMRING_PACKED) ? in->data_size : in->slots),
 		       RATE(full_waits), RATE(empty_waits), RATE(prod_wakes) + RATE(cons_wakes),
 		       live_peers(in->producers, in->nproducers),
 		       live_peers(in->consumers, in->nconsumers), ring_state(in));

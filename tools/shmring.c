@@ -34,7 +34,7 @@ static const char main_usage[] =
 "\n"
 "Commands:\n"
 "  create NAME     create a ring (--kind, --slots, --slot-size, --mode, --file,\n"
-"                  --hugepages, --mlock, --overwrite)\n"
+"                  --hugepages, --mlock, --overwrite, --packed)\n"
 "  info NAME       show a ring's configuration, state, peers and statistics\n"
 "  ls [DIR]        list the rings in /dev/shm, or among the files of DIR\n"
 "  rm NAME...      remove rings; rm --stale removes those nobody uses\n"
@@ -222,6 +222,11 @@ int cli_fail_ring(const char *ring, const struct shmring_config *cfg, int err)
 		if (cfg && (flags & SHMRING_OVERWRITE) && cfg->kind != SHMRING_SPSC) {
 			cli_err(ring, "--overwrite needs --kind spsc (one producer overwrites "
 			        "the oldest messages; MPMC rings cannot)");
+			return EX_USAGE;
+		}
+		if (cfg && (flags & SHMRING_OVERWRITE) && (flags & SHMRING_PACKED)) {
+			cli_err(ring, "--overwrite and --packed exclude each other (no engine "
+			        "overwrites variable-length records)");
 			return EX_USAGE;
 		}
 		if (cfg && !(flags & SHMRING_HUGEPAGES) && cli_is_path(ring) &&
@@ -465,6 +470,9 @@ int cli_ring_opt(struct cli_ring_opts *o, int opt, const char *arg)
 		return 1;
 	case CLI_OPT_OVERWRITE:
 		o->cfg.flags |= SHMRING_OVERWRITE;
+		return 1;
+	case CLI_OPT_PACKED:
+		o->cfg.flags |= SHMRING_PACKED;
 		return 1;
 	default:
 		return 0;

@@ -39,6 +39,8 @@ struct shmring_slot;
  * always reaches its engine through api.c.
  */
 #define SHMRING__KIND_OVERWRITE 0x101u  /* SPSC + SHMRING_OVERWRITE: src/overwrite.c */
+#define SHMRING__KIND_PACKED    0x102u  /* SPSC + SHMRING_PACKED: variable-length
+                                         * records, src/packed.c */
 
 /* NAME_MAX of POSIX shm names; spelled out so that the header also builds
  * in strict ISO C modes, where <limits.h> does not define NAME_MAX */
@@ -77,7 +79,8 @@ struct shmring {
 	uint32_t slot_size;
 	uint32_t stride;            /* bytes per slot, header included */
 	unsigned kind;              /* engine kind: SHMRING_SPSC, SHMRING_MPMC, or a
-	                             * private one (SHMRING__KIND_OVERWRITE) */
+	                             * private one (SHMRING__KIND_OVERWRITE,
+	                             * SHMRING__KIND_PACKED) */
 	int fence_free;             /* 1: this process is registered for the
 	                             * waiter's membarrier; notifiers may use a
 	                             * compiler barrier instead of a fence */

@@ -162,8 +162,18 @@ struct shmring__hdr {
 	                         * (writer: the consumer) */
 	uint8_t  pad7[SHMRING__LINE - 56];
 
-	/* lines 8-15: reserved; zero in version 3 */
-	uint8_t  rsvd[8 * SHMRING__LINE];
+	/* line 8: packed rings (SHMRING_PACKED): messages counted. There
+	 * prod_idx and cons_idx count bytes of the record area, so the message
+	 * counts of shmring_stats() live here, one 64-byte half per writer.
+	 * Each is stored (relaxed, one writer) after the index publication it
+	 * counts; a killed holder's last burst may be missing. Zero otherwise */
+	uint64_t pk_sent;       /* writer: the producer; messages published */
+	uint8_t  pad8a[64 - 8];
+	uint64_t pk_received;   /* writer: the consumer; messages released */
+	uint8_t  pad8[64 - 8];
+
+	/* lines 9-15: reserved; zero in version 3 */
+	uint8_t  rsvd[7 * SHMRING__LINE];
 
 	/* 2048..4095: producer registry; 4096..6143: consumer registry */
 	struct shmring__peer producers[SHMRING__MAX_PEERS];
@@ -212,6 +222,26 @@ struct shmring__slot_ow {
 	uint32_t rsvd;
 };
 
+/*
+ * Record header of a packed ring (SHMRING_PACKED). The record area (at
+ * offset 8192) holds records back to back, each starting 8-byte aligned:
+ * this header, then for a message len payload bytes padded to a multiple
+ * of 8. A record never wraps: where the next one does not fit before the
+ * end of the area, the producer fills the rest with one padding record
+ * (len = the bytes after its header up to the end) and starts over at 0.
+ * prod_idx / cons_idx are byte positions there (multiples of 8).
+ */
+struct shmring__rec_packed {
+	uint64_t word;  /* len | (uint64_t)type << 32, one word so that it is
+	                 * written and read in one access. writer: producer,
+	                 * before publishing prod_idx */
+};
+#define SHMRING__REC_MSG 0x6d736731u   /* types; anything else (zero memory, */
+#define SHMRING__REC_PAD 0x70616431u   /* garbage) is a corrupt record */
+#define SHMRING__REC_WORD(type, len) ((uint64_t)(type) << 32 | (uint32_t)(len))
+#define SHMRING__REC_LEN(word)       ((uint32_t)(word))
+#define SHMRING__REC_TYPE(word)      ((uint32_t)((word) >> 32))
+
 /* slot header of an MPMC ring (Vyukov): 16 bytes, payload follows.
  * seq == pos: free for the producer of position pos;
  * seq == pos + 1: holds the message of position pos;
@@ -249,7 +279,11 @@ SHMRING__SA(offsetof(struct shmring__hdr, space_futex) == 4 * SHMRING__LINE, "sp
 SHMRING__SA(offsetof(struct shmring__hdr, prod_ever) == 5 * SHMRING__LINE, "eos line");
 SHMRING__SA(offsetof(struct shmring__hdr, full_waits) == 6 * SHMRING__LINE, "prod stats line");
 SHMRING__SA(offsetof(struct shmring__hdr, empty_waits) == 7 * SHMRING__LINE, "cons stats line");
+SHMRING__SA(offsetof(struct shmring__hdr, pk_sent) == 8 * SHMRING__LINE, "packed counts line");
+SHMRING__SA(offsetof(struct shmring__hdr, pk_received) == 8 * SHMRING__LINE + 64, "packed consumer half");
+SHMRING__SA(offsetof(struct shmring__hdr, rsvd) == 9 * SHMRING__LINE, "reserved lines");
 SHMRING__SA(offsetof(struct shmring__hdr, producers) == 2048, "registry offset");
+SHMRING__SA(sizeof(struct shmring__rec_packed) == 8, "packed record header");
 SHMRING__SA(sizeof(struct shmring__peer) == 32, "peer size");
 SHMRING__SA(offsetof(struct shmring__hdr, consumers) == 4096, "consumer registry offset");
 SHMRING__SA(offsetof(struct shmring__hdr, claim_n) == 6144, "claim counts offset");
@@ -258,7 +292,6 @@ SHMRING__SA(sizeof(struct shmring__slot_spsc) == 8, "spsc slot header");
 SHMRING__SA(sizeof(struct shmring__slot_mpmc) == 16, "mpmc slot header");
 SHMRING__SA(sizeof(struct shmring__slot_ow) == 16, "overwrite slot header");
 SHMRING__SA(offsetof(struct shmring__hdr, overruns) == 7 * SHMRING__LINE + 48, "overruns");
-SHMRING__SA(offsetof(struct shmring__hdr, rsvd) == 8 * SHMRING__LINE, "reserved lines");
 #undef SHMRING__SA
 
 #endif /* SHMRING_LAYOUT_H */

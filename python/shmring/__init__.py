@@ -27,8 +27,8 @@ Errors are OSError subclasses carrying the errno and the ring's name; see
 shmring._errors for the table.
 """
 from ._capi import (CONSUMER, DEFAULT_SPIN_NS, HUGEPAGES, MAX_PEERS, MAX_SLOT_SIZE,
-                    MAX_SLOTS, MLOCK, OVERWRITE, POLL_MAX, POLLIN, POLLOUT, PREFAULT, PRODUCER,
-                    SONAME, path as library_path, strerror)
+                    MAX_SLOTS, MLOCK, OVERWRITE, PACKED, POLL_MAX, POLLIN, POLLOUT, PREFAULT,
+                    PRODUCER, SONAME, path as library_path, strerror)
 from ._errors import CorruptMessageError, MessageSizeError, ProtocolError, RingValueError
 from ._ring import (Acquisition, Peer, Reservation, Ring, RingInfo, RingStats, poll)
 
@@ -40,7 +40,7 @@ __all__ = [
     "Ring", "Reservation", "Acquisition", "RingInfo", "RingStats", "Peer", "poll", "unlink",
     "strerror", "RingValueError", "MessageSizeError", "ProtocolError", "CorruptMessageError",
     "PRODUCER", "CONSUMER", "POLLIN", "POLLOUT", "POLL_MAX", "PREFAULT", "HUGEPAGES", "MLOCK",
-    "OVERWRITE",
+    "OVERWRITE", "PACKED",
     "MAX_PEERS", "MAX_SLOT_SIZE", "MAX_SLOTS", "DEFAULT_SPIN_NS", "SONAME", "library_path",
     "__version__",
 ]

@@ -36,6 +36,7 @@ PREFAULT = 0x1
 HUGEPAGES = 0x2
 MLOCK = 0x4
 OVERWRITE = 0x8
+PACKED = 0x10
 POLLIN = 1
 POLLOUT = 2
 POLL_MAX = 128
@@ -102,6 +103,7 @@ class Info(Structure):
         ("consumers", Peer * MAX_PEERS),
         ("spin_ns", c_int64),
         ("flags", c_uint),
+        ("data_size", c_uint64),
     ]
 
 
@@ -124,7 +126,7 @@ class PollItem(Structure):
 
 # sizes on LP64 Linux (x86-64, aarch64), derived from the header; the tests
 # compare them with ctypes.sizeof and the field values with the CLI's JSON
-ABI_SIZES = {"Config": 24, "Slot": 24, "Peer": 8, "Info": 1144, "Stats": 104,
+ABI_SIZES = {"Config": 24, "Slot": 24, "Peer": 8, "Info": 1152, "Stats": 104,
              "PollItem": 16}
 
 _HANDLE_OUT = POINTER(c_void_p)

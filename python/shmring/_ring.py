@@ -226,7 +226,9 @@ class RingInfo:
     producers: List[Peer] = field(default_factory=list)
     consumers: List[Peer] = field(default_factory=list)
     spin_ns: int = -1         #: this handle's wait policy in force (-1: not decided yet)
-    flags: int = 0            #: the ring's config flags (OVERWRITE, MLOCK, ...)
+    flags: int = 0            #: the ring's config flags (OVERWRITE, PACKED, MLOCK, ...;
+    #: PACKED: prod_idx, cons_idx, used count bytes)
+    data_size: int = 0        #: bytes of the slot array, or of a packed ring's record area
 
 
 @dataclass(frozen=True)
@@ -437,8 +439,11 @@ class Ring:
         in that file. ``slots``: a power of two, 2 to 2**32. ``slot_size``:
         the largest message in bytes, 1 to 2**30. ``kind``: ``"spsc"`` (one
         producer, one consumer) or ``"mpmc"`` (up to 64 of each). ``mode``:
-        permission bits. ``flags``: PREFAULT, MLOCK, OVERWRITE, HUGEPAGES (files on
-        hugetlbfs only).
+        permission bits. ``flags``: PREFAULT, MLOCK, HUGEPAGES (files on
+        hugetlbfs only), OVERWRITE (SPSC: the producer never waits, the
+        oldest messages are overwritten), PACKED (SPSC: messages of any
+        length up to ``slot_size`` packed back to back in ``slots *
+        slot_size`` bytes); OVERWRITE and PACKED exclude each other.
 
         FileExistsError, PermissionError, RingValueError (name, sizes,
         kind), OSError (-ENOSPC, -ENOMEM, ...).
@@ -1027,7 +1032,7 @@ class Ring:
             creator_pid=inf.creator_pid, created_ns=inf.created_ns,
             producers=_peers(inf.producers, inf.nproducers),
             consumers=_peers(inf.consumers, inf.nconsumers), spin_ns=inf.spin_ns,
-            flags=inf.flags)
+            flags=inf.flags, data_size=inf.data_size)
 
     def stats(self) -> RingStats:
         """Counters of the ring (all handles together)."""

@@ -27,7 +27,7 @@ def test_info_offsets():
     assert _capi.Info.producers.offset == 104
     assert _capi.Info.consumers.offset == 104 + 512
     assert _capi.Info.spin_ns.offset == 1128
-    assert _capi.Info.flags.offset == 1136
+    assert _capi.Info.flags.offset == 1136 and _capi.Info.data_size.offset == 1144
     assert _capi.Stats.overruns.offset == 96
     assert _capi.Stats.membarriers.offset == 88
     assert _capi.PollItem.events.offset == 8
@@ -48,6 +48,7 @@ def test_constants_match_header():
                         ("SHMRING_PREFAULT", shmring.PREFAULT),
                         ("SHMRING_HUGEPAGES", shmring.HUGEPAGES), ("SHMRING_MLOCK", shmring.MLOCK),
                         ("SHMRING_OVERWRITE", shmring.OVERWRITE),
+                        ("SHMRING_PACKED", shmring.PACKED),
                         ("SHMRING_POLLIN", shmring.POLLIN), ("SHMRING_POLLOUT", shmring.POLLOUT),
                         ("SHMRING_POLL_MAX", shmring.POLL_MAX),
                         ("SHMRING_DEFAULT_SPIN_NS", shmring.DEFAULT_SPIN_NS)]:

@@ -54,6 +54,26 @@ def test_both_roles_kinds_mpmc(name):
         assert r.stats().abandoned == 0
 
 
+def test_packed_ring(name):
+    from shmring import PACKED
+    with Ring.create(name, slots=8, slot_size=100, role="both", flags=PACKED) as r:
+        msgs = [bytes([i]) * i for i in range(101)]
+        for m in msgs:                        # every length 0..slot_size, wrapping
+            r.send(m)
+            assert r.recv() == m
+        info = r.info()
+        assert info.kind == "spsc" and info.flags & PACKED and info.data_size == 800
+        assert info.prod_idx % 8 == 0         # byte positions
+        st = r.stats()
+        assert st.sent == 101 and st.received == 101
+        with r.reserve() as slot:
+            assert len(slot.view) == 100
+            slot.view[:3] = b"abc"
+            slot.commit(3)
+        with r.acquire() as view:
+            assert view == b"abc"
+
+
 def test_send_buffer_types(name):
     import numpy as np
     with Ring.create(name, slots=16, slot_size=64, role="both") as r:
@@ -415,3 +435,6 @@ def test_overwrite_oldest(name):
         assert c.info().kind == "spsc"
     with pytest.raises(shmring.RingValueError):
         shmring.Ring.create(name, slots=4, slot_size=16, kind="mpmc", flags=shmring.OVERWRITE)
+    with pytest.raises(shmring.RingValueError):      # two engines: not both
+        shmring.Ring.create(name, slots=4, slot_size=16,
+                            flags=shmring.OVERWRITE | shmring.PACKED)

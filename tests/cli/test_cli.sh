@@ -404,6 +404,29 @@ grep -q "hugetlbfs" "$TMP/err" && [ ! -e "/dev/shm/$P-huge" ] && ok ||
 	bad "--hugepages on a shm name: $(cat "$TMP/err")"
 expect 2 "--hugepages off hugetlbfs" "$CLI" create --hugepages "$D/huge"
 [ ! -e "$D/huge" ] && ok || bad "--hugepages off hugetlbfs left the file"
+# --packed: variable-length messages; info shows it; push/pop carry bytes
+# and lines exactly
+expect 0 "create --packed" "$CLI" create --packed "/$P-packed" --slots 8 --slot-size 512
+expect 0 "info of a packed ring" "$CLI" info "/$P-packed"
+grep -q '^kind: *spsc, packed' "$TMP/out" && grep -q '^records: *4096 bytes' "$TMP/out" && ok ||
+	bad "info of a packed ring: $(cat "$TMP/out")"
+expect 0 "info --json of a packed ring" "$CLI" info --json "/$P-packed"
+[ "$(json_get "$TMP/out" '.packed')" = true ] && [ "$(json_get "$TMP/out" '.data_size')" = 4096 ] &&
+	ok || bad "info --json of a packed ring: $(cat "$TMP/out")"
+head -c 100000 /dev/urandom > "$TMP/pk.in"
+"$CLI" push "/$P-packed" < "$TMP/pk.in" &
+BGPIDS="$BGPIDS $!"
+timeout 20 "$CLI" pop "/$P-packed" > "$TMP/pk.out"
+cmp -s "$TMP/pk.in" "$TMP/pk.out" && ok || bad "push/pop through a packed ring: not byte-exact"
+seq 1 3000 > "$TMP/pk.lines"
+"$CLI" push --lines "/$P-packed" < "$TMP/pk.lines" &
+BGPIDS="$BGPIDS $!"
+timeout 20 "$CLI" pop --lines "/$P-packed" > "$TMP/pk.out2"
+cmp -s "$TMP/pk.lines" "$TMP/pk.out2" && ok || bad "push/pop --lines through a packed ring"
+expect 0 "info after the streams" "$CLI" info --json "/$P-packed"
+[ "$(json_get "$TMP/out" '.stats.sent')" -ge 3000 ] && ok || bad "packed: messages counted"
+expect 2 "--packed with --kind mpmc" "$CLI" create --packed --kind mpmc "/$P-packed2"
+grep -q "SPSC only" "$TMP/err" && ok || bad "--packed --kind mpmc: $(cat "$TMP/err")"
 # --mlock on a small ring
 expect 0 "create --mlock" "$CLI" create --mlock "$D/locked" --slots 4 --slot-size 64
 printf 'locked' | "$CLI" push "$D/locked" && [ "$("$CLI" pop "$D/locked")" = locked ] && ok ||
@@ -433,6 +456,9 @@ O="/$P-ow"
 expect 2 "--overwrite with --kind mpmc" "$CLI" create --overwrite --kind mpmc "$O"
 grep -q -- "--overwrite needs --kind spsc" "$TMP/err" && [ ! -e "/dev/shm/$P-ow" ] && ok ||
 	bad "--overwrite --kind mpmc: $(cat "$TMP/err")"
+expect 2 "--overwrite with --packed" "$CLI" create --overwrite --packed "$O"
+grep -q -- "--overwrite and --packed exclude each other" "$TMP/err" && [ ! -e "/dev/shm/$P-ow" ] && ok ||
+	bad "--overwrite --packed: $(cat "$TMP/err")"
 expect 0 "create --overwrite" "$CLI" create --overwrite --slots 4 --slot-size 16 "$O"
 expect 0 "info of an overwrite ring" "$CLI" info "$O"
 grep -q "^kind: *spsc, overwrite-oldest" "$TMP/out" && grep -q "overwritten before read 0" "$TMP/out" &&

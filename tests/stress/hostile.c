@@ -28,8 +28,14 @@
  * their own: their slots carry a sequence word that the scribbler rewrites
  * too, and a release may also return -ESTALE there.
  *
- *   hostile [-s seed] [-t seconds]   live runs: SPSC, MPMC and overwrite-
- *                                    oldest SPSC rounds of 1 s
+ * Packed rounds (SHMRING_PACKED, every fourth round): the same honest
+ * processes and scribbler, the scribbler's slot writes land anywhere in the
+ * record area (headers, padding, payload), no identity flipper or openers
+ * (their valid sets are fixed-slot shapes); a bind must be the creator's
+ * packed shape with its record area inside the mapping.
+ *
+ *   hostile [-s seed] [-t seconds]   live runs: SPSC, MPMC, overwrite-oldest
+ *                                    and packed SPSC rounds of 1 s, in turn
  *   hostile -f                       the fixed cases only
  */
 #include <errno.h>
@@ -58,6 +64,7 @@
 struct hcount {
 	_Atomic int stop;
 	_Atomic uint64_t ops, good, garbage, writes, reopens, open_fail;
+	_Atomic uint64_t pk_good;   /* good messages in packed rounds */
 	_Atomic uint64_t err[E_NKINDS];
 	_Atomic uint64_t unexpected, overruns, bounds, max_late_ns;
 	/* identity flips: field writes by the flipper (and the scribbler's
@@ -69,6 +76,7 @@ struct hcount {
 };
 
 static struct hcount *H;
+static int P_packed;   /* this round's ring is SHMRING_PACKED (set before the fork) */
 
 static void hfail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void hfail(const char *fmt, ...)
@@ -151,14 +159,17 @@ static void judge_msg(const void *p, size_t len)
 {
 	uint32_t prod;
 	uint64_t seq;
-	if (st_msg_check(p, len, &prod, &seq) == 0)
+	if (st_msg_check(p, len, &prod, &seq) == 0) {
 		atomic_fetch_add(&H->good, 1);
-	else
+		if (P_packed)
+			atomic_fetch_add(&H->pk_good, 1);
+	} else
 		atomic_fetch_add(&H->garbage, 1);
 }
 
-/* the config flags of the current round's ring (SHMRING_OVERWRITE or 0);
- * set before the fork, inherited by every process of the round */
+/* the config flags of the current round's ring (SHMRING_OVERWRITE,
+ * SHMRING_PACKED or 0); set before the fork, inherited by every process of
+ * the round */
 static uint32_t R_flags;
 
 /* -ESTALE from a release is an answer only an overwrite handle gives (the
@@ -527,6 +538,24 @@ static int check_bind(struct shmring *r, const char *who, uint32_t *slot_size)
 	atomic_fetch_add(&H->bind_checks, 1);
 	cur_map_size = in.mem_size;
 	const char *bad = NULL;
+	if (P_packed) {   /* the creator's packed shape, its record area inside the map */
+		if (!(in.flags & SHMRING_PACKED) || in.kind != SHMRING_SPSC)
+			bad = "not the packed SPSC ring";
+		else if (in.slot_size != SLOT_SIZE || in.slots != ROUND_SLOTS ||
+		         in.mem_size != I_obj)
+			bad = "not the creator's sizes";
+		else if (in.data_size < (uint64_t)SLOT_SIZE * ROUND_SLOTS ||
+		         in.data_size > in.mem_size - SHMRING__HDR_SIZE)
+			bad = "record area outside the mapping";
+		if (bad) {
+			atomic_fetch_add(&H->bad_binds, 1);
+			hfail("BAD BIND (%s, packed): %s", who, bad);
+			return -1;
+		}
+		if (slot_size)
+			*slot_size = in.slot_size;
+		return 0;
+	}
 	uint64_t stride = id_stride_f(in.kind, in.flags, in.slot_size);
 	if (in.kind != SHMRING_SPSC && in.kind != SHMRING_MPMC)
 		bad = "kind";
@@ -852,11 +881,17 @@ static int scribbler(const char *name, uint64_t seed)
 		return 1;
 	struct shmring__hdr *h = (void *)m;
 	uint64_t nslots = h->slots, stride = h->slot_stride;
+	/* packed: 8-byte "slots" over the record area */
+	uint64_t area = (uint64_t)st.st_size - SHMRING__HDR_SIZE;
+	if (P_packed) {
+		nslots = area / 8;
+		stride = 8;
+	}
 	if (SHMRING__HDR_SIZE + nslots * stride > (uint64_t)st.st_size)
 		return 1;
 	/* from here on the identity fields change under everyone's opens */
 	pthread_t flip;
-	if (pthread_create(&flip, NULL, id_flipper, h))
+	if (!P_packed && pthread_create(&flip, NULL, id_flipper, h))
 		return 1;
 
 	while (!atomic_load(&H->stop)) {
@@ -887,7 +922,7 @@ static int scribbler(const char *name, uint64_t seed)
 			case 10: p = (void *)h->producers + 8 * (st_rand(&rng) %
 			                ((sizeof(h->producers) + sizeof(h->consumers)) / 8)); break;
 			case 11:                                           /* identity: 1 in 40 */
-				if (st_rand(&rng) % 6) {   /* the flipper's values: see I_sets */
+				if (!P_packed && st_rand(&rng) % 6) {   /* the flipper's values: see I_sets */
 					id_scribble(h, &rng);
 					atomic_fetch_add(&H->writes, 1);
 					continue;
@@ -919,7 +954,8 @@ static int scribbler(const char *name, uint64_t seed)
 		}
 		usleep((useconds_t)(st_rand(&rng) % 2000));
 	}
-	pthread_join(flip, NULL);
+	if (!P_packed)
+		pthread_join(flip, NULL);
 	munmap(m, (size_t)st.st_size);
 	return 0;
 }
@@ -931,15 +967,19 @@ static int run_round(unsigned kind, uint32_t flags, double secs, uint64_t seed, 
 	struct shmring_config cfg = { .kind = kind, .slot_size = SLOT_SIZE, .slots = ROUND_SLOTS,
 	                              .flags = flags };
 	R_flags = flags;
+	int packed = (flags & SHMRING_PACKED) != 0;
 	snprintf(name, sizeof(name), "/shmring-hostile-%d-%u", (int)getpid(), round);
 	ident_setup(kind);   /* before the fork: every process checks binds with it */
+	P_packed = packed;
+	if (packed)
+		I_obj = SHMRING__HDR_SIZE + (((uint64_t)SLOT_SIZE * ROUND_SLOTS + 7) & ~UINT64_C(7));
 	shm_unlink(name);
 	int rc = shmring_create(name, &cfg, 0, &cr);
 	if (rc) {
 		hfail("create: %s", shmring_strerror(rc));
 		return -1;
 	}
-	unsigned np = kind == SHMRING_SPSC ? 1 : 2, nc = np, nopen = 2;
+	unsigned np = kind == SHMRING_SPSC ? 1 : 2, nc = np, nopen = packed ? 0 : 2;
 	pid_t pids[12];
 	unsigned n = 0;
 	atomic_store(&H->stop, 0);
@@ -1384,15 +1424,18 @@ int main(int argc, char **argv)
 	int64_t t0 = stress_now_ns(), end = t0 + (int64_t)(secs * 1e9);
 	unsigned round = 0;
 	while (stress_now_ns() < end && !atomic_load(&H->why_set)) {
-		run_round(round % 3 == 1 ? SHMRING_MPMC : SHMRING_SPSC,
-		          round % 3 == 2 ? SHMRING_OVERWRITE : 0, 1.0, seed + round, round);
+		static const uint32_t round_flags[4] = { 0, 0, SHMRING_OVERWRITE, SHMRING_PACKED };
+		run_round(round % 4 == 1 ? SHMRING_MPMC : SHMRING_SPSC, round_flags[round % 4], 1.0,
+		          seed + round, round);
 		round++;
 	}
 	if (round && !atomic_load(&H->bind_checks))
 		hfail("no open succeeded under the identity flips: nothing was checked");
+	if (round > 3 && !atomic_load(&H->pk_good))
+		hfail("no good message went through a packed ring");
 	int failed = atomic_load(&H->why_set) || atomic_load(&H->bad_binds);
 	printf("hostile: %s seed=%" PRIu64 " time=%.1fs rounds=%u scribbles=%" PRIu64
-	       " honest_ops=%" PRIu64 " good_msgs=%" PRIu64 " garbage_msgs=%" PRIu64
+	       " honest_ops=%" PRIu64 " good_msgs=%" PRIu64 " (packed %" PRIu64 ") garbage_msgs=%" PRIu64
 	       " errors=[EAGAIN:%" PRIu64 ",ETIMEDOUT:%" PRIu64 ",EPIPE:%" PRIu64 ",EBADMSG:%" PRIu64
 	       ",EPROTO:%" PRIu64 ",EMSGSIZE:%" PRIu64 ",other:%" PRIu64 "] reopens=%" PRIu64
 	       " open_fail=%" PRIu64 " identity_flips=%" PRIu64 " bind_checks=%" PRIu64
@@ -1400,7 +1443,7 @@ int main(int argc, char **argv)
 	       " unexpected=%" PRIu64 " bounds=%" PRIu64 " overruns=%" PRIu64
 	       " max_late=%.1fms%s%s\n",
 	       failed ? "FAIL" : "PASS", seed, (double)(stress_now_ns() - t0) / 1e9, round,
-	       H->writes, H->ops, H->good, H->garbage, H->err[E_AGAIN], H->err[E_TIMEDOUT],
+	       H->writes, H->ops, H->good, H->pk_good, H->garbage, H->err[E_AGAIN], H->err[E_TIMEDOUT],
 	       H->err[E_PIPE], H->err[E_BADMSG], H->err[E_PROTO], H->err[E_MSGSIZE],
 	       H->err[E_OTHER] + H->err[E_BUSY], H->reopens, H->open_fail, H->id_flips,
 	       H->bind_checks, H->flipped_binds, H->bad_binds, H->id_open_fail, H->unexpected,

@@ -47,6 +47,7 @@ enum st_err stress_err_kind(int rc);
 struct st_cfg {
 	const char *tag;        /* printed in the verdict line */
 	unsigned kind;          /* SHMRING_SPSC or SHMRING_MPMC */
+	unsigned flags;         /* config flags of the ring (SHMRING_PACKED) */
 	unsigned nprod, ncons;
 	uint32_t slot_size;     /* >= 24 */
 	uint64_t slots;

@@ -71,7 +71,7 @@ test-stress: $(STRESS_BINS) $(STRESS_DIR)/repro_skip_race $(STRESS_DIR)/repro_me
 	  "$(STRESS_DIR)/stress_mpmc $(STRESS_S) -t $(STRESS_T)" \
 	  "$(STRESS_DIR)/stress_fault $(STRESS_S) -t 2 -k 60" \
 	  "$(STRESS_DIR)/hostile -f" \
-	  "$(STRESS_DIR)/hostile $(STRESS_S) -t $(if $(STRESS_QUICK),2,4)" \
+	  "$(STRESS_DIR)/hostile $(STRESS_S) -t $(if $(STRESS_QUICK),4,5)" \
 	  "$(STRESS_DIR)/mpmc_stall" \
 	  "$(STRESS_DIR)/repro_skip_race" \
 	  "$(STRESS_DIR)/repro_membarrier" \

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* stress_spsc.c - SPSC 1x1 across two processes, every API family mixed at
- * random, blocking waits on a small ring. Usage: stress_spsc [-s seed] [-t s] */
+ * random, blocking waits on a small ring; then the same on a packed ring
+ * (SHMRING_PACKED). Usage: stress_spsc [-s seed] [-t s] (each ring) */
 #include <stdio.h>
 #include "stress.h"
 
@@ -17,5 +18,12 @@ int main(int argc, char **argv)
 		.slot_size = 200, .slots = 64, .seconds = secs,
 		.timeout_ns = 200000000, .seed = seed,
 	};
-	return stress_run(&cfg, &res) ? 1 : 0;
+	int failed = stress_run(&cfg, &res) != 0;
+	/* the same mix through a packed ring of as many bytes (messages of
+	 * any length, padding at the wrap) */
+	cfg.tag = "stress-spsc-packed";
+	cfg.flags = SHMRING_PACKED;
+	cfg.seed = seed + 1;
+	failed |= stress_run(&cfg, &res) != 0;
+	return failed;
 }

@@ -119,6 +119,7 @@ int stress_run(const struct st_cfg *cfg, struct st_result *res)
 	}
 	struct shmring_config rc_cfg = {
 		.kind = cfg->kind, .slot_size = cfg->slot_size, .slots = cfg->slots,
+		.flags = cfg->flags,
 	};
 	shmring_unlink(S->name);
 	rc = shmring_create(S->name, &rc_cfg, 0, &S->ring);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * stress_threads.c - the stress with threads of one process sharing a ring
- * (SPSC 1x1, MPMC 2x2), for ThreadSanitizer. Every thread has its own handle
+ * (SPSC 1x1, packed SPSC 1x1, MPMC 2x2), for ThreadSanitizer. Every thread has its own handle
  * but all handles are pointed at one mapping (see share_map() in
  * stress_worker.c), so TSan sees every access at one address.
  * Usage: stress_threads [-s seed] [-t seconds per ring]
@@ -24,6 +24,12 @@ int main(int argc, char **argv)
 		.timeout_ns = 200000000, .seed = seed,
 	};
 	failed |= stress_run(&spsc, &res) != 0;
+	struct st_cfg packed = spsc;   /* variable-length records, padding at the wrap */
+	packed.tag = "threads-spsc-packed";
+	packed.flags = SHMRING_PACKED;
+	packed.slots = 16;
+	packed.seed = seed + 2;
+	failed |= stress_run(&packed, &res) != 0;
 	struct st_cfg mpmc = spsc;
 	mpmc.tag = "threads-mpmc-2x2";
 	mpmc.kind = SHMRING_MPMC;
