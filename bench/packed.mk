@@ -12,7 +12,7 @@ $(PACKED_BENCH): bench/packed_bench.c $(LIB_A) $(LIB_HDRS)
 
 bench-packed: $(PACKED_BENCH)
 	@mkdir -p $(BENCH_RESULTS)
-	$(Q)$(PACKED_BENCH) $(PACKED_BENCH_ARGS) | tee $(BENCH_RESULTS)/packed.txt
+	$(Q)$(if $(BENCH_LOCK),flock -x $(BENCH_LOCK)) $(PACKED_BENCH) $(PACKED_BENCH_ARGS) | tee $(BENCH_RESULTS)/packed.txt
 
 bench-full: bench-packed
 
