@@ -59,6 +59,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -840,5 +841,13 @@ int cmd_bridge(int argc, char **argv)
 
 	cli_signals();
 	signal(SIGPIPE, SIG_IGN);
+	/* batches come and go at a high rate: malloc'd here and freed by
+	 * ZeroMQ's I/O thread on the sending side, malloc'd by that thread and
+	 * freed here on the receiving side. glibc hands such blocks back to
+	 * the kernel (munmap, or a trimmed heap) and the next one faults its
+	 * pages in again: measured, 57000 and 98000 page faults in the two
+	 * bridges per 20000 messages of 64 KiB. Keep freed memory for reuse. */
+	mallopt(M_MMAP_THRESHOLD, 32 << 20);
+	mallopt(M_TRIM_THRESHOLD, 256 << 20);
 	return ef ? zmq_to_ring(ep, name, &o) : ring_to_zmq(name, ep, &o);
 }
