@@ -211,9 +211,9 @@ int main(int argc, char **argv)
 	}
 	long counts[2] = { argc > 2 ? atol(argv[2]) : 1000000, argc > 3 ? atol(argv[3]) : 20000 };
 	size_t sizes[2] = { 64, 65536 };
-	int reps = argc > 4 ? atoi(argv[4]) : 3;
+	int reps = argc > 4 ? atoi(argv[4]) : 9;
 	if (reps < 1 || reps > 15)
-		reps = 3;
+		reps = 9;
 	next_port = 20000 + (int)(getpid() % 20000);
 	signal(SIGPIPE, SIG_IGN);
 
