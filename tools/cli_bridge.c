@@ -97,6 +97,9 @@ static const char bridge_usage[] =
 "      --peer-timeout SECONDS  tcp://: a peer whose host goes silent counts\n"
 "                       as gone after about this long (default 30; 0: never)\n"
 "      --no-create      ZeroMQ -> ring: fail if the ring does not exist\n"
+"      --spin NS        spin this many ns before sleeping on the ring (default\n"
+"                       0: sleep at once, which leaves the CPU to the ring's\n"
+"                       other end)\n"
 "  ring options, used only when the bridge creates the ring (see shmring create):\n"
 "      --kind spsc|mpmc --slots N (64) --slot-size BYTES (64K)\n"
 "      --mode OCTAL (0600) --prefault --hugepages --mlock --overwrite\n"
@@ -128,6 +131,7 @@ struct bridge_opts {
 	double wait_s;                  /* ring -> ZeroMQ: wait for the ring */
 	int hwm;                        /* ZMQ_SNDHWM / ZMQ_RCVHWM, in batches */
 	int peer_timeout_s;             /* TCP keepalive + TCP_USER_TIMEOUT */
+	int64_t spin_ns;                /* the ring handle's spin budget */
 };
 
 /* ------------------------------------------------- the ZeroMQ side */
@@ -402,6 +406,7 @@ static int ring_to_zmq(const char *name, const char *ep, const struct bridge_opt
 		link_close(&l, 0);
 		return rc == -EINTR ? EX_SIGNAL : cli_fail_ring(name, NULL, rc);
 	}
+	shmring_set_spin(r, o->spin_ns);
 	struct cli_stream_end end;
 	if (cli_stream_begin(r, &end) < 0) {
 		link_close(&l, 0);
@@ -671,6 +676,7 @@ static int zmq_to_ring(const char *ep, const char *name, const struct bridge_opt
 	}
 	struct shmring_info info;
 	shmring_info(r, &info);
+	shmring_set_spin(r, o->spin_ns);
 
 	uint64_t msgs = 0, bytes = 0;
 	double lost_at = 0;   /* when the connection was found gone */
@@ -782,11 +788,13 @@ int cmd_bridge(int argc, char **argv)
 		{ "hwm", required_argument, NULL, 'H' },
 		{ "peer-timeout", required_argument, NULL, 'P' },
 		{ "no-create", no_argument, NULL, 'N' },
+		{ "spin", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		CLI_RING_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
-	struct bridge_opts o = { .create = 1, .wait_s = 10, .hwm = 64, .peer_timeout_s = 30 };
+	struct bridge_opts o = { .create = 1, .wait_s = 10, .hwm = 64, .peer_timeout_s = 30,
+	                         .spin_ns = 0 };
 	uint64_t v;
 	double d;
 	int opt;
@@ -818,6 +826,11 @@ int cmd_bridge(int argc, char **argv)
 			o.peer_timeout_s = (int)d;
 			break;
 		case 'N': o.create = 0; break;
+		case 'S':
+			if (cli_parse_u64(optarg, &v) || v > INT64_MAX)
+				return cli_usage("--spin takes nanoseconds, not '%s'", optarg);
+			o.spin_ns = (int64_t)v;
+			break;
 		case 'h': fputs(bridge_usage, stdout); return EX_OK;
 		default: return cli_bad_option(argv);
 		}

@@ -103,6 +103,7 @@ expect 2 "bridge between two endpoints" "$CLI" bridge tcp://127.0.0.1:1 ipc://x
 expect 2 "bridge over an unknown transport" "$CLI" bridge "/$P-x" udp://127.0.0.1:1
 expect 2 "bridge to a tcp endpoint without a port" "$CLI" bridge "/$P-x" tcp://127.0.0.1
 expect 2 "bridge --hwm not a number" "$CLI" bridge --hwm x "/$P-x" tcp://127.0.0.1:1
+expect 2 "bridge --spin not a number" "$CLI" bridge --spin x "/$P-x" tcp://127.0.0.1:1
 expect 3 "bridge from a missing ring" "$CLI" bridge --wait 0 "/$P-none" tcp://127.0.0.1:1
 expect 3 "bridge --no-create into a missing ring" "$CLI" bridge --no-create ipc://"$TMP/nc" "/$P-none"
 [ ! -e "/dev/shm/$P-none" ] && ok || bad "--no-create created the ring"
