@@ -131,7 +131,11 @@ struct bridge_opts {
 	double wait_s;                  /* ring -> ZeroMQ: wait for the ring */
 	int hwm;                        /* ZMQ_SNDHWM / ZMQ_RCVHWM, in batches */
 	int peer_timeout_s;             /* TCP keepalive + TCP_USER_TIMEOUT */
-	int64_t spin_ns;                /* the ring handle's spin budget */
+	int64_t spin_ns;                /* the ring handle's spin budget: 0 by
+	                                 * default, since a bridge shares the
+	                                 * CPUs with the ring's other end and
+	                                 * with ZeroMQ's I/O thread, and a batch
+	                                 * makes a wake-up rare */
 };
 
 /* ------------------------------------------------- the ZeroMQ side */
