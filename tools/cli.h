@@ -149,6 +149,9 @@ int cli_open_producer(const char *name, const struct cli_ring_opts *ro, int crea
  * on a ring reused after an earlier stream, with no consumer attached yet,
  * waits for the next one; -EPIPE when a consumer we could serve is gone */
 int cli_send_msg(struct shmring *r, const void *msg, size_t len);
+/* the same for n messages, moved in bursts (bridge): 0 once all are in the
+ * ring, or cli_send_msg's errors (some of the n may be in by then) */
+int cli_send_burst(struct shmring *r, const struct iovec *msgs, unsigned n);
 /* attach NAME as a consumer, waiting up to wait_s for it to be created;
  * 0, -EINTR or the library's error */
 int cli_open_consumer(const char *name, double wait_s, struct shmring **r);

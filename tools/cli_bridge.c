@@ -5,23 +5,40 @@
  * ring on another (SPEC section 8, issue 14 part 2).
  *
  * ring -> ZeroMQ (the sender): attach the ring as a consumer, connect a PUSH
- * socket to TO, send each ring message as one ZeroMQ message.
+ * socket to TO, pack the ring's messages into batches (one ZeroMQ message
+ * each) and send them.
  * ZeroMQ -> ring (the receiver): bind a PULL socket on FROM, attach the ring
- * as its producer (created like push does when missing), send each ZeroMQ
- * message into it. Backpressure is ZeroMQ's high-water mark on one side and
- * the ring's blocking send on the other.
+ * as its producer (created like push does when missing), unpack each batch
+ * into it with send_burst. Backpressure is ZeroMQ's high-water mark on one
+ * side and the ring's blocking send on the other.
  *
- * Wire format, version 1:
- *   data  a single-part message: the ring message's bytes, unchanged (a
- *         plain ZeroMQ PUSH or PULL program can stand in for either bridge)
+ * Why batches: one ZeroMQ message per ring message made the two bridges
+ * cost about twice a plain PUSH/PULL pair's CPU per message (zmq_send and
+ * zmq_msg_recv, their queues and wake-ups, per message), and on a small
+ * machine the bridges share the CPUs with the ring's producer and consumer.
+ * A batch carries up to BATCH_BYTES of messages; the sender sends it as soon
+ * as the ring runs empty, so a lone message is not held back, or when it is
+ * full, or BATCH_S after its first message (a ring that never quite runs
+ * empty). The batch is handed to ZeroMQ without a copy (zmq_msg_init_data).
+ *
+ * Wire format, version 2 (version 1 sent each message as it was):
+ *   hello a two-part message, first of all: an empty frame, then the text
+ *         "shmring-bridge 2 end hello 0 0". It has the end record's shape so
+ *         that a version-1 receiver refuses it saying which version came;
+ *         a receiver of this version refuses a first message that is not
+ *         this (a version-1 sender's data or end) the same way.
+ *   data  a single-part message, a batch: records one after the other, each
+ *         a 4-byte little-endian length then that many bytes, one record per
+ *         ring message, in order. A batch whose records do not exactly fill
+ *         it is refused (exit 6) before any of it enters the ring.
  *   end   a two-part message: an empty frame, then the text
- *         "shmring-bridge 1 end REASON MESSAGES BYTES", REASON one of
+ *         "shmring-bridge 2 end REASON MESSAGES BYTES", REASON one of
  *           clean        the source stream was shut down
  *           truncated    it ended without a shutdown (a producer died or
  *                        vanished upstream)
  *           corrupt      corrupt messages were skipped in the source ring
  *           interrupted  the sender was stopped by a signal
- *         and MESSAGES, BYTES the data messages sent before it.
+ *         and MESSAGES, BYTES the ring messages (records) sent before it.
  * The receiver shuts its ring down (pop there exits 0) only on a clean end
  * whose counts match what it received. Otherwise it closes its ring without
  * a shutdown, so that pop there exits 13, and exits 13 itself.
@@ -42,6 +59,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,21 +80,26 @@ static const char bridge_usage[] =
 "after its first character), the other a ZeroMQ endpoint, tcp://HOST:PORT or\n"
 "ipc://PATH. From a ring, the bridge attaches as a consumer and connects a\n"
 "PUSH socket to TO; into a ring, it binds a PULL socket on FROM and attaches\n"
-"as the producer, creating the ring when it is missing. Each ring message is\n"
-"one ZeroMQ message: boundaries and bytes are carried exactly. So is the end\n"
-"of the stream: a stream shut down upstream is shut down downstream (pop\n"
-"there exits 0). A broken stream (a bridge or host that dies, a producer\n"
-"that dies upstream) makes the receiving bridge exit 13 and close its ring\n"
-"without a shutdown, so that pop there exits 13 too.\n"
+"as the producer, creating the ring when it is missing. Ring messages travel\n"
+"in batches, many to a ZeroMQ message (a batch goes as soon as the ring runs\n"
+"empty): boundaries and bytes are carried exactly. So is the end of the\n"
+"stream: a stream shut down upstream is shut down downstream (pop there\n"
+"exits 0). Both bridges must speak the same version of the wire format. A\n"
+"broken stream (a bridge or host that dies, a producer that dies upstream)\n"
+"makes the receiving bridge exit 13 and close its ring without a shutdown,\n"
+"so that pop there exits 13 too.\n"
 "\n"
 "Options:\n"
 "  -w, --wait SECONDS   ring -> ZeroMQ: how long to wait for the ring to be\n"
 "                       created (default 10; 0: fail at once; 'inf': forever)\n"
-"      --hwm N          ZeroMQ high-water mark in messages (default 1000;\n"
-"                       0: no limit)\n"
+"      --hwm N          ZeroMQ high-water mark in batches of up to 256 KiB\n"
+"                       (default 64; 0: no limit)\n"
 "      --peer-timeout SECONDS  tcp://: a peer whose host goes silent counts\n"
 "                       as gone after about this long (default 30; 0: never)\n"
 "      --no-create      ZeroMQ -> ring: fail if the ring does not exist\n"
+"      --spin NS        spin this many ns before sleeping on the ring (default\n"
+"                       0: sleep at once, which leaves the CPU to the ring's\n"
+"                       other end)\n"
 "  ring options, used only when the bridge creates the ring (see shmring create):\n"
 "      --kind spsc|mpmc --slots N (64) --slot-size BYTES (64K)\n"
 "      --mode OCTAL (0600) --prefault --hugepages --mlock --overwrite\n"
@@ -84,16 +107,21 @@ static const char bridge_usage[] =
 "  -h, --help           show this help\n"
 "\n"
 "Exit status: 0 the whole stream was carried and had been shut down; 3 no such\n"
-"ring; 6 a message not in the bridge's format, or corrupt messages skipped;\n"
-"7 the ring's role is held by a live process; 8 the far side went away (the\n"
-"receiving bridge, or every consumer of the ring) before the end; 9 a message\n"
+"ring; 6 a message not in the bridge's format (or in another version of it),\n"
+"or corrupt messages skipped; 7 the ring's role is held by a live process; 8\n"
+"the far side went away (the receiving bridge, or every consumer of the ring)\n"
+"before the end; 9 a message\n"
 "longer than the ring's slot size; 13 the stream is incomplete (it ended\n"
 "upstream without a shutdown, or the sending side went away); 14 the endpoint\n"
 "cannot be bound or connected; 130 interrupted; see shmring(1).\n";
 
 #define END_MAGIC   "shmring-bridge"
-#define END_VERSION 1u
+#define END_VERSION 2u              /* of the whole wire format */
 #define END_MAX     128             /* longest end record */
+#define REC_HDR     4u              /* a record's length: 4 bytes, LE */
+#define BATCH_BYTES (256u * 1024)   /* a batch is sent once this full */
+#define BATCH_S     0.001           /* or this long after its first record */
+#define BURST       256u            /* records per send_burst */
 #define DRAIN_S     0.3             /* receiver: what is in flight after a
                                      * lost connection lands within this */
 
@@ -101,8 +129,13 @@ struct bridge_opts {
 	struct cli_ring_opts ro;
 	int create;                     /* ZeroMQ -> ring: create a missing ring */
 	double wait_s;                  /* ring -> ZeroMQ: wait for the ring */
-	int hwm;                        /* ZMQ_SNDHWM / ZMQ_RCVHWM */
+	int hwm;                        /* ZMQ_SNDHWM / ZMQ_RCVHWM, in batches */
 	int peer_timeout_s;             /* TCP keepalive + TCP_USER_TIMEOUT */
+	int64_t spin_ns;                /* the ring handle's spin budget: 0 by
+	                                 * default, since a bridge shares the
+	                                 * CPUs with the ring's other end and
+	                                 * with ZeroMQ's I/O thread, and a batch
+	                                 * makes a wake-up rare */
 };
 
 /* ------------------------------------------------- the ZeroMQ side */
@@ -310,6 +343,61 @@ static int send_end(struct link *l, const char *reason, uint64_t msgs, uint64_t 
 	return rc < 0 ? rc : link_send(l, rec, (size_t)n, 0);
 }
 
+/* the batch being filled: records (4-byte LE length, bytes) in buf, which
+ * has room for one more whole record past BATCH_BYTES */
+struct batch {
+	unsigned char *buf;
+	size_t cap, len;
+	uint64_t msgs, bytes;   /* records in it, their payload bytes */
+	double t0;              /* when its first record came */
+};
+
+/* ZeroMQ's I/O thread frees a batch once it is written out */
+static void batch_free(void *data, void *hint)
+{
+	(void)hint;
+	free(data);
+}
+
+/* send the batch (if any) and start a new one; 0 and *msgs, *bytes
+ * advanced, -ENOMEM, or link_send's errors */
+static int batch_flush(struct link *l, struct batch *b, uint64_t *msgs, uint64_t *bytes)
+{
+	if (b->msgs == 0)
+		return 0;
+	zmq_msg_t m;
+	if (zmq_msg_init_data(&m, b->buf, b->len, batch_free, NULL) < 0)
+		return -errno;
+	b->buf = NULL;   /* ZeroMQ's now, even if the send fails */
+	int rc = 0;
+	while (zmq_msg_send(&m, l->sock, 0) < 0) {
+		if (errno != EAGAIN && errno != EINTR) {
+			rc = -errno;
+			break;
+		}
+		link_events(l);
+		if (l->broken) {
+			rc = -ECONNRESET;
+			break;
+		}
+		if (cli_stop) {
+			rc = -EINTR;
+			break;
+		}
+	}
+	if (rc < 0) {
+		zmq_msg_close(&m);
+		return rc;
+	}
+	*msgs += b->msgs;
+	*bytes += b->bytes;
+	b->len = 0;
+	b->msgs = b->bytes = 0;
+	if (!(b->buf = malloc(b->cap)))
+		return -ENOMEM;
+	return 0;
+}
+
 static int ring_to_zmq(const char *name, const char *ep, const struct bridge_opts *o)
 {
 	struct link l;   /* first: a bad endpoint is told at once */
@@ -322,6 +410,7 @@ static int ring_to_zmq(const char *name, const char *ep, const struct bridge_opt
 		link_close(&l, 0);
 		return rc == -EINTR ? EX_SIGNAL : cli_fail_ring(name, NULL, rc);
 	}
+	shmring_set_spin(r, o->spin_ns);
 	struct cli_stream_end end;
 	if (cli_stream_begin(r, &end) < 0) {
 		link_close(&l, 0);
@@ -329,13 +418,34 @@ static int ring_to_zmq(const char *name, const char *ep, const struct bridge_opt
 		return EX_SIGNAL;
 	}
 
-	uint64_t msgs = 0, bytes = 0, bad = 0, overruns0;
+	uint64_t msgs = 0, bytes = 0, bad = 0, overruns0, seen = 0;
 	size_t cap;
-	void *copy = cli_msg_buffer(r, &cap, &overruns0);   /* overwrite-oldest rings */
-	for (;;) {
+	/* overwrite-oldest rings: a message is copied out with recv (read in
+	 * place it could be overwritten meanwhile), straight into the batch;
+	 * copy only says so */
+	void *copy = cli_msg_buffer(r, &cap, &overruns0);
+	struct shmring_info info;
+	shmring_info(r, &info);
+	struct batch b = { .cap = BATCH_BYTES + REC_HDR + info.slot_size };
+	b.buf = malloc(b.cap);
+	if (!b.buf) {
+		rc = -ENOMEM;
+		ret = cli_fail(name, rc);
+		rc = -EIO;
+	} else {
+		rc = send_end(&l, "hello", 0, 0);   /* the version, first of all */
+	}
+	while (rc == 0) {
 		struct shmring_slot s;
-		rc = cli_msg_next(r, &s, copy, cap, 0);
-		if (rc == -EAGAIN) {
+		unsigned char *dst = b.buf + b.len + REC_HDR;
+		rc = cli_msg_next(r, &s, copy ? dst : NULL, info.slot_size, 0);
+		if (rc == -EAGAIN && b.msgs) {
+			/* the ring ran empty: what we have goes out now */
+			rc = batch_flush(&l, &b, &msgs, &bytes);
+			if (rc == 0)
+				continue;
+			break;
+		} else if (rc == -EAGAIN) {
 			/* nothing to send: look at the link before sleeping */
 			link_events(&l);
 			if (l.broken) {
@@ -346,46 +456,59 @@ static int ring_to_zmq(const char *name, const char *ep, const struct bridge_opt
 				rc = -EINTR;
 				break;
 			}
-			rc = cli_msg_next(r, &s, copy, cap, CLI_SLICE_NS);
+			rc = cli_msg_next(r, &s, copy ? dst : NULL, info.slot_size, CLI_SLICE_NS);
 		}
-		if (rc == -ETIMEDOUT || rc == -EAGAIN)
+		if (rc == -ETIMEDOUT || rc == -EAGAIN) {
+			rc = 0;
 			continue;
+		}
 		if (rc == -EBADMSG) {   /* skipped by the library; told at the end */
 			bad++;
+			rc = 0;
 			continue;
 		}
+		if (rc == -EPIPE) {   /* the end of the source stream: flush, then end */
+			rc = batch_flush(&l, &b, &msgs, &bytes);
+			if (rc == 0)
+				rc = -EPIPE;
+			break;
+		}
 		if (rc < 0) {
-			if (rc != -EPIPE) {   /* -EPIPE: the end of the source stream */
+			if (rc != -ECONNRESET && rc != -EINTR) {
 				ret = cli_fail(name, rc);
 				rc = -EIO;    /* reported */
 			}
 			break;
 		}
-		size_t len = s.len;
-		rc = link_send(&l, s.data, len, 0);
+		uint32_t len = (uint32_t)s.len;
+		unsigned char *h = b.buf + b.len;
+		h[0] = (unsigned char)len;
+		h[1] = (unsigned char)(len >> 8);
+		h[2] = (unsigned char)(len >> 16);
+		h[3] = (unsigned char)(len >> 24);
+		if (s.data != dst)
+			memcpy(dst, s.data, len);
 		cli_msg_done(r, &s, copy);
-		if (rc < 0) {
-			if (rc != -ECONNRESET && rc != -EINTR) {
-				cli_err(ep, "sending: %s", zmq_strerror(-rc));
-				ret = EX_FAIL;
-				rc = -EIO;    /* reported */
-			}
-			break;
-		}
-		msgs++;
-		bytes += len;
+		if (b.msgs++ == 0)
+			b.t0 = cli_now();
+		b.len += REC_HDR + len;
+		b.bytes += len;
+		seen++;
+		if (b.len >= BATCH_BYTES || ((seen & 63) == 0 && cli_now() - b.t0 >= BATCH_S))
+			rc = batch_flush(&l, &b, &msgs, &bytes);
 		/* a receiver that died is found when the queue fills, or here */
-		if ((msgs & 1023) == 0) {
+		if (rc == 0 && (seen & 1023) == 0) {
 			link_events(&l);
-			if (l.broken) {
+			if (l.broken)
 				rc = -ECONNRESET;
-				break;
-			}
 		}
-		if (cli_stop) {
+		if (rc == 0 && cli_stop)
 			rc = -EINTR;
-			break;
-		}
+	}
+	if (rc < 0 && rc != -EPIPE && rc != -ECONNRESET && rc != -EINTR && rc != -EIO) {
+		cli_err(ep, "sending: %s", zmq_strerror(-rc));
+		ret = EX_FAIL;
+		rc = -EIO;
 	}
 
 	struct shmring_stats lst;
@@ -394,6 +517,7 @@ static int ring_to_zmq(const char *name, const char *ep, const struct bridge_opt
 		        "(overwrite-oldest ring); the others went out intact, in order",
 		        (unsigned long long)(lst.overruns - overruns0));
 	free(copy);
+	free(b.buf);
 
 	int linger = 0;
 	if (rc == -EPIPE) {
@@ -419,8 +543,9 @@ static int ring_to_zmq(const char *name, const char *ep, const struct bridge_opt
 				link_wait(&l, 0, CLI_SLICE_NS / 1000000);
 		}
 	} else if (rc == -EINTR) {
-		/* tell the receiver at once; if the end cannot go out within a
-		 * second, the closed connection tells it */
+		/* tell the receiver at once (what is still in the batch is not
+		 * sent); if the end cannot go out within a second, the closed
+		 * connection tells it */
 		zmq_send(l.sock, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT);
 		char rec[END_MAX];
 		int n = snprintf(rec, sizeof(rec), END_MAGIC " %u end interrupted %llu %llu",
@@ -475,11 +600,70 @@ static int recv_end(struct link *l, zmq_msg_t *m, char *reason, size_t rsize,
 		return EX_PROTO;
 	}
 	if (version != END_VERSION) {
-		cli_err(l->ep, "the sender speaks version %u of the bridge's format, "
-		        "this one %u", version, END_VERSION);
+		cli_err(l->ep, "the sender speaks version %u of the bridge's wire format, "
+		        "this bridge version %u: run the same version at both ends",
+		        version, END_VERSION);
 		return EX_PROTO;
 	}
 	snprintf(reason, rsize, "%s", why);
+	return EX_OK;
+}
+
+static uint32_t rec_len(const unsigned char *h)
+{
+	return (uint32_t)h[0] | (uint32_t)h[1] << 8 | (uint32_t)h[2] << 16 |
+	       (uint32_t)h[3] << 24;
+}
+
+/* put a batch's records into the ring: EX_OK and *msgs, *bytes advanced, or
+ * an exit code (reported). The records are checked first: a malformed
+ * batch puts none of them in. */
+static int batch_unpack(struct shmring *r, const char *name, const char *ep,
+                        uint32_t slot_size, const unsigned char *p, size_t size,
+                        uint64_t *msgs, uint64_t *bytes)
+{
+	size_t off = 0;
+	while (off < size) {
+		uint32_t len;
+		if (size - off < REC_HDR || (len = rec_len(p + off)) > size - off - REC_HDR) {
+			cli_err(ep, "a batch not in the bridge's format (version %u): its records "
+			        "do not fill it exactly", END_VERSION);
+			return EX_PROTO;
+		}
+		if (len > slot_size) {
+			cli_err(name, "a message of %lu bytes is longer than the slot size (%u)",
+			        (unsigned long)len, slot_size);
+			return EX_MSGSIZE;
+		}
+		off += REC_HDR + len;
+	}
+	struct iovec iov[BURST];
+	unsigned n = 0;
+	uint64_t nb = 0;
+	for (off = 0; off < size;) {
+		uint32_t len = rec_len(p + off);
+		off += REC_HDR;
+		iov[n].iov_base = (void *)(p + off);
+		iov[n++].iov_len = len;
+		nb += len;
+		off += len;
+		if (n < BURST && off < size)
+			continue;
+		int rc = cli_send_burst(r, iov, n);
+		if (rc == -EINTR)
+			return EX_SIGNAL;
+		if (rc == -EPIPE) {
+			cli_err(name, "no consumer left (every consumer closed or died); "
+			        "the stream was not fully delivered");
+			return EX_NOPEER;
+		}
+		if (rc < 0)
+			return cli_fail(name, rc);
+		*msgs += n;
+		*bytes += nb;
+		n = 0;
+		nb = 0;
+	}
 	return EX_OK;
 }
 
@@ -496,10 +680,11 @@ static int zmq_to_ring(const char *ep, const char *name, const struct bridge_opt
 	}
 	struct shmring_info info;
 	shmring_info(r, &info);
+	shmring_set_spin(r, o->spin_ns);
 
 	uint64_t msgs = 0, bytes = 0;
 	double lost_at = 0;   /* when the connection was found gone */
-	int shut = 0;
+	int shut = 0, hello = 0;
 	for (;;) {
 		zmq_msg_t m;
 		zmq_msg_init(&m);
@@ -541,6 +726,16 @@ static int zmq_to_ring(const char *ep, const char *name, const struct bridge_opt
 			ret = recv_end(&l, &m, reason, sizeof(reason), &n_msgs, &n_bytes);
 			if (ret != EX_OK)
 				break;
+			if (!strcmp(reason, "hello") || !hello) {
+				if (!strcmp(reason, "hello") && !hello) {
+					hello = 1;   /* a sender of our version */
+					continue;
+				}
+				cli_err(ep, hello ? "a second greeting in the stream" :
+				        "an end record before the sender's greeting");
+				ret = EX_PROTO;
+				break;
+			}
 			if (strcmp(reason, "clean") != 0) {
 				cli_err(name, "warning: %s; the data may be incomplete",
 				        !strcmp(reason, "truncated") ?
@@ -563,32 +758,20 @@ static int zmq_to_ring(const char *ep, const char *name, const struct bridge_opt
 			}
 			break;
 		}
-		size_t len = zmq_msg_size(&m);
-		if (len > info.slot_size) {
-			cli_err(name, "a message of %zu bytes is longer than the slot size (%u)",
-			        len, info.slot_size);
+		if (!hello) {
+			cli_err(ep, "data before the sender's greeting: the sender speaks version 1 "
+			        "of the bridge's wire format (one ZeroMQ message per ring message), "
+			        "this bridge version %u: run the same version at both ends",
+			        END_VERSION);
 			zmq_msg_close(&m);
-			ret = EX_MSGSIZE;
+			ret = EX_PROTO;
 			break;
 		}
-		int rc = cli_send_msg(r, zmq_msg_data(&m), len);
+		ret = batch_unpack(r, name, ep, info.slot_size, zmq_msg_data(&m), zmq_msg_size(&m),
+		                   &msgs, &bytes);
 		zmq_msg_close(&m);
-		if (rc == -EINTR) {
-			ret = EX_SIGNAL;
+		if (ret != EX_OK)
 			break;
-		}
-		if (rc == -EPIPE) {
-			cli_err(name, "no consumer left (every consumer closed or died); "
-			        "the stream was not fully delivered");
-			ret = EX_NOPEER;
-			break;
-		}
-		if (rc < 0) {
-			ret = cli_fail(name, rc);
-			break;
-		}
-		msgs++;
-		bytes += len;
 	}
 	/* a clean end is shut down; anything else is left without a shutdown,
 	 * so that pop there exits 13 */
@@ -609,11 +792,13 @@ int cmd_bridge(int argc, char **argv)
 		{ "hwm", required_argument, NULL, 'H' },
 		{ "peer-timeout", required_argument, NULL, 'P' },
 		{ "no-create", no_argument, NULL, 'N' },
+		{ "spin", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		CLI_RING_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
-	struct bridge_opts o = { .create = 1, .wait_s = 10, .hwm = 1000, .peer_timeout_s = 30 };
+	struct bridge_opts o = { .create = 1, .wait_s = 10, .hwm = 64, .peer_timeout_s = 30,
+	                         .spin_ns = 0 };
 	uint64_t v;
 	double d;
 	int opt;
@@ -645,6 +830,11 @@ int cmd_bridge(int argc, char **argv)
 			o.peer_timeout_s = (int)d;
 			break;
 		case 'N': o.create = 0; break;
+		case 'S':
+			if (cli_parse_u64(optarg, &v) || v > INT64_MAX)
+				return cli_usage("--spin takes nanoseconds, not '%s'", optarg);
+			o.spin_ns = (int64_t)v;
+			break;
 		case 'h': fputs(bridge_usage, stdout); return EX_OK;
 		default: return cli_bad_option(argv);
 		}
@@ -668,5 +858,13 @@ int cmd_bridge(int argc, char **argv)
 
 	cli_signals();
 	signal(SIGPIPE, SIG_IGN);
+	/* batches come and go at a high rate: malloc'd here and freed by
+	 * ZeroMQ's I/O thread on the sending side, malloc'd by that thread and
+	 * freed here on the receiving side. glibc hands such blocks back to
+	 * the kernel (munmap, or a trimmed heap) and the next one faults its
+	 * pages in again: measured, 57000 and 98000 page faults in the two
+	 * bridges per 20000 messages of 64 KiB. Keep freed memory for reuse. */
+	mallopt(M_MMAP_THRESHOLD, 32 << 20);
+	mallopt(M_TRIM_THRESHOLD, 256 << 20);
 	return ef ? zmq_to_ring(ep, name, &o) : ring_to_zmq(name, ep, &o);
 }

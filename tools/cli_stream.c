@@ -143,6 +143,25 @@ int cli_send_msg(struct shmring *r, const void *msg, size_t len)
 	}
 }
 
+int cli_send_burst(struct shmring *r, const struct iovec *msgs, unsigned n)
+{
+	while (n > 0) {
+		int rc = shmring_send_burst(r, msgs, n, CLI_SLICE_NS);
+		if (rc > 0) {
+			msgs += rc;
+			n -= (unsigned)rc;
+			continue;
+		}
+		if (rc == -EPIPE && (rc = await_consumer(r)) == 0)
+			continue;
+		if (rc != -ETIMEDOUT)
+			return rc;
+		if (cli_stop)
+			return -EINTR;
+	}
+	return 0;
+}
+
 /* byte mode: read() straight into the shared slot, commit what came */
 static int push_bytes(struct shmring *r, const char *name, unsigned kind)
 {

@@ -76,7 +76,7 @@ $(BRIDGE_BENCH): tests/cli/bridge_bench.c $(LIB_A) $(LIB_HDRS)
 	@$(if $(Q),echo "  CC      $@")
 	$(Q)$(CC) $(CPPFLAGS_S) $(CFLAGS_APP) -o $@ $< $(LIB_A) $(ZMQ_LIBS) $(LDFLAGS_APP)
 
-# BRIDGE_BENCH_ARGS: COUNT_64B COUNT_64K REPS (default 1000000 20000 3)
+# BRIDGE_BENCH_ARGS: COUNT_64B COUNT_64K REPS (default 1000000 20000 9)
 bench-bridge: $(CLI_BIN) $(BRIDGE_BENCH)
 	$(Q)$(BRIDGE_BENCH) $(CLI_BIN) $(BRIDGE_BENCH_ARGS)
 

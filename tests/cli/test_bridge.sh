@@ -3,6 +3,9 @@
 # bridge -> ZeroMQ (tcp://127.0.0.1, ipc://) -> bridge -> ring B -> pop.
 #   tests/cli/test_bridge.sh PATH/TO/shmring
 # Byte-exact 64 MiB over each transport, message boundaries in --lines mode,
+# the batch framing (many tiny messages, a mix of sizes, the bytes on the
+# wire read by a bare ZMTP peer; a version-1 peer and a malformed batch
+# refused),
 # the end of the stream carried, and every way a stream can break: the
 # sending bridge, the receiving bridge or the upstream producer killed
 # mid-stream, the sender interrupted; a port scan that must not break it.
@@ -13,6 +16,7 @@ set -u
 
 CLI=${1:?usage: test_bridge.sh PATH/TO/shmring}
 case $CLI in /*) ;; *) CLI=$(pwd)/$CLI ;; esac
+ZMTP=$(cd "$(dirname "$0")" && pwd)/zmtp_peer.py   # a bare ZMTP peer
 P=bridge-test-$$
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/shmring-bridge.XXXXXX")
 pass=0
@@ -99,6 +103,7 @@ expect 2 "bridge between two endpoints" "$CLI" bridge tcp://127.0.0.1:1 ipc://x
 expect 2 "bridge over an unknown transport" "$CLI" bridge "/$P-x" udp://127.0.0.1:1
 expect 2 "bridge to a tcp endpoint without a port" "$CLI" bridge "/$P-x" tcp://127.0.0.1
 expect 2 "bridge --hwm not a number" "$CLI" bridge --hwm x "/$P-x" tcp://127.0.0.1:1
+expect 2 "bridge --spin not a number" "$CLI" bridge --spin x "/$P-x" tcp://127.0.0.1:1
 expect 3 "bridge from a missing ring" "$CLI" bridge --wait 0 "/$P-none" tcp://127.0.0.1:1
 expect 3 "bridge --no-create into a missing ring" "$CLI" bridge --no-create ipc://"$TMP/nc" "/$P-none"
 [ ! -e "/dev/shm/$P-none" ] && ok || bad "--no-create created the ring"
@@ -145,6 +150,76 @@ cmp -s "$TMP/lines" "$TMP/copy" && ok || bad "--lines: the lines differ"
 "$CLI" info --json "/$P-lb" > "$TMP/info"
 [ "$(jq .stats.sent < "$TMP/info")" = 20000 ] && ok ||
 	bad "--lines: $(jq .stats.sent < "$TMP/info") messages in ring B, 20000 lines"
+
+# ---- batch framing (wire format 2) ----
+# carry TAG ENDPOINT SLOT_SIZE FILE: push --lines FILE -> bridge -> bridge ->
+# pop --lines; every exit 0, the lines byte-exact, one ring message a line
+carry() {
+	rm -f "$TMP"/*.rc
+	bg recv timeout $T "$CLI" bridge "$2" "/$P-$1b" --slot-size "$3"
+	bg pop sh -c "timeout $T '$CLI' pop --lines '/$P-$1b' > '$TMP/copy'"
+	bg send timeout $T "$CLI" bridge "/$P-$1a" "$2" --wait 5
+	expect 0 "push --lines ($1)" "$CLI" push --lines --slot-size "$3" "/$P-$1a" < "$4"
+	done_in_time send recv pop
+	[ "$(rc_of send)" = 0 ] && [ "$(rc_of recv)" = 0 ] && [ "$(rc_of pop)" = 0 ] && ok ||
+		bad "$1: exits send $(rc_of send) recv $(rc_of recv) pop $(rc_of pop)" \
+		    "($(cat "$TMP/send.err" "$TMP/recv.err" "$TMP/pop.err"))"
+	cmp -s "$4" "$TMP/copy" && ok || bad "$1: the lines differ"
+	want=$(wc -l < "$4")
+	"$CLI" info --json "/$P-$1b" > "$TMP/info"
+	[ "$(jq .stats.sent < "$TMP/info")" = "$want" ] && ok ||
+		bad "$1: $(jq .stats.sent < "$TMP/info") messages in ring B, $want lines"
+}
+# many tiny messages (0 to 6 bytes; thousands to a batch)
+seq 1 300000 | sed 's/^\(.*3.*\)$//' > "$TMP/tiny"
+carry tiny "ipc://$TMP/tiny.sock" 64 "$TMP/tiny"
+# a mix of sizes, 0 to 65000 bytes, some around the 4-byte length's bytes
+python3 -c "
+import random, sys
+rnd = random.Random(14)
+sizes = [0, 1, 3, 4, 5, 255, 256, 257, 65000]
+out = sys.stdout.buffer
+for i in range(3000):
+    n = rnd.choice(sizes) if i % 3 == 0 else rnd.randint(0, 100 if i % 3 == 1 else 65000)
+    out.write(rnd.randbytes(n).replace(b'\n', b'x') + b'\n')
+" > "$TMP/mixed"
+carry mixed "tcp://127.0.0.1:$(free_port)" 65536 "$TMP/mixed"
+
+# what a sending bridge puts on the wire, read by a bare ZMTP peer: the
+# hello (shaped like a version-1 end record, so that a version-1 receiver
+# names the version it got), the records in order, the end with its counts
+PORT=$(free_port)
+rm -f "$TMP"/*.rc
+( python3 "$ZMTP" pull "$PORT" > "$TMP/wire" 2> "$TMP/wire.err"; echo $? > "$TMP/wire.rc" ) &
+BGPIDS="$BGPIDS $!"
+bg send timeout $T "$CLI" bridge "/$P-wa" "tcp://127.0.0.1:$PORT" --wait 5
+printf 'a\n\nccc\n' | timeout $T "$CLI" push --lines "/$P-wa" || bad "push to the wire test"
+done_in_time send wire
+[ "$(rc_of send)" = 0 ] && [ "$(rc_of wire)" = 0 ] && ok ||
+	bad "wire: exits send $(rc_of send) peer $(rc_of wire) ($(cat "$TMP/send.err" "$TMP/wire.err"))"
+[ "$(head -n 1 "$TMP/wire")" = "hello shmring-bridge 2 end hello 0 0" ] && ok ||
+	bad "wire: first message '$(head -n 1 "$TMP/wire")'"
+[ "$(grep '^msg' "$TMP/wire" | tr '\n' '|')" = "msg 61|msg |msg 636363|" ] && ok ||
+	bad "wire: records $(grep '^msg' "$TMP/wire" | tr '\n' '|')"
+[ "$(tail -n 1 "$TMP/wire")" = "end shmring-bridge 2 end clean 3 4" ] && ok ||
+	bad "wire: last message '$(tail -n 1 "$TMP/wire")'"
+
+# a peer of another version or a malformed batch is refused (exit 6, a clear
+# message), nothing of it enters the ring, and pop there exits 13
+refused() {   # refused TAG MODE GREP
+	PORT=$(free_port)
+	rm -f "$TMP"/*.rc
+	bg recv timeout $T "$CLI" bridge "tcp://127.0.0.1:$PORT" "/$P-$1"
+	bg pop sh -c "timeout $T '$CLI' pop '/$P-$1' > '$TMP/copy'"
+	timeout $T python3 "$ZMTP" "$2" "$PORT" 2> "$TMP/peer.err" || bad "$1: peer failed ($(cat "$TMP/peer.err"))"
+	done_in_time recv pop
+	[ "$(rc_of recv)" = 6 ] && grep -q "$3" "$TMP/recv.err" && ok ||
+		bad "$1: receiving bridge exit $(rc_of recv) ($(cat "$TMP/recv.err"))"
+	[ "$(rc_of pop)" = 13 ] && [ ! -s "$TMP/copy" ] && ok ||
+		bad "$1: pop exit $(rc_of pop), $(wc -c < "$TMP/copy") bytes out"
+}
+refused v1 v1-sender "speaks version 1 of the bridge.s wire format"
+refused badb bad-batch "records do not fill it exactly"
 
 # ---- broken streams ----
 # start push (fed from a FIFO we hold open) -> A -> bridge -> B -> pop, and
