@@ -102,8 +102,13 @@ static int handle_start(struct shmring *r)
 	if (priv(r)->roles && r->kind == SHMRING__KIND_OVERWRITE && prod - cons > (uint64_t)INT64_MAX)
 		return -EPROTO;
 	r->p.pos = prod;
-	if ((priv(r)->roles & SHMRING_PRODUCER) && r->kind == SHMRING_SPSC)
+	if ((priv(r)->roles & SHMRING_PRODUCER) && r->kind == SHMRING_SPSC) {
 		r->p.pos = shmring__spsc_resume(r, prod, cons);
+		if (r->p.pos != prod)
+			/* P1i: release: the index covers the seals we stepped
+			 * over (tools then show a settled count); pairs with C1i */
+			shmring__store_release64(&h->prod_idx, r->p.pos);
+	}
 	r->p.limit = cons + n;
 	r->c.pos = cons;
 	priv(r)->ow_avail = prod;   /* overwrite.c's cached prod_idx */

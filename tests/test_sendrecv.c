@@ -280,6 +280,7 @@ Test(sendrecv, spsc_producer_resumes_after_unindexed_seal, .timeout = 10)
 	/* cons_idx 3 is ahead of prod_idx 1: a new producer starts at 3 */
 	cr_assert_eq(shmring_open(n, SHMRING_PRODUCER, &p), 0);
 	cr_assert_eq(p->p.pos, 3);
+	cr_assert_eq(p->hdr->prod_idx, 3, "the index covers the seals stepped over");
 	for (int i = 0; i < 6; i++) {   /* around the ring and past slot 1 */
 		char m = (char)('d' + i);
 		cr_assert_eq(shmring_send(p, &m, 1, 1000000000), 0);
