@@ -179,11 +179,6 @@ static int64_t head_len(struct shmring *r)
 	return len;
 }
 
-static unsigned char *payload(struct shmring *r, uint64_t pos)
-{
-	return shmring__slot(r, pos) + sizeof(struct shmring__slot_spsc);
-}
-
 /* consecutive slots from a position, for the bursts: no multiply per
  * slot, the lap tag recomputed only at the wrap */
 struct cursor {
@@ -229,7 +224,7 @@ ssize_t shmring__spsc_recv(struct shmring *r, void *buf, size_t cap, int64_t tim
 		return skip_corrupt(r, r->c.pos);
 	if ((size_t)len > cap)
 		return -EMSGSIZE;
-	shmring__copy(buf, payload(r, r->c.pos), (size_t)len);
+	shmring__copy(buf, shmring__spsc_payload(r, r->c.pos), (size_t)len);
 	shmring__spsc_consume(r, r->c.pos + 1);
 	shmring__count_recv(r, (size_t)len);
 	return (ssize_t)len;

@@ -128,6 +128,12 @@ static inline void shmring__count_recv(struct shmring *r, size_t len)
 		shmring__flush_bytes(r);
 }
 
+/* SPSC: the payload of the slot at pos (after its seal) */
+static inline unsigned char *shmring__spsc_payload(const struct shmring *r, uint64_t pos)
+{
+	return shmring__slot(r, pos) + sizeof(struct shmring__slot_spsc);
+}
+
 /* the lap tag of position pos, and the seal of a slot there (layout.h) */
 static inline uint32_t shmring__lap_tag(const struct shmring *r, uint64_t pos)
 {
@@ -172,7 +178,7 @@ static inline void shmring__spsc_consume(struct shmring *r, uint64_t pos)
 static inline void shmring__spsc_put(struct shmring *r, const void *msg, size_t len)
 {
 	uint64_t pos = r->p.pos;
-	shmring__copy(shmring__slot(r, pos) + sizeof(struct shmring__slot_spsc), msg, len);
+	shmring__copy(shmring__spsc_payload(r, pos), msg, len);
 	shmring__spsc_seal(r, pos, len);
 	shmring__spsc_publish(r, pos + 1);
 	shmring__count_sent(r, len);
@@ -194,7 +200,7 @@ static inline uint64_t shmring__spsc_seal_at(const struct shmring *r, uint64_t p
 /* zero-copy hand-outs: the slot at p.pos (reserve) or c.pos (acquire) */
 static inline void shmring__spsc_lend_write(struct shmring *r, struct shmring_slot *s)
 {
-	s->data = shmring__slot(r, r->p.pos) + sizeof(struct shmring__slot_spsc);
+	s->data = shmring__spsc_payload(r, r->p.pos);
 	s->len = r->slot_size;
 	s->pos = r->p.pos;
 	r->p.reserved = 1;
@@ -204,7 +210,7 @@ static inline void shmring__spsc_lend_write(struct shmring *r, struct shmring_sl
 static inline void shmring__spsc_lend_read(struct shmring *r, struct shmring_slot *s,
                                            uint32_t len)
 {
-	s->data = shmring__slot(r, r->c.pos) + sizeof(struct shmring__slot_spsc);
+	s->data = shmring__spsc_payload(r, r->c.pos);
 	s->len = len;
 	s->pos = r->c.pos;
 	r->c.acquired = 1;
@@ -231,8 +237,7 @@ static inline ssize_t shmring_recv(struct shmring *r, void *buf, size_t cap,
 		uint32_t len = (uint32_t)seal;
 		if (SHMRING__LIKELY(shmring__sealed_for(r, seal, r->c.pos) &&
 		                    len <= cap && len <= r->slot_size && buf)) {
-			shmring__copy(buf, shmring__slot(r, r->c.pos) +
-			                   sizeof(struct shmring__slot_spsc), len);
+			shmring__copy(buf, shmring__spsc_payload(r, r->c.pos), len);
 			shmring__spsc_consume(r, r->c.pos + 1);
 			shmring__count_recv(r, len);
 			return (ssize_t)len;

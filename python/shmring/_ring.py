@@ -910,6 +910,25 @@ class Ring:
 
     # -- zero-copy --
 
+    def _slot_call(self, fn, timeout: Timeout, what: str) -> "_capi.Slot":
+        """One zero-copy hand-out (fn: the C reserve or acquire entry point),
+        waiting per ``timeout`` as the other calls do; the filled Slot, or
+        the call's exception."""
+        t = _first_ns(timeout)
+        s = _capi.Slot()
+        ps = byref(s)
+        self._enter()
+        try:
+            h = self._h
+            rc = fn(h, ps, t)
+            if rc == _ETIMEDOUT and t == _SLICE_NS:
+                rc = self._wait(lambda ns: fn(h, ps, ns), timeout, t)
+        finally:
+            self._inflight = 0
+        if rc < 0:
+            raise self._error(rc, what)
+        return s
+
     def reserve(self, timeout: Timeout = None) -> Reservation:
         """Reserve the next slot for writing in place; see Reservation.
         Errors as send()."""
@@ -918,19 +937,7 @@ class Ring:
             self._pending = None
             res.view = _memory_view(res._slot.data, self._slot_size, _capi.PyBUF_WRITE)
             return res
-        t = _first_ns(timeout)
-        s = _capi.Slot()
-        ps = byref(s)
-        self._enter()
-        try:
-            h = self._h
-            rc = _reserve(h, ps, t)
-            if rc == _ETIMEDOUT and t == _SLICE_NS:
-                rc = self._wait(lambda ns: _reserve(h, ps, ns), timeout, t)
-        finally:
-            self._inflight = 0
-        if rc < 0:
-            raise self._error(rc, "reserve")
+        s = self._slot_call(_reserve, timeout, "reserve")
         res = Reservation(self, s, _memory_view(s.data, self._slot_size, _capi.PyBUF_WRITE))
         self._reservation = res
         return res
@@ -940,19 +947,7 @@ class Ring:
         ``with ring.acquire() as view:`` gives a read-only memoryview.
         Errors as recv(), and RingValueError while another acquisition of
         this Ring is not released."""
-        t = _first_ns(timeout)
-        s = _capi.Slot()
-        ps = byref(s)
-        self._enter()
-        try:
-            h = self._h
-            rc = _acquire(h, ps, t)
-            if rc == _ETIMEDOUT and t == _SLICE_NS:
-                rc = self._wait(lambda ns: _acquire(h, ps, ns), timeout, t)
-        finally:
-            self._inflight = 0
-        if rc < 0:
-            raise self._error(rc, "acquire")
+        s = self._slot_call(_acquire, timeout, "acquire")
         acq = Acquisition(self, s, _memory_view(s.data, s.len, _capi.PyBUF_READ))
         self._acquired = acq
         return acq
