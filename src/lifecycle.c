@@ -62,9 +62,11 @@ static void handle_bind(struct shmring *r, void *map, size_t map_size,
 	r->lap_shift = (unsigned)__builtin_ctzll(priv(r)->nslots);
 	r->stride = shmring__stride(r->kind, r->slot_size);   /* packed: 0, no slots */
 	if (r->stride) {
-		/* ~2 KiB of slots between a producer that found the ring full
-		 * and its consumer, at most a quarter of the ring (spsc.c) */
-		uint64_t batch = (2048 + r->stride - 1) / r->stride, quarter = priv(r)->nslots / 4;
+		/* ~8 KiB of slots between a producer that found the ring full
+		 * and its consumer, at most a quarter of the ring (spsc.c;
+		 * docs/benchmarks.md: 8 KiB took 256 B from 0.82x to 0.94x
+		 * the reference, 2 KiB having taken 64 B from 0.89x to 1.09x) */
+		uint64_t batch = (8192 + r->stride - 1) / r->stride, quarter = priv(r)->nslots / 4;
 		priv(r)->space_batch = batch < quarter ? batch : quarter ? quarter : 1;
 	}
 	priv(r)->payload_off = shmring__payload_off(r->kind);
