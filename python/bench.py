@@ -18,6 +18,11 @@ Transports, each used the way its own users would for bytes:
   zmq PUSH/PULL      pyzmq over ipc:// (python3-zmq), send / recv (copy=True,
                      the faster mode for small messages)
 
+A zmq producer that exited without its end-of-stream marker arriving (seen
+about once in 100 runs with pyzmq 24 / libzmq 4.3.4 on this VM; the producer
+had sent it and exited 0) does not hang the run: the case is run again, at
+most 3 times, and the table's notes say how many runs were made again.
+
 Usage: bench.py [--sizes 64,4096] [--reps 9] [--seconds 0.3] [--burst 256]
                 [--cases shmring,mp.Queue,...]
 """
@@ -41,6 +46,14 @@ except ImportError:
     zmq = None
 
 CHECK_EVERY = 64   # the producer reads the clock once per this many messages
+ZMQ_IDLE_MS = 2000  # a PULL consumer idle this long checks whether its producer is gone
+RETRIES = 3         # runs of a case that lost its end marker, before giving up
+
+
+class LostEnd(Exception):
+    """the producer exited, yet its end-of-stream marker never arrived.
+    Seen with pyzmq only: about 1 run in 100 of the zmq case on this VM, the
+    producer having sent the marker and closed with LINGER -1 (exit code 0)."""
 
 
 def _until(seconds: float):
@@ -167,17 +180,30 @@ def run_case(case: str, size: int, seconds: float, burst: int, tmp: str) -> floa
         endpoint = f"ipc://{tmp}/zmq-{os.getpid()}"
         zctx = zmq.Context()
         s = zctx.socket(zmq.PULL)
+        # a bounded wait, so that a lost end marker is seen (LostEnd)
+        s.setsockopt(zmq.RCVTIMEO, ZMQ_IDLE_MS)
         s.bind(endpoint)
-        p = ctx.Process(target=prod_zmq, args=(endpoint, size, seconds, go, burst))
-        p.start()
-        go.set()
-        t0 = time.perf_counter()
-        recv = s.recv
-        while recv():
-            count += 1
-        t1 = time.perf_counter()
-        s.close()
-        zctx.term()
+        try:
+            p = ctx.Process(target=prod_zmq, args=(endpoint, size, seconds, go, burst))
+            p.start()
+            go.set()
+            t0 = time.perf_counter()
+            recv = s.recv
+            while True:
+                try:
+                    if not recv():
+                        break
+                except zmq.Again:
+                    if p.is_alive():
+                        continue
+                    p.join()
+                    raise LostEnd(f"{size} B: the producer exited {p.exitcode} and "
+                                  f"{count} messages arrived, but not its end marker")
+                count += 1
+            t1 = time.perf_counter()
+        finally:
+            s.close(linger=0)
+            zctx.term()
     else:
         raise ValueError(case)
     p.join()
@@ -226,11 +252,22 @@ def main() -> int:
           f"{a.seconds} s each; burst {a.burst}; shmring ring: SPSC, 1024 slots, "
           "default spin; no CPU pinning")
     results = {(c, s): [] for c in cases for s in sizes}
+    lost = []
     with tempfile.TemporaryDirectory(prefix="shmring-bench-") as tmp:
         for rep in range(a.reps):
             for size in sizes:
                 for case in cases:
-                    results[(case, size)].append(run_case(case, size, a.seconds, a.burst, tmp))
+                    for attempt in range(RETRIES):
+                        try:
+                            rate = run_case(case, size, a.seconds, a.burst, tmp)
+                            break
+                        except LostEnd as e:
+                            lost.append(f"{case} {e}")
+                            print(f"# {case} {e}: run again", file=sys.stderr)
+                    else:
+                        raise RuntimeError(f"{case} {size} B: the end marker was lost "
+                                           f"{RETRIES} times in a row")
+                    results[(case, size)].append(rate)
             print(f"# rep {rep + 1}/{a.reps} done", file=sys.stderr)
 
     print()
@@ -249,6 +286,9 @@ def main() -> int:
             row += f"{fmt_rate(statistics.median(v)):>24}{rng:>18}{ratio:>8.1f}x"
         print(row)
     print("# x Queue: median over the reps of (this case / mp.Queue in the same rep)")
+    if lost:
+        notes.append(f"{len(lost)} run(s) lost the end-of-stream marker and were run again "
+                     f"(first: {lost[0]})")
     for n in notes:
         print(f"# {n}")
     return 0
