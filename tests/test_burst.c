@@ -104,3 +104,58 @@ Test(burst, one_publication_per_burst, .init = setup_spsc, .fini = teardown)
 	cr_assert_eq(shmring_send_burst(ring, in, 8, 0), 8);
 	cr_assert_eq(ring->hdr->prod_idx, before + 8);
 }
+
+/*
+ * Every length from 0 to 80 bytes through the bursts, which copy 17-64 bytes
+ * as two overlapping halves and the rest as the single-message paths do:
+ * each message arrives byte for byte, and nothing is written past its
+ * length in the receive buffer (a guard pattern there stays).
+ */
+Test(burst, every_length_arrives_exactly, .fini = teardown)
+{
+	enum { MAXLEN = 80, N = MAXLEN + 1, GUARD = 16 };
+	struct shmring_config cfg = { .kind = SHMRING_SPSC, .slot_size = MAXLEN, .slots = 128 };
+	test_name(name, sizeof(name), "burst-len");
+	cr_assert_eq(shmring_create(name, &cfg, SHMRING_PRODUCER | SHMRING_CONSUMER, &ring), 0);
+
+	static unsigned char src[N][MAXLEN], dst[N][MAXLEN + GUARD];
+	struct iovec in[N], out[N];
+	for (int n = 0; n < N; n++) {
+		for (int b = 0; b < MAXLEN; b++)
+			src[n][b] = (unsigned char)(n * 31 + b * 7 + 1);
+		memset(dst[n], 0xA5, sizeof(dst[n]));
+		in[n] = (struct iovec){ src[n], (size_t)n };
+		out[n] = (struct iovec){ dst[n], MAXLEN };
+	}
+	/* unaligned sources and destinations too: the second round starts
+	 * each buffer one byte in */
+	for (int round = 0; round < 2; round++) {
+		int sent = 0, got = 0;
+		while (got < N) {
+			if (sent < N) {
+				int rc = shmring_send_burst(ring, in + sent, N - sent, 0);
+				cr_assert(rc > 0 || rc == -EAGAIN, "send_burst: %d", rc);
+				sent += rc > 0 ? rc : 0;
+			}
+			int rc = shmring_recv_burst(ring, out + got, N - got, 0);
+			cr_assert(rc > 0 || rc == -EAGAIN, "recv_burst: %d", rc);
+			got += rc > 0 ? rc : 0;
+		}
+		for (int n = 0; n < N; n++) {
+			const unsigned char *want = in[n].iov_base, *have = out[n].iov_base;
+			size_t len = in[n].iov_len;
+			cr_assert_eq(out[n].iov_len, len, "length of message %d", n);
+			cr_assert_eq(memcmp(have, want, len), 0, "bytes of the %zu-byte message", len);
+			for (size_t b = len; b < (size_t)(MAXLEN + GUARD - round); b++)
+				cr_assert_eq(have[b], 0xA5, "%zu-byte message: byte %zu past its end written",
+				             len, b);
+		}
+		for (int n = 0; n < N; n++) {
+			for (int b = 0; b < MAXLEN; b++)
+				src[n][b] ^= 0x5A;
+			memset(dst[n], 0xA5, sizeof(dst[n]));
+			in[n] = (struct iovec){ src[n] + 1, (size_t)(n < MAXLEN ? n : MAXLEN - 1) };
+			out[n] = (struct iovec){ dst[n] + 1, MAXLEN };
+		}
+	}
+}
