@@ -225,7 +225,7 @@ static inline void shmring__spsc_lend_read(struct shmring *r, struct shmring_slo
 }
 
 
-static inline int shmring_send(struct shmring *r, const void *msg, size_t len,
+static SHMRING__ALWAYS_INLINE int shmring_send(struct shmring *r, const void *msg, size_t len,
                                int64_t timeout_ns)
 {
 	if (SHMRING__LIKELY(r->p.fast && len <= r->slot_size && msg) &&
@@ -236,7 +236,7 @@ static inline int shmring_send(struct shmring *r, const void *msg, size_t len,
 	return shmring__send_slow(r, msg, len, timeout_ns);
 }
 
-static inline ssize_t shmring_recv(struct shmring *r, void *buf, size_t cap,
+static SHMRING__ALWAYS_INLINE ssize_t shmring_recv(struct shmring *r, void *buf, size_t cap,
                                    int64_t timeout_ns)
 {
 	if (SHMRING__LIKELY(r->c.fast)) {
@@ -253,7 +253,7 @@ static inline ssize_t shmring_recv(struct shmring *r, void *buf, size_t cap,
 	return shmring__recv_slow(r, buf, cap, timeout_ns);
 }
 
-static inline int shmring_reserve(struct shmring *r, struct shmring_slot *s,
+static SHMRING__ALWAYS_INLINE int shmring_reserve(struct shmring *r, struct shmring_slot *s,
                                   int64_t timeout_ns)
 {
 	if (SHMRING__LIKELY(r->p.fast && s) &&
@@ -264,7 +264,7 @@ static inline int shmring_reserve(struct shmring *r, struct shmring_slot *s,
 	return shmring__reserve_slow(r, s, timeout_ns);
 }
 
-static inline int shmring_commit(struct shmring *r, struct shmring_slot *s, size_t len)
+static SHMRING__ALWAYS_INLINE int shmring_commit(struct shmring *r, struct shmring_slot *s, size_t len)
 {
 	if (SHMRING__LIKELY(r->kind == SHMRING_SPSC && r->p.reserved && !r->p.shut &&
 	                    s && s->pos == r->p.pos && len <= r->slot_size)) {
@@ -279,7 +279,7 @@ static inline int shmring_commit(struct shmring *r, struct shmring_slot *s, size
 	return shmring__commit_slow(r, s, len);
 }
 
-static inline int shmring_acquire(struct shmring *r, struct shmring_slot *s,
+static SHMRING__ALWAYS_INLINE int shmring_acquire(struct shmring *r, struct shmring_slot *s,
                                   int64_t timeout_ns)
 {
 	if (SHMRING__LIKELY(r->c.fast && s)) {
@@ -294,7 +294,7 @@ static inline int shmring_acquire(struct shmring *r, struct shmring_slot *s,
 	return shmring__acquire_slow(r, s, timeout_ns);
 }
 
-static inline int shmring_release(struct shmring *r, struct shmring_slot *s)
+static SHMRING__ALWAYS_INLINE int shmring_release(struct shmring *r, struct shmring_slot *s)
 {
 	if (SHMRING__LIKELY(r->kind == SHMRING_SPSC && r->c.acquired && s &&
 	                    s->pos == r->c.pos)) {
