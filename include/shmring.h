@@ -238,7 +238,8 @@ static inline ssize_t shmring_recv(struct shmring *r, void *buf, size_t cap,
 
 /*
  * Bursts: wait (per timeout_ns) until at least one message can move, then
- * move as many of the n as fit with one index publication. Return the count
+ * move as many of the n as fit with one index publication (SPSC: also one
+ * after every 64 KiB of payload, so the peer is not held off). Return the count
  * moved (>= 1), or the errors of send/recv for the first message.
  * recv_burst sets bufs[i].iov_len to each message's length; it stops early
  * before a message that does not fit its buffer or a corrupt slot.
