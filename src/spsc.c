@@ -300,7 +300,8 @@ int shmring__spsc_send_burst(struct shmring *r, const struct iovec *msgs, unsign
 			told = bytes;
 		}
 	}
-	shmring__spsc_publish(r, pos + k);   /* one index store and one wake check */
+	if (r->p.pos != pos + k)   /* not already stored by the last 64 KiB step */
+		shmring__spsc_publish(r, pos + k);   /* one index store and one wake check */
 	shmring__count_sent(r, bytes);
 	return (int)k;
 }
@@ -338,7 +339,8 @@ int shmring__spsc_recv_burst(struct shmring *r, struct iovec *bufs, unsigned n,
 			told = bytes;
 		}
 	}
-	shmring__spsc_consume(r, pos + k);
+	if (r->c.pos != pos + k)   /* not already stored by the last 64 KiB step */
+		shmring__spsc_consume(r, pos + k);
 	shmring__count_recv(r, bytes);
 	return (int)k;
 }

@@ -145,13 +145,18 @@ static inline int shmring__sealed_for(const struct shmring *r, uint64_t seal, ui
 	return (uint32_t)(seal >> 32) == shmring__lap_tag(r, pos);
 }
 
+/* the seal word of a message of len bytes at position pos */
+static inline uint64_t shmring__seal_word(const struct shmring *r, uint64_t pos, size_t len)
+{
+	return (uint64_t)shmring__lap_tag(r, pos) << 32 | (uint32_t)len;
+}
+
 /* SPSC producer: seal the slot at pos with the message length (P1) */
 static inline void shmring__spsc_seal(struct shmring *r, uint64_t pos, size_t len)
 {
 	struct shmring__slot_spsc *s = (struct shmring__slot_spsc *)shmring__slot(r, pos);
 	/* P1: release: the payload before the seal; pairs with C1 */
-	shmring__store_release64(&s->seal, (uint64_t)shmring__lap_tag(r, pos) << 32 |
-	                                   (uint32_t)len);
+	shmring__store_release64(&s->seal, shmring__seal_word(r, pos, len));
 }
 
 /* SPSC producer: everything up to pos is sealed; advance the index */
@@ -183,7 +188,7 @@ static inline void shmring__spsc_put(struct shmring *r, const void *msg, size_t 
 	 * docs/benchmarks.md; the consumer is left as it is, see there) */
 	uint64_t pos = r->p.pos;
 	struct shmring__slot_spsc *s = (struct shmring__slot_spsc *)shmring__slot(r, pos);
-	uint64_t seal = (uint64_t)shmring__lap_tag(r, pos) << 32 | (uint32_t)len;
+	uint64_t seal = shmring__seal_word(r, pos, len);
 	shmring__copy(s + 1, msg, len);
 	/* P1: release: the payload before the seal; pairs with C1 */
 	shmring__store_release64(&s->seal, seal);
