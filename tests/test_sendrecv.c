@@ -250,6 +250,21 @@ Test(sendrecv, spsc_destroyed_seal_is_ebadmsg_and_skipped, .init = setup_spsc,
 	cr_assert_eq(shmring_recv(ring, buf, sizeof(buf), 0), -EAGAIN);
 }
 
+/* the same with a try: a blocking wait reads the index only at its cadence
+ * (spsc.c, wait_data()), a try on entry, so one try call finds it */
+Test(sendrecv, spsc_destroyed_seal_found_by_one_try, .init = setup_spsc,
+     .fini = teardown, .timeout = 10)
+{
+	char buf[128];
+	cr_assert_eq(shmring_send(ring, "one", 3, 0), 0);
+	cr_assert_eq(shmring_send(ring, "two", 3, 0), 0);
+	struct shmring__slot_spsc *s0 = (struct shmring__slot_spsc *)ring->slots0;
+	s0->seal = 0;
+	cr_assert_eq(shmring_recv(ring, buf, sizeof(buf), 0), -EBADMSG);
+	cr_assert_eq(shmring_recv(ring, buf, sizeof(buf), 0), 3);
+	cr_assert_eq(memcmp(buf, "two", 3), 0);
+}
+
 /* a producer that died between sealing a slot and storing its index: the
  * consumer took the message; the next producer must resume after it, not
  * on top of it (and the consumer is not told the index is impossible) */
