@@ -2,6 +2,7 @@
 /* tests/test_burst.c - send_burst / recv_burst on both kinds */
 #include <criterion/criterion.h>
 #include <pthread.h>
+#include <sched.h>
 #include "common.h"
 
 static char name[64];
@@ -167,19 +168,22 @@ Test(burst, every_length_arrives_exactly, .fini = teardown)
  * until the consumer has copied the whole burst, and a sleeping consumer
  * is not woken until the producer has written it. A second thread watches
  * the index during one burst of 32 messages of 32 KiB (1 MiB) and must see
- * a value strictly inside it. The watcher may not get the CPU during a
- * burst, so up to 50 bursts are tried; with the index stored only at the
- * end no attempt can succeed.
+ * a value strictly inside it. The burst starts once the watcher runs; it
+ * may still lose the CPU during a burst (the suite runs two tests at a
+ * time), so up to 1000 bursts are tried (50 once failed under ASan in
+ * make check); with the index stored only at the end no attempt can
+ * succeed.
  */
 struct watch {
 	const uint64_t *idx;
 	uint64_t from, to;
-	int stop, seen_inside;
+	int running, stop, seen_inside;
 };
 
 static void *watcher(void *arg)
 {
 	struct watch *w = arg;
+	__atomic_store_n(&w->running, 1, __ATOMIC_RELEASE);
 	while (!__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE)) {
 		uint64_t v = __atomic_load_n(w->idx, __ATOMIC_ACQUIRE);
 		if (v > w->from && v < w->to)
@@ -195,7 +199,7 @@ static int index_moves_during(int recv_side)
 	struct iovec iov[N];
 	for (int i = 0; i < N; i++)
 		iov[i] = (struct iovec){ data[i], SIZE };
-	for (int attempt = 0; attempt < 50; attempt++) {
+	for (int attempt = 0; attempt < 1000; attempt++) {
 		uint64_t base = attempt * (uint64_t)N;
 		struct watch w = {
 			.idx = recv_side ? &ring->hdr->cons_idx : &ring->hdr->prod_idx,
@@ -203,6 +207,9 @@ static int index_moves_during(int recv_side)
 		};
 		pthread_t t;
 		cr_assert_eq(pthread_create(&t, NULL, watcher, &w), 0);
+		/* the burst starts once the watcher runs */
+		while (!__atomic_load_n(&w.running, __ATOMIC_ACQUIRE))
+			sched_yield();
 		cr_assert_eq(shmring_send_burst(ring, iov, N, 0), N);
 		cr_assert_eq(shmring_recv_burst(ring, iov, N, 0), N);   /* each length stays SIZE */
 		__atomic_store_n(&w.stop, 1, __ATOMIC_RELEASE);
@@ -224,7 +231,7 @@ Test(burst, large_send_burst_publishes_as_it_goes, .init = setup_big, .fini = te
      .timeout = 60)
 {
 	int n = index_moves_during(0);
-	cr_assert(n > 0, "prod_idx never seen inside a 1 MiB send_burst in 50 tries");
+	cr_assert(n > 0, "prod_idx never seen inside a 1 MiB send_burst in 1000 tries");
 	cr_log_info("prod_idx seen inside the burst in try %d", n);
 }
 
@@ -232,6 +239,6 @@ Test(burst, large_recv_burst_releases_as_it_goes, .init = setup_big, .fini = tea
      .timeout = 60)
 {
 	int n = index_moves_during(1);
-	cr_assert(n > 0, "cons_idx never seen inside a 1 MiB recv_burst in 50 tries");
+	cr_assert(n > 0, "cons_idx never seen inside a 1 MiB recv_burst in 1000 tries");
 	cr_log_info("cons_idx seen inside the burst in try %d", n);
 }
