@@ -58,8 +58,8 @@ int shmring__spsc_space(struct shmring *r)
  * inline paths do: measured, that beat watching the producer's index even
  * while the producer is writing that very slot (docs/benchmarks.md). The
  * index is read only when asked (seal_probe: on entry to a try, and at the
- * wait loop's cadence through spsc_probe(), before every sleep), to find a slot that
- * was published but lost its seal; it may lag behind pos when a producer
+ * wait loop's cadence through spsc_probe(), before every sleep), to find a
+ * slot that was published but lost its seal; it may lag behind pos when a producer
  * died between its seals (P1) and the index store (P1i): we took those
  * messages already.
  */
@@ -155,8 +155,8 @@ static int wait_space(struct shmring *r, int64_t timeout_ns)
  * entry: a consumer that keeps catching up with its producer enters a wait
  * for nearly every message, and a read of prod_idx each time pulled the
  * line the producer stores after every message away from it (measured,
- * 9 reps: shm-spsc 512 B 1.09x, zero-copy 4 KiB 1.10x; with a consumer
- * faster than its producer, 32 B 18.6 -> 41.3 M msg/s; docs/benchmarks.md).
+ * 9 reps: shm-spsc 512 B 1.09x, zero-copy 4 KiB 1.10x on an Intel VM, 64 B
+ * 1.42x and 512 B 1.18x on an AMD one; docs/benchmarks.md).
  * A try (timeout 0) still probes on entry, so one call finds a published
  * slot without its seal.
  */

@@ -889,7 +889,6 @@ static int scribbler(const char *name, uint64_t seed)
 	}
 	if (SHMRING__HDR_SIZE + nslots * stride > (uint64_t)st.st_size)
 		return 1;
-	/* from here on the identity fields change under everyone's opens */
 	/* the round carries a message before the first scribble (at most
 	 * 200 ms): one early write to an index can leave the ring refused at
 	 * every open (-EPROTO, as it must be) for the rest of the round, and a
@@ -900,6 +899,7 @@ static int scribbler(const char *name, uint64_t seed)
 	for (int i = 0; i < 100 && atomic_load(&H->good) == good0 && !atomic_load(&H->stop); i++)
 		usleep(2000);
 
+	/* from here on the identity fields change under everyone's opens */
 	pthread_t flip;
 	if (!P_packed && pthread_create(&flip, NULL, id_flipper, h))
 		return 1;
