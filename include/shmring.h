@@ -242,7 +242,9 @@ static inline ssize_t shmring_recv(struct shmring *r, void *buf, size_t cap,
  * after every 64 KiB of payload, so the peer is not held off). Return the count
  * moved (>= 1), or the errors of send/recv for the first message.
  * recv_burst sets bufs[i].iov_len to each message's length; it stops early
- * before a message that does not fit its buffer or a corrupt slot.
+ * before a message that does not fit its buffer or a corrupt slot. SPSC,
+ * slots of up to 128 bytes: recv_burst takes what the producer's index
+ * covers (a send_burst in progress arrives at its end or 64 KiB step).
  */
 SHMRING_API int shmring_send_burst(struct shmring *r, const struct iovec *msgs, unsigned n,
                        int64_t timeout_ns);

@@ -72,6 +72,8 @@ struct shmring__priv {
 	/* SPSC */
 	uint64_t space_batch;       /* free slots the inline send waits for once
 	                             * the ring was full (spsc.c) */
+	uint64_t burst_covered;     /* recv_burst: slots the producer's index
+	                             * covered (spsc.c, burst_data()) */
 	int seal_probe;             /* the next data check also reads prod_idx
 	                             * (spsc.c: a published slot without its seal) */
 

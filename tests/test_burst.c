@@ -107,6 +107,95 @@ Test(burst, one_publication_per_burst, .init = setup_spsc, .fini = teardown)
 	cr_assert_eq(ring->hdr->prod_idx, before + 8);
 }
 
+/* seal slots [from, to) as a producer does before its index store (P1
+ * without P1i): a burst in flight, or one a killed producer left */
+static void seal_unindexed(struct shmring *r, uint64_t from, uint64_t to)
+{
+	for (uint64_t pos = from; pos < to; pos++) {
+		struct shmring__slot_spsc *s = (void *)shmring__slot(r, pos);
+		memcpy(s + 1, "x", 1);
+		s->seal = (uint64_t)shmring__lap_tag(r, pos) << 32 | 1;
+	}
+}
+
+/* SPSC recv_burst takes what the producer's index covers: slots sealed
+ * past it (a send_burst still writing them) wait for the index, so the
+ * consumer does not read a burst line by line while it is written (before,
+ * all 5 came at once) */
+Test(burst, spsc_recv_burst_stops_at_the_index, .init = setup_spsc, .fini = teardown,
+     .timeout = 10)
+{
+	char d[8][32];
+	struct iovec out[8];
+	for (int i = 0; i < 8; i++)
+		out[i] = (struct iovec){ d[i], sizeof(d[i]) };
+	cr_assert_eq(shmring_send(ring, "a", 1, 0), 0);
+	cr_assert_eq(shmring_send(ring, "b", 1, 0), 0);
+	seal_unindexed(ring, 2, 5);
+	cr_assert_eq(shmring_recv_burst(ring, out, 8, 10000000), 2, "the indexed two only");
+	cr_assert_eq(memcmp(d[1], "b", 1), 0);
+	__atomic_store_n(&ring->hdr->prod_idx, 5, __ATOMIC_RELEASE);   /* the burst's end */
+	ring->p.pos = 5;
+	cr_assert_eq(shmring_recv_burst(ring, out, 8, 0), 3);
+}
+
+/* ... but a producer killed between its seals and its index store left
+ * messages the index does not cover: once it is gone they are delivered,
+ * by a try and by a blocking call, then the end of stream */
+static void unindexed_seals_of_a_dead_producer(int64_t timeout_ns)
+{
+	char n[64], d[8][16];
+	struct iovec out[8];
+	struct shmring *p, *c;
+	struct shmring_config cfg = { .kind = SHMRING_SPSC, .slot_size = 8, .slots = 8 };
+	test_name(n, sizeof(n), "burst-dead");
+	cr_assert_eq(shmring_create(n, &cfg, SHMRING_CONSUMER, &c), 0);
+	cr_assert_eq(shmring_open(n, SHMRING_PRODUCER, &p), 0);
+	cr_assert_eq(shmring_send(p, "a", 1, 0), 0);
+	seal_unindexed(p, 1, 4);
+	shmring_close(p);
+	for (int i = 0; i < 8; i++)
+		out[i] = (struct iovec){ d[i], sizeof(d[i]) };
+	int got = 0;
+	while (got < 4) {
+		int rc = shmring_recv_burst(c, out + got, 8 - (unsigned)got, timeout_ns);
+		cr_assert_gt(rc, 0, "recv_burst after %d messages: %d", got, rc);
+		got += rc;
+	}
+	cr_assert_eq(got, 4);
+	cr_assert_eq(memcmp(d[3], "x", 1), 0);
+	cr_assert_eq(shmring_recv_burst(c, out, 8, timeout_ns), -EPIPE);
+	shmring_close(c);
+	shmring_unlink(n);
+}
+
+Test(burst, spsc_recv_burst_try_delivers_unindexed_seals, .timeout = 10)
+{
+	unindexed_seals_of_a_dead_producer(0);
+}
+
+Test(burst, spsc_recv_burst_wait_delivers_unindexed_seals, .timeout = 10)
+{
+	unindexed_seals_of_a_dead_producer(-1);
+}
+
+/* a published slot whose seal was destroyed: recv_burst reports it
+ * (-EBADMSG, skipped) at once, the index vouching for it */
+Test(burst, spsc_recv_burst_destroyed_seal, .init = setup_spsc, .fini = teardown,
+     .timeout = 10)
+{
+	char d[4][32];
+	struct iovec out[4];
+	for (int i = 0; i < 4; i++)
+		out[i] = (struct iovec){ d[i], sizeof(d[i]) };
+	cr_assert_eq(shmring_send(ring, "one", 3, 0), 0);
+	cr_assert_eq(shmring_send(ring, "two", 3, 0), 0);
+	((struct shmring__slot_spsc *)ring->slots0)->seal = 0;
+	cr_assert_eq(shmring_recv_burst(ring, out, 4, -1), -EBADMSG);
+	cr_assert_eq(shmring_recv_burst(ring, out, 4, 0), 1);
+	cr_assert_eq(memcmp(d[0], "two", 3), 0);
+}
+
 /*
  * Every length from 0 to 80 bytes through the bursts, which copy 17-64 bytes
  * as two overlapping halves and the rest as the single-message paths do:
