@@ -118,6 +118,13 @@ static void seal_unindexed(struct shmring *r, uint64_t from, uint64_t to)
 	}
 }
 
+/* iovecs over n buffers of 32 bytes */
+static void point_at(struct iovec *out, char (*d)[32], int n)
+{
+	for (int i = 0; i < n; i++)
+		out[i] = (struct iovec){ d[i], sizeof(d[i]) };
+}
+
 /* SPSC recv_burst takes what the producer's index covers: slots sealed
  * past it (a send_burst still writing them) wait for the index, so the
  * consumer does not read a burst line by line while it is written (before,
@@ -127,8 +134,7 @@ Test(burst, spsc_recv_burst_stops_at_the_index, .init = setup_spsc, .fini = tear
 {
 	char d[8][32];
 	struct iovec out[8];
-	for (int i = 0; i < 8; i++)
-		out[i] = (struct iovec){ d[i], sizeof(d[i]) };
+	point_at(out, d, 8);
 	cr_assert_eq(shmring_send(ring, "a", 1, 0), 0);
 	cr_assert_eq(shmring_send(ring, "b", 1, 0), 0);
 	seal_unindexed(ring, 2, 5);
@@ -186,8 +192,7 @@ Test(burst, spsc_recv_burst_destroyed_seal, .init = setup_spsc, .fini = teardown
 {
 	char d[4][32];
 	struct iovec out[4];
-	for (int i = 0; i < 4; i++)
-		out[i] = (struct iovec){ d[i], sizeof(d[i]) };
+	point_at(out, d, 4);
 	cr_assert_eq(shmring_send(ring, "one", 3, 0), 0);
 	cr_assert_eq(shmring_send(ring, "two", 3, 0), 0);
 	((struct shmring__slot_spsc *)ring->slots0)->seal = 0;
