@@ -175,14 +175,10 @@ static void unindexed_seals_of_a_dead_producer(int64_t timeout_ns)
 	shmring_unlink(n);
 }
 
-Test(burst, spsc_recv_burst_try_delivers_unindexed_seals, .timeout = 10)
+Test(burst, spsc_recv_burst_delivers_unindexed_seals, .timeout = 10)
 {
-	unindexed_seals_of_a_dead_producer(0);
-}
-
-Test(burst, spsc_recv_burst_wait_delivers_unindexed_seals, .timeout = 10)
-{
-	unindexed_seals_of_a_dead_producer(-1);
+	unindexed_seals_of_a_dead_producer(0);    /* tries */
+	unindexed_seals_of_a_dead_producer(-1);   /* blocking calls */
 }
 
 /* a published slot whose seal was destroyed: recv_burst reports it
