@@ -4,7 +4,8 @@
  * moments (a random pause before each kill; no hook in the library) and
  * replaced at once:
  *   SPSC 1x1: producers and consumers are killed; the replacement takes the
- *             dead holder's role over (pid liveness);
+ *             dead holder's role over (pid liveness); slots of 200 bytes,
+ *             then of 64;
  *   MPMC 2x2: producers and consumers are killed; new ones attach into free
  *             or dead registry entries. A dead producer's stamped claim is
  *             skipped by the consumers (stats.abandoned), a dead consumer's
@@ -34,6 +35,12 @@ int main(int argc, char **argv)
 		.kill_cons = 1, .min_kills = kills, .max_gap_us = 20000,
 		.timeout_ns = 200000000, .seed = seed,
 	};
+	failed |= stress_run(&spsc, &res) != 0;
+	/* slots of up to 128 bytes: recv_burst reads by the producer's index
+	 * (spsc.c), a killed producer's sealed, unindexed messages by their seals */
+	spsc.tag = "fault-spsc-64";
+	spsc.slot_size = 64;
+	spsc.seed = seed + 2;
 	failed |= stress_run(&spsc, &res) != 0;
 	struct st_cfg mpmc = {
 		.tag = "fault-mpmc", .kind = SHMRING_MPMC, .nprod = 2, .ncons = 2,
