@@ -63,22 +63,38 @@ int shmring__spsc_space(struct shmring *r)
  * died between its seals (P1) and the index store (P1i): we took those
  * messages already.
  */
-int shmring__spsc_data(struct shmring *r)
+/*
+ * The producer's index as the consumer sees it, read once (C1i): how many
+ * slots from c.pos it covers (0 to a ring), INDEX_BEHIND when it lags
+ * behind c.pos by at most a ring (a producer died between its seals and
+ * its index store: we took those messages already), or -EPROTO when it is
+ * neither (a peer scribbled on it).
+ */
+#define INDEX_BEHIND (-1)
+
+static int64_t index_ahead(struct shmring *r)
 {
 	uint64_t pos = r->c.pos, n = priv(r)->nslots;
+	/* C1i: acquire: pairs with P1i; the seals before it are visible */
+	uint64_t prod = shmring__load_acquire64(&r->hdr->prod_idx);
+	if (prod - pos <= n)
+		return (int64_t)(prod - pos);
+	return pos - prod <= n ? INDEX_BEHIND : -EPROTO;
+}
+
+int shmring__spsc_data(struct shmring *r)
+{
+	uint64_t pos = r->c.pos;
 
 	if (shmring__sealed_for(r, shmring__spsc_seal_at(r, pos), pos))   /* C1 */
 		return 1;
 	if (!priv(r)->seal_probe)
 		return 0;
 	priv(r)->seal_probe = 0;
-	/* C1i: acquire: pairs with P1i; the seals before it are visible */
-	uint64_t prod = shmring__load_acquire64(&r->hdr->prod_idx);
-	if (prod - pos <= n)
-		return prod != pos;   /* the index covers pos: the seal is missing */
-	if (pos - prod <= n)
-		return 0;             /* behind us: a producer died after its seals */
-	return -EPROTO;
+	int64_t ahead = index_ahead(r);
+	if (ahead == -EPROTO)
+		return -EPROTO;
+	return ahead > 0;   /* covered: the seal is missing; else not yet */
 }
 
 /* the wait loop's periodic hook (struct shmring__wait_for.stalled): the
@@ -111,30 +127,19 @@ const struct shmring__wait_for shmring__spsc_for_space = {
  */
 static int burst_data(struct shmring *r)
 {
-	uint64_t pos = r->c.pos, n = priv(r)->nslots;
-	/* C1i: acquire: pairs with P1i; the seals before it are visible */
-	uint64_t prod = shmring__load_acquire64(&r->hdr->prod_idx);
-	if (prod - pos <= n && prod != pos) {
-		priv(r)->burst_covered = prod - pos;
+	uint64_t pos = r->c.pos;
+	int64_t ahead = index_ahead(r);
+	if (ahead > 0) {
+		priv(r)->burst_covered = (uint64_t)ahead;
 		return 1;
 	}
-	if (prod - pos > n && pos - prod > n)
-		return -EPROTO;   /* neither ahead of us nor behind by a ring */
+	if (ahead == -EPROTO)
+		return -EPROTO;
 	if (!priv(r)->seal_probe)
 		return 0;
 	priv(r)->seal_probe = 0;
 	priv(r)->burst_covered = UINT64_MAX;   /* the seals say how far */
 	return shmring__sealed_for(r, shmring__spsc_seal_at(r, pos), pos);   /* C1 */
-}
-
-/* recv_burst, at the end of what the index covered: how many slots from the
- * burst's first position, pos, the index covers now; 0 if it is not within
- * a ring of c.pos (the next call reports what is wrong) */
-static uint64_t index_covers(struct shmring *r, uint64_t pos)
-{
-	/* C1i: acquire: pairs with P1i; the seals before it are visible */
-	uint64_t prod = shmring__load_acquire64(&r->hdr->prod_idx);
-	return prod - r->c.pos <= priv(r)->nslots ? prod - pos : 0;
 }
 
 static const struct shmring__wait_for spsc_for_burst = {
@@ -206,16 +211,23 @@ static int wait_space(struct shmring *r, int64_t timeout_ns)
  * 9 reps: shm-spsc 512 B 1.09x, zero-copy 4 KiB 1.10x on an Intel VM, 64 B
  * 1.42x and 512 B 1.18x on an AMD one; docs/benchmarks.md).
  * A try (timeout 0) still probes on entry, so one call finds a published
- * slot without its seal.
+ * slot without its seal. w: shmring__spsc_for_data, or recv_burst's
+ * spsc_for_burst.
  */
-static int wait_data(struct shmring *r, int64_t timeout_ns)
+static int wait_data_by(struct shmring *r, const struct shmring__wait_for *w,
+                        int64_t timeout_ns)
 {
 	if (timeout_ns == 0)
 		priv(r)->seal_probe = 1;
-	int rc = shmring__spsc_data(r);
+	int rc = w->ready(r);
 	if (rc)
 		return rc;
-	return shmring__wait(r, &shmring__spsc_for_data, timeout_ns);
+	return shmring__wait(r, w, timeout_ns);
+}
+
+static int wait_data(struct shmring *r, int64_t timeout_ns)
+{
+	return wait_data_by(r, &shmring__spsc_for_data, timeout_ns);
 }
 
 /* the consumer found a slot without its seal or with an impossible length:
@@ -388,22 +400,16 @@ int shmring__spsc_recv_burst(struct shmring *r, struct iovec *bufs, unsigned n,
 	/* small slots: by the index, with the look-ahead; larger ones as recv
 	 * waits, by the head's seal, and then as far as the seals go */
 	int by_index = r->slot_size <= BURST_LOOKAHEAD_MAX_SLOT;
-	int rc;
-	if (by_index) {
-		if (timeout_ns == 0)
-			priv(r)->seal_probe = 1;
-		rc = burst_data(r);
-		if (!rc)
-			rc = shmring__wait(r, &spsc_for_burst, timeout_ns);
-	} else {
-		rc = wait_data(r, timeout_ns);
-		priv(r)->burst_covered = UINT64_MAX;
-	}
+	int rc = wait_data_by(r, by_index ? &spsc_for_burst : &shmring__spsc_for_data,
+	                      timeout_ns);
 	if (rc < 0)
 		return rc;
 
 	uint64_t pos = r->c.pos;
-	uint64_t covered = priv(r)->burst_covered;   /* UINT64_MAX: the seals say */
+	/* UINT64_MAX: the seals say how far */
+	uint64_t covered = by_index ? priv(r)->burst_covered : UINT64_MAX;
+	if (covered < n)
+		n = (unsigned)covered;
 	uint64_t ahead = BURST_LOOKAHEAD_BYTES / r->stride;
 	uint64_t fetch_below = covered == UINT64_MAX ? 0 : covered;
 	const unsigned char *ring_end = r->slots0 + (size_t)r->stride * (r->mask + 1);
@@ -411,12 +417,6 @@ int shmring__spsc_recv_burst(struct shmring *r, struct iovec *bufs, unsigned n,
 	size_t bytes = 0, told = 0;
 	struct cursor c;
 	for (cursor_at(r, &c, pos); k < n; k++, cursor_next(r, &c)) {
-		if (k == covered) {   /* the index's end: has it moved on? */
-			uint64_t more = index_covers(r, pos);
-			if (more <= covered)
-				break;
-			covered = fetch_below = more;
-		}
 		/* the line of slot k + ahead, if the index covers it (no wrap) */
 		const unsigned char *next = (const unsigned char *)c.slot + BURST_LOOKAHEAD_BYTES;
 		if (k + ahead < fetch_below && next < ring_end)
