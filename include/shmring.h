@@ -38,7 +38,7 @@ extern "C" {
 /* the library's version (the Makefile reads it from here); the major
  * number is the soname: it moves when the ABI changes */
 #define SHMRING_VERSION_MAJOR 3
-#define SHMRING_VERSION_MINOR 0
+#define SHMRING_VERSION_MINOR 1
 #define SHMRING_VERSION_PATCH 0
 
 /* ring kinds */
@@ -270,9 +270,32 @@ static inline int shmring_acquire(struct shmring *r, struct shmring_slot *s,
                                   int64_t timeout_ns);
 static inline int shmring_release(struct shmring *r, struct shmring_slot *s);
 
-/* producer: end of stream; consumers drain, then get -EPIPE. Idempotent.
- * -EINVAL without the producer role. */
+/* producer: end of stream; consumers drain, then get -EPIPE. Idempotent
+ * (also after shmring_abort(), which it does not undo). -EINVAL without the
+ * producer role. */
 SHMRING_API int shmring_shutdown(struct shmring *r);
+
+/*
+ * How a stream ended (shmring_end_reason()). A stream ends once every
+ * producer that attached has shut down, aborted, closed or died; consumers
+ * drain what was committed and then get -EPIPE, whatever the reason.
+ */
+#define SHMRING_END_CLEAN   1  /* every producer that attached called shmring_shutdown() */
+#define SHMRING_END_ABORTED 2  /* a producer called shmring_abort(): the stream is incomplete */
+#define SHMRING_END_DIED    3  /* a producer died, closed, exec'd or vanished without
+                                * shutting down: the stream may be incomplete */
+/* producer: end the stream as incomplete (an interrupted or failed source).
+ * Like shmring_shutdown() for the consumers (they drain, then -EPIPE), but
+ * shmring_end_reason() says SHMRING_END_ABORTED. Idempotent. -EINVAL without
+ * the producer role, or after shmring_shutdown() (the stream was already
+ * declared complete). */
+SHMRING_API int shmring_abort(struct shmring *r);
+/* 0 while the stream has not ended, else SHMRING_END_*. A consumer answers
+ * once one of its receives returned -EPIPE (until a producer starts a new
+ * stream on the ring); a handle without the consumer role answers for the
+ * ring as it stands (0 while a producer may still send or none attached
+ * yet). Aborted outranks died, died outranks clean. -EINVAL for NULL. */
+SHMRING_API int shmring_end_reason(struct shmring *r);
 /* wait policy of this handle: spin spin_ns before sleeping; 0 = sleep at
  * once; < 0 = never sleep (pure polling). Without a call: spin
  * SHMRING_DEFAULT_SPIN_NS, except with one CPU online or when this process

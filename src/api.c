@@ -176,6 +176,25 @@ int shmring_shutdown(struct shmring *r)
 	return 0;
 }
 
+int shmring_abort(struct shmring *r)
+{
+	if (!r || !(priv(r)->roles & SHMRING_PRODUCER) || priv(r)->prod_entry < 0 ||
+	    priv(r)->forked)
+		return -EINVAL;
+	if (r->p.shut)
+		return priv(r)->aborted ? 0 : -EINVAL;
+	priv(r)->aborted = 1;
+	shmring__mark_aborted(r);   /* E2, before the end is announced (S1) */
+	return shmring_shutdown(r);
+}
+
+int shmring_end_reason(struct shmring *r)
+{
+	if (!r || !r->hdr)
+		return -EINVAL;
+	return shmring__end_reason(r);
+}
+
 int shmring_set_spin(struct shmring *r, int64_t spin_ns)
 {
 	if (!r)

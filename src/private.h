@@ -128,6 +128,13 @@ struct shmring__priv {
 	int share;                  /* and its answer */
 	uint8_t held_shift[2];      /* MPMC held wait, [data, space]: the bound
 	                             * is SHMRING__HELD_SPIN_NS >> this */
+
+	/* how the stream ended, as this consumer saw it (stream.c) */
+	int end_reason;             /* SHMRING_END_*, 0 until a receive
+	                             * returned end of stream */
+	uint32_t end_epoch;         /* the stream epoch it was for: a later
+	                             * epoch (a new producer) makes it 0 again */
+	int aborted;                /* producer: shmring_abort() was called */
 };
 
 /* what the library allocates: the public part first, so that a struct
@@ -246,6 +253,9 @@ void shmring__detach_roles(struct shmring *r);
  * unless force is set */
 unsigned shmring__live_peers(struct shmring *r, int side, int force);
 int shmring__peer_held(struct shmring *r, int side);   /* read-only */
+/* read-only: is a producer entry still held by nobody, never shut down, and
+ * not reaped yet (a death a reaper will record as SHMRING__ENDF_DIED)? */
+int shmring__producer_died_unreaped(struct shmring *r);
 void shmring__track(struct shmring *r);     /* on the process's handle list */
 void shmring__untrack(struct shmring *r);
 
@@ -259,6 +269,8 @@ int shmring__consumers_gone(struct shmring *r, int force);
 void shmring__stream_seen_end(struct shmring *r);   /* a consumer got -EPIPE */
 int shmring__side_gone_now(struct shmring *r, int side);   /* read-only */
 void shmring__mark_shutdown(struct shmring *r);
+void shmring__mark_aborted(struct shmring *r);   /* before mark_shutdown */
+int shmring__end_reason(struct shmring *r);      /* shmring_end_reason() */
 
 /* ---- wait.c: the futex handshake (waiter's half; the notifier's half is
  * shmring__notify() inline and shmring__wake()) ---- */

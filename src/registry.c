@@ -118,6 +118,20 @@ static uint64_t *side_waiters(struct shmring *r, int side)
 	return side == SHMRING_PRODUCER ? &r->hdr->space_waiters : &r->hdr->data_waiters;
 }
 
+/*
+ * A producer entry is left without a shutdown (its holder closed it, died
+ * or exec'd): the stream it was part of is incomplete. Recorded before the
+ * entry is cleared, so that whoever sees the entry free or unlocked (R5
+ * acquire on owner/state, after R1 release) also sees the flag.
+ * E1: seq_cst RMW: pairs with E3 (the consumer's acquire load of end_flags
+ * in stream.c); an OR, so concurrent reapers and aborters never lose a bit.
+ */
+static void record_unended(struct shmring *r, int side, uint32_t state)
+{
+	if (side == SHMRING_PRODUCER && state != SHMRING__PEER_SHUTDOWN)
+		shmring__or_seqcst32(&r->hdr->end_flags, SHMRING__ENDF_DIED);
+}
+
 /* clear entry e, whose lock we hold: state first, then owner */
 static void release_entry(struct shmring__peer *e)
 {
@@ -148,11 +162,13 @@ static int claim(struct shmring *r, int side)
 		/* the entry is ours: nobody else writes it while we hold the
 		 * lock, so relaxed loads of our own lock-protected words */
 		if (shmring__load_relaxed64(&e->owner) != 0 &&
-		    shmring__load_relaxed32(&e->state) != SHMRING__PEER_SHUTDOWN)
+		    shmring__load_relaxed32(&e->state) != SHMRING__PEER_SHUTDOWN) {
 			/* its holder went without releasing it: a death nobody
 			 * reaped yet (relaxed: a counter for tools) */
 			shmring__add_relaxed32(side == SHMRING_PRODUCER ? &r->hdr->prod_deaths
 			                                                : &r->hdr->cons_deaths, 1);
+			record_unended(r, side, SHMRING__PEER_ACTIVE);   /* E1 */
+		}
 		/* relaxed: only the lock holder writes gen; readers order it
 		 * through the owner word (released below) */
 		uint32_t gen = shmring__load_relaxed32(&e->gen) + 1;
@@ -218,7 +234,11 @@ void shmring__detach_roles(struct shmring *r)
 		return;
 	}
 	if (priv(r)->prod_entry >= 0) {
-		release_entry(&r->hdr->producers[priv(r)->prod_entry]);
+		struct shmring__peer *e = &r->hdr->producers[priv(r)->prod_entry];
+		/* closing without a shutdown leaves the stream incomplete (E1);
+		 * relaxed: our own entry, only we write it */
+		record_unended(r, SHMRING_PRODUCER, shmring__load_relaxed32(&e->state));
+		release_entry(e);
 		lock_drop(priv(r)->lock_fd, SHMRING_PRODUCER, (unsigned)priv(r)->prod_entry);
 		priv(r)->prod_entry = -1;
 	}
@@ -246,6 +266,7 @@ static int reap(struct shmring *r, int side, unsigned i)
 	/* relaxed: we hold the entry's lock; nobody else writes it */
 	if (shmring__load_relaxed64(&e->owner) != 0) {
 		uint32_t state = shmring__load_relaxed32(&e->state);
+		record_unended(r, side, state);   /* E1, before the entry looks free */
 		release_entry(e);
 		/* its announcement goes with it (seq_cst: as in claim) */
 		shmring__and_seqcst64(side_waiters(r, side), ~(UINT64_C(1) << i));
@@ -277,6 +298,15 @@ int shmring__peer_held(struct shmring *r, int side)
 	unsigned n = shmring__public_kind(r->kind) == SHMRING_SPSC ? 1 : SHMRING__MAX_PEERS;
 	for (unsigned i = 0; i < n; i++)
 		if (entry_taken(r, side, i) && shmring__entry_held(r, side, i))
+			return 1;
+	return 0;
+}
+
+int shmring__producer_died_unreaped(struct shmring *r)
+{
+	unsigned n = shmring__public_kind(r->kind) == SHMRING_SPSC ? 1 : SHMRING__MAX_PEERS;
+	for (unsigned i = 0; i < n; i++)
+		if (entry_taken(r, SHMRING_PRODUCER, i) && !shmring__entry_held(r, SHMRING_PRODUCER, i))
 			return 1;
 	return 0;
 }

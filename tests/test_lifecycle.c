@@ -225,7 +225,8 @@ Test(lifecycle, wrong_version_and_inconsistent_header_are_eproto)
 	struct { size_t off; uint64_t val; size_t len; } cases[] = {
 		{ offsetof(struct shmring__hdr, version), 1, 4 },   /* the previous layouts */
 		{ offsetof(struct shmring__hdr, version), 2, 4 },
-		{ offsetof(struct shmring__hdr, version), 4, 4 },
+		{ offsetof(struct shmring__hdr, version), 3, 4 },
+		{ offsetof(struct shmring__hdr, version), 5, 4 },
 		{ offsetof(struct shmring__hdr, version), 0, 4 },
 		{ offsetof(struct shmring__hdr, kind), 9, 4 },
 		{ offsetof(struct shmring__hdr, slot_size), 1u << 20, 4 },   /* larger than the object */

@@ -114,6 +114,10 @@ static inline uint32_t shmring__sub_seqcst32(uint32_t *p, uint32_t v)
 {
 	return SHMRING__NS atomic_fetch_sub_explicit(SHMRING__A32(p), v, SHMRING__MO(seq_cst));
 }
+static inline uint32_t shmring__or_seqcst32(uint32_t *p, uint32_t v)
+{
+	return SHMRING__NS atomic_fetch_or_explicit(SHMRING__A32(p), v, SHMRING__MO(seq_cst));
+}
 static inline uint32_t shmring__add_relaxed32(uint32_t *p, uint32_t v)
 {
 	return SHMRING__NS atomic_fetch_add_explicit(SHMRING__A32(p), v, SHMRING__MO(relaxed));

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * shmring/layout.h - THE shared-memory layout of a ring (layout version 3).
+ * shmring/layout.h - THE shared-memory layout of a ring (layout version 4).
  * Do not include directly; include <shmring.h>.
  *
  * One object per ring:
@@ -30,7 +30,7 @@
 #include <stdint.h>
 
 #define SHMRING__MAGIC          UINT64_C(0x31474e4952524853) /* "SHRRING1" read little-endian */
-#define SHMRING__LAYOUT_VERSION 3u
+#define SHMRING__LAYOUT_VERSION 4u   /* 4: end_flags (how a stream ended) */
 #define SHMRING__LINE           128u
 #define SHMRING__HDR_SIZE       8192u
 #define SHMRING__MAX_PEERS      64u  /* registry entries per side */
@@ -39,6 +39,12 @@
 #define SHMRING__PEER_FREE      0u   /* owner == 0 */
 #define SHMRING__PEER_ACTIVE    1u
 #define SHMRING__PEER_SHUTDOWN  2u   /* producer called shmring_shutdown() */
+
+/* end_flags bits (shmring__hdr.end_flags): what a consumer reports as
+ * shmring_end_reason() once it has drained the stream */
+#define SHMRING__ENDF_ABORTED   1u   /* a producer called shmring_abort() */
+#define SHMRING__ENDF_DIED      2u   /* a producer entry was left without a
+                                      * shutdown: closed, died, exec'd */
 
 /*
  * Liveness of an attachment comes from the kernel, not from a pid: each
@@ -140,7 +146,13 @@ struct shmring__hdr {
 	                         * the next epoch (CAS). Informational (tools) */
 	uint64_t membarriers;   /* writer: waiters; membarrier() calls (W2) */
 	uint32_t cons_attaches; /* writer: consumers; +1 at every consumer attach */
-	uint8_t  pad5[SHMRING__LINE - 36];
+	uint32_t end_flags;     /* how the current stream is ending: a set of
+	                         * SHMRING__ENDF_* bits, only ever added to
+	                         * during a stream (seq_cst OR), cleared by the
+	                         * producer that starts the next epoch. writers:
+	                         * producers (abort), closers and reapers of a
+	                         * producer entry that never shut down */
+	uint8_t  pad5[SHMRING__LINE - 40];
 
 	/* line 6: producer-side statistics (slow path only, relaxed adds) */
 	uint64_t full_waits;    /* producer sleeps on a full ring */
@@ -172,7 +184,7 @@ struct shmring__hdr {
 	uint64_t pk_received;   /* writer: the consumer; messages released */
 	uint8_t  pad8[64 - 8];
 
-	/* lines 9-15: reserved; zero in version 3 */
+	/* lines 9-15: reserved; zero in version 4 */
 	uint8_t  rsvd[7 * SHMRING__LINE];
 
 	/* 2048..4095: producer registry; 4096..6143: consumer registry */
@@ -184,7 +196,7 @@ struct shmring__hdr {
 	 * writer: that entry's holder */
 	uint32_t claim_n[2][SHMRING__MAX_PEERS];
 
-	/* 6656..8191: reserved; zero in version 3 */
+	/* 6656..8191: reserved; zero in version 4 */
 	uint8_t  rsvd_tail[2048 - 8 * SHMRING__MAX_PEERS];
 };
 
@@ -277,6 +289,7 @@ SHMRING__SA(offsetof(struct shmring__hdr, cons_idx) == 2 * SHMRING__LINE, "cons_
 SHMRING__SA(offsetof(struct shmring__hdr, data_futex) == 3 * SHMRING__LINE, "data futex line");
 SHMRING__SA(offsetof(struct shmring__hdr, space_futex) == 4 * SHMRING__LINE, "space futex line");
 SHMRING__SA(offsetof(struct shmring__hdr, prod_ever) == 5 * SHMRING__LINE, "eos line");
+SHMRING__SA(offsetof(struct shmring__hdr, end_flags) == 5 * SHMRING__LINE + 36, "end flags");
 SHMRING__SA(offsetof(struct shmring__hdr, full_waits) == 6 * SHMRING__LINE, "prod stats line");
 SHMRING__SA(offsetof(struct shmring__hdr, empty_waits) == 7 * SHMRING__LINE, "cons stats line");
 SHMRING__SA(offsetof(struct shmring__hdr, pk_sent) == 8 * SHMRING__LINE, "packed counts line");
