@@ -122,14 +122,14 @@ install: lib $(BUILD)/shmring.pc $(INSTALL_EXTRA)
 	install -m 755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/
 	ln -sf libshmring.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libshmring.so.$(VERSION_MAJOR)
 	ln -sf libshmring.so.$(VERSION_MAJOR) $(DESTDIR)$(LIBDIR)/libshmring.so
-	install -m 644 include/shmring.h $(DESTDIR)$(INCDIR)/
+	install -m 644 include/shmring.h include/shmring.hpp $(DESTDIR)$(INCDIR)/
 	install -m 644 include/shmring/*.h $(DESTDIR)$(INCDIR)/shmring/
 	install -m 644 $(BUILD)/shmring.pc $(DESTDIR)$(PCDIR)/
 	$(INSTALL_EXTRA_CMDS)
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libshmring.a $(DESTDIR)$(LIBDIR)/libshmring.so*
-	rm -f $(DESTDIR)$(INCDIR)/shmring.h
+	rm -f $(DESTDIR)$(INCDIR)/shmring.h $(DESTDIR)$(INCDIR)/shmring.hpp
 	rm -rf $(DESTDIR)$(INCDIR)/shmring
 	rm -f $(DESTDIR)$(PCDIR)/shmring.pc
 	$(UNINSTALL_EXTRA_CMDS)
