@@ -10,8 +10,9 @@
 #   make test-liveness      peers in other PID namespaces, behind hidepid=2,
 #                           exec'd or killed (tests/cli/test_liveness.sh; needs
 #                           root for unshare/mount/setpriv, else it says SKIP)
-#   make test-install       install into a temporary DESTDIR, build an example
-#                           with pkg-config only, run it, uninstall
+#   make test-install       install into a temporary DESTDIR, build the C and
+#                           C++ examples with pkg-config only and a CMake project
+#                           with find_package(shmring), run them, uninstall
 #   make lint-man           mandoc -Tlint over docs/man
 #   make bench-bridge       bridge throughput vs a plain ZeroMQ PUSH/PULL pair
 #                           over loopback TCP (tests/cli/bridge_bench.c)
@@ -84,7 +85,7 @@ bench-bridge: $(CLI_BIN) $(BRIDGE_BENCH)
 # the /usr install here and removed again afterwards
 test-install: lib $(CLI_BIN)
 	$(Q)rm -f $(BUILD)/shmring.pc
-	$(Q)tests/cli/test_install.sh "$(MAKE)" "$(BUILD)" "$(CC)"; rc=$$?; \
+	$(Q)tests/cli/test_install.sh "$(MAKE)" "$(BUILD)" "$(CC)" "$(CXX)"; rc=$$?; \
 	    rm -f $(BUILD)/shmring.pc; exit $$rc
 
 lint-man:
