@@ -152,8 +152,15 @@ fi
 rm -f "$CMB.log"
 
 "$DEST/usr/bin/shmring" --help > /dev/null && ok || bad "installed shmring --help"
-MANPATH="$DEST/usr/share/man" man -w shmring_send_burst > /dev/null 2>&1 ||
-	[ ! -x /usr/bin/man ] && ok || bad "man -w finds shmring_send_burst(3)"
+for fn in shmring_send_burst shmring_arm shmring_open_fd; do
+	MANPATH="$DEST/usr/share/man" man -w "$fn" > /dev/null 2>&1 ||
+		[ ! -x /usr/bin/man ] && ok || bad "man -w finds $fn(3)"
+done
+# every public function has its page installed (lint-man checks the pages)
+for fn in $(perl -0777 -ne 's{/\*.*?\*/}{}gs;
+	print "$1\n" while /\b(shmring_[a-z0-9][a-z0-9_]*)\s*\(/g' "$DEST/usr/include/shmring.h" | sort -u); do
+	[ -f "$DEST/usr/share/man/man3/$fn.3" ] || bad "no man page installed for $fn"
+done
 rm -f "$DEST/producer" "$DEST/consumer" "$DEST/cxx_ring" "$DEST"/*.out
 
 if $MAKE --no-print-directory -s BUILD="$BUILD" PREFIX=/usr DESTDIR="$DEST" uninstall \
