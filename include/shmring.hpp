@@ -20,7 +20,7 @@
 //     std::generic_category(); each also has a noexcept overload that takes
 //     a std::error_code & instead (and returns an empty ring on failure);
 //   - everything else (send, recv, bursts, reserve/commit, acquire/release,
-//     shutdown, poll, the event fd ...) is noexcept and returns exactly what
+//     shutdown, abort, poll, the event fd ...) is noexcept and returns exactly what
 //     the C call returns: >= 0, or a negative errno. The hot calls are inline
 //     forwarders to the inline C fast paths: no extra branch, no exception
 //     machinery on the way.
@@ -34,6 +34,10 @@
 // <shmring.hpp> must come before any <shmring.h> (an #error says so).
 // The layout and the C linkage of the functions are the same, so the
 // library and C code see no difference.
+//
+// abort() and end_reason() (C: shmring_abort, shmring_end_reason) are
+// there when <shmring.h> declares them, that is when it defines
+// SHMRING_END_CLEAN.
 //
 // Concurrency: as in C, one handle (one shmring::ring) belongs to one thread
 // at a time; a moved-from ring holds nothing and must not be used except to
@@ -94,6 +98,18 @@ inline constexpr int64_t no_wait = 0;     // -EAGAIN instead of waiting
 inline constexpr int64_t forever = -1;    // wait as long as it takes
 inline constexpr unsigned pollin = SHMRING_POLLIN;
 inline constexpr unsigned pollout = SHMRING_POLLOUT;
+
+#ifdef SHMRING_END_CLEAN
+// How a stream ended (ring::end_reason(), shmring_end_reason()): none
+// while it has not; a negative errno from C comes through cast to this
+// type (compare static_cast<int>(reason) < 0)
+enum class end_reason : int {
+	none = 0,
+	clean = SHMRING_END_CLEAN,       // every producer shut down
+	aborted = SHMRING_END_ABORTED,   // a producer called abort(): incomplete
+	died = SHMRING_END_DIED,         // a producer died, closed or exec'd first
+};
+#endif
 
 // A name or path that is handed to C as is: a const char * or a
 // std::string, without a copy. It does not own the characters.
@@ -385,6 +401,15 @@ public:
 
 	// -- stream control, policy, inspection --
 	int shutdown() noexcept { return ::shmring_shutdown(h_); }
+#ifdef SHMRING_END_CLEAN
+	// producer: end the stream as incomplete (consumers drain, then -EPIPE,
+	// and end_reason() says aborted)
+	int abort() noexcept { return ::shmring_abort(h_); }
+	shmring::end_reason end_reason() noexcept
+	{
+		return static_cast<shmring::end_reason>(::shmring_end_reason(h_));
+	}
+#endif
 	int set_spin(int64_t spin_ns) noexcept { return ::shmring_set_spin(h_, spin_ns); }
 	int get_info(info &out) const noexcept { return ::shmring_info(h_, &out); }
 	int get_stats(stats &out) const noexcept { return ::shmring_stats(h_, &out); }

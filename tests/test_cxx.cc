@@ -382,6 +382,38 @@ void test_places()
 	CHECK(std::string(shmring::strerror(-EPIPE)).size() > 0);
 }
 
+#ifdef SHMRING_END_CLEAN
+void test_end_reason()
+{
+	std::string name = unique_name("end");
+	shmring::ring tx = shmring::ring::create(name, small_config(), shmring::producer);
+	shmring::ring rx = shmring::ring::open(name, shmring::consumer);
+	CHECK(rx.end_reason() == shmring::end_reason::none);
+	CHECK(tx.send("partial", 7, shmring::no_wait) == 0);
+	CHECK(tx.abort() == 0);
+	char buf[64];
+	CHECK(rx.recv(buf, sizeof(buf), shmring::forever) == 7);   // drained first
+	CHECK(rx.recv(buf, sizeof(buf), shmring::forever) == -EPIPE);
+	CHECK(rx.end_reason() == shmring::end_reason::aborted);
+	CHECK(rx.abort() < 0);                                     // not a producer
+	shmring::unlink(name);
+
+	tx = shmring::ring::create(name, small_config(), shmring::producer);
+	rx = shmring::ring::open(name, shmring::consumer);
+	CHECK(tx.shutdown() == 0);
+	CHECK(rx.recv(buf, sizeof(buf), shmring::forever) == -EPIPE);
+	CHECK(rx.end_reason() == shmring::end_reason::clean);
+	shmring::unlink(name);
+
+	tx = shmring::ring::create(name, small_config(), shmring::producer);
+	rx = shmring::ring::open(name, shmring::consumer);
+	tx.close();                                                // no shutdown
+	CHECK(rx.recv(buf, sizeof(buf), shmring::forever) == -EPIPE);
+	CHECK(rx.end_reason() == shmring::end_reason::died);
+	shmring::unlink(name);
+}
+#endif
+
 } // namespace
 
 int main()
@@ -392,6 +424,12 @@ int main()
 		test_zero_copy();
 		test_move_and_raii();
 		test_places();
+#ifdef SHMRING_END_CLEAN
+		test_end_reason();
+#else
+		std::printf("test_cxx: shmring.h has no shmring_abort/shmring_end_reason yet: "
+		            "ring::abort() and ring::end_reason() are not built or tested\n");
+#endif
 	} catch (const std::exception &e) {
 		failed++;
 		std::fprintf(stderr, "FAIL: unexpected exception: %s\n", e.what());
