@@ -18,7 +18,8 @@
 //   - attaching (create, open, create_file, open_file, create_memfd, open_fd)
 //     throws std::system_error whose code() is the positive errno in
 //     std::generic_category(); each also has a noexcept overload that takes
-//     a std::error_code & instead (and returns an empty ring on failure);
+//     a std::error_code & instead (and returns an empty ring on failure),
+//     the only form there is when exceptions are off (-fno-exceptions);
 //   - everything else (send, recv, bursts, reserve/commit, acquire/release,
 //     shutdown, abort, poll, the event fd ...) is noexcept and returns exactly what
 //     the C call returns: >= 0, or a negative errno. The hot calls are inline
@@ -243,12 +244,15 @@ private:
 	::shmring_slot s_{};
 };
 
+#if defined(__cpp_exceptions) || defined(__EXCEPTIONS)
+#define SHMRING__CXX_EXCEPTIONS 1
 // the exception the attaching calls throw: the positive errno, generic
 // category, and what was being done
 [[noreturn]] inline void throw_error(int rc, const char *what)
 {
 	throw std::system_error(rc < 0 ? -rc : rc, std::generic_category(), what);
 }
+#endif
 
 // One attachment to a ring: owns a C handle and closes it when destroyed
 // (shmring_close: roles released; a producer's close ends its stream).
@@ -271,7 +275,9 @@ public:
 	}
 	~ring() { ::shmring_close(h_); }
 
-	// -- attaching: std::system_error on failure --
+#ifdef SHMRING__CXX_EXCEPTIONS
+	// -- attaching: std::system_error on failure (built without exceptions,
+	// -fno-exceptions, only the std::error_code forms below exist) --
 	static ring create(cstr name, const config &cfg, int roles)
 	{
 		native_handle_type *h = nullptr;
@@ -308,6 +314,8 @@ public:
 		check(::shmring_open_fd(fd, roles, &h), "shmring_open_fd");
 		return ring(h);
 	}
+
+#endif
 
 	// -- the same, without exceptions: ec is set (or cleared) --
 	static ring create(cstr name, const config &cfg, int roles, std::error_code &ec) noexcept
@@ -422,11 +430,13 @@ public:
 	int fd() const noexcept { return ::shmring_fd(h_); }
 
 private:
+#ifdef SHMRING__CXX_EXCEPTIONS
 	static void check(int rc, const char *what)
 	{
 		if (rc < 0)
 			throw_error(rc, what);
 	}
+#endif
 	static ring result(int rc, native_handle_type *h, std::error_code &ec) noexcept
 	{
 		if (rc < 0) {
