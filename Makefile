@@ -6,7 +6,8 @@
 #   make bench      the IPC comparison (quick); make bench-full, make microbench
 #   make soak       long stress/fault runs (SOAK_SECONDS=600)
 #   make fuzz       libFuzzer targets (FUZZ_SECONDS=60)
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR= (library, headers, shmring.pc,
+#                   the CMake package shmring::shmring, the tool, man pages)
 #   make deps       install missing Debian packages (apt-get)
 #   V=1             show commands
 
@@ -16,6 +17,7 @@ INCDIR  ?= $(PREFIX)/include
 BINDIR  ?= $(PREFIX)/bin
 MANDIR  ?= $(PREFIX)/share/man
 PCDIR   ?= $(LIBDIR)/pkgconfig
+CMAKEDIR ?= $(LIBDIR)/cmake/shmring
 DESTDIR ?=
 BUILD   ?= build
 
@@ -83,7 +85,8 @@ lib: $(LIB_A) $(LIB_SO)
 deps:
 	$(Q)tools/deps.sh install
 
-$(DEPS_STAMP):
+# checked again when the list of packages changes
+$(DEPS_STAMP): tools/deps.sh
 	$(Q)mkdir -p $(BUILD)
 	$(Q)tools/deps.sh check 2>/dev/null || tools/deps.sh install
 	$(Q)touch $@
@@ -111,27 +114,46 @@ $(BUILD)/shmring.pc: tools/shmring.pc.in FORCE
 	@mkdir -p $(dir $@)
 	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCDIR@|$(INCDIR)|; s|@VERSION@|$(VERSION)|' $< > $@
 
+# the CMake package (find_package(shmring 3), target shmring::shmring):
+# paths in it are relative to where it is installed, so the tree can move
+# (and a DESTDIR install works with CMAKE_PREFIX_PATH=DESTDIR/PREFIX).
+# Regenerated every time, like the .pc: PREFIX, LIBDIR and INCDIR decide it.
+relpath = $(shell realpath -m -s --relative-to='$(1)' '$(2)')
+SIZEOF_VOID_P = $(shell printf '__SIZEOF_POINTER__\n' | $(CC) -E -P -x c - 2>/dev/null | tail -n 1)
+CMAKE_CFG := $(BUILD)/cmake/shmringConfig.cmake $(BUILD)/cmake/shmringConfigVersion.cmake
+
+$(BUILD)/cmake/%.cmake: tools/%.cmake.in FORCE
+	@mkdir -p $(dir $@)
+	$(Q)sed -e 's|@PREFIX_REL@|$(call relpath,$(CMAKEDIR),$(PREFIX))|g' \
+	  -e 's|@LIBDIR_REL@|$(call relpath,$(PREFIX),$(LIBDIR))|g' \
+	  -e 's|@INCDIR_REL@|$(call relpath,$(PREFIX),$(INCDIR))|g' \
+	  -e 's|@VERSION@|$(VERSION)|g; s|@VERSION_MAJOR@|$(VERSION_MAJOR)|g' \
+	  -e 's|@SIZEOF_VOID_P@|$(SIZEOF_VOID_P)|g' $< > $@
+
 # -- parts, one file each --
 include tests/tests.mk
 include $(wildcard bench/bench.mk tools/tools.mk tests/stress/stress.mk tests/model/model.mk fuzz/fuzz.mk docs/examples/examples.mk python/python.mk)
 
 # -- install --
-install: lib $(BUILD)/shmring.pc $(INSTALL_EXTRA)
-	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR)/shmring $(DESTDIR)$(PCDIR)
+install: lib $(BUILD)/shmring.pc $(CMAKE_CFG) $(INSTALL_EXTRA)
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR)/shmring $(DESTDIR)$(PCDIR) $(DESTDIR)$(CMAKEDIR)
 	install -m 644 $(LIB_A) $(DESTDIR)$(LIBDIR)/
 	install -m 755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/
 	ln -sf libshmring.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libshmring.so.$(VERSION_MAJOR)
 	ln -sf libshmring.so.$(VERSION_MAJOR) $(DESTDIR)$(LIBDIR)/libshmring.so
-	install -m 644 include/shmring.h $(DESTDIR)$(INCDIR)/
+	install -m 644 include/shmring.h include/shmring.hpp $(DESTDIR)$(INCDIR)/
 	install -m 644 include/shmring/*.h $(DESTDIR)$(INCDIR)/shmring/
 	install -m 644 $(BUILD)/shmring.pc $(DESTDIR)$(PCDIR)/
+	install -m 644 $(CMAKE_CFG) $(DESTDIR)$(CMAKEDIR)/
 	$(INSTALL_EXTRA_CMDS)
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libshmring.a $(DESTDIR)$(LIBDIR)/libshmring.so*
-	rm -f $(DESTDIR)$(INCDIR)/shmring.h
+	rm -f $(DESTDIR)$(INCDIR)/shmring.h $(DESTDIR)$(INCDIR)/shmring.hpp
 	rm -rf $(DESTDIR)$(INCDIR)/shmring
 	rm -f $(DESTDIR)$(PCDIR)/shmring.pc
+	rm -f $(addprefix $(DESTDIR)$(CMAKEDIR)/,$(notdir $(CMAKE_CFG)))
+	rmdir $(DESTDIR)$(CMAKEDIR) 2>/dev/null || true
 	$(UNINSTALL_EXTRA_CMDS)
 
 clean:

@@ -47,7 +47,7 @@ $(IPC_BENCH): $(IPC_SRCS) $(IPC_HDRS) $(LIB_A) $(LIB_HDRS) | $(DEPS_STAMP)
 	$(Q)$(CC) $(CPPFLAGS_S) $(URCU_CFLAGS) $(CFLAGS_APP) $(BENCH_DEFS) -o $@ $(IPC_SRCS) \
 		$(LIB_A) $(URCU_LIBS) -lrt -lpthread -lm $(LDFLAGS_APP)
 
-$(MICRO_BENCH): bench/micro.cc bench/ref_ff.h $(LIB_A) $(LIB_HDRS) | $(DEPS_STAMP)
+$(MICRO_BENCH): bench/micro.cc bench/ref_ff.h include/shmring.hpp $(LIB_A) $(LIB_HDRS) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CXX     $@")
 	$(Q)$(CXX) $(CPPFLAGS_S) -Ibench $(CXXFLAGS_APP) -o $@ bench/micro.cc $(LIB_A) \

@@ -21,6 +21,24 @@ $(BUILD)/tests/cxx_header: tests/cxx_header.cc $(LIB_A) $(LIB_HDRS)
 	@$(if $(Q),echo "  CXX     $@")
 	$(Q)$(CXX) $(CPPFLAGS_S) $(CXXFLAGS_APP) -o $@ $< $(LIB_A) $(LDFLAGS_APP)
 
+# the C++ header (include/shmring.hpp): its own test program, built as
+# users build it (-std=c++17, warnings as errors) and also with clang++
+CXX_HDR := include/shmring.hpp
+$(BUILD)/tests/test_cxx: tests/test_cxx.cc $(CXX_HDR) $(LIB_A) $(LIB_HDRS)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CXX     $@")
+	$(Q)$(CXX) $(CPPFLAGS_S) $(CXXFLAGS_APP) -Wpedantic -o $@ $< $(LIB_A) -lpthread $(LDFLAGS_APP)
+
+# ... and without exceptions: only the std::error_code factories
+$(BUILD)/tests/cxx_noexceptions: tests/cxx_noexceptions.cc $(CXX_HDR) $(LIB_A) $(LIB_HDRS)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CXX     $@")
+	$(Q)$(CXX) $(CPPFLAGS_S) $(CXXFLAGS_APP) -fno-exceptions -o $@ $< $(LIB_A) -lpthread $(LDFLAGS_APP)
+
+test-cxx: $(BUILD)/tests/test_cxx $(BUILD)/tests/cxx_noexceptions
+	$(Q)$(BUILD)/tests/test_cxx
+	$(Q)$(BUILD)/tests/cxx_noexceptions
+
 # ... and in strict ISO C, without _GNU_SOURCE, as users may build
 $(BUILD)/tests/strict_c: tests/strict_c.c $(LIB_A) $(LIB_HDRS)
 	@mkdir -p $(dir $@)
@@ -44,10 +62,12 @@ test-plain-make:
 	$(Q)tests/check_plain_make.sh
 
 TEST_EXTRA ?=
-test: $(DEPS_STAMP) lib lint test-plain-make $(TEST_BIN) $(TEST_PEER) $(BUILD)/tests/cxx_header $(BUILD)/tests/strict_c $(TEST_EXTRA)
+test: $(DEPS_STAMP) lib lint test-plain-make $(TEST_BIN) $(TEST_PEER) $(BUILD)/tests/cxx_header $(BUILD)/tests/strict_c $(BUILD)/tests/test_cxx $(BUILD)/tests/cxx_noexceptions $(TEST_EXTRA)
 	$(Q)$(BUILD)/tests/cxx_header
+	$(Q)$(BUILD)/tests/test_cxx
+	$(Q)$(BUILD)/tests/cxx_noexceptions
 	$(Q)$(BUILD)/tests/strict_c
 	$(Q)SHMRING_PEER=$(abspath $(TEST_PEER)) $(TEST_BIN) -j$(TEST_JOBS) --verbose=0 $(TEST_ARGS)
 	$(if $(wildcard tests/stress/stress.mk),$(Q)$(MAKE) --no-print-directory test-stress)
 
-.PHONY: clang-lib test-stress lint test-plain-make
+.PHONY: clang-lib test-stress lint test-plain-make test-cxx

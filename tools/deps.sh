@@ -5,11 +5,13 @@
 set -eu
 
 # build tools, test and benchmark libraries, sanitizer/fuzzer runtimes,
-# plotting, man-page linting, JSON checks in the CLI tests, model checking
+# plotting, man-page linting, JSON checks in the CLI tests, model checking,
+# cmake (test-install builds a CMake project against the installed package)
 PKGS="
 make
 gcc
 g++
+cmake
 clang
 libclang-rt-14-dev
 pkg-config

@@ -48,8 +48,25 @@ static const char main_usage[] =
 "NAME is a POSIX shared-memory name such as /frames (the leading '/' may be\n"
 "left out), or a file path: a NAME with a '/' after its first character, such\n"
 "as ./r or /var/run/app/r, is a ring in that file. Every command takes --help.\n"
-"Exit status: 0 on success, 2 for a usage error, 3..14 for specific failures,\n"
-"130 when interrupted; see shmring(1).\n";
+"\n"
+"Exit status (shmring(1), EXIT STATUS, says which command returns which):\n"
+"    0  success (pop: the stream was shut down cleanly and drained)\n"
+"    1  another failure: reading input, writing output, memory, huge pages, mlock\n"
+"    2  usage: unknown command or option, bad argument, name or configuration\n"
+"    3  no such ring (or directory)\n"
+"    4  the ring already exists\n"
+"    5  permission denied\n"
+"    6  not a shmring, a layout version this tool does not speak, or corrupt\n"
+"    7  the role is held by a live process, or no free entry is left\n"
+"    8  push, bridge: every consumer left before the end\n"
+"    9  push --lines, bridge: a message longer than the slot size\n"
+"   10  pop --timeout: no message in time\n"
+"   11  pop: standard output was closed by its reader\n"
+"   12  bench: the benchmark program is not built\n"
+"   13  pop, bridge: the stream ended without a clean shutdown (incomplete)\n"
+"   14  bridge: the endpoint cannot be bound or connected\n"
+"   15  pop: an overwrite-oldest ring lost messages (not with --allow-loss)\n"
+"  130  interrupted by SIGINT, SIGTERM or SIGHUP\n";
 
 void cli_err(const char *name, const char *fmt, ...)
 {
@@ -528,7 +545,8 @@ int main(int argc, char **argv)
 		return fflush(stdout) == 0 ? EX_OK : EX_FAIL;
 	}
 	if (!strcmp(c, "--version") || !strcmp(c, "-V")) {
-		printf("shmring %d.%d\n", SHMRING_VERSION_MAJOR, SHMRING_VERSION_MINOR);
+		printf("shmring %d.%d.%d\n", SHMRING_VERSION_MAJOR, SHMRING_VERSION_MINOR,
+		       SHMRING_VERSION_PATCH);
 		return EX_OK;
 	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {

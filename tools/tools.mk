@@ -10,9 +10,11 @@
 #   make test-liveness      peers in other PID namespaces, behind hidepid=2,
 #                           exec'd or killed (tests/cli/test_liveness.sh; needs
 #                           root for unshare/mount/setpriv, else it says SKIP)
-#   make test-install       install into a temporary DESTDIR, build an example
-#                           with pkg-config only, run it, uninstall
-#   make lint-man           mandoc -Tlint over docs/man
+#   make test-install       install into a temporary DESTDIR, build the C and
+#                           C++ examples with pkg-config only and a CMake project
+#                           with find_package(shmring), run them, uninstall
+#   make lint-man           mandoc -Tlint over docs/man; every public function
+#                           of include/shmring.h has its own man3 page
 #   make bench-bridge       bridge throughput vs a plain ZeroMQ PUSH/PULL pair
 #                           over loopback TCP (tests/cli/bridge_bench.c)
 
@@ -84,11 +86,18 @@ bench-bridge: $(CLI_BIN) $(BRIDGE_BENCH)
 # the /usr install here and removed again afterwards
 test-install: lib $(CLI_BIN)
 	$(Q)rm -f $(BUILD)/shmring.pc
-	$(Q)tests/cli/test_install.sh "$(MAKE)" "$(BUILD)" "$(CC)"; rc=$$?; \
+	$(Q)tests/cli/test_install.sh "$(MAKE)" "$(BUILD)" "$(CC)" "$(CXX)"; rc=$$?; \
 	    rm -f $(BUILD)/shmring.pc; exit $$rc
 
+# mandoc over the pages, and every public function of include/shmring.h
+# has its man3 page; then the same check must fail on a copy of the pages
+# without shmring_arm.3 (so that it cannot pass by finding nothing)
 lint-man:
-	$(Q)tests/cli/lint_man.sh docs/man
+	$(Q)tests/cli/lint_man.sh docs/man include/shmring.h
+	$(Q)t=$$(mktemp -d) && cp docs/man/* "$$t"/ && rm "$$t/shmring_arm.3" && \
+	if tests/cli/lint_man.sh "$$t" include/shmring.h > /dev/null 2>&1; then \
+	  rm -rf "$$t"; echo "lint-man: a function without a man page went unnoticed" >&2; exit 1; \
+	fi; rm -rf "$$t"
 
 TEST_EXTRA += lint-man test-cli test-liveness test-bridge test-install
 # tests.mk expands $(TEST_EXTRA) in the test rule before this file is read,

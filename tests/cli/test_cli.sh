@@ -53,10 +53,22 @@ json_get() {  # json_get FILE JQ-EXPR
 # ---- help and usage ----
 expect 0 "shmring --help" "$CLI" --help
 grep -q '^Usage: shmring COMMAND' "$TMP/out" && ok || bad "--help text"
+cp "$TMP/out" "$TMP/help"
 for c in create info ls rm push pop watch bench bridge; do
 	expect 0 "shmring $c --help" "$CLI" "$c" --help
 	grep -q "^Usage: shmring $c" "$TMP/out" && ok || bad "$c --help text"
 done
+# --help lists every exit code tools/cli.h defines, one a line
+for code in $(sed -n 's/^#define EX_[A-Z]* *\([0-9][0-9]*\).*/\1/p' \
+	"$(dirname "$0")/../../tools/cli.h"); do
+	grep -Eq "^ +$code  [a-z]" "$TMP/help" && ok || bad "--help does not list exit code $code"
+done
+# --version: the library's full version, from shmring.h
+hdr="$(dirname "$0")/../../include/shmring.h"
+v=$(for p in MAJOR MINOR PATCH; do
+	sed -n "s/^#define SHMRING_VERSION_$p *\([0-9]*\).*/\1/p" "$hdr"; done | paste -sd.)
+expect 0 "shmring --version" "$CLI" --version
+[ "$(cat "$TMP/out")" = "shmring $v" ] && ok || bad "--version says '$(cat "$TMP/out")', not 'shmring $v'"
 expect 2 "no command" "$CLI"
 expect 2 "unknown command" "$CLI" frobnicate
 expect 2 "push without NAME" "$CLI" push

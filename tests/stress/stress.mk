@@ -3,8 +3,9 @@
 #   test-stress   short run (end of make test): SPSC 1x1, MPMC P x C matrix,
 #                 >= 120 kills, hostile peer, fixed corrupt-ring cases, an
 #                 overwrite-oldest ring lapped for 10 s (overwrite.c)
-#   check         ASan+UBSan build of the library, the Criterion suite and the
-#                 stress; TSan build of the threaded stress
+#   check         ASan+UBSan build of the library, the Criterion suite, the C++
+#                 header's tests (test_cxx) and the stress; TSan build of the
+#                 threaded stress
 #   soak          SOAK_SECONDS (600) of matrix + faults + hostile at once
 # STRESS_SEED=n repeats a run (every driver prints the seed it used).
 STRESS_DIR     := $(BUILD)/stress
@@ -82,7 +83,8 @@ test-stress: $(STRESS_BINS) $(STRESS_DIR)/repro_skip_race $(STRESS_DIR)/repro_me
 check: $(DEPS_STAMP)
 	@echo "== check: ASan+UBSan build in $(SAN_BUILD)"
 	$(Q)$(MAKE) --no-print-directory BUILD=$(SAN_BUILD) EXTRA_CFLAGS='$(SAN_FLAGS)' \
-	  EXTRA_LDFLAGS='$(SAN_FLAGS)' lib $(SAN_BUILD)/tests/unit $(SAN_BUILD)/tests/peer stress-bins
+	  EXTRA_LDFLAGS='$(SAN_FLAGS)' lib $(SAN_BUILD)/tests/unit $(SAN_BUILD)/tests/peer \
+	  $(SAN_BUILD)/tests/test_cxx stress-bins
 	@echo "== check: TSan build in $(TSAN_BUILD)"
 	$(Q)$(MAKE) --no-print-directory BUILD=$(TSAN_BUILD) EXTRA_CFLAGS='$(TSAN_FLAGS)' \
 	  EXTRA_LDFLAGS='-fsanitize=thread' lib $(TSAN_BUILD)/stress/stress_threads \
@@ -91,6 +93,8 @@ check: $(DEPS_STAMP)
 	echo "== check: Criterion suite under ASan+UBSan"; \
 	$(SAN_ENV) SHMRING_PEER=$(abspath $(SAN_BUILD)/tests/peer) \
 	  $(SAN_BUILD)/tests/unit -j$(TEST_JOBS) --verbose=0 $(TEST_ARGS) || u=FAIL; \
+	echo "== check: the C++ header's tests under ASan+UBSan"; \
+	$(SAN_ENV) $(SAN_BUILD)/tests/test_cxx || u=FAIL; \
 	echo "== check: stress under ASan+UBSan"; \
 	$(SAN_ENV) $(MAKE) --no-print-directory BUILD=$(SAN_BUILD) EXTRA_CFLAGS='$(SAN_FLAGS)' \
 	  EXTRA_LDFLAGS='$(SAN_FLAGS)' STRESS_QUICK=1 test-stress || s=FAIL; \
