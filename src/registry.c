@@ -374,12 +374,14 @@ int shmring__open_lock_fd(struct shmring *r)
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", priv(r)->fd);
 	pthread_mutex_lock(&live_mutex);
 	do
-		fd = open(path, O_RDWR | O_CLOEXEC);
+		fd = open(path, O_RDWR | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	while (fd < 0 && errno == EINTR);
+	/* by name or path (O_NONBLOCK, O_NOCTTY: whatever is there now; it
+	 * must be our object, checked below) */
 	if (fd < 0 && priv(r)->name[0])
-		fd = shm_open(priv(r)->name, O_RDWR | O_CLOEXEC, 0);
+		fd = shm_open(priv(r)->name, O_RDWR | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0);
 	else if (fd < 0 && priv(r)->path)
-		fd = open(priv(r)->path, O_RDWR | O_CLOEXEC);
+		fd = open(priv(r)->path, O_RDWR | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		rc = -errno;
 		goto out;
