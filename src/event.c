@@ -148,7 +148,9 @@ int shmring_event_fd(struct shmring *r)
 
 int shmring_arm(struct shmring *r)
 {
-	if (!r || !priv(r)->event)
+	/* a copy inherited across fork() holds no role and has no watcher
+	 * (threads do not survive fork): nothing to arm */
+	if (!r || !priv(r)->event || priv(r)->forked)
 		return -EINVAL;
 	struct shmring__event *ev = priv(r)->event;
 	uint64_t n;
@@ -186,8 +188,17 @@ int shmring_arm(struct shmring *r)
 void shmring__event_stop(struct shmring *r)
 {
 	struct shmring__event *ev = priv(r)->event;
-	if (!ev || priv(r)->forked)
-		return;   /* a forked child has no watcher thread */
+	if (!ev)
+		return;
+	if (priv(r)->forked) {
+		/* a forked child's copy: the watcher thread is the parent's and
+		 * does not exist here, and the ring words are none of our
+		 * business; only our copy of the eventfd and the memory are */
+		close(ev->efd);
+		free(ev);
+		priv(r)->event = NULL;
+		return;
+	}
 	/* release: pairs with the acquire loads in watch() and watcher() */
 	shmring__store_release32(&ev->state, EV_STOP);
 	state_wake(ev);

@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <stdio.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -118,43 +117,10 @@ static int handle_start(struct shmring *r)
 	return 0;
 }
 
-/*
- * The descriptor that holds our registry locks: a second open file
- * description of the same object, never mapped (a mapping keeps its open
- * file, and so its locks, alive after close). Reopened through
- * /proc/self/fd (always visible to ourselves, whatever hidepid says); where
- * /proc is missing, by name or path, checked to be the same object (an
- * anonymous ring then cannot be attached with a role: -ENOENT).
- */
-static int open_lock_fd(struct shmring *r)
-{
-	char path[64];
-	struct stat a, b;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", priv(r)->fd);
-	do
-		fd = open(path, O_RDWR | O_CLOEXEC);
-	while (fd < 0 && errno == EINTR);
-	if (fd < 0 && priv(r)->name[0])
-		fd = shm_open(priv(r)->name, O_RDWR | O_CLOEXEC, 0);
-	else if (fd < 0 && priv(r)->path)
-		fd = open(priv(r)->path, O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &a) < 0 || fstat(priv(r)->fd, &b) < 0 ||
-	    a.st_dev != b.st_dev || a.st_ino != b.st_ino) {
-		close(fd);
-		return -ESTALE;   /* the name now names another object */
-	}
-	priv(r)->lock_fd = fd;
-	return 0;
-}
-
 static int attach(struct shmring *r, int roles)
 {
 	if (roles && priv(r)->lock_fd < 0) {
-		int lrc = open_lock_fd(r);
+		int lrc = shmring__open_lock_fd(r);
 		if (lrc)
 			return lrc;
 	}
@@ -187,11 +153,10 @@ static int lock_in_memory(struct shmring *r)
 
 static void handle_free(struct shmring *r)
 {
+	shmring__close_lock_fd(r);   /* drops our registry locks, if any are left */
 	shmring__untrack(r);
 	if (r->hdr)
 		munmap(r->hdr, priv(r)->map_size);
-	if (priv(r)->lock_fd >= 0)
-		close(priv(r)->lock_fd);   /* drops our registry locks, if any are left */
 	if (priv(r)->fd >= 0)
 		close(priv(r)->fd);
 	free(priv(r)->path);

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -19,6 +20,23 @@
 #ifndef MFD_HUGETLB
 #define MFD_HUGETLB 0x0004U
 #endif
+
+/*
+ * Every open of a name or a path: close-on-exec, and never a wait or a
+ * controlling terminal, whatever the name turns out to be. A FIFO opened
+ * without O_NONBLOCK waits for its other end (for ever when nobody comes);
+ * O_NOCTTY keeps a terminal from becoming ours. What was opened is then
+ * required to be a regular file (fstat in lifecycle.c's open_ring(), before
+ * anything else: -EPROTO), so O_NONBLOCK never matters afterwards (it has
+ * no effect on a regular file). A directory is open(2)'s -EISDIR; a socket,
+ * which open(2) refuses with -ENXIO, is -EPROTO like the others.
+ */
+#define OPEN_FLAGS (O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
+
+static int open_errno(void)
+{
+	return errno == ENXIO ? -EPROTO : errno == ENAMETOOLONG ? -EINVAL : -errno;
+}
 
 static int check_roles(int roles)
 {
@@ -72,7 +90,7 @@ static int size_object(int fd, const struct shmring_config *cfg, int set_mode, o
 static void shm_unlink_if_ours(const char *name, int fd)
 {
 	struct stat mine, now;
-	int cur = shm_open(name, O_RDONLY | O_CLOEXEC, 0);
+	int cur = shm_open(name, O_RDONLY | OPEN_FLAGS, 0);
 	if (cur < 0)
 		return;
 	int same = fstat(fd, &mine) == 0 && fstat(cur, &now) == 0 &&
@@ -96,7 +114,7 @@ int shmring_create(const char *name, const struct shmring_config *cfg, int roles
 		return rc;
 	if (cfg->flags & SHMRING_HUGEPAGES)
 		return -EINVAL;   /* shm objects are never huge-page backed */
-	int fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC,
+	int fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | OPEN_FLAGS,
 	                  cfg->mode ? cfg->mode : 0600);
 	if (fd < 0)
 		return errno == ENAMETOOLONG ? -EINVAL : -errno;
@@ -123,7 +141,7 @@ static int open_rw_or_ro(int fd_rw, int roles, int (*again)(const char *), const
 
 static int shm_open_ro(const char *name)
 {
-	return shm_open(name, O_RDONLY | O_CLOEXEC, 0);
+	return shm_open(name, O_RDONLY | OPEN_FLAGS, 0);
 }
 
 int shmring_open(const char *name, int roles, struct shmring **out)
@@ -135,10 +153,10 @@ int shmring_open(const char *name, int roles, struct shmring **out)
 	*out = NULL;
 	if ((rc = shmring__check_name(name)) || (rc = check_roles(roles)))
 		return rc;
-	int fd = open_rw_or_ro(shm_open(name, O_RDWR | O_CLOEXEC, 0), roles, shm_open_ro, name,
+	int fd = open_rw_or_ro(shm_open(name, O_RDWR | OPEN_FLAGS, 0), roles, shm_open_ro, name,
 	                       &readonly);
 	if (fd < 0)
-		return errno == ENAMETOOLONG ? -EINVAL : -errno;
+		return open_errno();
 	struct shmring__place where = { .name = name };
 	return shmring__open_ring(fd, readonly, &where, roles, out);
 }
@@ -175,7 +193,7 @@ int shmring_create_file(const char *path, const struct shmring_config *cfg, int 
 	if ((rc = shmring__check_path(path)) || (rc = shmring__check_config(cfg)) ||
 	    (rc = check_roles(roles)))
 		return rc;
-	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, cfg->mode ? cfg->mode : 0600);
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | OPEN_FLAGS, cfg->mode ? cfg->mode : 0600);
 	if (fd < 0)
 		return -errno;
 	struct shmring__place where = { .path = path };
@@ -192,7 +210,7 @@ int shmring_create_file(const char *path, const struct shmring_config *cfg, int 
 
 static int file_open_ro(const char *path)
 {
-	return open(path, O_RDONLY | O_CLOEXEC);
+	return open(path, O_RDONLY | OPEN_FLAGS);
 }
 
 int shmring_open_file(const char *path, int roles, struct shmring **out)
@@ -204,10 +222,10 @@ int shmring_open_file(const char *path, int roles, struct shmring **out)
 	*out = NULL;
 	if ((rc = shmring__check_path(path)) || (rc = check_roles(roles)))
 		return rc;
-	int fd = open_rw_or_ro(open(path, O_RDWR | O_CLOEXEC), roles, file_open_ro, path,
+	int fd = open_rw_or_ro(open(path, O_RDWR | OPEN_FLAGS), roles, file_open_ro, path,
 	                       &readonly);
 	if (fd < 0)
-		return -errno;
+		return errno == ENXIO ? -EPROTO : -errno;
 	struct shmring__place where = { .path = path };
 	return shmring__open_ring(fd, readonly, &where, roles, out);
 }
@@ -249,6 +267,38 @@ int shmring_fd(const struct shmring *r)
 	return ((const struct shmring__handle *)r)->priv.fd;
 }
 
+/*
+ * May we map the object on fd, received from someone we may not trust? A
+ * holder of a descriptor of an unsealed object can truncate it under our
+ * mapping: SIGBUS at our next access. A memfd can be sealed against that,
+ * and every memfd ring is (shmring_create_memfd(): F_SEAL_SHRINK |
+ * F_SEAL_GROW | F_SEAL_SEAL), so a memfd without F_SEAL_SHRINK and
+ * F_SEAL_GROW is refused (-EPROTO: not what a memfd ring is). It is a memfd
+ * when its name under /proc/self/fd says so, or, without /proc, when it
+ * may still be sealed (no F_SEAL_SEAL: only a memfd made with
+ * MFD_ALLOW_SEALING is in that state). F_GET_SEALS alone cannot tell: a
+ * shm_open object or any tmpfs or hugetlbfs file answers F_SEAL_SEAL too.
+ * Those, and files elsewhere (F_GET_SEALS fails), cannot be sealed at all:
+ * accepted, as shmring_open() accepts a name; the risk is documented
+ * (docs/api.md: a peer with write access can truncate them).
+ */
+static int check_seals(int fd)
+{
+	int seals = fcntl(fd, F_GET_SEALS);
+	if (seals < 0)
+		return 0;   /* not sealable: not a memfd */
+	if ((seals & (F_SEAL_SHRINK | F_SEAL_GROW)) == (F_SEAL_SHRINK | F_SEAL_GROW))
+		return 0;
+	if (!(seals & F_SEAL_SEAL))
+		return -EPROTO;   /* a memfd its creator could have sealed */
+	char proc[64], link[16];
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(proc, link, sizeof(link));
+	if (n >= 7 && !memcmp(link, "/memfd:", 7))
+		return -EPROTO;   /* a memfd that can no longer be sealed */
+	return 0;
+}
+
 int shmring_open_fd(int fd, int roles, struct shmring **out)
 {
 	int rc;
@@ -266,6 +316,8 @@ int shmring_open_fd(int fd, int roles, struct shmring **out)
 	int readonly = (acc & O_ACCMODE) == O_RDONLY;
 	if (readonly && roles)
 		return -EACCES;   /* a role needs a descriptor open for writing */
+	if ((rc = check_seals(fd)))
+		return rc;
 	int own = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	if (own < 0)
 		return -errno;

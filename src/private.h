@@ -258,6 +258,13 @@ int shmring__peer_held(struct shmring *r, int side);   /* read-only */
 int shmring__producer_died_unreaped(struct shmring *r);
 void shmring__track(struct shmring *r);     /* on the process's handle list */
 void shmring__untrack(struct shmring *r);
+/* the handle's lock descriptor (priv->lock_fd), opened and closed under
+ * the fork handler's mutex: never inheritable untracked. r is tracked */
+int shmring__open_lock_fd(struct shmring *r);
+void shmring__close_lock_fd(struct shmring *r);
+/* test-only: called while a new lock descriptor is open but not yet the
+ * handle's (under the fork mutex); NULL in production */
+extern void (*shmring__test_hook_lock_fd)(void);
 
 /* ---- event.c: shmring_event_fd() / shmring_arm() ---- */
 void shmring__event_stop(struct shmring *r);   /* from shmring_close() */

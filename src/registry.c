@@ -22,6 +22,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "private.h"
@@ -333,7 +334,8 @@ unsigned shmring__live_peers(struct shmring *r, int side, int force)
 /* ---- fork: a child inherits handles, not attachments ---- */
 
 /*
- * Every open handle of the process is on this list. In a forked child each
+ * Every open handle of the process is on this list (from before its lock
+ * descriptor is opened, shmring__open_lock_fd()). In a forked child each
  * handle's lock descriptor is closed at once: the locks are the parent's
  * proof of life and must end with the parent, not with a child that may
  * never touch the ring (or exec something that runs for hours). The child's
@@ -369,6 +371,74 @@ static void after_fork_child(void)
 static void install_fork_handlers(void)
 {
 	pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+}
+
+/*
+ * The descriptor that holds our registry locks: a second open file
+ * description of the same object, never mapped (a mapping keeps its open
+ * file, and so its locks, alive after close). Reopened through
+ * /proc/self/fd (always visible to ourselves, whatever hidepid says); where
+ * /proc is missing, by name or path, checked to be the same object (an
+ * anonymous ring then cannot be attached with a role: -ENOENT).
+ *
+ * Opened and handed to the handle under live_mutex, which the fork
+ * handler's prepare step takes: a fork from another thread comes either
+ * before the open (the child has no copy) or after the handle holds the
+ * descriptor (after_fork_child() closes the child's copy), never in
+ * between, where the child would keep an untracked copy of the open file
+ * description, and with it, once we take our entry locks on it, our
+ * liveness for as long as the child lives (issue 22, item 8). Every path
+ * that attaches comes here (create, create_file, create_memfd, open,
+ * open_file, open_fd: lifecycle.c's attach()). The cost: a fork in
+ * another thread waits for this open (a /proc reopen, or a name or path
+ * where /proc is missing).
+ */
+void (*shmring__test_hook_lock_fd)(void);
+
+int shmring__open_lock_fd(struct shmring *r)
+{
+	char path[64];
+	struct stat a, b;
+	int fd, rc = 0;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", priv(r)->fd);
+	pthread_mutex_lock(&live_mutex);
+	do
+		fd = open(path, O_RDWR | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	while (fd < 0 && errno == EINTR);
+	/* by name or path (O_NONBLOCK, O_NOCTTY: whatever is there now; it
+	 * must be our object, checked below) */
+	if (fd < 0 && priv(r)->name[0])
+		fd = shm_open(priv(r)->name, O_RDWR | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0);
+	else if (fd < 0 && priv(r)->path)
+		fd = open(priv(r)->path, O_RDWR | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		rc = -errno;
+		goto out;
+	}
+	if (shmring__test_hook_lock_fd)
+		shmring__test_hook_lock_fd();
+	if (fstat(fd, &a) < 0 || fstat(priv(r)->fd, &b) < 0 ||
+	    a.st_dev != b.st_dev || a.st_ino != b.st_ino) {
+		close(fd);
+		rc = -ESTALE;   /* the name now names another object */
+		goto out;
+	}
+	priv(r)->lock_fd = fd;
+out:
+	pthread_mutex_unlock(&live_mutex);
+	return rc;
+}
+
+/* close the lock descriptor (its locks go with it), under the same mutex:
+ * the fork handler never sees a number that is no longer ours */
+void shmring__close_lock_fd(struct shmring *r)
+{
+	pthread_mutex_lock(&live_mutex);
+	if (priv(r)->lock_fd >= 0)
+		close(priv(r)->lock_fd);
+	priv(r)->lock_fd = -1;
+	pthread_mutex_unlock(&live_mutex);
 }
 
 void shmring__track(struct shmring *r)

@@ -114,10 +114,30 @@ uint64_t shmring__data_size(unsigned kind, uint32_t slot_size, uint64_t slots)
 	return packed ? (slots * unit + 7) & ~UINT64_C(7) : slots * unit;
 }
 
-/* the largest record of a packed ring: header + slot_size rounded up to 8 */
-static uint64_t packed_max_record(uint32_t slot_size)
+/*
+ * Can an empty packed ring with a record area of `area` bytes always take a
+ * largest record (8 + align8(slot_size) = M bytes), wherever the producer
+ * stands? A record never wraps: at offset off with fewer than M bytes
+ * before the end, the producer pads those bytes and writes at 0, so it
+ * needs (area - off) + M bytes free. The padding is shorter than the
+ * record and a multiple of 8: at most M - 8 bytes. Every offset that is a
+ * multiple of 8 is reachable (an empty message takes 8 bytes), the worst
+ * being area - M + 8, so the rule is exact:
+ *
+ *     area >= M + (M - 8) = 2 * align8(slot_size) + 8
+ *
+ * A smaller area accepts a largest record at some offsets and at others
+ * never, however long the producer waits (issue 22, item 4: 2 slots of 64
+ * bytes stuck after one 56-byte message). We refuse such shapes rather
+ * than make room reachable some other way: the producer cannot move the
+ * consumer's index, and publishing the padding on its own would hand
+ * consumers readiness with no message behind it; refusing keeps every
+ * guarantee of the engine simple (an empty ring takes any message).
+ */
+static int packed_area_ok(uint64_t area, uint32_t slot_size)
 {
-	return sizeof(struct shmring__rec_packed) + (((uint64_t)slot_size + 7) & ~UINT64_C(7));
+	uint64_t payload = ((uint64_t)slot_size + 7) & ~UINT64_C(7);
+	return area >= 2 * payload + sizeof(struct shmring__rec_packed);
 }
 
 /* total object size, or 0 on overflow (kind: the engine kind) */
@@ -145,9 +165,9 @@ int shmring__check_config(const struct shmring_config *cfg)
 	uint64_t total = total_size(engine, cfg->slot_size, cfg->slots);
 	if (!total || total > SHMRING__MAX_TOTAL)
 		return -EINVAL;
-	/* a packed ring must hold its largest record */
+	/* an empty packed ring must always take its largest record */
 	if (engine == SHMRING__KIND_PACKED &&
-	    total - SHMRING__HDR_SIZE < packed_max_record(cfg->slot_size))
+	    !packed_area_ok(total - SHMRING__HDR_SIZE, cfg->slot_size))
 		return -EINVAL;
 	return 0;
 }
@@ -195,8 +215,8 @@ int shmring__check_header(const struct shmring__hdr *h, uint64_t obj_size,
 	uint64_t want = total_size(engine, slot_size, slots);
 	if (!want || total != want || total > obj_size || total > SHMRING__MAX_TOTAL)
 		return -EPROTO;
-	if (engine == SHMRING__KIND_PACKED &&
-	    total - SHMRING__HDR_SIZE < packed_max_record(slot_size))
+	/* from the copies read above, as create's check */
+	if (engine == SHMRING__KIND_PACKED && !packed_area_ok(total - SHMRING__HDR_SIZE, slot_size))
 		return -EPROTO;
 	out->kind = kind;
 	out->slot_size = slot_size;

@@ -8,6 +8,9 @@
  * lost-wake-up race between processes.
  */
 #include <criterion/criterion.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/epoll.h>
@@ -150,6 +153,78 @@ Test(event, arm_edge_cases)
 	shmring_event_fd(p);
 	cr_assert_eq(shmring_arm(p), 1, "room already: ready");
 	shmring_close(obs);
+	shmring_close(p);
+	shmring_unlink(n);
+}
+
+/* how many descriptors this process has open (/proc/self/fd, less the
+ * directory's own) */
+static int open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+	if (!d)
+		return -1;
+	for (struct dirent *e; (e = readdir(d));)
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n - 1;
+}
+
+/*
+ * A handle with an event descriptor inherited across fork() (issue 22,
+ * item 7): in the child, arm and event_fd are -EINVAL (the watcher thread
+ * is the parent's; arm used to dereference the wait table a forked copy
+ * does not have: SIGSEGV, or, forked while armed, claim to be armed), and
+ * close frees the child's event state: its copy of the eventfd is closed
+ * (and the struct freed; valgrind/ASan see no leak), the parent's watcher
+ * is not touched and still works. Forked once with the parent's watcher
+ * idle, once while armed.
+ */
+Test(event, forked_copy_arm_is_einval_and_close_frees_it, .timeout = 20)
+{
+	char n[64], buf[8];
+	struct shmring *c, *p;
+	struct shmring_config cfg = { .kind = SHMRING_SPSC, .slot_size = 8, .slots = 8 };
+	test_name(n, sizeof(n), "evfork");
+	cr_assert_eq(shmring_create(n, &cfg, SHMRING_CONSUMER, &c), 0);
+	cr_assert_eq(shmring_open(n, SHMRING_PRODUCER, &p), 0);
+	int efd = shmring_event_fd(c);
+	cr_assert_geq(efd, 0);
+	for (int armed = 0; armed < 2; armed++) {
+		if (armed)
+			cr_assert_eq(shmring_arm(c), 0, "empty: armed");
+		pid_t kid = fork();
+		cr_assert_geq(kid, 0);
+		if (kid == 0) {
+			if (shmring_arm(c) != -EINVAL)
+				_exit(10);
+			if (shmring_event_fd(c) != -EINVAL)
+				_exit(11);
+			if (fcntl(efd, F_GETFD) < 0)
+				_exit(12);   /* the child's copy is there before close */
+			int before = open_fds(), ring_fd = shmring_fd(c);
+			shmring_close(c);
+			if (fcntl(efd, F_GETFD) >= 0)
+				_exit(13);   /* still open: leaked */
+			if (fcntl(ring_fd, F_GETFD) >= 0)
+				_exit(14);
+			if (open_fds() != before - 2)
+				_exit(15);   /* the ring's descriptor and the eventfd */
+			_exit(0);
+		}
+		int st = test_wait_child(kid, 10000);
+		cr_assert_eq(st, 0, "%s: child exit %d (139 = SIGSEGV; 10: arm, 11: event_fd, "
+		             "13: the eventfd leaked, 15: descriptors left)",
+		             armed ? "forked while armed" : "forked idle", st);
+	}
+	/* the parent's watcher still reports data */
+	struct pollfd pf = { .fd = efd, .events = POLLIN };
+	cr_assert_eq(shmring_send(p, "x", 1, 0), 0);
+	cr_assert_eq(poll(&pf, 1, 5000), 1, "the parent's watcher still works");
+	cr_assert_eq(shmring_recv(c, buf, sizeof(buf), 0), 1);
+	shmring_close(c);
 	shmring_close(p);
 	shmring_unlink(n);
 }

@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include "common.h"
 #include "../src/private.h"   /* the tests below drive internals */
@@ -63,6 +64,129 @@ Test(liveness, forked_child_does_not_keep_a_dead_producer_alive, .timeout = 20)
 	kill(grandchild, SIGKILL);
 	cr_assert_eq(rc, -EPIPE, "recv -> %zd while the forked child lives", rc);
 	cr_assert_lt(took_ms, 1000, "end of stream seen after %lld ms", (long long)took_ms);
+	shmring_close(c);
+	shmring_unlink(n);
+}
+
+/*
+ * Another thread forks while shmring_open() has opened the lock descriptor
+ * of a new attachment but the handle does not hold it yet (issue 22, item
+ * 8). The child must not keep an untracked copy of that open file
+ * description: its locks would keep the producer "alive" for as long as
+ * the child lives (the consumer got -ETIMEDOUT instead of -EPIPE, a
+ * takeover -EBUSY). The library's test hook runs at exactly that point and
+ * releases a forker thread; it returns once the fork is done (the window
+ * was open to it) or once the forker sleeps in futex() after starting to
+ * fork (the fork waits for the library: the window is closed to it), so
+ * the outcome never depends on scheduling.
+ */
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int go;
+	_Atomic pid_t tid;      /* the forker thread */
+	_Atomic int forking, forked;
+	int pidfd;              /* write end: the grandchild's pid */
+} fk = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, 0, -1 };
+
+static void *forker(void *arg)
+{
+	(void)arg;
+	atomic_store(&fk.tid, (pid_t)syscall(SYS_gettid));
+	pthread_mutex_lock(&fk.mu);
+	while (!fk.go)
+		pthread_cond_wait(&fk.cv, &fk.mu);
+	pthread_mutex_unlock(&fk.mu);
+	atomic_store(&fk.forking, 1);
+	pid_t kid = fork();
+	if (kid == 0) {   /* the grandchild: lives on, ring untouched */
+		pid_t me = getpid();
+		if (write(fk.pidfd, &me, sizeof(me)) != (ssize_t)sizeof(me))
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	atomic_store(&fk.forked, 1);
+	return NULL;
+}
+
+/* is thread tid asleep in futex()? (/proc/self/task/TID/syscall: the
+ * number of the call it is blocked in) */
+static int asleep_in_futex(pid_t tid)
+{
+	char path[64], buf[128] = "";
+	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", (int)tid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	return n > 0 && buf[0] >= '0' && buf[0] <= '9' && atol(buf) == SYS_futex;
+}
+
+static void fork_in_the_window(void)
+{
+	shmring__test_hook_lock_fd = NULL;   /* once */
+	pthread_mutex_lock(&fk.mu);
+	fk.go = 1;
+	pthread_cond_signal(&fk.cv);
+	pthread_mutex_unlock(&fk.mu);
+	while (!atomic_load(&fk.forked) &&
+	       !(atomic_load(&fk.forking) && asleep_in_futex(atomic_load(&fk.tid))))
+		test_sleep_ms(1);
+}
+
+Test(liveness, fork_during_open_does_not_keep_a_dead_producer_alive, .timeout = 30)
+{
+	char n[64], buf[8];
+	struct shmring *c, *p;
+	struct shmring_config cfg = { .kind = SHMRING_SPSC, .slot_size = 8, .slots = 4 };
+	int pids[2], ready[2];
+	test_name(n, sizeof(n), "forkopen");
+	cr_assert_eq(shmring_create(n, &cfg, SHMRING_CONSUMER, &c), 0);
+	cr_assert_eq(pipe(pids), 0);
+	cr_assert_eq(pipe(ready), 0);
+	pid_t prod = fork();
+	if (prod == 0) {
+		pthread_t t;
+		fk.pidfd = pids[1];
+		if (pthread_create(&t, NULL, forker, NULL))
+			_exit(1);
+		while (!atomic_load(&fk.tid))
+			test_sleep_ms(1);
+		shmring__test_hook_lock_fd = fork_in_the_window;
+		int rc = shmring_open(n, SHMRING_PRODUCER, &p);
+		pthread_join(t, NULL);
+		char ok = rc == 0 && atomic_load(&fk.forked) ? 'y' : 'n';
+		if (write(ready[1], &ok, 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();   /* until killed: no close, no shutdown */
+	}
+	close(pids[1]);
+	close(ready[1]);
+	pid_t grandchild = 0;
+	char ok = 0;
+	cr_assert_eq(read(pids[0], &grandchild, sizeof(grandchild)), (ssize_t)sizeof(grandchild));
+	cr_assert_eq(read(ready[0], &ok, 1), 1);
+	cr_assert_eq(ok, 'y', "the producer opened its role, the fork happened");
+	kill(prod, SIGKILL);
+	cr_assert_eq(test_wait_child(prod, 5000), 128 + SIGKILL);
+	cr_assert_eq(kill(grandchild, 0), 0, "the forked child lives on");
+
+	int64_t t0 = test_now_ns();
+	ssize_t rc = shmring_recv(c, buf, sizeof(buf), 3000000000);
+	int64_t took_ms = (test_now_ns() - t0) / 1000000;
+	int takeover = shmring_open(n, SHMRING_PRODUCER, &p);
+	int alive = kill(grandchild, 0) == 0;
+	kill(grandchild, SIGKILL);
+	cr_assert(alive, "the forked child lived through the checks");
+	cr_expect_eq(rc, -EPIPE, "recv -> %zd after %lld ms while the forked child lives", rc,
+	             (long long)took_ms);
+	cr_expect_lt(took_ms, 1000, "end of stream seen after %lld ms", (long long)took_ms);
+	cr_expect_eq(takeover, 0, "a new producer -> %d while the forked child lives", takeover);
+	if (takeover == 0)
+		shmring_close(p);
 	shmring_close(c);
 	shmring_unlink(n);
 }

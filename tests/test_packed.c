@@ -9,6 +9,7 @@
  */
 #include <criterion/criterion.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sys/mman.h>
@@ -69,15 +70,23 @@ Test(packed, sizing_and_refusals)
 	cfg.slot_size = 4;    /* 2 * 4 = 8 bytes cannot hold a 16-byte record */
 	cfg.slots = 2;
 	cr_assert_eq(shmring_create(name, &cfg, 0, &r), -EINVAL);
-	cfg.slot_size = 8;    /* 16 bytes: exactly one record of 8 */
+	cfg.slot_size = 8;    /* 16 bytes hold one record of 8, but not after an
+	                       * empty message (8 bytes of padding + 16) */
+	cr_assert_eq(shmring_create(name, &cfg, 0, &r), -EINVAL);
+	cfg.slot_size = 5;    /* 4 * 5 = 24 = 2 * 8 + 8: the smallest accepted */
+	cfg.slots = 4;
 	cr_assert_eq(shmring_create(name, &cfg, SHMRING_PRODUCER | SHMRING_CONSUMER, &r), 0);
 	char buf[16] = "12345678";
-	cr_assert_eq(shmring_send(r, buf, 8, 0), 0);
+	cr_assert_eq(shmring_send(r, buf, 5, 0), 0);
+	cr_assert_eq(shmring_send(r, buf, 0, 0), 0);
 	cr_assert_eq(shmring_send(r, buf, 0, 0), -EAGAIN, "full");
-	cr_assert_eq(shmring_send(r, buf, 9, 0), -EMSGSIZE);
-	cr_assert_eq(shmring_recv(r, buf, 8, 0), 8);
-	cr_assert_eq(shmring_send(r, buf, 1, 0), 0);
-	cr_assert_eq(shmring_recv(r, buf, 8, 0), 1);
+	cr_assert_eq(shmring_send(r, buf, 6, 0), -EMSGSIZE);
+	cr_assert_eq(shmring_recv(r, buf, 8, 0), 5);
+	cr_assert_eq(shmring_recv(r, buf, 8, 0), 0);
+	cr_assert_eq(shmring_send(r, buf, 5, 0), 0, "at offset 0 after the wrap");
+	cr_assert_eq(shmring_recv(r, buf, 8, 0), 5);
+	cr_assert_eq(shmring_send(r, buf, 5, 0), 0, "offset 16: 8 bytes of padding + 16");
+	cr_assert_eq(shmring_recv(r, buf, 8, 0), 5);
 	shmring_close(r);
 	shmring_unlink(name);
 }
@@ -411,6 +420,151 @@ Test(packed, reserve_waits_for_a_whole_record, .init = setup_64x4, .fini = teard
 	cr_assert_eq(shmring_reserve(ring, &w, 0), -EAGAIN);
 	cr_assert_eq(shmring_reserve(ring, &w, 2000000), -ETIMEDOUT);
 	cr_assert_eq(shmring_send(ring, buf, 8, 0), 0, "a small message still fits");
+}
+
+/*
+ * An empty ring always takes a largest record, whatever offset the
+ * producer is at (issue 22, item 4). Padding before a record fills the rest
+ * of the area, which is less than the record: up to align8(slot_size)
+ * bytes. So a configuration is accepted only when its area holds a largest
+ * record plus that padding, 2 * align8(slot_size) + 8 bytes; one that is
+ * accepted must then take a slot_size message (send, reserve, POLLOUT) at
+ * every offset the producer can reach (0-byte messages step it 8 at a time).
+ */
+static uint64_t align8(uint64_t x) { return (x + 7) & ~UINT64_C(7); }
+
+/* the producer's offset in the record area (the ring is empty) */
+static uint64_t prod_off(struct shmring *r)
+{
+	struct shmring_info in;
+	cr_assert_eq(shmring_info(r, &in), 0);
+	return in.prod_idx % in.data_size;
+}
+
+/* move an empty ring's producer to offset off: 0-byte messages (8 bytes
+ * each), received at once */
+static void go_to(struct shmring *r, uint64_t off)
+{
+	char b[8];
+	while (prod_off(r) != off) {
+		cr_assert_eq(shmring_send(r, b, 0, 0), 0);
+		cr_assert_eq(shmring_recv(r, b, sizeof(b), 0), 0);
+	}
+}
+
+Test(packed, empty_ring_takes_a_largest_record_at_every_offset, .timeout = 30)
+{
+	static const struct { uint32_t slot_size; uint64_t slots; } cases[] = {
+		{ 64, 2 }, { 4, 4 }, { 8, 2 }, { 1, 2 }, { 1000, 2 }, { 3, 4 },   /* too small */
+		{ 1, 16 }, { 121, 2 },
+		{ 5, 4 }, { 8, 4 }, { 3, 8 }, { 64, 4 }, { 60, 4 }, { 100, 8 },   /* enough */
+		{ 13, 8 }, { 1, 32 }, { 1000, 4 },
+	};
+	static char msg[1000], buf[1000];
+	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct shmring *r;
+		uint32_t ss = cases[i].slot_size;
+		uint64_t n = cases[i].slots, area = align8((uint64_t)ss * n);
+		int fits = area >= 2 * align8(ss) + 8;
+		struct shmring_config cfg = { .kind = SHMRING_SPSC, .slot_size = ss, .slots = n,
+		                              .flags = SHMRING_PACKED };
+		test_name(name, sizeof(name), "pkreach");
+		int rc = shmring_create(name, &cfg, SHMRING_PRODUCER | SHMRING_CONSUMER, &r);
+		if (!fits)
+			cr_expect_eq(rc, -EINVAL, "%" PRIu64 " x %u (area %" PRIu64 " < %" PRIu64
+			             "): create gave %d, want -EINVAL", n, ss, area,
+			             2 * align8(ss) + 8, rc);
+		else
+			cr_assert_eq(rc, 0, "%" PRIu64 " x %u (area %" PRIu64 "): create gave %d",
+			             n, ss, area, rc);
+		if (rc)
+			continue;
+		/* accepted: the empty ring must take a slot_size message at every
+		 * offset (on a refused shape this shows where it would stick) */
+		for (uint64_t off = 0; off < area; off += 8) {
+			struct shmring_pollitem it = { r, SHMRING_POLLOUT, 0 };
+			struct shmring_slot s;
+			go_to(r, off);
+			cr_expect_eq(shmring_poll(&it, 1, 0), 1, "%" PRIu64 " x %u, offset %" PRIu64
+			             ": no POLLOUT on an empty ring", n, ss, off);
+			rc = shmring_send(r, msg, ss, 0);
+			cr_expect_eq(rc, 0, "%" PRIu64 " x %u, offset %" PRIu64 ": send(%u) on an "
+			             "empty ring gave %d", n, ss, off, ss, rc);
+			if (rc) {
+				cr_expect_eq(shmring_send(r, msg, ss, 2000000), -ETIMEDOUT);
+				break;   /* stuck for good: nothing will ever free room */
+			}
+			cr_assert_eq(shmring_recv(r, buf, sizeof(buf), 0), (ssize_t)ss);
+			go_to(r, off);
+			rc = shmring_reserve(r, &s, 0);
+			cr_expect_eq(rc, 0, "%" PRIu64 " x %u, offset %" PRIu64 ": reserve on an "
+			             "empty ring gave %d", n, ss, off, rc);
+			if (rc)
+				break;
+			cr_assert_eq(shmring_commit(r, &s, ss), 0);
+			cr_assert_eq(shmring_recv(r, buf, sizeof(buf), 0), (ssize_t)ss);
+		}
+		shmring_close(r);
+		shmring_unlink(name);
+	}
+}
+
+/* ... and at open: a header whose shape could stall is -EPROTO, judged from
+ * the values open read (the test hook rewrites the header after that read:
+ * what the handle binds is the copy, never a re-read) */
+extern void (*shmring__test_hook_open)(void);   /* src/validate.c, test-only */
+static struct shmring__hdr *hook_hdr;
+static uint32_t hook_slot_size;
+static uint64_t hook_slots;
+
+static void rewrite_shape(void)
+{
+	hook_hdr->slot_size = hook_slot_size;
+	hook_hdr->slots = hook_slots;
+	hook_hdr->total_size = SHMRING_HEADER_BYTES + align8((uint64_t)hook_slot_size * hook_slots);
+}
+
+Test(packed, open_refuses_a_shape_that_could_stall)
+{
+	struct shmring *r, *o;
+	struct shmring_config cfg = { .kind = SHMRING_SPSC, .slot_size = 64, .slots = 4,
+	                              .flags = SHMRING_PACKED };
+	test_name(name, sizeof(name), "pkstall");
+	cr_assert_eq(shmring_create(name, &cfg, 0, &r), 0);   /* area 256 */
+	hook_hdr = r->hdr;
+	/* 2 x 64: area 128 < 2 * 64 + 8, a consistent header otherwise */
+	hook_slot_size = 64;
+	hook_slots = 2;
+	rewrite_shape();
+	cr_assert_eq(shmring_open(name, SHMRING_CONSUMER, &o), -EPROTO, "2 x 64");
+	cr_assert_eq(shmring_open(name, 0, &o), -EPROTO, "2 x 64, an observer");
+	/* read as 2 x 64, rewritten to 4 x 64 before the checks: still refused */
+	hook_slots = 4;
+	shmring__test_hook_open = rewrite_shape;
+	cr_assert_eq(shmring_open(name, SHMRING_CONSUMER, &o), -EPROTO, "judged from the copy");
+	shmring__test_hook_open = NULL;
+	/* read as 4 x 64, rewritten to 2 x 64: the handle keeps 4 x 64 */
+	hook_slots = 2;
+	shmring__test_hook_open = rewrite_shape;
+	cr_assert_eq(shmring_open(name, SHMRING_PRODUCER | SHMRING_CONSUMER, &o), 0);
+	shmring__test_hook_open = NULL;
+	struct shmring_info in;
+	cr_assert_eq(shmring_info(o, &in), 0);
+	cr_assert_eq(in.slots, 4);
+	cr_assert_eq(in.data_size, 256);
+	shmring_close(o);
+	/* 4 x 4: area 16 < 2 * 8 + 8 */
+	hook_slot_size = 4;
+	hook_slots = 4;
+	rewrite_shape();
+	cr_assert_eq(shmring_open(name, SHMRING_CONSUMER, &o), -EPROTO, "4 x 4");
+	/* 4 x 5: area 24 = 2 * 8 + 8, the smallest that never stalls */
+	hook_slot_size = 5;
+	rewrite_shape();
+	cr_assert_eq(shmring_open(name, SHMRING_CONSUMER, &o), 0, "4 x 5");
+	shmring_close(o);
+	shmring_close(r);
+	shmring_unlink(name);
 }
 
 /* ---- a hostile writer: scribbles on records and indices ---- */

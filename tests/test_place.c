@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -119,6 +120,134 @@ Test(place, file_ring_errors)
 	cr_assert_eq(shmring_create_file(other, &bad, 0, &r), -EINVAL);
 	cr_assert_eq(access(other, F_OK), -1);
 	unlink(path);
+}
+
+/*
+ * A path (or shm name) that names something other than a regular file is
+ * refused at once (issue 22, item 10): a FIFO, a symlink to one, a
+ * character device or a socket with -EPROTO, a directory with -EISDIR (as
+ * open(2) says). Before, the observer's read-only retry opened a FIFO
+ * without O_NONBLOCK and waited for a writer for ever (a process that may
+ * not write the FIFO: here nobody), and a socket gave -ENXIO. Each open
+ * runs in a child that reports its result; -1000: it did not return
+ * within 3 s (it hung; the child is killed).
+ */
+static int open_in_child(int as_nobody, const char *path, const char *shm, int roles)
+{
+	int p[2], rc = -1000;
+	cr_assert_eq(pipe(p), 0);
+	pid_t kid = fork();
+	cr_assert_geq(kid, 0);
+	if (kid == 0) {
+		struct shmring *r = NULL;
+		if (as_nobody && (setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534)))
+			_exit(1);
+		int got = path ? shmring_open_file(path, roles, &r) : shmring_open(shm, roles, &r);
+		_exit(write(p[1], &got, sizeof(got)) == (ssize_t)sizeof(got) ? 0 : 2);
+	}
+	close(p[1]);
+	int st = test_wait_child(kid, 3000);
+	if (st != 0 || read(p[0], &rc, sizeof(rc)) != (ssize_t)sizeof(rc))
+		rc = st == -1 ? -1000 : -1001;
+	close(p[0]);
+	return rc;
+}
+
+Test(place, open_refuses_what_is_not_a_regular_file, .timeout = 60)
+{
+	char fifo[128], link[128], sub[128], sock[128], shm[64], shm_path[96];
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	snprintf(link, sizeof(link), "%s/fifo-link", dir);
+	snprintf(sub, sizeof(sub), "%s/sub", dir);
+	snprintf(sock, sizeof(sock), "%s/sock", dir);
+	test_name(shm, sizeof(shm), "fifo");
+	snprintf(shm_path, sizeof(shm_path), "/dev/shm%s", shm);
+	cr_assert_eq(chmod(dir, 0755), 0);   /* nobody may look inside */
+	cr_assert_eq(mkfifo(fifo, 0444), 0);
+	cr_assert_eq(chmod(fifo, 0444), 0);  /* whatever the umask: nobody may not write */
+	cr_assert_eq(symlink(fifo, link), 0);
+	cr_assert_eq(mkdir(sub, 0755), 0);
+	cr_assert_eq(mkfifo(shm_path, 0444), 0);
+	cr_assert_eq(chmod(shm_path, 0444), 0);
+	int sfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	cr_assert_lt(strlen(sock), sizeof(sa.sun_path));
+	memcpy(sa.sun_path, sock, strlen(sock) + 1);
+	cr_assert_eq(bind(sfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+
+	for (int nobody = 0; nobody < 2; nobody++) {
+		const char *who = nobody ? "as nobody" : "as root";
+		int rc;
+		rc = open_in_child(nobody, fifo, NULL, 0);
+		cr_expect_eq(rc, -EPROTO, "%s: open_file(FIFO), observer: %d", who, rc);
+		rc = open_in_child(nobody, link, NULL, 0);
+		cr_expect_eq(rc, -EPROTO, "%s: open_file(symlink to a FIFO), observer: %d", who, rc);
+		rc = open_in_child(nobody, fifo, NULL, SHMRING_CONSUMER);
+		cr_expect_eq(rc, nobody ? -EACCES : -EPROTO, "%s: open_file(FIFO), consumer: %d",
+		             who, rc);
+		rc = open_in_child(nobody, NULL, shm, 0);
+		cr_expect_eq(rc, -EPROTO, "%s: open(a FIFO in /dev/shm), observer: %d", who, rc);
+		rc = open_in_child(nobody, sub, NULL, 0);
+		cr_expect_eq(rc, -EISDIR, "%s: open_file(directory): %d", who, rc);
+		rc = open_in_child(nobody, "/dev/null", NULL, 0);
+		cr_expect_eq(rc, -EPROTO, "%s: open_file(/dev/null): %d", who, rc);
+		rc = open_in_child(nobody, sock, NULL, 0);
+		cr_expect_eq(rc, -EPROTO, "%s: open_file(a socket): %d", who, rc);
+	}
+	close(sfd);
+	unlink(shm_path);
+}
+
+/*
+ * A descriptor received from elsewhere that is a memfd must carry
+ * F_SEAL_SHRINK | F_SEAL_GROW (issue 22, item 10): whoever else holds an
+ * unsealed one can truncate it under our mapping (SIGBUS). Every memfd ring
+ * has them (shmring_create_memfd seals it). A shm_open object or a file
+ * cannot be sealed at all: accepted, with the risk documented.
+ */
+Test(place, open_fd_requires_a_sealed_memfd)
+{
+	char name[64];
+	static unsigned char image[65536];
+	struct shmring *r0, *r;
+	test_name(name, sizeof(name), "seals");
+	cr_assert_eq(shmring_create(name, &small, 0, &r0), 0);
+	struct stat st;
+	cr_assert_eq(fstat(shmring_fd(r0), &st), 0);
+	size_t size = (size_t)st.st_size;
+	cr_assert_leq(size, sizeof(image));
+	cr_assert_eq(pread(shmring_fd(r0), image, size, 0), (ssize_t)size);
+	static const struct { unsigned mfd; int seals; int want; const char *what; } cases[] = {
+		{ MFD_ALLOW_SEALING, 0, -EPROTO, "unsealed" },
+		{ 0, -1, -EPROTO, "made without MFD_ALLOW_SEALING" },
+		{ MFD_ALLOW_SEALING, F_SEAL_SHRINK, -EPROTO, "sealed against shrinking only" },
+		{ MFD_ALLOW_SEALING, F_SEAL_SEAL, -EPROTO, "sealed against new seals only" },
+		{ MFD_ALLOW_SEALING, F_SEAL_SHRINK | F_SEAL_GROW, 0, "shrink and grow sealed" },
+		{ MFD_ALLOW_SEALING, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL, 0, "as create_memfd" },
+	};
+	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int mfd = memfd_create("ring-image", MFD_CLOEXEC | cases[i].mfd);
+		cr_assert_geq(mfd, 0);
+		cr_assert_eq(write(mfd, image, size), (ssize_t)size);
+		if (cases[i].seals > 0)
+			cr_assert_eq(fcntl(mfd, F_ADD_SEALS, cases[i].seals), 0);
+		for (int roles = 0; roles <= SHMRING_CONSUMER; roles += SHMRING_CONSUMER) {
+			int rc = shmring_open_fd(mfd, roles, &r);
+			cr_expect_eq(rc, cases[i].want, "a memfd %s, roles %d: %d", cases[i].what,
+			             roles, rc);
+			if (rc == 0)
+				shmring_close(r);
+		}
+		close(mfd);
+	}
+	/* a shm_open object cannot be sealed: accepted */
+	int fd = shm_open(name, O_RDWR | O_CLOEXEC, 0);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(shmring_open_fd(fd, SHMRING_CONSUMER, &r), 0);
+	shmring_close(r);
+	close(fd);
+	shmring_close(r0);
+	shmring_unlink(name);
 }
 
 static int open_fd_consumer(const void *arg, struct shmring **r)

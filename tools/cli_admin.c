@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <fnmatch.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -310,19 +311,33 @@ int cmd_info(int argc, char **argv)
 /*
  * Calls fn for every shmring in /dev/shm (shown as /NAME), or among the
  * regular files of the directory dir (shown as DIR/NAME: a path, as the
- * other commands take it). A file is a shmring when an observer open
- * succeeds; -EPROTO (something else) and -ENOENT (gone meanwhile) are
- * skipped silently, other failures are warnings. Files smaller than a ring
- * header are skipped without opening (the library would wait for a creator
- * that is not coming). Returns the number of warnings, or a negative errno
- * when the directory cannot be read (reported).
+ * other commands take it). Each entry is opened once, relative to the open
+ * directory, without following a symlink and without waiting (a FIFO or a
+ * device is never waited on: O_NONBLOCK, O_NOCTTY); what it is is asked of
+ * that descriptor (fstat), and the ring is looked at through it (a
+ * read-only observer, shmring_open_fd), so that what fn is told about (the
+ * struct found) is the file that was looked at, whatever the name names by
+ * then. Symlinks, other file types, and files smaller than a ring header
+ * are skipped without a word (the library would wait for a creator that is
+ * not coming); so are -EPROTO (not a ring) and -ENOENT (gone meanwhile);
+ * other failures are warnings. Returns the number of warnings, or a
+ * negative errno when the directory cannot be read (reported).
  */
 static int by_name(const void *a, const void *b)
 {
 	return strcmp(a, b);   /* each entry starts with its name */
 }
 
-typedef void (*ring_fn)(const char *name, struct shmring *r, void *arg);
+/* a ring for_each_ring() found: its name as shown, and the file looked at */
+struct found {
+	const char *name;   /* /NAME or DIR/NAME */
+	int dfd;            /* the directory it is in, open */
+	const char *file;   /* its entry there */
+	dev_t dev;          /* the file looked at (fstat of the descriptor) */
+	ino_t ino;
+};
+
+typedef void (*ring_fn)(const struct found *f, struct shmring *r, void *arg);
 
 /* the ring matches one of the shell patterns (all rings when there are
  * none): a pattern with a '/' matches the ring as shown (/NAME, DIR/NAME),
@@ -386,26 +401,39 @@ static int for_each_ring(const char *dir, char **pats, int npats, ring_fn fn, vo
 		}
 		snprintf(list[n++].name, sizeof(list->name), "%s", e->d_name);
 	}
-	closedir(d);
 	/* sorted by name: stable output for people and scripts */
 	qsort(list, n, sizeof(*list), by_name);
 
+	int dfd = dirfd(d);
 	for (size_t i = 0; i < n; i++) {
-		char shown[CLI_RING_MAX], path[sizeof(SHM_DIR) + CLI_RING_MAX];
+		char shown[CLI_RING_MAX];
 		struct stat st;
 		if (dir) {
 			if (join_path(dir, list[i].name, shown, sizeof(shown)))
 				continue;
-			snprintf(path, sizeof(path), "%s", shown);
 		} else {
 			snprintf(shown, sizeof(shown), "/%s", list[i].name);
-			snprintf(path, sizeof(path), "%s%s", SHM_DIR, shown);
 		}
-		if (!name_matches(shown, list[i].name, pats, npats) || lstat(path, &st) < 0 ||
-		    !S_ISREG(st.st_mode) || (uint64_t)st.st_size < SHMRING_HEADER_BYTES)
+		if (!name_matches(shown, list[i].name, pats, npats))
 			continue;
+		int fd = openat(dfd, list[i].name,
+		                O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+		if (fd < 0) {
+			int err = errno;
+			/* a symlink (ELOOP), gone, a socket (ENXIO): not a ring here */
+			if (err != ELOOP && err != ENOENT && err != ENXIO) {
+				fprintf(stderr, "shmring: %s: warning: %s: %s\n", cli_cmd, shown,
+				        shmring_strerror(-err));
+				warnings++;
+			}
+			continue;
+		}
 		struct shmring *r;
-		int rc = cli_open_observer(shown, &r);
+		int rc = fstat(fd, &st) < 0 ? -errno
+		         : !S_ISREG(st.st_mode) || (uint64_t)st.st_size < SHMRING_HEADER_BYTES
+		                 ? -EPROTO
+		                 : shmring_open_fd(fd, 0, &r);
+		close(fd);   /* the handle has its own */
 		if (rc == -EPROTO || rc == -ENOENT || rc == -EINVAL)
 			continue;
 		if (rc < 0) {
@@ -414,9 +442,11 @@ static int for_each_ring(const char *dir, char **pats, int npats, ring_fn fn, vo
 			warnings++;
 			continue;
 		}
-		fn(shown, r, arg);
+		struct found f = { shown, dfd, list[i].name, st.st_dev, st.st_ino };
+		fn(&f, r, arg);
 		shmring_close(r);
 	}
+	closedir(d);
 	free(list);
 	return warnings;
 }
@@ -447,8 +477,9 @@ struct ls_ctx {
 	unsigned count;
 };
 
-static void ls_one(const char *name, struct shmring *r, void *arg)
+static void ls_one(const struct found *f, struct shmring *r, void *arg)
 {
+	const char *name = f->name;
 	struct ls_ctx *c = arg;
 	struct snapshot s;
 	char h1[32], h2[32];
@@ -538,8 +569,21 @@ struct stale_ctx {
 	unsigned removed;
 };
 
-static void stale_one(const char *name, struct shmring *r, void *arg)
+/* remove the file f found, if its name still names it: never a file that
+ * replaced it after it was looked at. 0, or a negative errno */
+static int unlink_found(const struct found *f)
 {
+	struct stat now;
+	if (fstatat(f->dfd, f->file, &now, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	if (now.st_dev != f->dev || now.st_ino != f->ino)
+		return -ESTALE;   /* replaced meanwhile: not the ring we checked */
+	return unlinkat(f->dfd, f->file, 0) < 0 ? -errno : 0;
+}
+
+static void stale_one(const struct found *f, struct shmring *r, void *arg)
+{
+	const char *name = f->name;
 	struct stale_ctx *c = arg;
 	struct shmring_info in;
 	struct timespec now;
@@ -554,7 +598,12 @@ static void stale_one(const char *name, struct shmring *r, void *arg)
 	if (age < c->min_age)
 		return;
 	if (!c->dry_run) {
-		int rc = cli_ring_unlink(name);
+		int rc = unlink_found(f);
+		if (rc == -ESTALE) {
+			fprintf(stderr, "shmring: %s: warning: %s: replaced by another file while "
+			        "it was checked; not removed\n", cli_cmd, name);
+			return;
+		}
 		if (rc < 0 && rc != -ENOENT) {
 			cli_fail(name, rc);
 			c->failures++;

@@ -190,14 +190,30 @@ static const char *dir_of(const char *path, char *buf, size_t size)
 	return buf;
 }
 
+/* a ring's object opened read-only to look at it: never a wait (a FIFO
+ * opened without O_NONBLOCK waits for a writer) nor a controlling
+ * terminal; -1 (errno set) if it cannot be opened, or is not a regular
+ * file (EPROTO) */
+static int open_to_look(const char *ring)
+{
+	int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+	int fd = cli_is_path(ring) ? open(ring, flags) : shm_open(ring, flags, 0);
+	struct stat st;
+	if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
+		close(fd);
+		errno = EPROTO;
+		return -1;
+	}
+	return fd;
+}
+
 /* the layout version written in a ring's header when it is a shmring of
  * another layout version (then -EPROTO says only "not a ring we speak"),
  * else 0: read from the object itself, for the error message */
 unsigned cli_other_layout(const char *ring)
 {
 	struct { uint64_t magic; uint32_t version; } id;
-	int fd = cli_is_path(ring) ? open(ring, O_RDONLY | O_CLOEXEC)
-	                           : shm_open(ring, O_RDONLY, 0);
+	int fd = open_to_look(ring);
 	if (fd < 0)
 		return 0;
 	ssize_t n = pread(fd, &id, sizeof(id), 0);
@@ -505,8 +521,7 @@ int cli_open_observer(const char *name, struct shmring **out)
 	 * that maps it writable, and the kernel may refuse (RLIMIT_MEMLOCK);
 	 * looking needs no lock: a read-only descriptor gives a read-only
 	 * observer, which the library does not lock */
-	int fd = cli_is_path(name) ? open(name, O_RDONLY | O_CLOEXEC)
-	                           : shm_open(name, O_RDONLY | O_CLOEXEC, 0);
+	int fd = open_to_look(name);
 	if (fd < 0)
 		return rc;
 	int ro = shmring_open_fd(fd, 0, out);

@@ -54,8 +54,16 @@ rm -f $(addprefix $(DESTDIR)$(MANDIR)/man7/,$(notdir $(MAN7)))
 endef
 
 # -- tests --
-test-cli: $(CLI_BIN)
-	$(Q)tests/cli/test_cli.sh $(CLI_BIN)
+# an LD_PRELOAD shim that replaces a file while the tool looks at it
+SWAP_SHIM := $(BUILD)/tests/swap_shim.so
+
+$(SWAP_SHIM): tests/cli/swap_shim.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) -std=gnu11 $(WARN) $(OPT) -fPIC -shared -o $@ $< -ldl
+
+test-cli: $(CLI_BIN) $(SWAP_SHIM)
+	$(Q)tests/cli/test_cli.sh $(CLI_BIN) $(SWAP_SHIM)
 
 # a producer that sends one message, then exec()s sleep (test_liveness.sh)
 LIVENESS_EXEC := $(BUILD)/tests/exec_producer

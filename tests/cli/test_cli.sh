@@ -1,13 +1,15 @@
 #!/bin/sh
 # tests/cli/test_cli.sh - the shmring command-line tool end to end.
-#   tests/cli/test_cli.sh PATH/TO/shmring
+#   tests/cli/test_cli.sh PATH/TO/shmring PATH/TO/swap_shim.so
 # Every ring it makes is named /cli-test-PID-* or lies in a temporary
 # directory; all are removed on exit.
 # Ends with "N passed, M failed"; exits non-zero if anything failed.
 set -u
 
-CLI=${1:?usage: test_cli.sh PATH/TO/shmring}
+CLI=${1:?usage: test_cli.sh PATH/TO/shmring PATH/TO/swap_shim.so}
 case $CLI in /*) ;; *) CLI=$(pwd)/$CLI ;; esac
+SHIM=${2:?usage: test_cli.sh PATH/TO/shmring PATH/TO/swap_shim.so}
+case $SHIM in /*) ;; *) SHIM=$(pwd)/$SHIM ;; esac
 P=cli-test-$$
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/shmring-cli.XXXXXX")
 pass=0
@@ -411,6 +413,39 @@ grep -q "no such directory: $D/missing\$" "$TMP/err" && ok || bad "missing dir: 
 expect 3 "info in a missing directory" "$CLI" info "$D/missing/r"
 expect 3 "pop --wait 0 in a missing directory" "$CLI" pop --wait 0 "$D/missing/r"
 expect 3 "a file as a directory" "$CLI" info "$D/junk/r"
+# what is not a regular file at a ring's path: a clean error at once, never
+# a hang (looking at a FIFO used to wait for a writer; timeout: exit 124)
+mkfifo "$D/fifo" "/dev/shm/$P-fifo"
+ln -s "$D/fifo" "$D/fifo-link"
+expect 6 "info of a FIFO" timeout 10 "$CLI" info "$D/fifo"
+expect 6 "info of a symlink to a FIFO" timeout 10 "$CLI" info "$D/fifo-link"
+expect 6 "info of a FIFO in /dev/shm" timeout 10 "$CLI" info "/$P-fifo"
+expect 6 "info of a character device" timeout 10 "$CLI" info /dev/null
+expect 6 "rm of a FIFO" timeout 10 "$CLI" rm "$D/fifo"
+grep -q "not a shmring" "$TMP/err" && [ -p "$D/fifo" ] && ok || bad "rm of a FIFO: $(cat "$TMP/err")"
+expect 6 "rm of a FIFO in /dev/shm" timeout 10 "$CLI" rm "/$P-fifo"
+[ -p "/dev/shm/$P-fifo" ] && ok || bad "rm removed the FIFO in /dev/shm"
+expect 0 "ls of a DIR with a FIFO" timeout 10 "$CLI" ls "$D"
+expect 0 "rm --stale of a DIR with a FIFO" timeout 10 "$CLI" rm --stale "$D"
+[ -p "$D/fifo" ] && [ -L "$D/fifo-link" ] && ok || bad "rm --stale removed a FIFO or a link"
+rm -f "$D/fifo" "$D/fifo-link" "/dev/shm/$P-fifo"
+# rm --stale DIR removes only the file it checked: one that another file
+# replaces while the tool looks at it stays (the shim renames the decoy over
+# it at the tool's first fstat of the ring's descriptor); and a symlink to a
+# stale ring is not followed
+mkdir "$D/swap" "$D/elsewhere"
+expect 0 "create a ring to be replaced" "$CLI" create "$D/swap/r"
+echo precious > "$TMP/decoy"
+expect 0 "rm --stale while the file is replaced" env SHMRING_TEST_SWAP_AT="$D/swap/r" \
+	SHMRING_TEST_SWAP_FROM="$TMP/decoy" LD_PRELOAD="$SHIM" "$CLI" rm --stale "$D/swap"
+[ ! -e "$TMP/decoy" ] && grep -q precious "$D/swap/r" 2>/dev/null && ! grep -q "^removed" "$TMP/out" &&
+	ok || bad "rm --stale removed the file that replaced the ring: $(cat "$TMP/out" "$TMP/err")"
+rm -f "$D/swap/r"
+expect 0 "create a ring behind a symlink" "$CLI" create "$D/elsewhere/r"
+ln -s "$D/elsewhere/r" "$D/swap/link"
+expect 0 "rm --stale of a DIR with a symlink to a ring" "$CLI" rm --stale "$D/swap"
+[ -e "$D/elsewhere/r" ] && [ -L "$D/swap/link" ] && ok || bad "rm --stale followed a symlink"
+rm -rf "$D/swap" "$D/elsewhere"
 expect 2 "--hugepages on a shm name" "$CLI" create --hugepages "/$P-huge"
 grep -q "hugetlbfs" "$TMP/err" && [ ! -e "/dev/shm/$P-huge" ] && ok ||
 	bad "--hugepages on a shm name: $(cat "$TMP/err")"
