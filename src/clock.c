@@ -85,36 +85,61 @@ int64_t shmring__spin_budget(struct shmring *r, int dir, int64_t now)
 }
 
 /*
- * Could yielding our CPU let another process of this ring run: the
- * claimant that holds us up, or one of our side with work to do? Only if
- * some other attachment may run where we may; else a sched_yield() is a
- * system call for nothing. Rescanned at most every SHMRING__LIVENESS_NS.
+ * Where this ring's attachments may run, as the registry's affinity hints
+ * say, rescanned at most every SHMRING__LIVENESS_NS:
+ * - share: could yielding our CPU let another process of this ring run
+ *   (the claimant that holds us up, or one of our side with work to do)?
+ *   Only if some other attachment may run where we may; else a
+ *   sched_yield() is a system call for nothing.
+ * - crowded: are there more attached processes than CPUs they may run on
+ *   together (a worker pool on a small machine or a CPU-limited
+ *   container)? Then a waiter's spin mostly keeps a peer that has work off
+ *   the CPU, and wait.c yields instead (see shmring__crowded()).
  */
-int shmring__may_share_cpu(struct shmring *r, int64_t now)
+static void placement_scan(struct shmring *r, int64_t now)
 {
 	struct shmring__priv *pv = priv(r);
-
-	if (pv->share_checked_ns && now - pv->share_checked_ns < SHMRING__LIVENESS_NS)
-		return pv->share;
-	uint64_t mine = shmring__cpu_mask();
+	uint64_t mine = shmring__cpu_mask(), all = mine;
+	unsigned procs = 1;   /* ourselves */
 	int any = 0;
+
 	pv->share_checked_ns = now;
-	for (int side = 0; side < 2 && !any; side++) {
+	for (int side = 0; side < 2; side++) {
 		const struct shmring__peer *tab = side ? r->hdr->consumers : r->hdr->producers;
 		int self = side ? pv->cons_entry : pv->prod_entry;
-		for (unsigned i = 0; i < SHMRING__MAX_PEERS && !any; i++) {
+		unsigned n = shmring__public_kind(r->kind) == SHMRING_SPSC ? 1 : SHMRING__MAX_PEERS;
+		for (unsigned i = 0; i < n; i++) {
 			if ((int)i == self)
 				continue;
 			/* relaxed: hints (owner, cpus); a stale value costs
 			 * one useless yield or one missed */
-			if (!shmring__load_relaxed64(&tab[i].owner))
+			uint64_t owner = shmring__load_relaxed64(&tab[i].owner);
+			if (!owner)
 				continue;
 			uint64_t c = shmring__load_relaxed64(&tab[i].cpus);
-			any = !mine || !c || (c & mine);
+			any |= !mine || !c || (c & mine);
+			all = all && c ? all | c : 0;
+			procs += owner != pv->self_id;   /* our other role: same process */
 		}
 	}
+	long online = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned ncpu = all ? (unsigned)__builtin_popcountll(all) : online > 0 ? (unsigned)online : 1;
 	pv->share = any;
-	return any;
+	pv->crowded = procs > ncpu;
+}
+
+int shmring__may_share_cpu(struct shmring *r, int64_t now)
+{
+	if (!priv(r)->share_checked_ns || now - priv(r)->share_checked_ns >= SHMRING__LIVENESS_NS)
+		placement_scan(r, now);
+	return priv(r)->share;
+}
+
+int shmring__crowded(struct shmring *r, int64_t now)
+{
+	if (!priv(r)->share_checked_ns || now - priv(r)->share_checked_ns >= SHMRING__LIVENESS_NS)
+		placement_scan(r, now);
+	return priv(r)->crowded;
 }
 
 /* the policy's last word without reading the clock: may r spin at all? */

@@ -125,7 +125,9 @@ struct shmring__priv {
 	int64_t spin_checked_ns;    /* when it was last refreshed */
 	uint64_t cpus;              /* our affinity as last published (CPUs 0-63) */
 	int64_t share_checked_ns;   /* shmring__may_share_cpu()'s last scan */
-	int share;                  /* and its answer */
+	int share;                  /* and its answers: another attachment may
+	                             * run on our CPUs; */
+	int crowded;                /* more attached processes than CPUs */
 	uint8_t held_shift[2];      /* MPMC held wait, [data, space]: the bound
 	                             * is SHMRING__HELD_SPIN_NS >> this */
 
@@ -181,6 +183,14 @@ static inline void shmring__refresh_fast(struct shmring *r)
 #define SHMRING__YIELD_GAP_NS     20000   /* ... yielding the CPU after this,
                                            * then after gaps doubling up to */
 #define SHMRING__YIELD_GAP_MAX_NS 1000000 /* this */
+#ifndef SHMRING__CROWD_SPIN_NS            /* (-D for experiments) */
+#define SHMRING__CROWD_SPIN_NS     2000   /* crowded (more processes than
+                                           * CPUs): spin this long, then */
+#endif
+#ifndef SHMRING__CROWD_YIELD_NS
+#define SHMRING__CROWD_YIELD_NS 1000000   /* yield at every look, through the
+                                           * spin budget and this past it */
+#endif
 
 /* ---- clock.c: time and CPU placement ---- */
 int64_t shmring__now_ns(void);
@@ -195,6 +205,9 @@ int shmring__may_spin(struct shmring *r);   /* without reading the clock */
  * on a CPU we may run on? From the registry's affinity hints, refreshed at
  * most every 50 ms; 1 when unknown */
 int shmring__may_share_cpu(struct shmring *r, int64_t now);
+/* more attached processes (both sides, us included) than the CPUs they may
+ * run on together; same scan and rate as shmring__may_share_cpu() */
+int shmring__crowded(struct shmring *r, int64_t now);
 int64_t shmring__deadline(int64_t now, int64_t timeout_ns);   /* saturating */
 struct shmring__pace {
 	int64_t start, deadline, spin;   /* all 0 before the first call */

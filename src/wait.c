@@ -388,6 +388,34 @@ static int keep_spinning(struct shmring *r, const struct shmring__wait_for *w,
 	return 1;
 }
 
+/*
+ * More processes attached than CPUs to run them (shmring__crowded()): a
+ * worker pool of 1 producer and 4 consumers on 2 CPUs, say. There what we
+ * wait for is usually a peer that is runnable but not running, often
+ * queued behind us on our own CPU: spinning only delays it, and sleeping
+ * costs a membarrier (an IPI to every CPU), a FUTEX_WAIT and the peer's
+ * FUTEX_WAKE per wait. So once we have spun SHMRING__CROWD_SPIN_NS (the
+ * peer may be running elsewhere and almost done), give the CPU away at
+ * every look (sched_yield: the kernel runs whoever is queued here, or
+ * returns at once), through the spin budget and SHMRING__CROWD_YIELD_NS
+ * past it, then sleep as usual. Handles that sleep at once (budget 0) are
+ * left alone. Returns 1 when it yielded in place of a sleep (over_budget)
+ * or of a spin.
+ */
+static int crowd_yield(struct shmring *r, const struct shmring__pace *pace, int over_budget)
+{
+	int64_t waited = pace->now - pace->start;
+
+	if (pace->spin == 0 || waited < SHMRING__CROWD_SPIN_NS)
+		return 0;
+	if (over_budget && waited - pace->spin >= SHMRING__CROWD_YIELD_NS)
+		return 0;   /* yielded long enough: sleep */
+	if (!shmring__crowded(r, pace->now))
+		return 0;
+	sched_yield();
+	return 1;
+}
+
 static int64_t budget(void *ctx, int64_t now)
 {
 	struct budget_of *b = ctx;
@@ -431,6 +459,8 @@ int shmring__wait(struct shmring *r, const struct shmring__wait_for *w, int64_t 
 			rc = shmring__pace(&pace, timeout_ns, budget, &b, &until);
 			if (rc < 0)
 				return rc;
+			if (crowd_yield(r, &pace, rc))
+				rc = 0;   /* yielded instead of spinning or sleeping */
 			if (rc && !keep_spinning(r, w, &held, &pace)) {
 				held.done = held.since != 0;   /* held, then slept */
 				rc = sleep_once(r, w, until);
