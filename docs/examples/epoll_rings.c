@@ -10,11 +10,13 @@
  *
  * Build: cc -o epoll_rings epoll_rings.c $(pkg-config --cflags --libs shmring)
  */
+#define _POSIX_C_SOURCE 200809L   /* nanosleep, in strict -std=c11 too */
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <shmring.h>
 
@@ -34,7 +36,7 @@ static void feed(long count)
 			if (shmring_send(p[i], &n, sizeof(n), -1))
 				_exit(2);
 		if (n % 100 == 99)
-			usleep(2000);   /* let the loop run dry and sleep */
+			nanosleep(&(struct timespec){ 0, 2000000 }, NULL);   /* let the loop run dry and sleep */
 	}
 	for (int i = 0; i < NRINGS; i++) {
 		shmring_shutdown(p[i]);

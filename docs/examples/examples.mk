@@ -1,6 +1,7 @@
 # docs/examples/examples.mk - build (and smoke-test) the examples, so they
 # cannot rot. Included by the top Makefile.
 #   make examples        -> $(BUILD)/examples/{producer,consumer,zerocopy,mpmc_pool,poll_rings,...}
+#                           (C ones in strict -std=c11, as a user may build them)
 #                           and the C++17 ones (*.cc: cxx_ring), built with
 #                           -std=c++17 -Wall -Wextra -Werror
 #   make test-examples   run each one briefly
@@ -15,7 +16,7 @@ examples: $(EXAMPLE_BINS)
 $(BUILD)/examples/%: docs/examples/%.c $(LIB_A) $(LIB_HDRS)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $@")
-	$(Q)$(CC) $(CPPFLAGS_S) $(CFLAGS_APP) -o $@ $< $(LIB_A) $(LDFLAGS_APP)
+	$(Q)$(CC) $(CPPFLAGS_S) $(CFLAGS_APP) -std=c11 -o $@ $< $(LIB_A) $(LDFLAGS_APP)
 
 $(BUILD)/examples/%: docs/examples/%.cc include/shmring.hpp $(LIB_A) $(LIB_HDRS)
 	@mkdir -p $(dir $@)

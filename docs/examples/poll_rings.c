@@ -9,6 +9,7 @@
  * Build: cc -O2 -o poll_rings poll_rings.c $(pkg-config --cflags --libs shmring)
  * Run:   ./poll_rings [COUNT]
  */
+#define _POSIX_C_SOURCE 200809L   /* nanosleep, in strict -std=c11 too */
 #include <shmring.h>
 #include <stdio.h>
 #include <stdlib.h>
