@@ -181,4 +181,14 @@ const char *cli_stream_truncated(struct shmring *r, const struct cli_stream_end 
  * or read-only where a ring created with --mlock cannot be locked */
 int cli_open_observer(const char *name, struct shmring **out);
 
+/* Prometheus text exposition (cli_prom.c): one ring's figures as read */
+struct cli_prom_ring {
+	const char *name;            /* the ring argument as given */
+	struct shmring_info info;
+	struct shmring_stats stats;
+	int end_reason;              /* shmring_end_reason() of an observer */
+};
+/* every metric family once (HELP, TYPE), a sample per ring and side */
+void cli_prom_write(FILE *f, const struct cli_prom_ring *rings, size_t n);
+
 #endif /* SHMRING_CLI_H */

@@ -6,7 +6,9 @@ set -eu
 
 # build tools, test and benchmark libraries, sanitizer/fuzzer runtimes,
 # plotting, man-page linting, JSON checks in the CLI tests, model checking,
-# cmake (test-install builds a CMake project against the installed package)
+# cmake (test-install builds a CMake project against the installed package),
+# prometheus_client (the CLI test parses `info --prometheus` with it), and
+# wheel + setuptools (an offline `pip install --no-build-isolation ./python`)
 PKGS="
 make
 gcc
@@ -28,6 +30,9 @@ relacy-dev
 python3-pytest
 python3-numpy
 python3-zmq
+python3-prometheus-client
+python3-wheel
+python3-setuptools
 "
 
 missing() {
