@@ -1,6 +1,8 @@
 # bench/bench.mk - benchmarks (included by the top Makefile)
-#   make bench        the IPC comparison, quick (3 reps x 0.25 s per case, about 75 s)
-#   make bench-full   9 reps x 0.4 s, 13 sizes, the 64 MiB huge-page rows, + microbench;
+#   make bench        the IPC comparison, quick (3 reps x 0.25 s per case, about 100 s;
+#                     the MPMC shapes at 64 B)
+#   make bench-full   9 reps x 0.4 s, 13 sizes, the 64 MiB huge-page rows, the MPMC
+#                     shapes at 8, 64 and 512 B, + microbench;
 #                     JSON in bench/results/, then make bench-doc (plots, docs/benchmarks.md)
 #   make bench-doc    docs/*.png and the generated results part of docs/benchmarks.md
 #                     from BENCH_JSON (default: the last bench-full)
@@ -19,9 +21,9 @@ MICRO_BENCH  := $(BENCH_DIR)/micro
 IPC_SRCS     := bench/ipc_bench.c bench/harness.c bench/msgloop.c bench/report.c \
                 bench/transports_shm.c bench/transports_os.c bench/transport_urcu.c \
                 bench/transport_wait.c bench/transport_ref_ff.c bench/transport_huge.c \
-                bench/report_files.c
+                bench/transport_ref_vyukov.c bench/report_files.c
 IPC_HDRS     := bench/ipc_bench.h bench/msgloop.h bench/report.h bench/report_int.h bench/ref_ring.h bench/ref_ff.h \
-                bench/ref_loops.h
+                bench/ref_loops.h bench/ref_vyukov.h
 BENCH_RESULTS := bench/results
 BENCH_ARGS   ?=
 BENCH_LOCK   ?=
@@ -29,6 +31,8 @@ MICRO_ARGS   ?=
 BENCH_JSON   ?= $(BENCH_RESULTS)/ipc-full.json
 FULL_SIZES   := 8,16,32,64,128,256,512,1024,2048,4096,8192,16384,65536
 FULL_REPS    := 9
+# the MPMC shapes (shm-mpmc-*, ref-vyukov-*; issue 23): the quick run 64 B only
+FULL_MPMC_SIZES := 8,64,512
 # the usual transports, and the 64 MiB ring with and without huge pages (issue 13)
 FULL_TRANS   := default,shm-64m,shm-64m-huge
 BENCH_LOCK_ARG = $(if $(BENCH_LOCK),--lock $(BENCH_LOCK))
@@ -63,7 +67,7 @@ bench: $(IPC_BENCH)
 bench-full: $(IPC_BENCH) $(MICRO_BENCH)
 	@mkdir -p $(BENCH_RESULTS)
 	$(Q)$(IPC_BENCH) --reps $(FULL_REPS) --duration 0.4 --sizes $(FULL_SIZES) \
-		--transports $(FULL_TRANS) $(BENCH_LOCK_ARG) \
+		--mpmc-sizes $(FULL_MPMC_SIZES) --transports $(FULL_TRANS) $(BENCH_LOCK_ARG) \
 		--json $(BENCH_RESULTS)/ipc-full.json --csv $(BENCH_RESULTS)/ipc-full.csv $(BENCH_ARGS)
 	$(Q)$(if $(BENCH_LOCK),flock -x $(BENCH_LOCK)) $(MICRO_BENCH) \
 		--benchmark_repetitions=$(FULL_REPS) --benchmark_report_aggregates_only=true \

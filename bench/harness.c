@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * harness.c - running one case: set the transport up, fork its producer(s)
- * and consumer(s) (or one child with two threads), pin them, start them
- * together through a shared flag, wait for them, and turn what they report
- * into one case_out, checking that every producer's messages arrived
- * exactly once (count and sum of sequence numbers). Also the services the
- * sides call: the start and stop of the clocks (wall and CPU time), pinning,
+ * and consumer(s) (or one child with two threads), pin them (not the MPMC
+ * worker-pool shapes: transport.unpinned), start them together through a
+ * shared flag, wait for them, and turn what they report into one case_out,
+ * checking that every producer's messages arrived exactly once (count and
+ * sum of sequence numbers). Also the services the sides call: the start
+ * and stop of the clocks (wall and CPU time, context switches), pinning,
  * failures.
  */
 #include <errno.h>
@@ -38,11 +39,14 @@ static double tv_s(struct timeval tv)
 	return (double)tv.tv_sec + (double)tv.tv_usec * 1e-6;
 }
 
-/* CPU seconds of the calling thread */
-static double thread_cpu_s(void)
+/* CPU seconds and context switches (voluntary + involuntary) of the calling
+ * thread; RUSAGE_THREAD: the same as RUSAGE_SELF for a side that is a
+ * single-threaded process, and each thread's own for the threads cases */
+static double thread_usage(uint64_t *csw)
 {
 	struct rusage ru;
 	getrusage(RUSAGE_THREAD, &ru);
+	*csw = (uint64_t)ru.ru_nvcsw + (uint64_t)ru.ru_nivcsw;
 	return tv_s(ru.ru_utime) + tv_s(ru.ru_stime);
 }
 
@@ -214,7 +218,9 @@ void side_ready(struct bctx *c)
 		sched_yield();
 	c->res->t0 = c->sh->go_time;
 	/* RUSAGE_THREAD: every side is a single-threaded process or one thread */
-	c->res->cpu_s = -thread_cpu_s();
+	uint64_t csw;
+	c->res->cpu_s = -thread_usage(&csw);
+	c->res->csw = 0 - csw;      /* side_done adds the count then: the difference */
 }
 
 int side_running(struct bctx *c)
@@ -224,7 +230,9 @@ int side_running(struct bctx *c)
 
 void side_done(struct bctx *c)
 {
-	c->res->cpu_s += thread_cpu_s();
+	uint64_t csw;
+	c->res->cpu_s += thread_usage(&csw);
+	c->res->csw += csw;
 	c->res->t1 = now_s();
 }
 
@@ -394,12 +402,16 @@ static int collect_latency(const struct side_result *r, struct case_out *o)
 static int collect_stream(const struct side_result *r, int nprod, int ncons, size_t size,
                           struct case_out *o)
 {
-	uint64_t sent = 0, got = 0;
+	uint64_t sent = 0, got = 0, csw = 0, yields = 0, futex = 0, memb = 0;
 	double pcpu = 0, ccpu = 0, t0 = 1e300, t1 = 0;
-	int failed = 0;
+	int failed = 0, has_yield = 0, has_futex = 0;
+	int64_t spin = 0;
 	for (int i = 0; i < nprod; i++) {
 		sent += r[i].msgs;
 		pcpu += r[i].cpu_s;
+		csw += r[i].csw;
+		yields += r[i].yields;
+		has_yield |= r[i].has_yield;
 		uint64_t cnt = 0, sum = 0, m = r[i].msgs;
 		for (int j = 0; j < ncons; j++) {
 			cnt += r[MAX_SIDE + j].seq_cnt[i];
@@ -418,6 +430,20 @@ static int collect_stream(const struct side_result *r, int nprod, int ncons, siz
 		const struct side_result *q = &r[MAX_SIDE + j];
 		got += q->msgs;
 		ccpu += q->cpu_s;
+		csw += q->csw;
+		yields += q->yields;
+		has_yield |= q->has_yield;
+		/* shmring's counters are the ring's, not the process's: each consumer
+		 * reports their change from its go to its done, and those windows
+		 * nearly coincide, so the widest one counts (a sum would count every
+		 * call once per consumer) */
+		if (q->has_futex) {
+			if (!has_futex)
+				spin = q->spin_ns;
+			has_futex = 1;
+			futex = q->futex_calls > futex ? q->futex_calls : futex;
+			memb = q->membarriers > memb ? q->membarriers : memb;
+		}
 		if (q->t0 < t0)
 			t0 = q->t0;
 		if (q->t1 > t1)
@@ -430,14 +456,17 @@ static int collect_stream(const struct side_result *r, int nprod, int ncons, siz
 	}
 	if (failed)
 		return 1;
-	const struct side_result *c0 = &r[MAX_SIDE];
+	double per_1k = 1000.0 / (double)got;
 	o->msgs = got;
 	o->mps = (double)got / (t1 - t0);
 	o->bps = o->mps * (double)size;
 	o->pcpu = pcpu / ((double)got / 1e6);
 	o->ccpu = ccpu / ((double)got / 1e6);
-	o->futex = c0->has_futex ? (double)c0->futex_calls * 1000.0 / (double)got : NAN;
-	o->spin_ns = c0->has_futex ? (double)c0->spin_ns : NAN;
+	o->futex = has_futex ? (double)futex * per_1k : NAN;
+	o->memb = has_futex ? (double)memb * per_1k : NAN;
+	o->spin_ns = has_futex ? (double)spin : NAN;
+	o->yield = has_yield ? (double)yields * per_1k : NAN;
+	o->csw = (double)csw * per_1k;     /* every process (or thread) of the case */
 	return 0;
 }
 
@@ -452,20 +481,25 @@ int run_case(const struct transport *t, size_t size, double duration, int latenc
 	c.duration = duration;
 	c.nprod = latency ? 1 : t->nprod;
 	c.ncons = latency ? 1 : t->ncons;
-	c.cpu_prod = cpu_prod;
-	c.cpu_cons = cpu_cons;
 	c.spin_ns = t->spin_ns;
 	c.burst = t->burst;
 	for (int i = 0; i < MAX_FDS; i++)
 		c.fd[i] = -1;
-	/* capacity: about 4 MiB of slots, 16..4096 messages */
+	/* capacity: about 4 MiB of slots, 16..4096 messages, unless the
+	 * transport says (the MPMC shapes: MPMC_SLOTS) */
 	uint64_t want = (4u << 20) / (size + 8), slots = 16;
 	while (slots < want && slots < 4096)
 		slots <<= 1;
-	c.slots = slots;
+	c.slots = t->slots ? t->slots : slots;
+	/* the worker-pool shapes: the scheduler places every side */
+	if (t->unpinned)
+		cpu_prod = cpu_cons = -1;
 	serial++;
 	snprintf(c.name, sizeof(c.name), "/shmring-bench-%d-%u-a", (int)getpid(), serial);
 	snprintf(c.name2, sizeof(c.name2), "/shmring-bench-%d-%u-b", (int)getpid(), serial);
+
+	c.cpu_prod = cpu_prod;
+	c.cpu_cons = cpu_cons;
 
 	c.sh = mmap(NULL, sizeof(struct bshared), PROT_READ | PROT_WRITE,
 	            MAP_SHARED | MAP_ANONYMOUS, -1, 0);

@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * ipc_bench.c - the IPC comparison: shmring against pipes, sockets, POSIX
- * message queues, a reference ring, semaphores and liburcu. This file owns
+ * message queues, the reference rings (two SPSC, one MPMC queue in two
+ * waiting styles), semaphores and liburcu. This file owns
  * the options and the run loop; harness.c runs one case, report.c prints
  * the results, transports_*.c move the messages.
  *
  * Each case forks its producer(s) and consumer(s) (separate processes, or
  * two threads of one child for liburcu), pins producers to one CPU and
- * consumers to another, starts them together through a shared flag, and
+ * consumers to another (the MPMC shapes other than 1x1: not pinned, a
+ * worker pool's placement), starts them together through a shared flag, and
  * lets the producers send for --duration seconds. The consumers check every
  * message's sequence number; the parent checks counts and sums. Cases are
  * interleaved (every transport and size once per repetition) because the
@@ -15,7 +17,8 @@
  * runs.
  *
  *   ipc_bench [--reps N] [--duration S] [--sizes 8,64,...] [--lat-sizes 8,4096]
- *             [--transports a,b,...] [--no-stream] [--no-latency]
+ *             [--mpmc-sizes 64] [--transports a,b,...] [--no-stream] [--no-latency]
+ *             [--no-mpmc]
  *             [--placement cross|same|none] [--lock FILE]
  *             [--json FILE] [--csv FILE] [--quiet] [--list] [--help]
  */
@@ -32,10 +35,14 @@
 
 /* run order within a rep (rotated each rep): the yardsticks, pipe and the
  * two reference rings, sit next to the shmring cases they are compared
- * with. Entries marked .extra run only when named (make bench-full does). */
+ * with; each MPMC shape's shm-mpmc case next to its two ref-vyukov cases.
+ * Entries marked .extra run only when named (make bench-full does). */
 static const struct transport *const all_transports[] = {
 	&t_pipe, &t_ref_ring, &t_ref_ff, &t_shm_spsc, &t_shm_burst, &t_shm_burst256, &t_shm_zc, &t_shm_sleep,
-	&t_shm_mpmc11, &t_shm_mpmc22, &t_pipe_batch, &t_unix_stream, &t_unix_seqpacket,
+	&t_shm_mpmc11, &t_vy_yield11, &t_vy_spin11, &t_shm_mpmc14, &t_vy_yield14, &t_vy_spin14,
+	&t_shm_mpmc41, &t_vy_yield41, &t_vy_spin41, &t_shm_mpmc22, &t_vy_yield22, &t_vy_spin22,
+	&t_shm_mpmc44, &t_vy_yield44, &t_vy_spin44,   /* TK_MPMC: the MPMC tables */
+	&t_pipe_batch, &t_unix_stream, &t_unix_seqpacket,
 	&t_tcp, &t_mq, &t_urcu, &t_sem,
 	&t_shm_poll1, &t_shm_poll64, &t_shm_poll64s, &t_shm_epoll, &t_pipe_epoll,   /* transport_wait.c */
 	&t_think_recv, &t_think_poll1, &t_think_poll64,
@@ -47,10 +54,10 @@ _Static_assert(NTRANS <= MAX_TRANS, "report.h: MAX_TRANS");
 struct opts {
 	int reps;
 	double duration;
-	size_t sizes[RK_N][MAX_SIZES];  /* streaming, round-trip */
+	size_t sizes[RK_N][MAX_SIZES];  /* streaming, round-trip, MPMC */
 	int nsizes[RK_N];
 	int use[NTRANS];
-	int on[RK_N];                   /* stream, latency */
+	int on[RK_N];                   /* stream, latency, MPMC */
 	enum placement placement;
 	int quiet;
 	const char *json, *csv;
@@ -122,12 +129,15 @@ static void usage(FILE *f)
 	"  --duration S       seconds per case per repetition (default 0.25)\n"
 	"  --sizes LIST       streaming message sizes (default 8,64,512,4096,65536; 4k ok)\n"
 	"  --lat-sizes LIST   round-trip sizes (default 8,4096)\n"
+	"  --mpmc-sizes LIST  sizes of the MPMC shapes (shm-mpmc-*, ref-vyukov-*; default 64)\n"
 	"  --transports LIST  names from --list, comma separated; 'shm-*' matches a prefix;\n"
 	"                     'default' the usual set, 'all' also the [extra] ones\n"
 	"  --no-stream        skip the throughput cases\n"
 	"  --no-latency       skip the round-trip cases\n"
+	"  --no-mpmc          skip the MPMC shapes\n"
 	"  --placement P      cross: producer/client on the first CPU, consumer/server on\n"
-	"                     the second (default); same: both on the first; none: unpinned\n"
+	"                     the second (default); same: both on the first; none: unpinned.\n"
+	"                     The MPMC shapes other than 1x1 always run unpinned\n"
 	"  --lock FILE        hold an exclusive flock on FILE while each repetition's\n"
 	"                     cases of one size run (a shared machine: others wait)\n"
 	"  --json FILE        write results as JSON (one record per line)\n"
@@ -143,8 +153,9 @@ static void list_transports(void)
 {
 	for (size_t i = 0; i < NTRANS; i++) {
 		const struct transport *t = all_transports[i];
-		printf("  %-15s %s%s%s%s\n", t->name, t->what,
+		printf("  %-20s %s%s%s%s\n", t->name, t->what,
 		       t->kinds & TK_LATENCY ? " [+latency]" : "",
+		       t->kinds & TK_MPMC ? " [MPMC shape]" :
 		       t->kinds & TK_STREAM ? "" : " [latency only]", t->extra ? " [extra]" : "");
 	}
 }
@@ -153,7 +164,7 @@ static void list_transports(void)
 static int parse_args(int argc, char **argv, struct opts *o)
 {
 	enum { O_REPS = 256, O_DUR, O_SIZES, O_LSIZES, O_TRANS, O_NOSTREAM, O_NOLAT, O_JSON,
-	       O_CSV, O_QUIET, O_LIST, O_HELP, O_PLACE, O_LOCK };
+	       O_CSV, O_QUIET, O_LIST, O_HELP, O_PLACE, O_LOCK, O_MSIZES, O_NOMPMC };
 	static const struct option lo[] = {
 		{"reps", required_argument, 0, O_REPS},
 		{"duration", required_argument, 0, O_DUR},
@@ -162,6 +173,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{"transports", required_argument, 0, O_TRANS},
 		{"no-stream", no_argument, 0, O_NOSTREAM},
 		{"no-latency", no_argument, 0, O_NOLAT},
+		{"mpmc-sizes", required_argument, 0, O_MSIZES},
+		{"no-mpmc", no_argument, 0, O_NOMPMC},
 		{"placement", required_argument, 0, O_PLACE},
 		{"lock", required_argument, 0, O_LOCK},
 		{"json", required_argument, 0, O_JSON},
@@ -200,8 +213,13 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			if (parse_transports(optarg, o->use))
 				return 2;
 			break;
+		case O_MSIZES:
+			if (parse_sizes(optarg, o->sizes[RK_MPMC], &o->nsizes[RK_MPMC]))
+				return 2;
+			break;
 		case O_NOSTREAM: o->on[RK_STREAM] = 0; break;
 		case O_NOLAT: o->on[RK_LATENCY] = 0; break;
+		case O_NOMPMC: o->on[RK_MPMC] = 0; break;
 		case O_PLACE: {
 			int hit = -1;
 			for (int i = 0; i < 3; i++)
@@ -248,11 +266,16 @@ static void block_lock(const struct opts *o, int op)
 		;
 }
 
+/* the kinds, as the progress line and a failure name them */
+static const char *const kind_word[RK_N] = {
+	[RK_STREAM] = "stream", [RK_LATENCY] = "round-trip", [RK_MPMC] = "mpmc",
+};
+
 /* one case of one repetition, into the report; 1 it failed */
 static int run_one(const struct transport *t, int kind, size_t ti, int si, size_t size,
                    const struct opts *o, int cpu_prod, int cpu_cons, int tty, int rep)
 {
-	const char *what = kind == RK_LATENCY ? "round-trip" : "stream";
+	const char *what = kind_word[kind];
 	struct case_out co;
 	if (t->max_size && size > t->max_size) {
 		char why[64];
@@ -282,7 +305,8 @@ static int run_one(const struct transport *t, int kind, size_t ti, int si, size_
 /* every case of every repetition, interleaved, with a progress line */
 static void run_all(const struct opts *o, struct report *r, int cpu_prod, int cpu_cons)
 {
-	static const unsigned tk[RK_N] = {[RK_STREAM] = TK_STREAM, [RK_LATENCY] = TK_LATENCY};
+	static const unsigned tk[RK_N] = {[RK_STREAM] = TK_STREAM, [RK_LATENCY] = TK_LATENCY,
+	                                  [RK_MPMC] = TK_MPMC};
 	int total = 0;
 	for (size_t i = 0; i < NTRANS; i++)
 		for (int k = 0; k < RK_N; k++)
@@ -309,14 +333,13 @@ static void run_all(const struct opts *o, struct report *r, int cpu_prod, int cp
 						continue;
 					r->cases++;
 					if (tty)
-						fprintf(stderr, "\r\033[K[%3d/%d %3.0fs] rep %d/%d %s %-15s %6zu B",
+						fprintf(stderr, "\r\033[K[%3d/%d %3.0fs] rep %d/%d %-10s %-20s %6zu B",
 						        r->cases, total, now_s() - t_start, rep + 1, o->reps,
-						        k == RK_LATENCY ? "round-trip" : "stream    ", t->name,
-						        size);
+						        kind_word[k], t->name, size);
 					else if (!o->quiet && j == 0)
 						fprintf(stderr, "[%3d/%d %3.0fs] rep %d/%d %s %zu B\n", r->cases,
 						        total, now_s() - t_start, rep + 1, o->reps,
-						        k == RK_LATENCY ? "round-trip" : "stream", size);
+						        kind_word[k], size);
 					r->failed += run_one(t, k, ti, s, size, o, cpu_prod, cpu_cons, tty,
 					                     rep);
 				}
@@ -331,8 +354,10 @@ static void run_all(const struct opts *o, struct report *r, int cpu_prod, int cp
 
 int main(int argc, char **argv)
 {
-	struct opts o = {.reps = 3, .duration = 0.25, .on = {1, 1}, .placement = PL_CROSS,
-	                 .sizes = {{8, 64, 512, 4096, 65536}, {8, 4096}}, .nsizes = {5, 2},
+	struct opts o = {.reps = 3, .duration = 0.25, .on = {1, 1, 1}, .placement = PL_CROSS,
+	                 .sizes = {[RK_STREAM] = {8, 64, 512, 4096, 65536}, [RK_LATENCY] = {8, 4096},
+	                           [RK_MPMC] = {64}},
+	                 .nsizes = {[RK_STREAM] = 5, [RK_LATENCY] = 2, [RK_MPMC] = 1},
 	                 .lock_fd = -1};
 	for (size_t i = 0; i < NTRANS; i++)
 		o.use[i] = !all_transports[i]->extra;
@@ -358,6 +383,7 @@ int main(int argc, char **argv)
 	}
 	r.not_run[RK_STREAM] = "not selected (option --no-stream)";
 	r.not_run[RK_LATENCY] = "not selected (option --no-latency)";
+	r.not_run[RK_MPMC] = "not selected (option --no-mpmc)";
 	report_machine(&r.m, placement_names[o.placement], cpu_prod, cpu_cons);
 	report_header(&r);
 	run_all(&o, &r, cpu_prod, cpu_cons);

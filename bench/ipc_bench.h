@@ -8,8 +8,11 @@
  *   report.h/.c      the metric table and its terminal, JSON and CSV output
  *   transports_*.c   how each transport sends, receives and ends a stream
  *                    (the reference ring keeps the loops it always had)
+ *   ref_ring.h, ref_ff.h (transport_ref_ff.c)   the two SPSC reference rings
+ *   ref_vyukov.h (transport_ref_vyukov.c)       the MPMC reference queue
  *
- * The harness forks the two sides of every case, pins them, starts them
+ * The harness forks the two sides of every case (up to MAX_SIDE processes
+ * each), pins them (the MPMC shapes other than 1x1: not), starts them
  * together and collects one struct side_result per process through an
  * anonymous shared mapping. A transport only moves messages: msgloop.h runs
  * its sends and receives between side_ready() and side_done().
@@ -29,7 +32,7 @@
 #include <sys/types.h>
 #include <time.h>
 
-#define MAX_SIDE      2            /* processes (or threads) per side */
+#define MAX_SIDE      4            /* processes (or threads) per side */
 #define MAX_FDS       4            /* descriptors a case may hold */
 #define SEQ_END       UINT64_MAX   /* in-band end-of-stream marker */
 #define SEQ_ID_SHIFT  56
@@ -49,13 +52,18 @@ struct side_result {
 	uint64_t seq_sum[MAX_SIDE]; /* consumer: sum of sequence numbers per producer id */
 	double t0, t1;              /* CLOCK_MONOTONIC seconds: go, done */
 	double cpu_s;               /* user + system CPU seconds between go and done */
-	int has_futex;              /* futex_calls is meaningful (shmring) */
+	int has_futex;              /* futex_calls and membarriers are meaningful (shmring) */
 	uint64_t futex_calls;       /* shmring: sleeps + wakes between go and done */
 	int64_t spin_ns;            /* shmring: the handle's wait policy */
 	/* latency (the client side) */
 	uint64_t samples;
 	double p50, p99, p999, max, min; /* nanoseconds */
 	double mean;                /* nanoseconds */
+	/* after the fields above, so that those keep their offsets */
+	uint64_t membarriers;       /* shmring: membarrier() calls between go and done */
+	int has_yield;              /* yields is meaningful (ref-vyukov-yield) */
+	uint64_t yields;            /* sched_yield() calls between go and done */
+	uint64_t csw;               /* context switches, voluntary + involuntary, go to done */
 };
 
 /* the state of one case, set up by the parent before fork */
@@ -90,7 +98,9 @@ struct bshared {
 	struct side_result r[2 * MAX_SIDE];
 };
 
-enum tkind { TK_STREAM = 1, TK_LATENCY = 2 };
+/* TK_MPMC: a streaming case of an MPMC shape, in the MPMC tables (its own
+ * sizes, --mpmc-sizes; x ref against ref-vyukov of the same shape) */
+enum tkind { TK_STREAM = 1, TK_LATENCY = 2, TK_MPMC = 4 };
 
 struct transport {
 	const char *name;
@@ -112,6 +122,9 @@ struct transport {
 	int64_t spin_ns;
 	unsigned burst;
 	int extra;                  /* not in the default selection (named, or "all") */
+	uint64_t slots;             /* ring capacity in messages; 0: about 4 MiB (run_case) */
+	int unpinned;               /* every side left to the scheduler, whatever
+	                             * --placement says (the MPMC worker-pool shapes) */
 };
 
 /* ---- harness services for transports (harness.c) ---- */
@@ -133,8 +146,10 @@ struct case_out {
 	int ok;                     /* 1 measured, 0 failed, -1 skipped */
 	char why[200];
 	uint64_t msgs;
-	/* stream; futex (calls per 1000 messages) and spin_ns are NaN where n/a */
+	/* stream; futex, memb, yield, csw (calls or switches per 1000 messages)
+	 * and spin_ns are NaN where n/a */
 	double mps, bps, pcpu, ccpu, futex, spin_ns;
+	double memb, yield, csw;
 	/* latency, nanoseconds */
 	double p50, p99, p999, max, samples, mean;
 	/* noise: cache-line round trip between the case's two CPUs, ns, median
@@ -224,9 +239,14 @@ static inline uint64_t now_ns(void)
 
 /* transports */
 extern const struct transport t_shm_spsc, t_shm_burst, t_shm_burst256, t_shm_zc, t_shm_sleep,
-	t_shm_mpmc11, t_shm_mpmc22, t_ref_ring, t_sem, t_pipe, t_pipe_batch,
+	t_ref_ring, t_sem, t_pipe, t_pipe_batch,
 	t_unix_stream, t_unix_seqpacket, t_tcp, t_mq, t_urcu, t_ref_ff,
 	t_shm_64m, t_shm_64m_huge;
+/* the MPMC shapes (transports_shm.c, transport_ref_vyukov.c) */
+extern const struct transport t_shm_mpmc11, t_shm_mpmc14, t_shm_mpmc41, t_shm_mpmc22,
+	t_shm_mpmc44, t_vy_yield11, t_vy_yield14, t_vy_yield41, t_vy_yield22, t_vy_yield44,
+	t_vy_spin11, t_vy_spin14, t_vy_spin41, t_vy_spin22, t_vy_spin44;
+#define MPMC_SLOTS 1024            /* ring capacity of every MPMC case */
 extern const struct transport t_shm_poll1, t_shm_poll64, t_shm_poll64s, t_shm_epoll, t_pipe_epoll,
 	t_think_recv, t_think_poll1, t_think_poll64;
 

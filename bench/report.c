@@ -2,10 +2,12 @@
 /*
  * report.c - the results of a run: one cell per kind x transport x size
  * holding every repetition's metrics, the ratios to the yardsticks (pipe;
- * the better of the two reference rings, ref-ring and ref-ff) measured in
- * the same repetition, the noise marks, and the terminal tables (JSON and
- * CSV: report_files.c). The metric table below drives all three outputs:
- * add a metric there and it shows in the terminal, the JSON and the CSV.
+ * the better of the two reference rings, ref-ring and ref-ff; for the MPMC
+ * shapes the better of ref-vyukov-yield and ref-vyukov-spin of the row's
+ * shape) measured in the same repetition, the noise marks, and the
+ * terminal tables (JSON and CSV: report_files.c). The metric table below
+ * drives all three outputs: add a metric there and it shows in the
+ * terminal, the JSON and the CSV.
  *
  * Noise marks: run_case() measures a cache-line round trip between the
  * case's two CPUs just before and just after the case; a repetition whose
@@ -25,6 +27,8 @@
 /* ------------------------------------------------------------------ */
 /* the metric table (its type: report_int.h)                          */
 
+#define STR_(x) #x
+#define STR(x) STR_(x)
 #define AT(f) offsetof(struct case_out, f)
 /* in JSON order within each kind */
 const struct metric metrics[NMETRIC] = {
@@ -61,6 +65,30 @@ const struct metric metrics[NMETRIC] = {
 	[L_XREF]  = {RK_LATENCY, "x_ref_p50", .vs = "ref-ring", .vs2 = "ref-ff", .of = L_P50,
 	             .invert = 1, .csv = 15, .col = 8, .head = "x ref p50", .width = 10,
 	             .fmt = F_RATIO},
+	/* the MPMC shapes: the stream's keys and CSV columns where the figure is
+	 * the same, x ref against ref-vyukov of the row's shape, and the
+	 * per-message costs of oversubscription (futex, membarrier, sched_yield
+	 * calls and context switches, all processes of the case) */
+	[P_MPS]   = {RK_MPMC, "msgs_per_s", AT(mps), .csv = 1, .csv_flags = CSV_RANGE,
+	             .col = 1, .head = "msgs/s", .width = 8, .fmt = F_SI_RANGE},
+	[P_BPS]   = {RK_MPMC, "bytes_per_s", AT(bps), .csv = 2,
+	             .col = 2, .head = "bytes/s", .width = 9, .fmt = F_SI},
+	[P_XREF]  = {RK_MPMC, "x_ref", .vs = "ref-vyukov-yield", .vs2 = "ref-vyukov-spin",
+	             .shaped = 1, .of = P_MPS, .csv = 13, .col = 3, .head = "x ref", .width = 6,
+	             .fmt = F_RATIO},
+	[P_PCPU]  = {RK_MPMC, "prod_cpu_s_per_M", AT(pcpu), .csv = 4, .col = 4,
+	             .head = "prodCPU", .unit = "s/Mmsg", .width = 8, .fmt = F_FIXED, .prec = 3},
+	[P_CCPU]  = {RK_MPMC, "cons_cpu_s_per_M", AT(ccpu), .csv = 5, .col = 5,
+	             .head = "consCPU", .unit = "s/Mmsg", .width = 8, .fmt = F_FIXED, .prec = 3},
+	[P_FUTEX] = {RK_MPMC, "futex_per_1k", AT(futex), .csv = 6, .col = 6,
+	             .head = "futex/1k", .unit = "msgs", .width = 9, .fmt = F_FIXED, .prec = 3},
+	[P_MEMB]  = {RK_MPMC, "membarrier_per_1k", AT(memb), .csv = 16, .col = 7,
+	             .head = "membar/1k", .unit = "msgs", .width = 9, .fmt = F_FIXED, .prec = 3},
+	[P_YIELD] = {RK_MPMC, "yield_per_1k", AT(yield), .csv = 17, .col = 8,
+	             .head = "yield/1k", .unit = "msgs", .width = 9, .fmt = F_FIXED, .prec = 1},
+	[P_CSW]   = {RK_MPMC, "csw_per_1k", AT(csw), .csv = 18, .col = 9,
+	             .head = "csw/1k", .unit = "msgs", .width = 8, .fmt = F_FIXED, .prec = 3},
+	[P_SPIN]  = {RK_MPMC, "spin_ns", AT(spin_ns), .col = 0},
 	[N_RTT0]  = {RK_ANY, "line_rtt_before_ns", AT(rtt_before), .csv_flags = PER_REP},
 	[N_RTT1]  = {RK_ANY, "line_rtt_after_ns", AT(rtt_after), .csv_flags = PER_REP},
 };
@@ -70,7 +98,48 @@ const struct kind_desc kinds[RK_N] = {
 	[RK_STREAM] = {"stream", "streaming, %zu B messages", TK_STREAM},
 	[RK_LATENCY] = {"latency", "round trip (ping-pong), %zu B each way; microseconds,"
 	                " medians over reps of each percentile", TK_LATENCY},
+	[RK_MPMC] = {"mpmc", "MPMC shapes (NxM: N producer x M consumer processes), %zu B"
+	             " messages, rings of " STR(MPMC_SLOTS) " slots; x ref: the better of"
+	             " ref-vyukov-yield and ref-vyukov-spin of the same shape in the same rep",
+	             TK_MPMC},
 };
+
+const char *row_placement(const struct report *r, const struct transport *t)
+{
+	return t->unpinned ? "none" : r->m.placement;
+}
+
+/* "1x1, 2x2" style: the selected MPMC shapes that ran pinned (or not) */
+static void shapes(const struct report *r, int unpinned, char *buf, size_t len)
+{
+	buf[0] = 0;
+	for (size_t ti = 0; ti < r->ntrans; ti++) {
+		const struct transport *t = r->trans[ti];
+		char one[16];
+		if (!shown(r, ti, RK_MPMC) || !t->unpinned != !unpinned)
+			continue;
+		snprintf(one, sizeof(one), "%dx%d", t->nprod, t->ncons);
+		if (!strstr(buf, one))
+			snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", buf[0] ? ", " : "", one);
+	}
+}
+
+const char *mpmc_placement(const struct report *r, char *buf, size_t len)
+{
+	char pinned[64], loose[64];
+	shapes(r, 0, pinned, sizeof(pinned));
+	shapes(r, 1, loose, sizeof(loose));
+	size_t n = 0;
+	buf[0] = 0;
+	if (pinned[0])
+		n = (size_t)snprintf(buf, len, "%s as --placement %s (%s)%s", pinned,
+		                     r->m.placement, r->m.placement_detail, loose[0] ? "; " : "");
+	if (loose[0] && n < len)
+		snprintf(buf + n, len - n, "%s not pinned: the scheduler places the processes on"
+		         " the %ld CPUs online, as in a worker pool in a container", loose,
+		         r->m.online);
+	return buf;
+}
 
 int of_kind(const struct metric *mt, int kind)
 {
@@ -114,6 +183,14 @@ static size_t trans_index(const struct report *r, const char *name)
 	return name ? j : r->ntrans;
 }
 
+/* family's transport of t's shape: "family-NxM" */
+static size_t shape_index(const struct report *r, const char *family, const struct transport *t)
+{
+	char name[64];
+	snprintf(name, sizeof(name), "%s-%dx%d", family, t->nprod, t->ncons);
+	return trans_index(r, name);
+}
+
 /* metric m of the value measured in repetition rep, NaN if none */
 static double at_rep(const struct cell *p, int rep, int m)
 {
@@ -132,6 +209,10 @@ void report_ratios(const struct report *r)
 		size_t j = trans_index(r, mt->vs), j2 = trans_index(r, mt->vs2);
 		for (size_t ti = 0; ti < r->ntrans; ti++)
 			for (int s = 0; s < MAX_SIZES; s++) {
+				if (mt->shaped) {
+					j = shape_index(r, mt->vs, r->trans[ti]);
+					j2 = shape_index(r, mt->vs2, r->trans[ti]);
+				}
 				struct cell *a = &cells[mt->kind][ti][s];
 				const struct cell *p = j < r->ntrans ? &cells[mt->kind][j][s] : NULL;
 				const struct cell *p2 = j2 < r->ntrans ? &cells[mt->kind][j2][s] : NULL;
@@ -275,6 +356,37 @@ int shown(const struct report *r, size_t ti, int kind)
 	return r->use[ti] && (r->trans[ti]->kinds & kinds[kind].tk);
 }
 
+/* the run selected a transport of this kind */
+static int any_shown(const struct report *r, int kind)
+{
+	for (size_t ti = 0; ti < r->ntrans; ti++)
+		if (shown(r, ti, kind))
+			return 1;
+	return 0;
+}
+
+/* terminal: the transport column, as wide as the kind's longest name selected */
+static int name_width(const struct report *r, int kind)
+{
+	int w = 15;
+	for (size_t ti = 0; ti < r->ntrans; ti++)
+		if (shown(r, ti, kind) && (int)strlen(r->trans[ti]->name) > w)
+			w = (int)strlen(r->trans[ti]->name);
+	return w;
+}
+
+/* terminal: the best ref column, as wide as "<longer yardstick> 64/64" */
+static int best_width(int kind)
+{
+	const struct metric *mt = best_metric(kind);
+	size_t w = 14;
+	if (mt && strlen(mt->vs) + 6 > w)
+		w = strlen(mt->vs) + 6;
+	if (mt && strlen(mt->vs2) + 6 > w)
+		w = strlen(mt->vs2) + 6;
+	return (int)w;
+}
+
 /* ------------------------------------------------------------------ */
 /* terminal                                                            */
 
@@ -327,6 +439,13 @@ void report_header(const struct report *r)
 	       " was better, in how many reps); noise: reps whose cache-line round trip"
 	       " between the two CPUs moved > %.0fx from before the case to after it\n",
 	       r->reps, r->duration, NOISE_RATIO);
+	if (r->on[RK_MPMC] && any_shown(r, RK_MPMC)) {
+		char pl[512];
+		printf("MPMC shapes: x ref against the better of ref-vyukov-yield and"
+		       " ref-vyukov-spin of the same shape in the same rep; futex, membarrier and"
+		       " sched_yield calls and context switches (all processes) per 1000 messages;"
+		       " placement: %s\n", mpmc_placement(r, pl, sizeof(pl)));
+	}
 }
 
 /* the metric in terminal column col of a kind, or NULL */
@@ -339,9 +458,9 @@ static const struct metric *at_col(int kind, int col)
 }
 
 /* a heading line (unit 0) or the units line under it (unit 1) */
-static void term_heading(int kind, int unit)
+static void term_heading(int kind, int unit, int nw)
 {
-	printf("%-15s", unit ? "" : "transport");
+	printf("%-*s", nw, unit ? "" : "transport");
 	const struct metric *mt;
 	for (int col = 1; (mt = at_col(kind, col)); col++) {
 		const char *h = unit ? (mt->unit ? mt->unit : "") : mt->head;
@@ -350,20 +469,20 @@ static void term_heading(int kind, int unit)
 			printf(" %-17s", unit ? "" : " [min - max]");
 	}
 	if (best_metric(kind))
-		printf(" %-14s", unit ? "" : "best ref");
+		printf(" %-*s", best_width(kind), unit ? "" : "best ref");
 	printf(" %5s\n", unit ? "" : "noise");
 }
 
-static void term_row(const char *name, const struct cell *a, int kind)
+static void term_row(const char *name, const struct cell *a, int kind, int nw)
 {
-	char b1[32], b2[32], range[40];
+	char b1[64], b2[32], range[40];
 	const struct metric *mt;
 	if (!a->n) {
-		printf("%-15s %s %s\n", name,
+		printf("%-*s %s %s\n", nw, name,
 		       a->failed ? "FAILED:" : a->skipped ? "skipped:" : "not run", a->why);
 		return;
 	}
-	printf("%-15s", name);
+	printf("%-*s", nw, name);
 	for (int col = 1; (mt = at_col(kind, col)); col++) {
 		struct stat3 st = stat_of(a, (int)(mt - metrics));
 		printf(" %*s", mt->width, fmt_val(b1, sizeof(b1), mt, st.med));
@@ -374,7 +493,7 @@ static void term_row(const char *name, const struct cell *a, int kind)
 		}
 	}
 	if (best_metric(kind))
-		printf(" %-14s", best_text(b1, sizeof(b1), a, kind));
+		printf(" %-*s", best_width(kind), best_text(b1, sizeof(b1), a, kind));
 	int nm = noise_marks(a);
 	snprintf(b2, sizeof(b2), "%d/%d", nm, a->n);
 	printf(" %5s%s", nm ? b2 : "-", a->failed ? "  (some reps FAILED)" : "");
@@ -385,6 +504,9 @@ void report_terminal(const struct report *r)
 {
 	int marked = 0, measured = 0;
 	for (int k = 0; k < RK_N; k++) {
+		int nw = name_width(r, k);
+		if (!any_shown(r, k))
+			continue;           /* no transport of this kind selected */
 		if (!r->on[k]) {
 			printf("\n%s cases: skipped (%s)\n", kinds[k].name, r->not_run[k]);
 			continue;
@@ -401,12 +523,16 @@ void report_terminal(const struct report *r)
 			printf("\n");
 			printf(kinds[k].title, r->sizes[k][s]);
 			printf("\n");
-			term_heading(k, 0);
+			if (k == RK_MPMC) {
+				char pl[512];
+				printf("placement: %s\n", mpmc_placement(r, pl, sizeof(pl)));
+			}
+			term_heading(k, 0, nw);
 			if (units)
-				term_heading(k, 1);
+				term_heading(k, 1, nw);
 			for (size_t ti = 0; ti < r->ntrans; ti++)
 				if (shown(r, ti, k))
-					term_row(r->trans[ti]->name, &cells[k][ti][s], k);
+					term_row(r->trans[ti]->name, &cells[k][ti][s], k, nw);
 		}
 	}
 	/* the futex budget line for the saturated blocking SPSC stream */

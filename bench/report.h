@@ -12,11 +12,12 @@
 #include <stddef.h>
 #include "ipc_bench.h"
 
-#define MAX_TRANS 32
+#define MAX_TRANS 64
 #define MAX_SIZES 32
 #define MAX_REPS  64
 
-enum rkind { RK_STREAM, RK_LATENCY, RK_N };
+/* RK_MPMC: the MPMC shapes (TK_MPMC), tables of their own */
+enum rkind { RK_STREAM, RK_LATENCY, RK_MPMC, RK_N };
 
 struct machine {
 	char cpu[256];
@@ -42,6 +43,11 @@ struct report {
 	double elapsed_s;
 };
 
+/* where the sides of transport t ran: "none" (an unpinned MPMC shape) or
+ * the --placement */
+const char *row_placement(const struct report *r, const struct transport *t);
+/* the MPMC tables' placement: which shapes ran pinned (where), which not */
+const char *mpmc_placement(const struct report *r, char *buf, size_t len);
 /* the machine and the placement, for the header and the JSON */
 void report_machine(struct machine *m, const char *placement, int cpu_prod, int cpu_cons);
 /* the lines before the run */

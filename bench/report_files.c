@@ -61,13 +61,13 @@ static const char *unmeasured(const struct report *r, const struct cell *a, int 
 	return r->on[kind] ? "not run (interrupted)" : r->not_run[kind];
 }
 
-static void json_record(FILE *f, const struct report *r, const char *name, const struct cell *a,
-                        int kind, size_t size)
+static void json_record(FILE *f, const struct report *r, const struct transport *t,
+                        const struct cell *a, int kind, size_t size)
 {
 	char key[80];
-	fprintf(f, "{\"kind\":\"%s\",\"transport\":\"%s\",\"size\":%zu", kinds[kind].name, name,
-	        size);
-	fprintf(f, ",\"reps\":%d", a->n);
+	fprintf(f, "{\"kind\":\"%s\",\"transport\":\"%s\",\"size\":%zu", kinds[kind].name,
+	        t->name, size);
+	fprintf(f, ",\"reps\":%d,\"placement\":\"%s\"", a->n, row_placement(r, t));
 	if (a->failed) {
 		fprintf(f, ",\"failed_reps\":%d,\"failed\":", a->failed);
 		json_str(f, a->why);
@@ -102,8 +102,9 @@ static void json_record(FILE *f, const struct report *r, const char *name, const
 		best_counts(a, &c1, &c2);
 		fprintf(f, ",\"%s_best\":[", bm->key);
 		for (int i = 0; i < a->n; i++)
-			fprintf(f, "%s%s", i ? "," : "",
-			        a->best[i] < 0 ? "null" : a->best[i] ? "\"ref-ff\"" : "\"ref-ring\"");
+			fprintf(f, i ? ",%s%s%s" : "%s%s%s", a->best[i] < 0 ? "" : "\"",
+			        a->best[i] < 0 ? "null" : a->best[i] ? bm->vs2 : bm->vs,
+			        a->best[i] < 0 ? "" : "\"");
 		fprintf(f, "],\"%s_best_count\":{\"%s\":%d,\"%s\":%d}", bm->key, bm->vs, c1,
 		        bm->vs2, c2);
 	}
@@ -140,6 +141,9 @@ int report_json(const struct report *r, const char *path)
 	json_str(f, r->m.placement);
 	fprintf(f, ",\"placement_detail\":");
 	json_str(f, r->m.placement_detail);
+	char pl[512];
+	fprintf(f, ",\"mpmc_placement\":");
+	json_str(f, mpmc_placement(r, pl, sizeof(pl)));
 	int marked = 0, measured = 0;
 	for (int k = 0; k < RK_N; k++)
 		for (size_t ti = 0; ti < r->ntrans; ti++)
@@ -159,29 +163,36 @@ int report_json(const struct report *r, const char *path)
 			for (int s = 0; shown(r, ti, k) && s < r->nsizes[k]; s++) {
 				fputs(sep, f);
 				sep = ",\n";
-				json_record(f, r, r->trans[ti]->name, &cells[k][ti][s], k, r->sizes[k][s]);
+				json_record(f, r, r->trans[ti], &cells[k][ti][s], k, r->sizes[k][s]);
 			}
 	fprintf(f, "\n]}\n");
 	fclose(f);
 	return 0;
 }
 
-/* the metric in CSV column col, or NULL */
-static const struct metric *at_csv(int col)
+/* the metric in CSV column col, or NULL; kind >= 0: the kind's own metric
+ * there if it has one (the kinds share a column where the figure is the
+ * same, e.g. msgs_per_s), else the first */
+static const struct metric *at_csv(int col, int kind)
 {
+	const struct metric *first = NULL;
 	for (int m = 0; m < NMETRIC; m++)
-		if (metrics[m].csv == col)
-			return &metrics[m];
-	return NULL;
+		if (metrics[m].csv == col) {
+			if (metrics[m].kind == kind)
+				return &metrics[m];
+			if (!first)
+				first = &metrics[m];
+		}
+	return first;
 }
 
-static void csv_row(FILE *f, const struct report *r, const char *name, const struct cell *a,
-                    int kind, size_t size)
+static void csv_row(FILE *f, const struct report *r, const struct transport *t,
+                    const struct cell *a, int kind, size_t size)
 {
 	const struct metric *mt;
 	char b[64];
-	fprintf(f, "%s,%s,%zu,%d", kinds[kind].name, name, size, a->n);
-	for (int col = 1; (mt = at_csv(col)); col++) {
+	fprintf(f, "%s,%s,%zu,%d", kinds[kind].name, t->name, size, a->n);
+	for (int col = 1; (mt = at_csv(col, kind)); col++) {
 		struct stat3 st = stat_of(a, (int)(mt - metrics));
 		if (mt->kind != kind || !a->n)
 			fputs(mt->csv_flags & CSV_RANGE ? ",,," : ",", f);
@@ -196,7 +207,7 @@ static void csv_row(FILE *f, const struct report *r, const char *name, const str
 	 * sides ran, and what became of the case */
 	fprintf(f, ",%s,%d", a->n ? best_text(b, sizeof(b), a, kind) : "", noise_marks(a));
 	fprintf(f, ",%.6g,%.6g", stat_of(a, N_RTT0).med, stat_of(a, N_RTT1).med);
-	fprintf(f, ",%s,", r->m.placement);
+	fprintf(f, ",%s,", row_placement(r, t));
 	const char *why = a->n && !a->failed ? NULL : unmeasured(r, a, kind);
 	if (!why)
 		fputs("ok", f);
@@ -217,7 +228,7 @@ int report_csv(const struct report *r, const char *path)
 	if (!f)
 		return -1;
 	fprintf(f, "kind,transport,size,reps");
-	for (int col = 1; (mt = at_csv(col)); col++)
+	for (int col = 1; (mt = at_csv(col, -1)); col++)
 		if (mt->csv_flags & CSV_RANGE)
 			fprintf(f, ",%s,%s_min,%s_max", mt->key, mt->key, mt->key);
 		else
@@ -226,7 +237,7 @@ int report_csv(const struct report *r, const char *path)
 	for (int k = 0; k < RK_N; k++)
 		for (size_t ti = 0; ti < r->ntrans; ti++)
 			for (int s = 0; shown(r, ti, k) && s < r->nsizes[k]; s++)
-				csv_row(f, r, r->trans[ti]->name, &cells[k][ti][s], k, r->sizes[k][s]);
+				csv_row(f, r, r->trans[ti], &cells[k][ti][s], k, r->sizes[k][s]);
 	fclose(f);
 	return 0;
 }

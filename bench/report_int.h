@@ -35,6 +35,8 @@ struct metric {
 	size_t off;                 /* measured: where run_case() puts it in struct case_out */
 	const char *vs;             /* derived: ratio to this transport, same size and rep, */
 	const char *vs2;            /* ... or to the better of vs and vs2 in that rep */
+	int shaped;                 /* vs, vs2 name families: the yardstick is the
+	                             * family's transport of the row's shape (vs-NxM) */
 	int of, invert;             /* of metric [of]: ours / theirs (invert: theirs / ours;
 	                             * then the lower of vs and vs2 is the better) */
 	int csv;                    /* CSV column (1..); 0: not in the CSV */
@@ -50,6 +52,7 @@ struct metric {
 enum {
 	M_MPS, M_BPS, M_PCPU, M_CCPU, M_FUTEX, M_XPIPE, M_SPIN, M_XREF,
 	L_P50, L_P99, L_P999, L_MAX, L_SAMPLES, L_XPIPE, L_MEAN, L_XREF,
+	P_MPS, P_BPS, P_XREF, P_PCPU, P_CCPU, P_FUTEX, P_MEMB, P_YIELD, P_CSW, P_SPIN,
 	N_RTT0, N_RTT1, NMETRIC
 };
 

@@ -8,6 +8,10 @@
 #    says which reference ring won each repetition;
 #  - the huge-page row is measured or skipped with a reason, and
 #    /proc/sys/vm/nr_hugepages is left as it was;
+#  - the MPMC shapes (shm-mpmc-*, ref-vyukov-*: 1x1, 1x4, 4x1, 2x2, 4x4)
+#    verify every message; x ref against ref-vyukov and the futex,
+#    membarrier, yield and context-switch columns are numbers where they
+#    apply in the JSON, the terminal and the CSV; 1x1 pinned, others not;
 #  - a run stopped by SIGTERM writes its results, exits 1, and counts no
 #    case it did not finish as failed.
 #   bench/test_options.sh build/bench/ipc_bench
@@ -82,6 +86,66 @@ if [ "$hp_before" = "$hp_after" ]; then
 	echo "  ok   nr_hugepages left at $hp_after"
 else
 	echo "  FAIL nr_hugepages was $hp_before, now $hp_after"
+	fails=$((fails + 1))
+fi
+
+echo "test-bench: the MPMC shapes against ref-vyukov, and their columns"
+timeout 120 "$BIN" --no-stream --no-latency --transports 'shm-mpmc-*,ref-vyukov-*' \
+	--mpmc-sizes 64 --reps 2 --duration 0.04 --quiet --json "$TMP/d.json" --csv "$TMP/d.csv" \
+	> "$TMP/d.txt"
+J=$TMP/d.json
+check "failed_cases is 0: every message of every shape verified" \
+	'.config.failed_cases == 0 and ([.results[] | select(has("failed"))] | length == 0)' "$J"
+check "five shapes of shm-mpmc, ref-vyukov-yield and ref-vyukov-spin, all measured" \
+	'([.results[] | select(.kind == "mpmc" and .reps == 2 and .msgs_per_s > 0)] | length) == 15 and
+	 ([.results[].transport] | map(select(test("-(1x1|1x4|4x1|2x2|4x4)$"))) | length) == 15' "$J"
+check "shm-mpmc: x ref, futex, membarrier and context switches are numbers, no yields" \
+	'[.results[] | select(.transport | startswith("shm-mpmc-"))] | length == 5 and
+	 all(.x_ref > 0 and (.futex_per_1k | type) == "number" and .futex_per_1k >= 0 and
+	     (.membarrier_per_1k | type) == "number" and .membarrier_per_1k >= 0 and
+	     (.csw_per_1k | type) == "number" and .csw_per_1k >= 0 and .yield_per_1k == null and
+	     all(.x_ref_best[]; . == "ref-vyukov-yield" or . == "ref-vyukov-spin") and
+	     .x_ref_best_count["ref-vyukov-yield"] + .x_ref_best_count["ref-vyukov-spin"] == 2)' "$J"
+check "ref-vyukov-yield counts its yields, neither ref has futex or membarrier calls" \
+	'([.results[] | select(.transport | startswith("ref-vyukov-yield-"))] |
+	  length == 5 and all((.yield_per_1k | type) == "number" and .yield_per_1k >= 0)) and
+	 ([.results[] | select(.transport | startswith("ref-vyukov-spin-"))] |
+	  length == 5 and all(.yield_per_1k == null)) and
+	 ([.results[] | select(.transport | startswith("ref-vyukov-"))] |
+	  all(.futex_per_1k == null and .membarrier_per_1k == null and .csw_per_1k >= 0))' "$J"
+check "1x1 pinned as --placement, the other shapes unpinned" \
+	'all(.results[]; if (.transport | endswith("-1x1")) then .placement == "cross"
+	                 else .placement == "none" end) and (.config.mpmc_placement | test("not pinned"))' "$J"
+# the terminal: the placement line, the new columns, numbers where they apply
+if grep -q '^placement: 1x1 as --placement cross.*1x4, 4x1, 2x2, 4x4 not pinned' "$TMP/d.txt" &&
+   grep -q '^transport .*futex/1k membar/1k  yield/1k   csw/1k best ref' "$TMP/d.txt" &&
+   awk '$1 ~ /^shm-mpmc-/ { n++; if ($10 !~ /^[0-9.]+$/ || $11 !~ /^[0-9.]+$/ || $12 != "-" ||
+                                     $13 !~ /^[0-9.]+$/ || $7 !~ /^[0-9.]+$/) bad++ }
+        $1 ~ /^ref-vyukov-yield-/ { n++; if ($12 !~ /^[0-9.]+$/ || $10 != "-") bad++ }
+        END { exit !(n == 10 && !bad) }' "$TMP/d.txt" &&
+   grep -q 'every message verified' "$TMP/d.txt"; then
+	echo "  ok   the MPMC table: placement, columns, numbers"
+else
+	echo "  FAIL the MPMC table in $TMP/d.txt"
+	cat "$TMP/d.txt"
+	fails=$((fails + 1))
+fi
+# the CSV: the three new columns, numbers on the shm-mpmc rows, the row's placement
+if awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i
+                      if (!col["membarrier_per_1k"] || !col["yield_per_1k"] || !col["csw_per_1k"]) exit 1
+                      next }
+            $2 ~ /^shm-mpmc-/ { n++; if ($col["membarrier_per_1k"] !~ /^[0-9.e+-]+$/ ||
+                                         $col["csw_per_1k"] !~ /^[0-9.e+-]+$/ ||
+                                         $col["futex_per_1k"] !~ /^[0-9.e+-]+$/ ||
+                                         $col["yield_per_1k"] != "" ||
+                                         $col["placement"] != ($2 ~ /1x1$/ ? "cross" : "none") ||
+                                         $col["status"] != "ok") bad++ }
+            $2 ~ /^ref-vyukov-yield-/ { if ($col["yield_per_1k"] !~ /^[0-9.e+-]+$/) bad++ }
+            END { exit !(n == 5 && !bad) }' "$TMP/d.csv"; then
+	echo "  ok   the MPMC rows of the CSV"
+else
+	echo "  FAIL the MPMC rows of $TMP/d.csv"
+	cat "$TMP/d.csv"
 	fails=$((fails + 1))
 fi
 

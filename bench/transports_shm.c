@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * transports_shm.c - shared-memory transports: shmring (SPSC copy, burst,
- * zero-copy, sleep-at-once; MPMC 1x1 and 2x2), the reference ring
- * (ref_ring.h) and the textbook ring handed over with two process-shared
- * POSIX semaphores. Each supplies how to send, receive and end a stream;
- * msgloop.h runs the loops. Bursts and zero-copy keep their native shape:
- * a burst of 32 is built in place, leaves in one send_burst() call
- * (.batched) and arrives through one recv_burst() (.chunked); a zero-copy
- * message is built in the reserved slot (slot()) and checked in the
- * acquired one.
+ * zero-copy, sleep-at-once; the MPMC shapes 1x1, 1x4, 4x1, 2x2, 4x4), the
+ * reference ring (ref_ring.h) and the textbook ring handed over with two
+ * process-shared POSIX semaphores. Each supplies how to send, receive and
+ * end a stream; msgloop.h runs the loops. Bursts and zero-copy keep their
+ * native shape: a burst of 32 is built in place, leaves in one
+ * send_burst() call (.batched) and arrives through one recv_burst()
+ * (.chunked); a zero-copy message is built in the reserved slot (slot())
+ * and checked in the acquired one.
  *
  * Without shmring_set_spin() the library decides the wait policy from CPU
  * placement (spin SHMRING_DEFAULT_SPIN_NS unless both peers share one
@@ -84,11 +84,15 @@ static int64_t spin_in_force(struct shmring *r)
 	return shmring_info(r, &in) == 0 ? in.spin_ns : -1;
 }
 
-static uint64_t futex_count(struct shmring *r)
+/* the ring's futex calls (sleeps + wakes) and, at *memb, its membarrier()
+ * calls so far: ring-wide counters, every handle's calls */
+static uint64_t futex_count(struct shmring *r, uint64_t *memb)
 {
 	struct shmring_stats st;
+	*memb = 0;
 	if (shmring_stats(r, &st))
 		return 0;
+	*memb = st.membarriers;
 	return st.full_waits + st.empty_waits + st.prod_wakes + st.cons_wakes;
 }
 
@@ -211,7 +215,7 @@ int shm_stream_consumer(struct bctx *c)
 	int mode = shm_mode(c), rc = 0;
 
 	side_ready(c);
-	uint64_t f0 = futex_count(r);
+	uint64_t m0, f0 = futex_count(r, &m0);
 	for (;;) {
 		if (mode == SM_COPY) {
 			ssize_t len = shmring_recv(r, buf, size, -1);
@@ -245,10 +249,12 @@ int shm_stream_consumer(struct bctx *c)
 	}
 	side_done(c);
 	c->res->spin_ns = spin_in_force(r);
-	if (c->my_id == 0) {
-		c->res->has_futex = 1;
-		c->res->futex_calls = futex_count(r) - f0;
-	}
+	/* every consumer: the harness takes the widest window (the counters
+	 * are the ring's) */
+	uint64_t m1, f1 = futex_count(r, &m1);
+	c->res->has_futex = 1;
+	c->res->futex_calls = f1 - f0;
+	c->res->membarriers = m1 - m0;
 	chk_report(c, &chk);
 	shmring_close(r);
 	free(buf);
@@ -328,11 +334,22 @@ SHM_T(t_shm_zc, "shm-zc", "shmring SPSC zero-copy: reserve/commit, acquire/relea
       TK_STREAM, 1, 1, shm_setup_spsc, INT64_MIN, 1);
 SHM_T(t_shm_sleep, "shm-sleep", "shmring SPSC send/recv, spin 0: futex sleep at once",
       TK_STREAM | TK_LATENCY, 1, 1, shm_setup_spsc, 0, 0);
-SHM_T(t_shm_mpmc11, "shm-mpmc-1x1", "shmring MPMC ring, 1 producer x 1 consumer process",
-      TK_STREAM, 1, 1, shm_setup_mpmc, INT64_MIN, 0);
-SHM_T(t_shm_mpmc22, "shm-mpmc-2x2",
-      "shmring MPMC ring, 2 producers (CPU A) x 2 consumers (CPU B)", TK_STREAM, 2, 2,
-      shm_setup_mpmc, INT64_MIN, 0);
+
+/* the MPMC shapes: 1024 slots, like ref-vyukov's cells; every shape but 1x1
+ * unpinned (the worker pool or collector in a container, NOTES.md) */
+#define SHM_MPMC_T(ident, nm, desc, np, nc)                                            \
+	const struct transport ident = {                                               \
+		.name = nm, .what = desc, .kinds = TK_MPMC, .nprod = np, .ncons = nc,      \
+		.setup = shm_setup_mpmc, .teardown = shm_teardown,                         \
+		.producer = shm_stream_producer, .consumer = shm_stream_consumer,          \
+		.spin_ns = INT64_MIN, .slots = MPMC_SLOTS, .unpinned = (np) * (nc) > 1,    \
+	}
+
+SHM_MPMC_T(t_shm_mpmc11, "shm-mpmc-1x1", "shmring MPMC ring, 1 producer x 1 consumer, pinned", 1, 1);
+SHM_MPMC_T(t_shm_mpmc14, "shm-mpmc-1x4", "shmring MPMC ring, 1 producer x 4 consumers, unpinned", 1, 4);
+SHM_MPMC_T(t_shm_mpmc41, "shm-mpmc-4x1", "shmring MPMC ring, 4 producers x 1 consumer, unpinned", 4, 1);
+SHM_MPMC_T(t_shm_mpmc22, "shm-mpmc-2x2", "shmring MPMC ring, 2 producers x 2 consumers, unpinned", 2, 2);
+SHM_MPMC_T(t_shm_mpmc44, "shm-mpmc-4x4", "shmring MPMC ring, 4 producers x 4 consumers, unpinned", 4, 4);
 
 /* ------------------------------------------------------------------ */
 /* plain shared memory for the reference ring and the semaphore ring   */

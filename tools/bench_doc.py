@@ -7,7 +7,9 @@
 # repetitions and noise marks of the run, the streaming and round-trip tables
 # (medians, [min-max] over repetitions, x pipe / x ref as medians of
 # same-repetition ratios, which reference ring was the better one), the
-# 64 MiB huge-page rows when the run has them, and what was skipped or failed.
+# 64 MiB huge-page rows when the run has them, the MPMC shapes against
+# ref-vyukov (with futex, membarrier, yield and context-switch counts), and
+# what was skipped or failed.
 import json
 import statistics
 import sys
@@ -37,13 +39,19 @@ def us(v):
 
 
 def best(rec, key):
+    """the better yardstick and in how many reps: ref-ring/ref-ff, or for the
+    MPMC shapes ref-vyukov-yield/ref-vyukov-spin (the count's two keys)"""
     c = rec.get(key + "_best_count")
-    if not c:
+    if not c or len(c) != 2:
         return "-"
-    ring, ff = c.get("ref-ring", 0), c.get("ref-ff", 0)
-    if ring == ff:
-        return "tie %d/%d" % (ring, ring + ff) if ring else "-"
-    return "%s %d/%d" % ("ref-ring" if ring > ff else "ref-ff", max(ring, ff), ring + ff)
+    (n1, c1), (n2, c2) = c.items()
+    if c1 == c2:
+        return "tie %d/%d" % (c1, c1 + c2) if c1 else "-"
+    return "%s %d/%d" % (n1 if c1 > c2 else n2, max(c1, c2), c1 + c2)
+
+
+def fixed(v, prec=3):
+    return "-" if v is None else "%.*f" % (prec, v)
 
 
 def noise(rec):
@@ -121,6 +129,30 @@ def latency_tables(d, recs):
     return out
 
 
+def mpmc_tables(d, recs):
+    """the MPMC shapes (kind mpmc): x ref against ref-vyukov of the same shape"""
+    out = []
+    sizes = sorted({r["size"] for r in recs if r["kind"] == "mpmc"})
+    for s in sizes:
+        rows = [r for r in recs if r["kind"] == "mpmc" and r["size"] == s and r["reps"]]
+        out += ["MPMC shapes (NxM: N producer x M consumer processes), %d B messages, "
+                "rings of 1024 slots; placement: %s. `x ref`: the better of "
+                "`ref-vyukov-yield` and `ref-vyukov-spin` of the same shape in the same "
+                "repetition; calls and context switches (all processes) per 1000 messages:"
+                % (s, d["config"].get("mpmc_placement", "?")), "",
+                "| transport | msgs/s | [min - max] | x ref | best ref | futex/1k "
+                "| membarrier/1k | yield/1k | csw/1k | noise |",
+                "|---|---:|---|---:|---|---:|---:|---:|---:|---:|"]
+        for r in rows:
+            out.append("| `%s` | %s | [%s - %s] | %s | %s | %s | %s | %s | %s | %s |" % (
+                r["transport"], si(r["msgs_per_s"]), si(r["msgs_per_s_min"]),
+                si(r["msgs_per_s_max"]), ratio(r.get("x_ref")), best(r, "x_ref"),
+                fixed(r.get("futex_per_1k")), fixed(r.get("membarrier_per_1k")),
+                fixed(r.get("yield_per_1k"), 1), fixed(r.get("csw_per_1k")), noise(r)))
+        out.append("")
+    return out
+
+
 def huge_rows(recs):
     """shm-64m-huge against shm-64m: same-repetition ratios of msgs/s"""
     by = {(r["transport"], r["size"]): r for r in recs if r["kind"] == "stream"}
@@ -171,7 +203,8 @@ def main():
     d["_path"] = sys.argv[1]
     recs = d["results"]
     body = (header(d) + stream_tables(d, [r for r in recs if not r["transport"].startswith("shm-64m")])
-            + huge_rows(recs) + latency_tables(d, recs) + not_measured(recs))
+            + huge_rows(recs) + mpmc_tables(d, recs) + latency_tables(d, recs)
+            + not_measured(recs))
     with open(sys.argv[2]) as f:
         page = f.read().split("\n")
     try:
