@@ -791,7 +791,8 @@ static const char bench_usage[] =
 "message queues ...), passing ARGS on; 'shmring bench --help' shows its own\n"
 "options when it is built. The program is looked for in $SHMRING_IPC_BENCH,\n"
 "then in bench/ipc_bench next to this shmring binary (the build tree), then\n"
-"as shmring-ipc-bench on PATH. Build it with 'make bench' in the source tree.\n"
+"as shmring-ipc-bench next to it (an installed tree: 'make install' puts it\n"
+"there when 'make bench' built it first), then on PATH.\n"
 "Its own options: shmring bench -- --help\n"
 "\n"
 "Exit status: that of the benchmark; 12 if it is not built.\n";
@@ -808,7 +809,12 @@ int cmd_bench(int argc, char **argv)
 		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 		if (n > 0) {
 			self[n] = '\0';
-			snprintf(cand, sizeof(cand), "%s/bench/ipc_bench", dirname(self));
+			char *dir = dirname(self);
+			/* the build tree, then an installed tree (make install
+			 * puts the benchmark beside the tool when it was built) */
+			snprintf(cand, sizeof(cand), "%s/bench/ipc_bench", dir);
+			if (access(cand, X_OK) != 0)
+				snprintf(cand, sizeof(cand), "%s/shmring-ipc-bench", dir);
 			if (access(cand, X_OK) == 0)
 				found = cand;
 		}

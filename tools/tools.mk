@@ -41,13 +41,14 @@ INSTALL_EXTRA += $(CLI_BIN)
 define INSTALL_EXTRA_CMDS
 install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man7
 install -m 755 $(CLI_BIN) $(DESTDIR)$(BINDIR)/shmring
+if [ -x $(IPC_BENCH) ]; then install -m 755 $(IPC_BENCH) $(DESTDIR)$(BINDIR)/shmring-ipc-bench; fi
 $(if $(MAN1),install -m 644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/)
 $(if $(MAN3),install -m 644 $(MAN3) $(DESTDIR)$(MANDIR)/man3/)
 $(if $(MAN7),install -m 644 $(MAN7) $(DESTDIR)$(MANDIR)/man7/)
 endef
 
 define UNINSTALL_EXTRA_CMDS
-rm -f $(DESTDIR)$(BINDIR)/shmring
+rm -f $(DESTDIR)$(BINDIR)/shmring $(DESTDIR)$(BINDIR)/shmring-ipc-bench
 rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MAN1)))
 rm -f $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(MAN3)))
 rm -f $(addprefix $(DESTDIR)$(MANDIR)/man7/,$(notdir $(MAN7)))

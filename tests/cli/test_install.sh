@@ -152,6 +152,22 @@ fi
 rm -f "$CMB.log"
 
 "$DEST/usr/bin/shmring" --help > /dev/null && ok || bad "installed shmring --help"
+# `shmring bench` works where the benchmark was built before the install
+# (make bench; installed as shmring-ipc-bench beside the tool), and says
+# exactly that (exit 12) where it was not
+if [ -x "$BUILD/bench/ipc_bench" ]; then
+	[ -x "$DEST/usr/bin/shmring-ipc-bench" ] && ok || bad "shmring-ipc-bench not installed"
+	env PATH=/usr/bin:/bin "$DEST/usr/bin/shmring" bench -- --help > "$DEST/bench.out" 2>&1 &&
+		grep -q -- '--transports' "$DEST/bench.out" && ok ||
+		bad "installed shmring bench -- --help: $(head -3 "$DEST/bench.out")"
+	mv "$DEST/usr/bin/shmring-ipc-bench" "$DEST/ipc_bench.away"
+fi
+env PATH=/usr/bin:/bin "$DEST/usr/bin/shmring" bench > "$DEST/bench.out" 2>&1
+rc=$?
+[ $rc -eq 12 ] && grep -q "not built" "$DEST/bench.out" && ok ||
+	bad "shmring bench without the benchmark: exit $rc, $(head -3 "$DEST/bench.out")"
+[ -f "$DEST/ipc_bench.away" ] && mv "$DEST/ipc_bench.away" "$DEST/usr/bin/shmring-ipc-bench"
+rm -f "$DEST/bench.out"
 for fn in shmring_send_burst shmring_arm shmring_open_fd; do
 	MANPATH="$DEST/usr/share/man" man -w "$fn" > /dev/null 2>&1 ||
 		[ ! -x /usr/bin/man ] && ok || bad "man -w finds $fn(3)"
