@@ -120,13 +120,26 @@ static const char info_usage[] =
 struct snapshot {
 	struct shmring_info info;
 	struct shmring_stats stats;
+	int end_reason;   /* shmring_end_reason(): the ring as it stands */
 };
+
+/* "clean", "aborted", "died"; NULL while the stream has not ended */
+static const char *end_name(int end_reason)
+{
+	switch (end_reason) {
+	case SHMRING_END_CLEAN:   return "clean";
+	case SHMRING_END_ABORTED: return "aborted";
+	case SHMRING_END_DIED:    return "died";
+	default:                  return NULL;
+	}
+}
 
 static int take_snapshot(struct shmring *r, struct snapshot *s)
 {
 	int rc = shmring_info(r, &s->info);
 	if (rc == 0)
 		rc = shmring_stats(r, &s->stats);
+	s->end_reason = shmring_end_reason(r);
 	return rc;
 }
 
@@ -191,6 +204,11 @@ static void print_info_json(const char *name, const struct snapshot *s)
 	       ring_state(in), in->eof ? "true" : "false", in->shutdowns, in->creator_pid,
 	       (unsigned long long)in->created_ns, (in->flags & SHMRING_PACKED) ? "true" : "false",
 	       (unsigned long long)in->data_size, in->flags);
+	printf("\"end_reason\":");
+	if (end_name(s->end_reason))
+		printf("\"%s\",", end_name(s->end_reason));
+	else
+		printf("null,");
 	json_peers("producers", in->producers, in->nproducers);
 	printf(",");
 	json_peers("consumers", in->consumers, in->nconsumers);
@@ -246,8 +264,13 @@ static void print_info_text(const char *name, const struct snapshot *s)
 		       100.0 * (double)in->used / (double)in->slots);
 	printf("%-13s %s%s", "state:", ring_state(in),
 	       !in->eof ? "" :
-	       in->shutdowns ? " (end of stream: every producer that attached is gone or shut down)"
-	                     : " (end of stream: the producers closed or died without a shutdown)");
+	       s->end_reason == SHMRING_END_CLEAN ?
+	               " (end of stream, clean: every producer that attached shut down)" :
+	       s->end_reason == SHMRING_END_ABORTED ?
+	               " (end of stream, aborted: a producer ended it as incomplete)" :
+	       s->end_reason == SHMRING_END_DIED ?
+	               " (end of stream: a producer died or closed without a shutdown)" :
+	               " (end of stream)");
 	printf(", %u shutdown call%s\n", in->shutdowns, in->shutdowns == 1 ? "" : "s");
 	print_peers("producers:", in->producers, in->nproducers);
 	print_peers("consumers:", in->consumers, in->nconsumers);

@@ -34,14 +34,23 @@
  *   end   a two-part message: an empty frame, then the text
  *         "shmring-bridge 2 end REASON MESSAGES BYTES", REASON one of
  *           clean        the source stream was shut down
- *           truncated    it ended without a shutdown (a producer died or
- *                        vanished upstream)
+ *                        (shmring_end_reason: SHMRING_END_CLEAN)
+ *           aborted      a producer aborted it (SHMRING_END_ABORTED:
+ *                        shmring push interrupted, or its input failed)
+ *           died         a producer died or closed without a shutdown
+ *                        (SHMRING_END_DIED); senders before end reasons
+ *                        said "truncated", which receivers still take
  *           corrupt      corrupt messages were skipped in the source ring
  *           interrupted  the sender was stopped by a signal
+ *           unknown      the sender could not tell (a new stream began on
+ *                        its ring at once)
  *         and MESSAGES, BYTES the ring messages (records) sent before it.
+ *         A receiver takes a REASON it does not know as an incomplete
+ *         stream, so adding one needs no new version.
  * The receiver shuts its ring down (pop there exits 0) only on a clean end
- * whose counts match what it received. Otherwise it closes its ring without
- * a shutdown, so that pop there exits 13, and exits 13 itself.
+ * whose counts match what it received. Otherwise (any other REASON, counts
+ * that differ, a broken connection, a refused message, a signal) it aborts
+ * its ring (shmring_abort), so that pop there exits 13, and exits non-zero.
  *
  * Failure detection: each socket has a monitor. The connection that
  * completed the handshake closing before the end (a peer killed: the kernel
@@ -83,11 +92,12 @@ static const char bridge_usage[] =
 "as the producer, creating the ring when it is missing. Ring messages travel\n"
 "in batches, many to a ZeroMQ message (a batch goes as soon as the ring runs\n"
 "empty): boundaries and bytes are carried exactly. So is the end of the\n"
-"stream: a stream shut down upstream is shut down downstream (pop there\n"
-"exits 0). Both bridges must speak the same version of the wire format. A\n"
-"broken stream (a bridge or host that dies, a producer that dies upstream)\n"
-"makes the receiving bridge exit 13 and close its ring without a shutdown,\n"
-"so that pop there exits 13 too.\n"
+"stream, and how it ended: a stream shut down upstream is shut down\n"
+"downstream (pop there exits 0); one aborted upstream (push interrupted, its\n"
+"input failed) or whose producer died there is aborted downstream (pop there\n"
+"exits 13). Both bridges must speak the same version of the wire format. A\n"
+"broken stream (a bridge or host that dies) makes the receiving bridge exit\n"
+"13 and abort its ring, so that pop there exits 13 too.\n"
 "\n"
 "Options:\n"
 "  -w, --wait SECONDS   ring -> ZeroMQ: how long to wait for the ring to be\n"
@@ -108,12 +118,12 @@ static const char bridge_usage[] =
 "\n"
 "Exit status: 0 the whole stream was carried and had been shut down; 3 no such\n"
 "ring; 6 a message not in the bridge's format (or in another version of it),\n"
-"or corrupt messages skipped; 7 the ring's role is held by a live process; 8\n"
-"the far side went away (the receiving bridge, or every consumer of the ring)\n"
-"before the end; 9 a message\n"
-"longer than the ring's slot size; 13 the stream is incomplete (it ended\n"
-"upstream without a shutdown, or the sending side went away); 14 the endpoint\n"
-"cannot be bound or connected; 130 interrupted; see shmring(1).\n";
+"or corrupt messages skipped; 7 the ring's role is held by a live process;\n"
+"8 the far side went away (the receiving bridge, or every consumer of the\n"
+"ring) before the end; 9 a message longer than the ring's slot size; 13 the\n"
+"stream is incomplete (it was not shut down upstream: aborted, or a producer\n"
+"died; or the sending side went away); 14 the endpoint cannot be bound or\n"
+"connected; 130 interrupted; see shmring(1).\n";
 
 #define END_MAGIC   "shmring-bridge"
 #define END_VERSION 2u              /* of the whole wire format */
@@ -332,6 +342,42 @@ static int link_send(struct link *l, const void *p, size_t n, int flags)
 	}
 }
 
+/* ------------------------------------------------ the end record's REASON */
+
+/* every REASON a receiver knows, and what it says of it (NULL: the stream
+ * is whole); any other word counts as an incomplete stream too */
+static const struct {
+	const char *word, *why;
+} end_reasons[] = {
+	{ "clean", NULL },
+	{ "aborted", "the stream was aborted at the sending side (its producer was "
+	             "interrupted, or its input failed)" },
+	{ "died", "a producer died or closed without a shutdown at the sending side" },
+	{ "truncated", "a producer died or closed without a shutdown at the sending side" },
+	{ "corrupt", "corrupt messages were skipped at the sending side" },
+	{ "interrupted", "the sending bridge was stopped by a signal before the end" },
+	{ "unknown", "the sending side could not tell how its stream ended" },
+};
+
+static const char *end_why(const char *word)
+{
+	for (size_t i = 0; i < sizeof(end_reasons) / sizeof(end_reasons[0]); i++)
+		if (!strcmp(word, end_reasons[i].word))
+			return end_reasons[i].why;
+	return "the sending side ended the stream for a reason this bridge does not know";
+}
+
+/* the REASON for how the source ring's stream ended (cli_stream_end) */
+static const char *end_word(int end_reason)
+{
+	switch (end_reason) {
+	case SHMRING_END_CLEAN:   return "clean";
+	case SHMRING_END_ABORTED: return "aborted";
+	case SHMRING_END_DIED:    return "died";
+	default:                  return "unknown";
+	}
+}
+
 /* ---------------------------------------------- ring -> ZeroMQ (PUSH) */
 
 static int send_end(struct link *l, const char *reason, uint64_t msgs, uint64_t bytes)
@@ -411,8 +457,7 @@ static int ring_to_zmq(const char *name, const char *ep, const struct bridge_opt
 		return rc == -EINTR ? EX_SIGNAL : cli_fail_ring(name, NULL, rc);
 	}
 	shmring_set_spin(r, o->spin_ns);
-	struct cli_stream_end end;
-	if (cli_stream_begin(r, &end) < 0) {
+	if (cli_stream_begin(r) < 0) {
 		link_close(&l, 0);
 		shmring_close(r);
 		return EX_SIGNAL;
@@ -521,16 +566,17 @@ static int ring_to_zmq(const char *name, const char *ep, const struct bridge_opt
 
 	int linger = 0;
 	if (rc == -EPIPE) {
-		const char *why = cli_stream_truncated(r, &end);
-		const char *reason = "clean";
+		/* how the source stream ended, as the library says; passed on */
+		const char *why;
+		int end = cli_stream_end(r, &why);
+		const char *reason = end_word(end);
 		ret = EX_OK;
 		if (bad) {
 			cli_err(name, "%llu corrupt message(s) skipped", (unsigned long long)bad);
 			reason = "corrupt";
 			ret = EX_PROTO;
 		} else if (why) {
-			cli_err(name, "warning: %s; the data may be incomplete", why);
-			reason = "truncated";
+			cli_err(name, "warning: %s", why);
 			ret = EX_TRUNCATED;
 		}
 		rc = send_end(&l, reason, msgs, bytes);
@@ -736,16 +782,9 @@ static int zmq_to_ring(const char *ep, const char *name, const struct bridge_opt
 				ret = EX_PROTO;
 				break;
 			}
-			if (strcmp(reason, "clean") != 0) {
-				cli_err(name, "warning: %s; the data may be incomplete",
-				        !strcmp(reason, "truncated") ?
-				        "the stream ended without a shutdown at the sending side "
-				        "(a producer died or vanished there)" :
-				        !strcmp(reason, "interrupted") ?
-				        "the sending bridge was stopped by a signal before the end" :
-				        !strcmp(reason, "corrupt") ?
-				        "corrupt messages were skipped at the sending side" :
-				        "the sending side ended the stream for an unknown reason");
+			const char *why = end_why(reason);
+			if (why) {
+				cli_err(name, "warning: %s; the data may be incomplete", why);
 				ret = EX_TRUNCATED;
 			} else if (n_msgs != msgs || n_bytes != bytes) {
 				cli_err(name, "warning: the sender sent %llu message(s) (%llu bytes), "
@@ -773,10 +812,13 @@ static int zmq_to_ring(const char *ep, const char *name, const struct bridge_opt
 		if (ret != EX_OK)
 			break;
 	}
-	/* a clean end is shut down; anything else is left without a shutdown,
+	/* a clean end whose counts match is shut down; anything else (an end
+	 * of another reason, a broken stream, a refusal, a signal) is aborted,
 	 * so that pop there exits 13 */
 	if (shut)
 		shmring_shutdown(r);
+	else
+		shmring_abort(r);
 	shmring_close(r);
 	/* closing the connection is the sender's word that the end arrived */
 	link_close(&l, 0);
