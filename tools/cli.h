@@ -177,6 +177,27 @@ void cli_msg_done(struct shmring *r, struct shmring_slot *s, const void *copy);
  * ring, NULL for others (and *overruns: the ring's count now) */
 void *cli_msg_buffer(struct shmring *r, size_t *cap, uint64_t *overruns);
 
+/* a ring of another layout version (the library says -EPROTO), read
+ * without the library for ls and rm --stale (cli_layout.c) */
+struct cli_foreign {
+	unsigned version;          /* its layout version */
+	uint64_t size;             /* bytes of the object */
+	int known_id;              /* the identity below was read (a version
+	                            * whose first header line is ours) */
+	unsigned kind;
+	uint32_t slot_size, flags, creator_pid;
+	uint64_t slots, created_ns;
+	int held;                  /* a live process is attached (1) or none
+	                            * (0), by the liveness locks; -1: cannot
+	                            * tell (a version without them, or above
+	                            * ours) */
+	unsigned live_producers, live_consumers;   /* held >= 0 */
+};
+/* 0, -EPROTO (not a shmring, or one of this layout version), or -errno */
+int cli_foreign_read(const char *ring, struct cli_foreign *f);
+/* "layout version 3; this shmring ... speaks layout version 4 only: ..." */
+const char *cli_foreign_warning(const struct cli_foreign *f, char *buf, size_t size);
+
 /* a role-less observer handle (info, ls, watch, rm): cli_ring_open(ring, 0),
  * or read-only where a ring created with --mlock cannot be locked */
 int cli_open_observer(const char *name, struct shmring **out);

@@ -193,6 +193,7 @@ static void print_info_json(const char *name, const struct snapshot *s)
 
 	printf("{\"name\":");
 	cli_json_str(stdout, name);
+	printf(",\"layout_version\":%u,\"readable\":true", SHMRING__LAYOUT_VERSION);
 	printf(",\"kind\":\"%s\",\"overwrite\":%s,\"slot_size\":%u,\"slots\":%llu,\"mem_size\":%llu,"
 	       "\"prod_idx\":%llu,\"cons_idx\":%llu,\"used\":%llu,\"state\":\"%s\","
 	       "\"eof\":%s,\"shutdowns\":%u,\"creator_pid\":%d,\"created_ns\":%llu,"
@@ -334,18 +335,21 @@ int cmd_info(int argc, char **argv)
  * Calls fn for every shmring in /dev/shm (shown as /NAME), or among the
  * regular files of the directory dir (shown as DIR/NAME: a path, as the
  * other commands take it). A file is a shmring when an observer open
- * succeeds; -EPROTO (something else) and -ENOENT (gone meanwhile) are
- * skipped silently, other failures are warnings. Files smaller than a ring
- * header are skipped without opening (the library would wait for a creator
- * that is not coming). Returns the number of warnings, or a negative errno
- * when the directory cannot be read (reported).
+ * succeeds (fn gets the handle), or when it has a ring's magic and another
+ * layout version (fn gets what cli_foreign_read() tells of it, and r NULL);
+ * -EPROTO (something else) and -ENOENT (gone meanwhile) are skipped
+ * silently, other failures are warnings. Files smaller than a ring header
+ * are skipped without opening (the library would wait for a creator that
+ * is not coming). Returns the number of warnings, or a negative errno when
+ * the directory cannot be read (reported).
  */
 static int by_name(const void *a, const void *b)
 {
 	return strcmp(a, b);   /* each entry starts with its name */
 }
 
-typedef void (*ring_fn)(const char *name, struct shmring *r, void *arg);
+typedef void (*ring_fn)(const char *name, struct shmring *r, const struct cli_foreign *f,
+                        void *arg);
 
 /* the ring matches one of the shell patterns (all rings when there are
  * none): a pattern with a '/' matches the ring as shown (/NAME, DIR/NAME),
@@ -428,7 +432,13 @@ static int for_each_ring(const char *dir, char **pats, int npats, ring_fn fn, vo
 		    !S_ISREG(st.st_mode) || (uint64_t)st.st_size < SHMRING_HEADER_BYTES)
 			continue;
 		struct shmring *r;
+		struct cli_foreign f;
 		int rc = cli_open_observer(shown, &r);
+		if (rc == -EPROTO && cli_foreign_read(shown, &f) == 0) {
+			fn(shown, NULL, &f, arg);   /* another layout version */
+			warnings++;
+			continue;
+		}
 		if (rc == -EPROTO || rc == -ENOENT || rc == -EINVAL)
 			continue;
 		if (rc < 0) {
@@ -437,7 +447,7 @@ static int for_each_ring(const char *dir, char **pats, int npats, ring_fn fn, vo
 			warnings++;
 			continue;
 		}
-		fn(shown, r, arg);
+		fn(shown, r, NULL, arg);
 		shmring_close(r);
 	}
 	free(list);
@@ -451,7 +461,11 @@ static const char ls_usage[] =
 "name, kind, slots x slot size, memory, fill, live/attached producers and\n"
 "consumers, and state (active, idle: nobody attached, draining or ended: end\n"
 "of stream). Other files are ignored; rings that cannot be read are reported\n"
-"as warnings.\n"
+"as warnings. A ring of another layout version (made by an older or newer\n"
+"shmring) is listed with its version, what its first header line tells\n"
+"(kind, slots, memory) and, where its version has the liveness locks (2 and\n"
+"up), its live producers and consumers; its state cannot be read, which a\n"
+"warning says.\n"
 "\n"
 "The first argument is DIR when it has a '/' after its first character\n"
 "(./, /run/app), is . or .., or is an existing directory such as /tmp.\n"
@@ -459,7 +473,9 @@ static const char ls_usage[] =
 "file name ('frames-*'), one with a '/' the name as shown ('/frames-*').\n"
 "\n"
 "Options:\n"
-"  -j, --json   a JSON array of objects like 'shmring info --json' prints\n"
+"  -j, --json   a JSON array of objects like 'shmring info --json' prints;\n"
+"               \"readable\": false, \"layout_version\" and \"warning\" mark a\n"
+"               ring of another layout version\n"
 "  -h, --help   show this help\n"
 "\n"
 "Exit status: 0 (also when some files could not be read: see the warnings);\n"
@@ -470,22 +486,74 @@ struct ls_ctx {
 	unsigned count;
 };
 
-static void ls_one(const char *name, struct shmring *r, void *arg)
+#define LS_ROW "%-24s %-4s %16s %10s %7s %6s %6s  %s\n"
+
+static void ls_head(struct ls_ctx *c)
+{
+	if (c->json)
+		printf("%s", c->count ? ",\n" : "");
+	else if (c->count == 0)
+		printf(LS_ROW, "NAME", "KIND", "SLOTS x SIZE", "MEMORY", "FILL", "PROD", "CONS",
+		       "STATE");
+	c->count++;
+}
+
+/* a ring of another layout version: what can be told without reading its
+ * state, and a warning (on standard error, and in the JSON object) */
+static void ls_foreign(const char *name, const struct cli_foreign *f, struct ls_ctx *c)
+{
+	char warn[256], h1[32], h2[32], geo[48] = "?", prod[16] = "-", cons[16] = "-";
+
+	cli_foreign_warning(f, warn, sizeof(warn));
+	fprintf(stderr, "shmring: %s: warning: %s: %s\n", cli_cmd, name, warn);
+	ls_head(c);
+	if (c->json) {
+		printf("{\"name\":");
+		cli_json_str(stdout, name);
+		printf(",\"layout_version\":%u,\"readable\":false,\"warning\":", f->version);
+		cli_json_str(stdout, warn);
+		printf(",\"mem_size\":%llu", (unsigned long long)f->size);
+		if (f->known_id)
+			printf(",\"kind\":\"%s\",\"slot_size\":%u,\"slots\":%llu,\"flags\":%u,"
+			       "\"creator_pid\":%u,\"created_ns\":%llu", cli_kind_name(f->kind),
+			       f->slot_size, (unsigned long long)f->slots, f->flags, f->creator_pid,
+			       (unsigned long long)f->created_ns);
+		if (f->held >= 0)
+			printf(",\"live_producers\":%u,\"live_consumers\":%u", f->live_producers,
+			       f->live_consumers);
+		printf("}\n");
+		return;
+	}
+	if (f->known_id)
+		snprintf(geo, sizeof(geo), "%llu x %s", (unsigned long long)f->slots,
+		         cli_human(f->slot_size, h1, sizeof(h1)));
+	if (f->held >= 0) {   /* live ones only: the registry is not read */
+		snprintf(prod, sizeof(prod), "%3u/- ", f->live_producers);
+		snprintf(cons, sizeof(cons), "%3u/- ", f->live_consumers);
+	}
+	char state[32];
+	snprintf(state, sizeof(state), "layout-v%u (unreadable)", f->version);
+	printf(LS_ROW, name, f->known_id ? cli_kind_name(f->kind) : "?", geo,
+	       cli_human(f->size, h2, sizeof(h2)), "-", prod, cons, state);
+}
+
+static void ls_one(const char *name, struct shmring *r, const struct cli_foreign *f, void *arg)
 {
 	struct ls_ctx *c = arg;
 	struct snapshot s;
 	char h1[32], h2[32];
 
+	if (f) {
+		ls_foreign(name, f, c);
+		return;
+	}
 	if (take_snapshot(r, &s) < 0)
 		return;
+	ls_head(c);
 	if (c->json) {
-		printf("%s", c->count ? ",\n" : "");
 		print_info_json(name, &s);
 	} else {
 		const struct shmring_info *in = &s.info;
-		if (c->count == 0)
-			printf("%-24s %-4s %16s %10s %7s %6s %6s  %s\n", "NAME", "KIND",
-			       "SLOTS x SIZE", "MEMORY", "FILL", "PROD", "CONS", "STATE");
 		char geo[48];
 		snprintf(geo, sizeof(geo), "%llu x %s", (unsigned long long)in->slots,
 		         cli_human(in->slot_size, h1, sizeof(h1)));
@@ -497,7 +565,6 @@ static void ls_one(const char *name, struct shmring *r, void *arg)
 		       live_peers(in->consumers, in->nconsumers), in->nconsumers,
 		       ring_state(in));
 	}
-	c->count++;
 }
 
 int cmd_ls(int argc, char **argv)
@@ -542,7 +609,10 @@ static const char rm_usage[] =
 "                         of DIR, as 'shmring ls DIR' finds them) that no\n"
 "                         live process is attached to (as producer or\n"
 "                         consumer); with PATTERNs, only rings whose name\n"
-"                         matches one\n"
+"                         matches one. A ring of another layout version is\n"
+"                         removed when its liveness locks (versions 2 and\n"
+"                         up) show nobody; one whose version has none this\n"
+"                         shmring knows is left, with a warning\n"
 "      --min-age SECONDS  with --stale: spare rings younger than this\n"
 "  -n, --dry-run          with --stale: only print what would be removed\n"
 "  -f, --force            remove NAME even if it is not a shmring (or, for a\n"
@@ -561,19 +631,12 @@ struct stale_ctx {
 	unsigned removed;
 };
 
-static void stale_one(const char *name, struct shmring *r, void *arg)
+static void stale_remove(const char *name, uint64_t created_ns, const char *what,
+                         struct stale_ctx *c)
 {
-	struct stale_ctx *c = arg;
-	struct shmring_info in;
 	struct timespec now;
-
-	if (shmring_info(r, &in) < 0)
-		return;
-	if (live_peers(in.producers, in.nproducers) || live_peers(in.consumers, in.nconsumers))
-		return;
 	clock_gettime(CLOCK_REALTIME, &now);
-	double age = (double)now.tv_sec + (double)now.tv_nsec / 1e9 -
-	             (double)in.created_ns / 1e9;
+	double age = (double)now.tv_sec + (double)now.tv_nsec / 1e9 - (double)created_ns / 1e9;
 	if (age < c->min_age)
 		return;
 	if (!c->dry_run) {
@@ -584,8 +647,43 @@ static void stale_one(const char *name, struct shmring *r, void *arg)
 			return;
 		}
 	}
-	printf("%s%s\n", c->dry_run ? "would remove " : "removed ", name);
+	printf("%s%s%s\n", c->dry_run ? "would remove " : "removed ", name, what);
 	c->removed++;
+}
+
+/* a ring of another layout version: removed only when its liveness locks
+ * say that nobody is attached; where they cannot say, it is left, and a
+ * warning says so */
+static void stale_foreign(const char *name, const struct cli_foreign *f, struct stale_ctx *c)
+{
+	char what[48];
+	if (f->held < 0) {
+		cli_err(name, "warning: not removed: layout version %u, whose rings this shmring "
+		        "cannot tell in use or not (no liveness locks it knows); 'shmring rm %s' "
+		        "removes it", f->version, name);
+		return;
+	}
+	if (f->held)
+		return;
+	snprintf(what, sizeof(what), " (layout version %u)", f->version);
+	stale_remove(name, f->created_ns, what, c);
+}
+
+static void stale_one(const char *name, struct shmring *r, const struct cli_foreign *f,
+                      void *arg)
+{
+	struct stale_ctx *c = arg;
+	struct shmring_info in;
+
+	if (f) {
+		stale_foreign(name, f, c);
+		return;
+	}
+	if (shmring_info(r, &in) < 0)
+		return;
+	if (live_peers(in.producers, in.nproducers) || live_peers(in.consumers, in.nconsumers))
+		return;
+	stale_remove(name, in.created_ns, "", c);
 }
 
 int cmd_rm(int argc, char **argv)

@@ -137,6 +137,51 @@ expect 6 "pop on a layout-2 ring" "$CLI" pop --timeout 0.1 /$P-oldlayout
 grep -q "layout version 2" "$TMP/err" && ok || bad "pop layout message: $(cat "$TMP/err")"
 expect 0 "rm of a layout-2 ring (it is a shmring)" "$CLI" rm /$P-oldlayout
 [ ! -e /dev/shm/$P-oldlayout ] && ok || bad "layout-2 ring not removed"
+# ls and rm --stale show rings of other layout versions (3: an older one,
+# whose liveness locks this tool knows; 99: unknown); a live holder of one
+# is the OFD lock on its entry's byte, taken here by hand (consumer entry
+# 0: byte 64), since the library cannot attach to it
+for v in 3 99; do
+	"$CLI" create "/$P-v$v" --slots 8 --slot-size 64 || bad "create v$v"
+	printf "$(printf '\\%03o' $v)" | dd of=/dev/shm/$P-v$v bs=1 seek=8 conv=notrunc 2>/dev/null
+done
+expect 0 "ls with rings of other layout versions" "$CLI" ls "/$P-v*"
+grep -q "^/$P-v3 *spsc *8 x 64 B .*layout-v3 (unreadable)" "$TMP/out" &&
+	grep -q "^/$P-v99 .*layout-v99 (unreadable)" "$TMP/out" &&
+	grep -q "warning: /$P-v3: layout version 3; this shmring .* speaks layout version" "$TMP/err" &&
+	grep -q "warning: /$P-v99: layout version 99" "$TMP/err" && ok ||
+	bad "ls of other layout versions: $(cat "$TMP/out" "$TMP/err")"
+expect 0 "ls --json with rings of other layout versions" "$CLI" ls --json "/$P-v*"
+[ "$(json_get "$TMP/out" 'map("\(.name) \(.layout_version) \(.readable) \(.warning | length > 0) \(.kind)") | join(",")')" = \
+  "/$P-v3 3 false true spsc,/$P-v99 99 false true null" ] && ok ||
+	bad "ls --json of other layout versions: $(cat "$TMP/out")"
+cat > "$TMP/holdlock.py" <<'EOF_PY'
+import fcntl, os, struct, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+lock = struct.pack("hhxxxxqqi4x", fcntl.F_WRLCK, os.SEEK_SET, int(sys.argv[2]), 1, 0)
+fcntl.fcntl(fd, fcntl.F_OFD_SETLK, lock)   # struct flock, 64-bit Linux
+print("held", flush=True)
+sys.stdin.read()   # until the test closes our input
+EOF_PY
+mkfifo "$TMP/holdin"
+exec 6<> "$TMP/holdin"
+bg hold "$TMP/holdin" "$TMP/hold.out" python3 "$TMP/holdlock.py" /dev/shm/$P-v3 64
+wait_for '[ -s "$TMP/hold.out" ]' || bad "the lock holder did not start ($(cat "$TMP/hold.err"))"
+expect 0 "ls of a held ring of another version" "$CLI" ls "/$P-v3"
+grep -q "^/$P-v3 .* 0/- *1/- .*layout-v3" "$TMP/out" && ok || bad "ls of a held v3 ring: $(cat "$TMP/out")"
+expect 0 "rm --stale with held or unknown other versions" "$CLI" rm --stale "/$P-v*"
+[ -e /dev/shm/$P-v3 ] && [ -e /dev/shm/$P-v99 ] && [ ! -s "$TMP/out" ] &&
+	grep -q "rm /$P-v99: warning: not removed: layout version 99" "$TMP/err" && ok ||
+	bad "rm --stale removed a held or unknown ring: $(cat "$TMP/out" "$TMP/err")"
+exec 6>&-   # the holder reads end of input and exits: the lock is gone
+[ "$(rc_of hold)" = 0 ] || bad "lock holder: $(cat "$TMP/hold.err")"
+expect 0 "rm --stale --dry-run, other versions" "$CLI" rm --stale --dry-run "/$P-v*"
+[ "$(cat "$TMP/out")" = "would remove /$P-v3 (layout version 3)" ] && ok ||
+	bad "rm --stale --dry-run: $(cat "$TMP/out")"
+expect 0 "rm --stale, other versions" "$CLI" rm --stale "/$P-v*"
+[ ! -e /dev/shm/$P-v3 ] && [ -e /dev/shm/$P-v99 ] && ok ||
+	bad "rm --stale of a free v3 ring: $(cat "$TMP/out" "$TMP/err")"
+expect 0 "rm of a layout-99 ring by name" "$CLI" rm "/$P-v99"
 
 # ---- byte stream: binary data carried exactly ----
 head -c 3000000 /dev/urandom > "$TMP/big"
