@@ -52,6 +52,15 @@
  * that differ, a broken connection, a refused message, a signal) it aborts
  * its ring (shmring_abort), so that pop there exits 13, and exits non-zero.
  *
+ * Sizes: a sender ends a batch once it holds BATCH_BYTES, so a batch is
+ * shorter than BATCH_BYTES + REC_HDR + the largest record (BATCH_MAX); a
+ * record longer than the receiver's slot size is refused anyway. The
+ * receiver sets ZMQ_MAXMSGSIZE to BATCH_MAX of its ring's slot size:
+ * ZeroMQ drops the connection of a bigger message when its size arrives,
+ * before allocating it, so a peer cannot make the receiver hold more than
+ * about --hwm such batches. ZeroMQ gives no reason for the drop; the
+ * receiver says that a lost connection may be this.
+ *
  * Failure detection: each socket has a monitor. The connection that
  * completed the handshake closing before the end (a peer killed: the kernel
  * closes its sockets) breaks the stream for good: ZeroMQ would reconnect and
@@ -96,8 +105,9 @@ static const char bridge_usage[] =
 "downstream (pop there exits 0); one aborted upstream (push interrupted, its\n"
 "input failed) or whose producer died there is aborted downstream (pop there\n"
 "exits 13). Both bridges must speak the same version of the wire format. A\n"
-"broken stream (a bridge or host that dies) makes the receiving bridge exit\n"
-"13 and abort its ring, so that pop there exits 13 too.\n"
+"broken stream (a bridge or host that dies, a message larger than the\n"
+"largest batch for the ring's slot size) makes the receiving bridge exit 13\n"
+"and abort its ring, so that pop there exits 13 too.\n"
 "\n"
 "Options:\n"
 "  -w, --wait SECONDS   ring -> ZeroMQ: how long to wait for the ring to be\n"
@@ -122,14 +132,17 @@ static const char bridge_usage[] =
 "8 the far side went away (the receiving bridge, or every consumer of the\n"
 "ring) before the end; 9 a message longer than the ring's slot size; 13 the\n"
 "stream is incomplete (it was not shut down upstream: aborted, or a producer\n"
-"died; or the sending side went away); 14 the endpoint cannot be bound or\n"
-"connected; 130 interrupted; see shmring(1).\n";
+"died; or the sending side went away, or sent a message too large); 14 the\n"
+"endpoint cannot be bound or connected; 130 interrupted; see shmring(1).\n";
 
 #define END_MAGIC   "shmring-bridge"
 #define END_VERSION 2u              /* of the whole wire format */
 #define END_MAX     128             /* longest end record */
 #define REC_HDR     4u              /* a record's length: 4 bytes, LE */
 #define BATCH_BYTES (256u * 1024)   /* a batch is sent once this full */
+/* the largest batch: short of BATCH_BYTES before its last record, which
+ * is at most slot_size bytes (the receiver's, for a batch it can take) */
+#define BATCH_MAX(slot_size) ((uint64_t)BATCH_BYTES + REC_HDR + (slot_size))
 #define BATCH_S     0.001           /* or this long after its first record */
 #define BURST       256u            /* records per send_burst */
 #define DRAIN_S     0.3             /* receiver: what is in flight after a
@@ -264,9 +277,11 @@ static void link_close(struct link *l, int linger_ms)
 }
 
 /* a PUSH socket connected to ep, or a PULL socket bound on it, with its
- * monitor attached first so that no event is missed; 0 or an exit code
+ * monitor attached first so that no event is missed; max_msg: the largest
+ * message it takes (ZMQ_MAXMSGSIZE; -1: no limit); 0 or an exit code
  * (reported) */
-static int link_open(struct link *l, int type, const char *ep, const struct bridge_opts *o)
+static int link_open(struct link *l, int type, const char *ep, const struct bridge_opts *o,
+                     int64_t max_msg)
 {
 	memset(l, 0, sizeof(*l));
 	l->ep = ep;
@@ -277,6 +292,8 @@ static int link_open(struct link *l, int type, const char *ep, const struct brid
 		return EX_FAIL;
 	}
 	set_int(l->sock, type == ZMQ_PUSH ? ZMQ_SNDHWM : ZMQ_RCVHWM, o->hwm);
+	if (max_msg >= 0)
+		zmq_setsockopt(l->sock, ZMQ_MAXMSGSIZE, &max_msg, sizeof(max_msg));
 	/* an IPv6 literal needs IPv6 on ("tcp://[::]:P" binds both families);
 	 * off, "localhost" resolves to 127.0.0.1 on both sides */
 	if (strchr(ep, '['))
@@ -447,7 +464,7 @@ static int batch_flush(struct link *l, struct batch *b, uint64_t *msgs, uint64_t
 static int ring_to_zmq(const char *name, const char *ep, const struct bridge_opts *o)
 {
 	struct link l;   /* first: a bad endpoint is told at once */
-	int ret = link_open(&l, ZMQ_PUSH, ep, o);
+	int ret = link_open(&l, ZMQ_PUSH, ep, o, -1);
 	if (ret != EX_OK)
 		return ret;
 	struct shmring *r;
@@ -471,7 +488,7 @@ static int ring_to_zmq(const char *name, const char *ep, const struct bridge_opt
 	void *copy = cli_msg_buffer(r, &cap, &overruns0);
 	struct shmring_info info;
 	shmring_info(r, &info);
-	struct batch b = { .cap = BATCH_BYTES + REC_HDR + info.slot_size };
+	struct batch b = { .cap = BATCH_MAX(info.slot_size) };
 	b.buf = malloc(b.cap);
 	if (!b.buf) {
 		rc = -ENOMEM;
@@ -713,10 +730,30 @@ static int batch_unpack(struct shmring *r, const char *name, const char *ep,
 	return EX_OK;
 }
 
+/* the slot size of the ring a receiving bridge will feed: its own when it
+ * exists (looked at without a role: a bind that fails must leave the ring
+ * untouched), else the one it would be created with */
+static uint32_t target_slot_size(const char *name, const struct cli_ring_opts *ro)
+{
+	struct shmring *r;
+	struct shmring_info in;
+	if (cli_open_observer(name, &r) == 0) {
+		int rc = shmring_info(r, &in);
+		shmring_close(r);
+		if (rc == 0)
+			return in.slot_size;
+	}
+	return ro->cfg.slot_size;
+}
+
 static int zmq_to_ring(const char *ep, const char *name, const struct bridge_opts *o)
 {
 	struct link l;
-	int ret = link_open(&l, ZMQ_PULL, ep, o);
+	/* the largest batch a sending bridge makes for records this ring can
+	 * take (BATCH_MAX); ZeroMQ drops the connection of a bigger message
+	 * before it allocates it. Set before the bind, which copies it */
+	uint32_t slot_size = target_slot_size(name, &o->ro);
+	int ret = link_open(&l, ZMQ_PULL, ep, o, (int64_t)BATCH_MAX(slot_size));
 	if (ret != EX_OK)
 		return ret;
 	struct shmring *r;
@@ -727,6 +764,16 @@ static int zmq_to_ring(const char *ep, const char *name, const struct bridge_opt
 	struct shmring_info info;
 	shmring_info(r, &info);
 	shmring_set_spin(r, o->spin_ns);
+	if (info.slot_size > slot_size) {
+		/* replaced by a ring of bigger slots since we looked: the
+		 * limit would refuse some of its legitimate batches */
+		cli_err(name, "the ring was re-created with bigger slots while the bridge "
+		        "started; start it again");
+		shmring_abort(r);
+		shmring_close(r);
+		link_close(&l, 0);
+		return EX_FAIL;
+	}
 
 	uint64_t msgs = 0, bytes = 0;
 	double lost_at = 0;   /* when the connection was found gone */
@@ -753,10 +800,17 @@ static int zmq_to_ring(const char *ep, const char *name, const struct bridge_opt
 				if (lost_at == 0) {
 					lost_at = cli_now();
 				} else if (cli_now() - lost_at >= DRAIN_S) {
-					cli_err(ep, "warning: the sending side went away (connection "
-					        "lost) after %llu message(s), before the end of the "
-					        "stream; the data may be incomplete",
-					        (unsigned long long)msgs);
+					/* ZeroMQ closes the connection of a message
+					 * over ZMQ_MAXMSGSIZE without a word: that
+					 * is one cause we cannot tell apart */
+					cli_err(ep, "warning: connection lost after %llu message(s), "
+					        "before the end of the stream: the sending side went "
+					        "away, or sent a message too large (over %llu bytes, "
+					        "the largest batch a sending bridge makes for slots of "
+					        "%u bytes: ZeroMQ drops such a connection); the data "
+					        "may be incomplete",
+					        (unsigned long long)msgs,
+					        (unsigned long long)BATCH_MAX(slot_size), slot_size);
 					ret = EX_TRUNCATED;
 					break;
 				}

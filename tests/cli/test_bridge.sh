@@ -4,8 +4,8 @@
 #   tests/cli/test_bridge.sh PATH/TO/shmring
 # Byte-exact 64 MiB over each transport, message boundaries in --lines mode,
 # the batch framing (many tiny messages, a mix of sizes, the bytes on the
-# wire read by a bare ZMTP peer; a version-1 peer and a malformed batch
-# refused),
+# wire read by a bare ZMTP peer; a version-1 peer, a malformed batch and
+# one too large refused),
 # the end of the stream and how it ended carried (clean, aborted, died),
 # and every way a stream can break: the sending bridge, the receiving
 # bridge or the upstream producer killed mid-stream, the producer or the
@@ -245,6 +245,36 @@ for reason in clean aborted died truncated bogus; do
 	[ $reason = clean ] || grep -q "aborted by its producer" "$TMP/pop.err" && ok ||
 		bad "end $reason: pop's warning: $(cat "$TMP/pop.err")"
 done
+
+# a peer that sends a batch far larger than a sending bridge makes (32 MiB
+# of valid records): ZeroMQ refuses it by its size (ZMQ_MAXMSGSIZE) before
+# allocating it, the receiver exits 13 and says that a message too large
+# may be why, pop there exits 13 with nothing, and the receiving bridge
+# never held the batch (its peak RSS, from wait4, stays far below 32 MiB)
+cat > "$TMP/maxrss.py" <<'EOF_PY'
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execvp(sys.argv[1], sys.argv[1:])
+_, status, usage = os.wait4(pid, 0)
+print(usage.ru_maxrss)   # KiB
+sys.exit(os.waitstatus_to_exitcode(status))
+EOF_PY
+PORT=$(free_port)
+rm -f "$TMP"/*.rc
+bg recv sh -c "timeout $T python3 '$TMP/maxrss.py' '$CLI' bridge 'tcp://127.0.0.1:$PORT' \
+	'/$P-big' --slot-size 64K > '$TMP/rss'"
+wait_for '[ -e /dev/shm/$P-big ]' || bad "oversize: the receiving bridge made no ring"
+bg pop sh -c "timeout $T '$CLI' pop '/$P-big' > '$TMP/copy'"
+timeout $T python3 "$ZMTP" oversize "$PORT" 2> "$TMP/peer.err" ||
+	bad "oversize: peer failed ($(cat "$TMP/peer.err"))"
+done_in_time recv pop
+[ "$(rc_of recv)" = 13 ] && grep -q "message too large (over 327684 bytes" "$TMP/recv.err" && ok ||
+	bad "oversize: receiving bridge exit $(rc_of recv) ($(cat "$TMP/recv.err"))"
+[ "$(cat "$TMP/rss")" -lt 24576 ] && ok ||
+	bad "oversize: the receiving bridge's peak RSS was $(cat "$TMP/rss") KiB (24 MiB allowed)"
+[ "$(rc_of pop)" = 13 ] && [ ! -s "$TMP/copy" ] && ok ||
+	bad "oversize: pop exit $(rc_of pop), $(wc -c < "$TMP/copy") bytes out"
 
 # ---- broken streams ----
 # start push (fed from a FIFO we hold open) -> A -> bridge -> B -> pop, and

@@ -12,6 +12,11 @@ what a bridge sends, for tests/cli/test_bridge.sh:
   zmtp_peer.py end PORT REASON  connect as PUSH, send a version-2 hello, a
                                 batch of two records ("one", "two"), then the
                                 end record "... end REASON 2 6"
+  zmtp_peer.py oversize PORT    connect as PUSH, send a version-2 hello, then
+                                one batch of valid records 32 MiB long (more
+                                than a sending bridge ever makes); it
+                                exits 0 whether the receiver takes it or
+                                drops the connection
   zmtp_peer.py pull PORT        listen as PULL on 127.0.0.1:PORT, take one
                                 sender's stream up to its end record, and
                                 print it decoded: "hello TEXT", "msg HEX"
@@ -141,6 +146,24 @@ def record(body):
     return struct.pack("<I", len(body)) + body
 
 
+def oversize(port):
+    """a batch of 60000-byte records, 32 MiB in all: each record fits a
+    ring of the default slot size, the batch is over 100 times what a
+    sending bridge makes"""
+    n = 32 * 1024 * 1024 // 60004 + 1
+    batch = b"".join(record(bytes([i % 251]) * 60000) for i in range(n))
+    s = socket.create_connection(("127.0.0.1", port))
+    handshake(s, b"PUSH")
+    try:
+        send_msg(s, HELLO)
+        send_msg(s, [batch])
+        send_msg(s, [b"", b"shmring-bridge 2 end clean %d %d" % (n, n * 60000)])
+        wait_close(s)
+    except (BrokenPipeError, ConnectionResetError):
+        print("the receiver dropped the connection", file=sys.stderr)
+    s.close()
+
+
 def main():
     mode, port = sys.argv[1], int(sys.argv[2])
     if mode == "v1-sender":
@@ -152,6 +175,8 @@ def main():
     elif mode == "end":
         push(port, [HELLO, [record(b"one") + record(b"two")],
                     [b"", b"shmring-bridge 2 end %s 2 6" % sys.argv[3].encode()]])
+    elif mode == "oversize":
+        oversize(port)
     elif mode == "pull":
         pull(port)
     else:
