@@ -23,18 +23,21 @@
 #define EX_BUSY      7   /* role held by a live process, or no free entry */
 #define EX_NOPEER    8   /* push: every consumer left; the rest was not sent */
 #define EX_MSGSIZE   9   /* push --lines: a line longer than the slot size */
-#define EX_TIMEOUT  10   /* pop --timeout: no message in time */
+#define EX_TIMEOUT  10   /* pop --timeout: no message in time; push
+                          * --timeout: no room in time */
 #define EX_OUTPUT   11   /* pop: standard output was closed by its reader */
 #define EX_NOBENCH  12   /* bench: the benchmark program is not built */
-#define EX_TRUNCATED 13  /* pop: the stream ended because a producer died or
-                          * vanished before shutting down (or nobody shut it
-                          * down): the data may be incomplete */
+#define EX_TRUNCATED 13  /* pop: the stream did not end cleanly
+                          * (shmring_end_reason: aborted, or a producer died
+                          * or closed without a shutdown): the data may be
+                          * incomplete */
 #define EX_ENDPOINT 14   /* bridge: the ZeroMQ endpoint cannot be bound or
                           * connected (address in use, unknown host, ...) */
 #define EX_LOST     15   /* pop: an overwrite-oldest ring overran the reader:
                           * messages were lost (the output holds intact
                           * messages in order, with gaps); --allow-loss: 0 */
-#define EX_SIGNAL  130   /* interrupted by SIGINT, SIGTERM or SIGHUP */
+#define EX_SIGNAL  130   /* interrupted by SIGINT, SIGTERM or SIGHUP (push:
+                          * also SIGPIPE) */
 
 /* how long a blocking library call waits before we look at the stop flag */
 #define CLI_SLICE_NS 200000000LL
@@ -145,9 +148,10 @@ int cli_ring_opt(struct cli_ring_opts *o, int opt, const char *arg);
  * exit code of the failure (reported) */
 int cli_open_producer(const char *name, const struct cli_ring_opts *ro, int create,
                       struct shmring **r);
-/* send one message, waiting in slices (cli_stop ends the wait: -EINTR);
- * on a ring reused after an earlier stream, with no consumer attached yet,
- * waits for the next one; -EPIPE when a consumer we could serve is gone */
+/* send one message, waiting in slices (cli_stop ends the wait: -EINTR;
+ * push --timeout: -ETIME); on a ring reused after an earlier stream, with
+ * no consumer attached yet, waits for the next one; -EPIPE when a consumer
+ * we could serve is gone */
 int cli_send_msg(struct shmring *r, const void *msg, size_t len);
 /* the same for n messages, moved in bursts (bridge): 0 once all are in the
  * ring, or cli_send_msg's errors (some of the n may be in by then) */
@@ -155,16 +159,13 @@ int cli_send_burst(struct shmring *r, const struct iovec *msgs, unsigned n);
 /* attach NAME as a consumer, waiting up to wait_s for it to be created;
  * 0, -EINTR or the library's error */
 int cli_open_consumer(const char *name, double wait_s, struct shmring **r);
-/* how the stream a consumer receives ends: cli_stream_begin right after
- * attaching (on a ring whose last stream already ended, it waits for the
- * next one: 0 or -EINTR); at -EPIPE, cli_stream_truncated gives NULL for a
- * stream that was shut down, else why it may be incomplete */
-struct cli_stream_end {
-	uint32_t deaths0;  /* prod_deaths when we attached */
-	uint32_t shut0;    /* shutdowns when we attached */
-	int shut_before;   /* the stream was already shut down then */
-};
-int cli_stream_begin(struct shmring *r, struct cli_stream_end *e);
+/* the stream a consumer receives: cli_stream_begin right after attaching
+ * (on a ring whose last stream already ended, it waits for the next one:
+ * 0 or -EINTR); at -EPIPE, cli_stream_end gives shmring_end_reason()
+ * (SHMRING_END_*, 0 when it cannot tell) and *why, a warning for anything
+ * but SHMRING_END_CLEAN (then NULL) */
+int cli_stream_begin(struct shmring *r);
+int cli_stream_end(struct shmring *r, const char **why);
 /* the next message of a consumer (pop, bridge), as acquire gives it: in
  * place, or for an overwrite-oldest ring copied into copy (cap bytes) with
  * recv, since a message read in place there may be overwritten while it
@@ -175,7 +176,29 @@ void cli_msg_done(struct shmring *r, struct shmring_slot *s, const void *copy);
 /* a consumer's copy buffer: malloc'd slot_size bytes for an overwrite-oldest
  * ring, NULL for others (and *overruns: the ring's count now) */
 void *cli_msg_buffer(struct shmring *r, size_t *cap, uint64_t *overruns);
-const char *cli_stream_truncated(struct shmring *r, const struct cli_stream_end *e);
+
+/* a ring of another layout version (the library says -EPROTO), read
+ * without the library for ls and rm --stale (cli_layout.c) */
+struct cli_foreign {
+	unsigned version;          /* its layout version */
+	uint64_t size;             /* bytes of the object */
+	int known_id;              /* the identity below was read (a version
+	                            * whose first header line is ours) */
+	unsigned kind;
+	uint32_t slot_size, flags, creator_pid;
+	uint64_t slots, created_ns;
+	int held;                  /* a live process is attached (1) or none
+	                            * (0), by the liveness locks; -1: cannot
+	                            * tell (a version without them, or above
+	                            * ours) */
+	unsigned live_producers, live_consumers;   /* held >= 0 */
+};
+/* 0, -EPROTO (not a shmring, or one of this layout version), or -errno */
+int cli_foreign_read(const char *ring, struct cli_foreign *f);
+/* the same through an open descriptor of the file (not closed) */
+int cli_foreign_read_fd(int fd, struct cli_foreign *f);
+/* "layout version 3; this shmring ... speaks layout version 4 only: ..." */
+const char *cli_foreign_warning(const struct cli_foreign *f, char *buf, size_t size);
 
 /* a role-less observer handle (info, ls, watch, rm): cli_ring_open(ring, 0),
  * or read-only where a ring created with --mlock cannot be locked */

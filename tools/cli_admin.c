@@ -121,13 +121,26 @@ static const char info_usage[] =
 struct snapshot {
 	struct shmring_info info;
 	struct shmring_stats stats;
+	int end_reason;   /* shmring_end_reason(): the ring as it stands */
 };
+
+/* "clean", "aborted", "died"; NULL while the stream has not ended */
+static const char *end_name(int end_reason)
+{
+	switch (end_reason) {
+	case SHMRING_END_CLEAN:   return "clean";
+	case SHMRING_END_ABORTED: return "aborted";
+	case SHMRING_END_DIED:    return "died";
+	default:                  return NULL;
+	}
+}
 
 static int take_snapshot(struct shmring *r, struct snapshot *s)
 {
 	int rc = shmring_info(r, &s->info);
 	if (rc == 0)
 		rc = shmring_stats(r, &s->stats);
+	s->end_reason = shmring_end_reason(r);
 	return rc;
 }
 
@@ -181,6 +194,7 @@ static void print_info_json(const char *name, const struct snapshot *s)
 
 	printf("{\"name\":");
 	cli_json_str(stdout, name);
+	printf(",\"layout_version\":%u,\"readable\":true", SHMRING__LAYOUT_VERSION);
 	printf(",\"kind\":\"%s\",\"overwrite\":%s,\"slot_size\":%u,\"slots\":%llu,\"mem_size\":%llu,"
 	       "\"prod_idx\":%llu,\"cons_idx\":%llu,\"used\":%llu,\"state\":\"%s\","
 	       "\"eof\":%s,\"shutdowns\":%u,\"creator_pid\":%d,\"created_ns\":%llu,"
@@ -192,6 +206,11 @@ static void print_info_json(const char *name, const struct snapshot *s)
 	       ring_state(in), in->eof ? "true" : "false", in->shutdowns, in->creator_pid,
 	       (unsigned long long)in->created_ns, (in->flags & SHMRING_PACKED) ? "true" : "false",
 	       (unsigned long long)in->data_size, in->flags);
+	printf("\"end_reason\":");
+	if (end_name(s->end_reason))
+		printf("\"%s\",", end_name(s->end_reason));
+	else
+		printf("null,");
 	json_peers("producers", in->producers, in->nproducers);
 	printf(",");
 	json_peers("consumers", in->consumers, in->nconsumers);
@@ -247,8 +266,13 @@ static void print_info_text(const char *name, const struct snapshot *s)
 		       100.0 * (double)in->used / (double)in->slots);
 	printf("%-13s %s%s", "state:", ring_state(in),
 	       !in->eof ? "" :
-	       in->shutdowns ? " (end of stream: every producer that attached is gone or shut down)"
-	                     : " (end of stream: the producers closed or died without a shutdown)");
+	       s->end_reason == SHMRING_END_CLEAN ?
+	               " (end of stream, clean: every producer that attached shut down)" :
+	       s->end_reason == SHMRING_END_ABORTED ?
+	               " (end of stream, aborted: a producer ended it as incomplete)" :
+	       s->end_reason == SHMRING_END_DIED ?
+	               " (end of stream: a producer died or closed without a shutdown)" :
+	               " (end of stream)");
 	printf(", %u shutdown call%s\n", in->shutdowns, in->shutdowns == 1 ? "" : "s");
 	print_peers("producers:", in->producers, in->nproducers);
 	print_peers("consumers:", in->consumers, in->nconsumers);
@@ -317,9 +341,12 @@ int cmd_info(int argc, char **argv)
  * that descriptor (fstat), and the ring is looked at through it (a
  * read-only observer, shmring_open_fd), so that what fn is told about (the
  * struct found) is the file that was looked at, whatever the name names by
- * then. Symlinks, other file types, and files smaller than a ring header
- * are skipped without a word (the library would wait for a creator that is
- * not coming); so are -EPROTO (not a ring) and -ENOENT (gone meanwhile);
+ * then. A file is a shmring when that observer open succeeds (fn gets the
+ * handle), or when it has a ring's magic and another layout version (fn
+ * gets what cli_foreign_read_fd() tells of it, and r NULL). Symlinks,
+ * other file types, and files smaller than a ring header are skipped
+ * without a word (the library would wait for a creator that is not
+ * coming); so are -EPROTO (something else) and -ENOENT (gone meanwhile);
  * other failures are warnings. Returns the number of warnings, or a
  * negative errno when the directory cannot be read (reported).
  */
@@ -337,7 +364,9 @@ struct found {
 	ino_t ino;
 };
 
-typedef void (*ring_fn)(const struct found *f, struct shmring *r, void *arg);
+/* r: the ring, open; or NULL and fo: a ring of another layout version */
+typedef void (*ring_fn)(const struct found *f, struct shmring *r, const struct cli_foreign *fo,
+                        void *arg);
 
 /* the ring matches one of the shell patterns (all rings when there are
  * none): a pattern with a '/' matches the ring as shown (/NAME, DIR/NAME),
@@ -429,10 +458,18 @@ static int for_each_ring(const char *dir, char **pats, int npats, ring_fn fn, vo
 			continue;
 		}
 		struct shmring *r;
+		struct cli_foreign fo;
 		int rc = fstat(fd, &st) < 0 ? -errno
 		         : !S_ISREG(st.st_mode) || (uint64_t)st.st_size < SHMRING_HEADER_BYTES
 		                 ? -EPROTO
 		                 : shmring_open_fd(fd, 0, &r);
+		if (rc == -EPROTO && S_ISREG(st.st_mode) && cli_foreign_read_fd(fd, &fo) == 0) {
+			close(fd);
+			struct found f = { shown, dfd, list[i].name, st.st_dev, st.st_ino };
+			fn(&f, NULL, &fo, arg);   /* another layout version */
+			warnings++;
+			continue;
+		}
 		close(fd);   /* the handle has its own */
 		if (rc == -EPROTO || rc == -ENOENT || rc == -EINVAL)
 			continue;
@@ -443,7 +480,7 @@ static int for_each_ring(const char *dir, char **pats, int npats, ring_fn fn, vo
 			continue;
 		}
 		struct found f = { shown, dfd, list[i].name, st.st_dev, st.st_ino };
-		fn(&f, r, arg);
+		fn(&f, r, NULL, arg);
 		shmring_close(r);
 	}
 	closedir(d);
@@ -458,7 +495,11 @@ static const char ls_usage[] =
 "name, kind, slots x slot size, memory, fill, live/attached producers and\n"
 "consumers, and state (active, idle: nobody attached, draining or ended: end\n"
 "of stream). Other files are ignored; rings that cannot be read are reported\n"
-"as warnings.\n"
+"as warnings. A ring of another layout version (made by an older or newer\n"
+"shmring) is listed with its version, what its first header line tells\n"
+"(kind, slots, memory) and, where its version has the liveness locks (2 and\n"
+"up), its live producers and consumers; its state cannot be read, which a\n"
+"warning says.\n"
 "\n"
 "The first argument is DIR when it has a '/' after its first character\n"
 "(./, /run/app), is . or .., or is an existing directory such as /tmp.\n"
@@ -466,7 +507,9 @@ static const char ls_usage[] =
 "file name ('frames-*'), one with a '/' the name as shown ('/frames-*').\n"
 "\n"
 "Options:\n"
-"  -j, --json   a JSON array of objects like 'shmring info --json' prints\n"
+"  -j, --json   a JSON array of objects like 'shmring info --json' prints;\n"
+"               \"readable\": false, \"layout_version\" and \"warning\" mark a\n"
+"               ring of another layout version\n"
 "  -h, --help   show this help\n"
 "\n"
 "Exit status: 0 (also when some files could not be read: see the warnings);\n"
@@ -477,23 +520,76 @@ struct ls_ctx {
 	unsigned count;
 };
 
-static void ls_one(const struct found *f, struct shmring *r, void *arg)
+#define LS_ROW "%-24s %-4s %16s %10s %7s %6s %6s  %s\n"
+
+static void ls_head(struct ls_ctx *c)
 {
-	const char *name = f->name;
+	if (c->json)
+		printf("%s", c->count ? ",\n" : "");
+	else if (c->count == 0)
+		printf(LS_ROW, "NAME", "KIND", "SLOTS x SIZE", "MEMORY", "FILL", "PROD", "CONS",
+		       "STATE");
+	c->count++;
+}
+
+/* a ring of another layout version: what can be told without reading its
+ * state, and a warning (on standard error, and in the JSON object) */
+static void ls_foreign(const char *name, const struct cli_foreign *f, struct ls_ctx *c)
+{
+	char warn[256], h1[32], h2[32], geo[48] = "?", prod[16] = "-", cons[16] = "-";
+
+	cli_foreign_warning(f, warn, sizeof(warn));
+	fprintf(stderr, "shmring: %s: warning: %s: %s\n", cli_cmd, name, warn);
+	ls_head(c);
+	if (c->json) {
+		printf("{\"name\":");
+		cli_json_str(stdout, name);
+		printf(",\"layout_version\":%u,\"readable\":false,\"warning\":", f->version);
+		cli_json_str(stdout, warn);
+		printf(",\"mem_size\":%llu", (unsigned long long)f->size);
+		if (f->known_id)
+			printf(",\"kind\":\"%s\",\"slot_size\":%u,\"slots\":%llu,\"flags\":%u,"
+			       "\"creator_pid\":%u,\"created_ns\":%llu", cli_kind_name(f->kind),
+			       f->slot_size, (unsigned long long)f->slots, f->flags, f->creator_pid,
+			       (unsigned long long)f->created_ns);
+		if (f->held >= 0)
+			printf(",\"live_producers\":%u,\"live_consumers\":%u", f->live_producers,
+			       f->live_consumers);
+		printf("}\n");
+		return;
+	}
+	if (f->known_id)
+		snprintf(geo, sizeof(geo), "%llu x %s", (unsigned long long)f->slots,
+		         cli_human(f->slot_size, h1, sizeof(h1)));
+	if (f->held >= 0) {   /* live ones only: the registry is not read */
+		snprintf(prod, sizeof(prod), "%3u/- ", f->live_producers);
+		snprintf(cons, sizeof(cons), "%3u/- ", f->live_consumers);
+	}
+	char state[32];
+	snprintf(state, sizeof(state), "layout-v%u (unreadable)", f->version);
+	printf(LS_ROW, name, f->known_id ? cli_kind_name(f->kind) : "?", geo,
+	       cli_human(f->size, h2, sizeof(h2)), "-", prod, cons, state);
+}
+
+static void ls_one(const struct found *found, struct shmring *r, const struct cli_foreign *f,
+                   void *arg)
+{
+	const char *name = found->name;
 	struct ls_ctx *c = arg;
 	struct snapshot s;
 	char h1[32], h2[32];
 
+	if (f) {
+		ls_foreign(name, f, c);
+		return;
+	}
 	if (take_snapshot(r, &s) < 0)
 		return;
+	ls_head(c);
 	if (c->json) {
-		printf("%s", c->count ? ",\n" : "");
 		print_info_json(name, &s);
 	} else {
 		const struct shmring_info *in = &s.info;
-		if (c->count == 0)
-			printf("%-24s %-4s %16s %10s %7s %6s %6s  %s\n", "NAME", "KIND",
-			       "SLOTS x SIZE", "MEMORY", "FILL", "PROD", "CONS", "STATE");
 		char geo[48];
 		snprintf(geo, sizeof(geo), "%llu x %s", (unsigned long long)in->slots,
 		         cli_human(in->slot_size, h1, sizeof(h1)));
@@ -505,7 +601,6 @@ static void ls_one(const struct found *f, struct shmring *r, void *arg)
 		       live_peers(in->consumers, in->nconsumers), in->nconsumers,
 		       ring_state(in));
 	}
-	c->count++;
 }
 
 int cmd_ls(int argc, char **argv)
@@ -550,7 +645,10 @@ static const char rm_usage[] =
 "                         of DIR, as 'shmring ls DIR' finds them) that no\n"
 "                         live process is attached to (as producer or\n"
 "                         consumer); with PATTERNs, only rings whose name\n"
-"                         matches one\n"
+"                         matches one. A ring of another layout version is\n"
+"                         removed when its liveness locks (versions 2 and\n"
+"                         up) show nobody; one whose version has none this\n"
+"                         shmring knows is left, with a warning\n"
 "      --min-age SECONDS  with --stale: spare rings younger than this\n"
 "  -n, --dry-run          with --stale: only print what would be removed\n"
 "  -f, --force            remove NAME even if it is not a shmring (or, for a\n"
@@ -581,20 +679,13 @@ static int unlink_found(const struct found *f)
 	return unlinkat(f->dfd, f->file, 0) < 0 ? -errno : 0;
 }
 
-static void stale_one(const struct found *f, struct shmring *r, void *arg)
+static void stale_remove(const struct found *f, uint64_t created_ns, const char *what,
+                         struct stale_ctx *c)
 {
 	const char *name = f->name;
-	struct stale_ctx *c = arg;
-	struct shmring_info in;
 	struct timespec now;
-
-	if (shmring_info(r, &in) < 0)
-		return;
-	if (live_peers(in.producers, in.nproducers) || live_peers(in.consumers, in.nconsumers))
-		return;
 	clock_gettime(CLOCK_REALTIME, &now);
-	double age = (double)now.tv_sec + (double)now.tv_nsec / 1e9 -
-	             (double)in.created_ns / 1e9;
+	double age = (double)now.tv_sec + (double)now.tv_nsec / 1e9 - (double)created_ns / 1e9;
 	if (age < c->min_age)
 		return;
 	if (!c->dry_run) {
@@ -610,8 +701,45 @@ static void stale_one(const struct found *f, struct shmring *r, void *arg)
 			return;
 		}
 	}
-	printf("%s%s\n", c->dry_run ? "would remove " : "removed ", name);
+	printf("%s%s%s\n", c->dry_run ? "would remove " : "removed ", name, what);
 	c->removed++;
+}
+
+/* a ring of another layout version: removed only when its liveness locks
+ * say that nobody is attached; where they cannot say, it is left, and a
+ * warning says so */
+static void stale_foreign(const struct found *found, const struct cli_foreign *f,
+                          struct stale_ctx *c)
+{
+	const char *name = found->name;
+	char what[48];
+	if (f->held < 0) {
+		cli_err(name, "warning: not removed: layout version %u, whose rings this shmring "
+		        "cannot tell in use or not (no liveness locks it knows); 'shmring rm %s' "
+		        "removes it", f->version, name);
+		return;
+	}
+	if (f->held)
+		return;
+	snprintf(what, sizeof(what), " (layout version %u)", f->version);
+	stale_remove(found, f->created_ns, what, c);
+}
+
+static void stale_one(const struct found *found, struct shmring *r, const struct cli_foreign *f,
+                      void *arg)
+{
+	struct stale_ctx *c = arg;
+	struct shmring_info in;
+
+	if (f) {
+		stale_foreign(found, f, c);
+		return;
+	}
+	if (shmring_info(r, &in) < 0)
+		return;
+	if (live_peers(in.producers, in.nproducers) || live_peers(in.consumers, in.nconsumers))
+		return;
+	stale_remove(found, in.created_ns, "", c);
 }
 
 int cmd_rm(int argc, char **argv)

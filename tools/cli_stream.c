@@ -11,8 +11,13 @@
  * appends a newline to every message on pop.
  *
  * Blocking library calls wait at most CLI_SLICE_NS at a time so that a
- * signal (SIGINT, SIGTERM, SIGHUP) ends the program cleanly: push shuts the
- * stream down and pop detaches, so the peer sees a normal departure.
+ * signal (SIGINT, SIGTERM, SIGHUP; push also SIGPIPE) ends the program
+ * within a slice. push shuts the stream down (shmring_shutdown) only when
+ * all of its input went into the ring; a signal, a failed read, a line too
+ * long, --timeout or a vanished consumer end it with shmring_abort, so that
+ * pop (here or past a bridge) exits 13 rather than take a prefix for the
+ * whole. pop exits 0 only when the library says the stream ended cleanly
+ * (shmring_end_reason).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -32,7 +37,9 @@ static const char push_usage[] =
 "\n"
 "By default the bytes of standard input are carried exactly: they are cut\n"
 "into messages of at most the ring's slot size, and 'shmring pop' writes them\n"
-"back unchanged. At end of input the stream is shut down, so pop exits 0.\n"
+"back unchanged. At end of input the stream is shut down, so pop exits 0;\n"
+"when push stops before the end of its input (a signal, a read error, a line\n"
+"too long, --timeout, no consumer left) it aborts the stream, so pop exits 13.\n"
 "If NAME does not exist it is created with the ring options below. NAME is a\n"
 "shm name, or a file path when it has a '/' after its first character (./r).\n"
 "\n"
@@ -40,6 +47,8 @@ static const char push_usage[] =
 "  -l, --lines          one message per input line (the newline is not sent)\n"
 "      --no-create      fail if the ring does not exist\n"
 "      --spin NS        spin this many ns before sleeping (0: sleep at once)\n"
+"  -t, --timeout SECONDS  fail (exit 10) when the ring has no room for a\n"
+"                       message for this long (no consumer takes any)\n"
 "  ring options, used only when push creates the ring (see shmring create):\n"
 "      --kind spsc|mpmc --slots N (64) --slot-size BYTES (64K)\n"
 "      --mode OCTAL (0600) --prefault --hugepages --mlock --overwrite\n"
@@ -47,9 +56,10 @@ static const char push_usage[] =
 "  -h, --help           show this help\n"
 "\n"
 "Exit status: 0 all input sent; 1 no huge pages, or the lock in memory\n"
-"refused (RLIMIT_MEMLOCK); 8 every consumer left (closed or died) before the\n"
-"end; 9 a line longer than the slot size (--lines); 130 interrupted;\n"
-"see shmring(1).\n";
+"refused (RLIMIT_MEMLOCK), or reading standard input failed; 8 every consumer\n"
+"left (closed or died) before the end; 9 a line longer than the slot size\n"
+"(--lines); 10 --timeout expired; 130 interrupted (SIGINT, SIGTERM, SIGHUP,\n"
+"SIGPIPE); see shmring(1).\n";
 
 /* consumers seen when push attached: -EPIPE from the library means "every
  * consumer that ever attached is gone"; for push it means so only if one
@@ -97,9 +107,51 @@ attached:
 	return EX_OK;
 }
 
+/*
+ * How long one message waits for room. The first try does not wait (and
+ * reads no clock: the fast path stays as it is); after it, the wait goes
+ * in slices of CLI_SLICE_NS so that the stop flag is looked at, the last
+ * slice cut to what push --timeout leaves. -EINTR: a signal; -ETIME:
+ * --timeout spent (no consumer made room for that long).
+ */
+static double send_timeout_s = -1;   /* push --timeout; < 0: no limit */
+
+struct send_wait {
+	int started;       /* a try found no room: the clock runs */
+	double give_up;    /* when --timeout is spent */
+};
+
+static int64_t wait_slice(const struct send_wait *w)
+{
+	if (!w->started)
+		return 0;
+	if (send_timeout_s < 0)
+		return CLI_SLICE_NS;
+	double left = w->give_up - cli_now();
+	if (left <= 0)
+		return 0;
+	return left * 1e9 < (double)CLI_SLICE_NS ? (int64_t)(left * 1e9) + 1 : CLI_SLICE_NS;
+}
+
+/* after a try that found no room: 0 to try again, -EINTR or -ETIME */
+static int wait_more(struct send_wait *w)
+{
+	if (cli_stop)
+		return -EINTR;
+	if (!w->started) {
+		w->started = 1;
+		w->give_up = cli_now() + send_timeout_s;
+		return 0;
+	}
+	if (send_timeout_s >= 0 && cli_now() >= w->give_up)
+		return -ETIME;
+	return 0;
+}
+
 /* after -EPIPE: 0 when a consumer has (re)appeared and the call can be
- * retried, -EPIPE when a consumer we could have served is gone */
-static int await_consumer(struct shmring *r)
+ * retried, -EPIPE when a consumer we could have served is gone, or
+ * wait_more's -EINTR / -ETIME while none comes */
+static int await_consumer(struct shmring *r, struct send_wait *w)
 {
 	struct shmring_info in;
 	for (;;) {
@@ -109,55 +161,57 @@ static int await_consumer(struct shmring *r)
 			return 0;
 		if (push_live0 || in.consumer_attaches != push_attaches0)
 			return -EPIPE;
-		if (cli_stop)
-			return -EINTR;
+		int rc = wait_more(w);
+		if (rc < 0)
+			return rc;
 		struct timespec ts = { 0, 10000000 };
 		nanosleep(&ts, NULL);
 	}
 }
 
-/* wait for a free slot, looking at the stop flag between slices */
+/* the library's answer to a try, as the loops below take it: 1 to try
+ * again, else what to return (0 or an error) */
+static int retry(struct shmring *r, struct send_wait *w, int rc)
+{
+	if (rc == -EPIPE)
+		return (rc = await_consumer(r, w)) == 0 ? 1 : rc;
+	if (rc != -EAGAIN && rc != -ETIMEDOUT)
+		return rc;
+	return (rc = wait_more(w)) == 0 ? 1 : rc;
+}
+
+/* wait for a free slot */
 static int reserve_slot(struct shmring *r, struct shmring_slot *s)
 {
-	for (;;) {
-		int rc = shmring_reserve(r, s, CLI_SLICE_NS);
-		if (rc == -EPIPE && (rc = await_consumer(r)) == 0)
-			continue;
-		if (rc != -ETIMEDOUT)
-			return rc;
-		if (cli_stop)
-			return -EINTR;
-	}
+	struct send_wait w = { 0, 0 };
+	int rc;
+	while ((rc = retry(r, &w, shmring_reserve(r, s, wait_slice(&w)))) == 1)
+		;
+	return rc;
 }
 
 int cli_send_msg(struct shmring *r, const void *msg, size_t len)
 {
-	for (;;) {
-		int rc = shmring_send(r, msg, len, CLI_SLICE_NS);
-		if (rc == -EPIPE && (rc = await_consumer(r)) == 0)
-			continue;
-		if (rc != -ETIMEDOUT)
-			return rc;
-		if (cli_stop)
-			return -EINTR;
-	}
+	struct send_wait w = { 0, 0 };
+	int rc;
+	while ((rc = retry(r, &w, shmring_send(r, msg, len, wait_slice(&w)))) == 1)
+		;
+	return rc;
 }
 
 int cli_send_burst(struct shmring *r, const struct iovec *msgs, unsigned n)
 {
+	struct send_wait w = { 0, 0 };
 	while (n > 0) {
-		int rc = shmring_send_burst(r, msgs, n, CLI_SLICE_NS);
+		int rc = shmring_send_burst(r, msgs, n, wait_slice(&w));
 		if (rc > 0) {
 			msgs += rc;
 			n -= (unsigned)rc;
+			w.started = 0;   /* progress: a new wait */
 			continue;
 		}
-		if (rc == -EPIPE && (rc = await_consumer(r)) == 0)
-			continue;
-		if (rc != -ETIMEDOUT)
+		if ((rc = retry(r, &w, rc)) != 1)
 			return rc;
-		if (cli_stop)
-			return -EINTR;
 	}
 	return 0;
 }
@@ -238,12 +292,21 @@ static int push_lines(struct shmring *r, const char *name, uint32_t slot_size)
 	return rc;
 }
 
+/* SIGPIPE ends push like the other signals (cli_signals() takes SIGINT,
+ * SIGTERM and SIGHUP): the stream is aborted, not left half-sent */
+static void on_sigpipe(int sig)
+{
+	(void)sig;
+	cli_stop = 1;
+}
+
 int cmd_push(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "lines", no_argument, NULL, 'l' },
 		{ "no-create", no_argument, NULL, 'N' },
 		{ "spin", required_argument, NULL, 'S' },
+		{ "timeout", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		CLI_RING_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
@@ -255,7 +318,7 @@ int cmd_push(int argc, char **argv)
 	uint64_t v;
 
 	cli_ring_opts_init(&ro);
-	while ((opt = getopt_long(argc, argv, "lh", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "lt:h", longopts, NULL)) != -1) {
 		int k = cli_ring_opt(&ro, opt, optarg);
 		if (k < 0)
 			return EX_USAGE;
@@ -269,6 +332,10 @@ int cmd_push(int argc, char **argv)
 				return cli_usage("--spin takes nanoseconds, not '%s'", optarg);
 			spin = (int64_t)v;
 			break;
+		case 't':
+			if (cli_parse_seconds(optarg, &send_timeout_s))
+				return cli_usage("--timeout takes seconds, not '%s'", optarg);
+			break;
 		case 'h': fputs(push_usage, stdout); return EX_OK;
 		default: return cli_bad_option(argv);
 		}
@@ -280,7 +347,11 @@ int cmd_push(int argc, char **argv)
 		return cli_fail_ring(argv[optind], NULL, rc);
 
 	cli_signals();
-	signal(SIGPIPE, SIG_IGN);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigpipe;   /* no SA_RESTART, as cli_signals() */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGPIPE, &sa, NULL);
 	struct shmring *r;
 	if ((rc = cli_open_producer(name, &ro, create, &r)) != EX_OK)
 		return rc;
@@ -294,8 +365,12 @@ int cmd_push(int argc, char **argv)
 	else
 		rc = push_bytes(r, name, info.kind);
 
-	/* end of stream in every case: consumers drain what was sent, then stop */
-	shmring_shutdown(r);
+	/* the end of the stream: complete only when all input went in;
+	 * consumers drain what was sent either way, then stop */
+	if (rc == 0)
+		shmring_shutdown(r);
+	else
+		shmring_abort(r);
 	shmring_close(r);
 	if (rc == 0)
 		return EX_OK;
@@ -309,6 +384,11 @@ int cmd_push(int argc, char **argv)
 		cli_err(name, "no consumer left (every consumer closed or died); input not fully sent");
 		return EX_NOPEER;
 	}
+	if (rc == -ETIME) {
+		cli_err(name, "no room in the ring for %g s (no consumer took a message); "
+		        "input not fully sent", send_timeout_s);
+		return EX_TIMEOUT;
+	}
 	return cli_fail(name, rc);
 }
 
@@ -317,8 +397,9 @@ int cmd_push(int argc, char **argv)
 static const char pop_usage[] =
 "Usage: shmring pop [OPTIONS] NAME [NAME...]\n"
 "Receive messages from the ring NAME and write them to standard output until\n"
-"the end of the stream (every producer shut down, closed or died; only a\n"
-"stream that was shut down, as 'shmring push' does, ends with exit 0).\n"
+"the end of the stream (every producer shut down, aborted, closed or died;\n"
+"only a stream that every producer shut down, as 'shmring push' does after\n"
+"all of its input, ends with exit 0).\n"
 "With several rings (up to 128), messages are written as they arrive on any\n"
 "of them (one wait for all: shmring_poll), whole messages interleaved, until\n"
 "every stream has ended; use --lines when they carry lines.\n"
@@ -344,8 +425,9 @@ static const char pop_usage[] =
 "several rings: every stream ended so);\n"
 "3 no such ring; 6 corrupt messages were skipped; 7 another consumer holds\n"
 "the ring; 10 --timeout expired; 11 standard output was closed; 13 the stream\n"
-"ended because a producer died or vanished before shutting down: the data may\n"
-"be incomplete; 15 an overwrite-oldest ring lost messages before they were\n"
+"did not end cleanly: its producer aborted it (push interrupted, or its input\n"
+"failed) or died or closed without shutting down, so the data may be\n"
+"incomplete; 15 an overwrite-oldest ring lost messages before they were\n"
 "read (the output holds the intact ones, in order; the count is on standard\n"
 "error; not with --allow-loss); 130 interrupted; see shmring(1).\n";
 
@@ -363,12 +445,14 @@ static int write_all(int fd, const char *p, size_t n)
 	while (n > 0) {
 		ssize_t w = write(fd, p, n);
 		if (w < 0) {
-			if (errno == EINTR)
-				continue;   /* the stop flag is looked at between messages */
-			return errno;
+			if (errno == EINTR && !cli_stop)
+				continue;
+			return errno;   /* EINTR: a signal, while the reader stalls */
 		}
 		p += w;
 		n -= (size_t)w;
+		if (n > 0 && cli_stop)
+			return EINTR;   /* a signal cut a blocked write short */
 	}
 	return 0;
 }
@@ -414,68 +498,55 @@ int cli_open_consumer(const char *name, double wait_s, struct shmring **r)
 	}
 }
 
-/* How the stream a consumer receives ended (pop, and bridge from a ring).
- * deaths0 and shut0 are the ring's prod_deaths and shutdowns counters when
- * we attached; shut_before says that the stream had already been shut down
- * then (every attached producer had shut down, or had shut down and left).
- * The counters are read before the producers are looked at, so a shutdown
- * that shut_before misses shows up as growth of shutdowns past shut0. */
-int cli_stream_begin(struct shmring *r, struct cli_stream_end *e)
+/* Where the stream a consumer receives starts (pop, and bridge from a
+ * ring): on a ring whose last stream was already received to its end, that
+ * end is not ours; wait, like a FIFO's reader, for the next producer. */
+int cli_stream_begin(struct shmring *r)
 {
-	struct shmring_info at_open;
-	memset(&at_open, 0, sizeof(at_open));
-	shmring_info(r, &at_open);
-	e->deaths0 = at_open.prod_deaths;
-	e->shut0 = at_open.shutdowns;
-	e->shut_before = 0;
-	/* a ring whose last stream was already received to its end: that end
-	 * is not ours; wait, like a FIFO's reader, for the next producer */
-	if (at_open.stream_ended && at_open.used == 0) {
-		struct shmring_info in = at_open;
-		while (in.stream_epoch == at_open.stream_epoch && !cli_stop) {
-			struct timespec ts = { 0, 10000000 };
-			nanosleep(&ts, NULL);
-			if (shmring_info(r, &in) < 0)
-				break;
-		}
-		if (cli_stop)
-			return -EINTR;
-		/* shut0 stays at_open's: every shutdown since then belongs
-		 * to the new stream (the old one had ended) */
-		e->deaths0 = in.prod_deaths;
-	} else {
-		struct shmring_info now;
-		if (shmring_info(r, &now) == 0 && now.shutdowns > 0) {
-			e->shut_before = 1;
-			for (unsigned i = 0; i < now.nproducers; i++)
-				if (!now.producers[i].shut_down)
-					e->shut_before = 0;
-		}
+	struct shmring_info at_open, in;
+	if (shmring_info(r, &at_open) < 0 || !at_open.stream_ended || at_open.used != 0)
+		return 0;
+	in = at_open;
+	while (in.stream_epoch == at_open.stream_epoch && !cli_stop) {
+		struct timespec ts = { 0, 10000000 };
+		nanosleep(&ts, NULL);
+		if (shmring_info(r, &in) < 0)
+			break;
 	}
-	return 0;
+	return cli_stop ? -EINTR : 0;
 }
 
-/* At the end of the stream (-EPIPE: drained and every producer gone): it is
- * clean only if it was shut down (shmring push always does). A producer
- * found dead while we read (prod_deaths grew), or a stream nobody shut down
- * (the producer closed, exec'd or vanished), may have ended early. */
-const char *cli_stream_truncated(struct shmring *r, const struct cli_stream_end *e)
+/* At the end of the stream (a receive returned -EPIPE): the library's
+ * shmring_end_reason(), asked at once (a consumer's answer lasts until a
+ * producer starts the next stream); the warning for it, NULL when clean. */
+int cli_stream_end(struct shmring *r, const char **why)
 {
-	struct shmring_info in;
-	if (shmring_info(r, &in) < 0)
-		return "cannot tell how the stream ended";
-	if (in.prod_deaths != e->deaths0)
-		return "a producer died before the end of the stream";
-	if (in.shutdowns == e->shut0 && !e->shut_before)
-		return "the stream ended without a shutdown (the producer closed, died or vanished)";
-	return NULL;
+	int reason = shmring_end_reason(r);
+	switch (reason) {
+	case SHMRING_END_CLEAN:
+		*why = NULL;
+		break;
+	case SHMRING_END_ABORTED:
+		*why = "the stream was aborted by its producer (interrupted, or its input "
+		       "failed); the data is incomplete";
+		break;
+	case SHMRING_END_DIED:
+		*why = "a producer died or closed without shutting down (killed, crashed, "
+		       "or exec'd); the data may be incomplete";
+		break;
+	default:
+		*why = "cannot tell how the stream ended (a new stream began at once); "
+		       "the data may be incomplete";
+		reason = 0;
+		break;
+	}
+	return reason;
 }
 
 /* one ring pop reads from */
 struct pop_src {
 	char name[CLI_RING_MAX];
 	struct shmring *r;
-	struct cli_stream_end end;
 	int done;                   /* its stream ended (-EPIPE seen) */
 	void *copy;                 /* overwrite-oldest ring: messages are copied
 	                             * out (recv), never read in place */
@@ -505,7 +576,7 @@ static int pop_open_all(struct pop_src *src, unsigned n, double wait_s, int64_t 
 		return rc == -EINTR ? EX_SIGNAL : cli_fail_ring(src[i - 1].name, NULL, rc);
 	}
 	for (i = 0; i < n; i++)
-		if (cli_stream_begin(src[i].r, &src[i].end) < 0) {
+		if (cli_stream_begin(src[i].r) < 0) {
 			for (unsigned j = 0; j < n; j++)
 				shmring_close(src[j].r);
 			return EX_SIGNAL;
@@ -656,10 +727,10 @@ int cmd_pop(int argc, char **argv)
 					break;
 				if (rc == -EPIPE) {
 					/* this stream's end: drained, every producer gone */
-					const char *why = cli_stream_truncated(p->r, &p->end);
+					const char *why;
+					cli_stream_end(p->r, &why);
 					if (why) {
-						cli_err(p->name, "warning: %s; the data may be incomplete",
-						        why);
+						cli_err(p->name, "warning: %s", why);
 						p->done = EX_TRUNCATED;
 					} else {
 						p->done = 1;
@@ -724,6 +795,8 @@ int cmd_pop(int argc, char **argv)
 	out_flush(o);
 	if (o->err == EPIPE) {
 		ret = EX_OUTPUT;   /* the reader went away: leave quietly, like cat */
+	} else if (o->err == EINTR) {
+		ret = EX_SIGNAL;   /* interrupted while its reader did not read */
 	} else if (o->err) {
 		cli_err(n == 1 ? src[0].name : NULL, "writing standard output: %s",
 		        strerror(o->err));

@@ -20,7 +20,7 @@
 
 CLI_BIN   := $(BUILD)/shmring
 CLI_SRCS  := tools/shmring.c $(wildcard tools/cli_*.c)
-# bridge (cli_bridge.c) speaks ZeroMQ: libzmq3-dev, the tool alone links it.
+# bridge (cli_bridge*.c) speaks ZeroMQ: libzmq3-dev, the tool alone links it.
 # The tool waits for $(DEPS_STAMP) (tools/deps.sh installs what is missing,
 # or says what to install), and this is expanded only when it is linked
 ZMQ_LIBS   = $(shell pkg-config --libs libzmq 2>/dev/null || echo -lzmq)
@@ -30,7 +30,7 @@ MAN7      := $(wildcard docs/man/*.7)
 
 all: $(CLI_BIN)
 
-$(CLI_BIN): $(CLI_SRCS) tools/cli.h $(LIB_A) $(LIB_HDRS) | $(DEPS_STAMP)
+$(CLI_BIN): $(CLI_SRCS) $(wildcard tools/cli*.h) $(LIB_A) $(LIB_HDRS) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $@")
 	$(Q)$(CC) $(CPPFLAGS_S) $(CFLAGS_APP) -o $@ $(CLI_SRCS) $(LIB_A) $(ZMQ_LIBS) $(LDFLAGS_APP)

@@ -4,11 +4,12 @@
 #   tests/cli/test_bridge.sh PATH/TO/shmring
 # Byte-exact 64 MiB over each transport, message boundaries in --lines mode,
 # the batch framing (many tiny messages, a mix of sizes, the bytes on the
-# wire read by a bare ZMTP peer; a version-1 peer and a malformed batch
-# refused),
-# the end of the stream carried, and every way a stream can break: the
-# sending bridge, the receiving bridge or the upstream producer killed
-# mid-stream, the sender interrupted; a port scan that must not break it.
+# wire read by a bare ZMTP peer; a version-1 peer, a malformed batch and
+# one too large refused),
+# the end of the stream and how it ended carried (clean, aborted, died),
+# and every way a stream can break: the sending bridge, the receiving
+# bridge or the upstream producer killed mid-stream, the producer or the
+# sender interrupted; a port scan that must not break it.
 # Every ring it makes is named /bridge-test-PID-*; all are removed on exit.
 # Every wait is bounded (timeout), so a hang is a failure, not a stuck run.
 # Ends with "N passed, M failed"; exits non-zero if anything failed.
@@ -116,7 +117,7 @@ grep -q "cannot bind: Address already in use" "$TMP/err" && ok || bad "EADDRINUS
 [ ! -e "/dev/shm/$P-busy2" ] && ok || bad "a failed bind left a ring behind"
 kill -INT $last
 done_in_time busy
-# interrupted before any sender: exit 130, the ring left without a shutdown
+# interrupted before any sender: exit 130, the ring's stream aborted
 [ "$(rc_of busy)" = 130 ] && ok || bad "receiving bridge after SIGINT: exit $(rc_of busy)"
 
 # ---- 64 MiB byte-exact, each transport: exit 0 everywhere ----
@@ -210,6 +211,7 @@ refused() {   # refused TAG MODE GREP
 	PORT=$(free_port)
 	rm -f "$TMP"/*.rc
 	bg recv timeout $T "$CLI" bridge "tcp://127.0.0.1:$PORT" "/$P-$1"
+	wait_for "[ -e /dev/shm/$P-$1 ]" || bad "$1: no ring"   # made once bound
 	bg pop sh -c "timeout $T '$CLI' pop '/$P-$1' > '$TMP/copy'"
 	timeout $T python3 "$ZMTP" "$2" "$PORT" 2> "$TMP/peer.err" || bad "$1: peer failed ($(cat "$TMP/peer.err"))"
 	done_in_time recv pop
@@ -220,6 +222,59 @@ refused() {   # refused TAG MODE GREP
 }
 refused v1 v1-sender "speaks version 1 of the bridge.s wire format"
 refused badb bad-batch "records do not fill it exactly"
+
+# how the stream ended, as the sender's end record says: only "clean" (with
+# counts that match) is shut down downstream; any other REASON, known
+# ("truncated": earlier senders' word for "died") or not, aborts the ring
+# there, so that pop exits 13 (the records still arrive, in order)
+for reason in clean aborted died truncated bogus; do
+	PORT=$(free_port)
+	rm -f "$TMP"/*.rc
+	bg recv timeout $T "$CLI" bridge "tcp://127.0.0.1:$PORT" "/$P-end$reason"
+	wait_for '[ -e /dev/shm/$P-end$reason ]' || bad "end $reason: no ring"   # bound
+	bg pop sh -c "timeout $T '$CLI' pop --lines '/$P-end$reason' > '$TMP/copy'"
+	timeout $T python3 "$ZMTP" end "$PORT" "$reason" 2> "$TMP/peer.err" ||
+		bad "end $reason: peer failed ($(cat "$TMP/peer.err"))"
+	done_in_time recv pop
+	want=13
+	[ $reason = clean ] && want=0
+	[ "$(rc_of recv)" = $want ] && [ "$(rc_of pop)" = $want ] &&
+		[ "$(tr '\n' ' ' < "$TMP/copy")" = "one two " ] && ok ||
+		bad "end $reason: exits recv $(rc_of recv) pop $(rc_of pop), expected $want;" \
+		    "'$(tr '\n' ' ' < "$TMP/copy")' ($(cat "$TMP/recv.err" "$TMP/pop.err"))"
+	[ $reason = clean ] || grep -q "aborted by its producer" "$TMP/pop.err" && ok ||
+		bad "end $reason: pop's warning: $(cat "$TMP/pop.err")"
+done
+
+# a peer that sends a batch far larger than a sending bridge makes (32 MiB
+# of valid records): ZeroMQ refuses it by its size (ZMQ_MAXMSGSIZE) before
+# allocating it, the receiver exits 13 and says that a message too large
+# may be why, pop there exits 13 with nothing, and the receiving bridge
+# never held the batch (its peak RSS, from wait4, stays far below 32 MiB)
+cat > "$TMP/maxrss.py" <<'EOF_PY'
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execvp(sys.argv[1], sys.argv[1:])
+_, status, usage = os.wait4(pid, 0)
+print(usage.ru_maxrss)   # KiB
+sys.exit(os.waitstatus_to_exitcode(status))
+EOF_PY
+PORT=$(free_port)
+rm -f "$TMP"/*.rc
+bg recv sh -c "timeout $T python3 '$TMP/maxrss.py' '$CLI' bridge 'tcp://127.0.0.1:$PORT' \
+	'/$P-big' --slot-size 64K > '$TMP/rss'"
+wait_for '[ -e /dev/shm/$P-big ]' || bad "oversize: the receiving bridge made no ring"
+bg pop sh -c "timeout $T '$CLI' pop '/$P-big' > '$TMP/copy'"
+timeout $T python3 "$ZMTP" oversize "$PORT" 2> "$TMP/peer.err" ||
+	bad "oversize: peer failed ($(cat "$TMP/peer.err"))"
+done_in_time recv pop
+[ "$(rc_of recv)" = 13 ] && grep -q "message too large (over 327684 bytes" "$TMP/recv.err" && ok ||
+	bad "oversize: receiving bridge exit $(rc_of recv) ($(cat "$TMP/recv.err"))"
+[ "$(cat "$TMP/rss")" -lt 24576 ] && ok ||
+	bad "oversize: the receiving bridge's peak RSS was $(cat "$TMP/rss") KiB (24 MiB allowed)"
+[ "$(rc_of pop)" = 13 ] && [ ! -s "$TMP/copy" ] && ok ||
+	bad "oversize: pop exit $(rc_of pop), $(wc -c < "$TMP/copy") bytes out"
 
 # ---- broken streams ----
 # start push (fed from a FIFO we hold open) -> A -> bridge -> B -> pop, and
@@ -289,10 +344,26 @@ exec 3>&-
 done_in_time send recv pop
 [ "$(rc_of send)" = 13 ] && grep -q "producer died" "$TMP/send.err" && ok ||
 	bad "producer killed: sending bridge exit $(rc_of send) ($(cat "$TMP/send.err"))"
-[ "$(rc_of recv)" = 13 ] && grep -q "without a shutdown at the sending side" "$TMP/recv.err" &&
+[ "$(rc_of recv)" = 13 ] && grep -q "died or closed without a shutdown at the sending side" "$TMP/recv.err" &&
 	ok || bad "producer killed: receiving bridge exit $(rc_of recv) ($(cat "$TMP/recv.err"))"
 [ "$(rc_of pop)" = 13 ] && ok || bad "producer killed: pop exit $(rc_of pop)"
 is_prefix "producer killed"
+
+# the producer upstream interrupted: push aborts its stream (exit 130), the
+# sender passes "aborted" on (exit 13), the receiver aborts its ring (exit
+# 13), pop there exits 13 with what was sent
+start_stalled "ipc://$TMP/int-push" ip
+kill -INT $p_pid
+done_in_time push send recv pop
+[ "$(rc_of push)" = 130 ] && ok || bad "producer interrupted: push exit $(rc_of push)"
+[ "$(rc_of send)" = 13 ] && grep -q "aborted by its producer" "$TMP/send.err" && ok ||
+	bad "producer interrupted: sending bridge exit $(rc_of send) ($(cat "$TMP/send.err"))"
+[ "$(rc_of recv)" = 13 ] && grep -q "aborted at the sending side" "$TMP/recv.err" && ok ||
+	bad "producer interrupted: receiving bridge exit $(rc_of recv) ($(cat "$TMP/recv.err"))"
+[ "$(rc_of pop)" = 13 ] && grep -q "aborted by its producer" "$TMP/pop.err" && ok ||
+	bad "producer interrupted: pop exit $(rc_of pop) ($(cat "$TMP/pop.err"))"
+is_prefix "producer interrupted"
+exec 3>&-
 
 # the receiving bridge killed: the sender exits 8, and so does push once it
 # has more to send; pop on B exits 13

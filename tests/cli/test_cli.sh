@@ -52,6 +52,30 @@ json_get() {  # json_get FILE JQ-EXPR
 	jq -r "$2" < "$1"
 }
 
+# bg TAG IN OUT CMD...: run CMD in the background, standard input from IN,
+# output to OUT, standard error to $TMP/TAG.err; $last is its pid; rc_of
+# TAG waits (bounded) for its exit status
+bg() {
+	tag=$1 in=$2 out=$3
+	shift 3
+	rm -f "$TMP/$tag.rc" "$TMP/$tag.pid"
+	( exec 4>&- 5>&- 6>&-   # the test's FIFO ends: only the test holds them
+	  "$@" < "$in" > "$out" 2> "$TMP/$tag.err" &
+	  echo $! > "$TMP/$tag.pid"
+	  wait $!
+	  echo $? > "$TMP/$tag.rc" ) &
+	BGPIDS="$BGPIDS $!"
+	wait_for "[ -s '$TMP/$tag.pid' ]" || bad "$tag did not start"
+	last=$(cat "$TMP/$tag.pid")
+	BGPIDS="$BGPIDS $last"
+}
+rc_of() {
+	wait_for "[ -s '$TMP/$1.rc' ]" && cat "$TMP/$1.rc" || echo "none (still running)"
+}
+sent_is() {   # sent_is RING N: the ring's stats.sent is N
+	[ "$("$CLI" info --json "$1" 2> /dev/null | jq .stats.sent)" = "$2" ]
+}
+
 # ---- help and usage ----
 expect 0 "shmring --help" "$CLI" --help
 grep -q '^Usage: shmring COMMAND' "$TMP/out" && ok || bad "--help text"
@@ -127,6 +151,51 @@ expect 6 "pop on a layout-2 ring" "$CLI" pop --timeout 0.1 /$P-oldlayout
 grep -q "layout version 2" "$TMP/err" && ok || bad "pop layout message: $(cat "$TMP/err")"
 expect 0 "rm of a layout-2 ring (it is a shmring)" "$CLI" rm /$P-oldlayout
 [ ! -e /dev/shm/$P-oldlayout ] && ok || bad "layout-2 ring not removed"
+# ls and rm --stale show rings of other layout versions (3: an older one,
+# whose liveness locks this tool knows; 99: unknown); a live holder of one
+# is the OFD lock on its entry's byte, taken here by hand (consumer entry
+# 0: byte 64), since the library cannot attach to it
+for v in 3 99; do
+	"$CLI" create "/$P-v$v" --slots 8 --slot-size 64 || bad "create v$v"
+	printf "$(printf '\\%03o' $v)" | dd of=/dev/shm/$P-v$v bs=1 seek=8 conv=notrunc 2>/dev/null
+done
+expect 0 "ls with rings of other layout versions" "$CLI" ls "/$P-v*"
+grep -q "^/$P-v3 *spsc *8 x 64 B .*layout-v3 (unreadable)" "$TMP/out" &&
+	grep -q "^/$P-v99 .*layout-v99 (unreadable)" "$TMP/out" &&
+	grep -q "warning: /$P-v3: layout version 3; this shmring .* speaks layout version" "$TMP/err" &&
+	grep -q "warning: /$P-v99: layout version 99" "$TMP/err" && ok ||
+	bad "ls of other layout versions: $(cat "$TMP/out" "$TMP/err")"
+expect 0 "ls --json with rings of other layout versions" "$CLI" ls --json "/$P-v*"
+[ "$(json_get "$TMP/out" 'map("\(.name) \(.layout_version) \(.readable) \(.warning | length > 0) \(.kind)") | join(",")')" = \
+  "/$P-v3 3 false true spsc,/$P-v99 99 false true null" ] && ok ||
+	bad "ls --json of other layout versions: $(cat "$TMP/out")"
+cat > "$TMP/holdlock.py" <<'EOF_PY'
+import fcntl, os, struct, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+lock = struct.pack("hhxxxxqqi4x", fcntl.F_WRLCK, os.SEEK_SET, int(sys.argv[2]), 1, 0)
+fcntl.fcntl(fd, fcntl.F_OFD_SETLK, lock)   # struct flock, 64-bit Linux
+print("held", flush=True)
+sys.stdin.read()   # until the test closes our input
+EOF_PY
+mkfifo "$TMP/holdin"
+exec 6<> "$TMP/holdin"
+bg hold "$TMP/holdin" "$TMP/hold.out" python3 "$TMP/holdlock.py" /dev/shm/$P-v3 64
+wait_for '[ -s "$TMP/hold.out" ]' || bad "the lock holder did not start ($(cat "$TMP/hold.err"))"
+expect 0 "ls of a held ring of another version" "$CLI" ls "/$P-v3"
+grep -q "^/$P-v3 .* 0/- *1/- .*layout-v3" "$TMP/out" && ok || bad "ls of a held v3 ring: $(cat "$TMP/out")"
+expect 0 "rm --stale with held or unknown other versions" "$CLI" rm --stale "/$P-v*"
+[ -e /dev/shm/$P-v3 ] && [ -e /dev/shm/$P-v99 ] && [ ! -s "$TMP/out" ] &&
+	grep -q "rm /$P-v99: warning: not removed: layout version 99" "$TMP/err" && ok ||
+	bad "rm --stale removed a held or unknown ring: $(cat "$TMP/out" "$TMP/err")"
+exec 6>&-   # the holder reads end of input and exits: the lock is gone
+[ "$(rc_of hold)" = 0 ] || bad "lock holder: $(cat "$TMP/hold.err")"
+expect 0 "rm --stale --dry-run, other versions" "$CLI" rm --stale --dry-run "/$P-v*"
+[ "$(cat "$TMP/out")" = "would remove /$P-v3 (layout version 3)" ] && ok ||
+	bad "rm --stale --dry-run: $(cat "$TMP/out")"
+expect 0 "rm --stale, other versions" "$CLI" rm --stale "/$P-v*"
+[ ! -e /dev/shm/$P-v3 ] && [ -e /dev/shm/$P-v99 ] && ok ||
+	bad "rm --stale of a free v3 ring: $(cat "$TMP/out" "$TMP/err")"
+expect 0 "rm of a layout-99 ring by name" "$CLI" rm "/$P-v99"
 
 # ---- byte stream: binary data carried exactly ----
 head -c 3000000 /dev/urandom > "$TMP/big"
@@ -186,8 +255,9 @@ expect 0 "push before pop" "$CLI" push "/$P-early" < "$TMP/small"
 expect 0 "pop after push" "$CLI" pop "/$P-early"
 cmp -s "$TMP/out" "$TMP/small" && ok || bad "push-then-pop content"
 expect 0 "info after the stream" "$CLI" info --json "/$P-early"
-[ "$(json_get "$TMP/out" '.eof, .shutdowns')" = "true
-1" ] && ok || bad "eof after shutdown: $(cat "$TMP/out")"
+[ "$(json_get "$TMP/out" '.eof, .shutdowns, .end_reason')" = "true
+1
+clean" ] && ok || bad "eof after shutdown: $(cat "$TMP/out")"
 # empty input
 expect 0 "push of empty input" "$CLI" push "/$P-empty" < /dev/null
 expect 0 "pop of an empty stream" "$CLI" pop "/$P-empty"
@@ -206,6 +276,69 @@ expect 0 "info counts lines" "$CLI" info --json "/$P-lines"
 head -c 100 /dev/zero | tr '\0' x > "$TMP/long"
 expect 9 "line longer than a slot" "$CLI" push --lines "/$P-lines" < "$TMP/long"
 grep -q "longer than the slot size (64)" "$TMP/err" && ok || bad "EMSGSIZE message"
+expect 13 "pop after a line too long: the stream was aborted" timeout 20 "$CLI" pop --wait 0 "/$P-lines"
+grep -q "aborted by its producer" "$TMP/err" && ok || bad "pop after EMSGSIZE: $(cat "$TMP/err")"
+
+# ---- how a stream ended: push shuts it down only after all its input ----
+# push fed from a FIFO that never ends, stopped by a signal once its lines
+# are in the ring: exit 130, and the stream is aborted, so pop takes what
+# was sent and exits 13 (a complete stream pops with 0: above)
+mkfifo "$TMP/sigin"
+for sig in INT TERM HUP PIPE; do
+	R=/$P-sig$sig
+	exec 4<> "$TMP/sigin"   # read-write: no wait for a reader, no end of input
+	bg push "$TMP/sigin" /dev/null "$CLI" push --lines --slots 128 "$R"
+	seq 1 100 >&4
+	wait_for 'sent_is "$R" 100' || bad "SIG$sig: push did not send its 100 lines"
+	kill -$sig $last
+	[ "$(rc_of push)" = 130 ] && ok || bad "push after SIG$sig: exit $(rc_of push) ($(cat "$TMP/push.err"))"
+	exec 4>&-
+	[ "$("$CLI" info --json "$R" | jq -r .end_reason)" = aborted ] && ok ||
+		bad "info after SIG$sig: end_reason $("$CLI" info --json "$R" | jq .end_reason)"
+	expect 13 "pop of a stream whose push got SIG$sig" timeout 20 "$CLI" pop --lines --wait 0 "$R"
+	seq 1 100 | cmp -s - "$TMP/out" && grep -q "aborted by its producer" "$TMP/err" && ok ||
+		bad "pop after SIG$sig: $(wc -l < "$TMP/out") lines, $(cat "$TMP/err")"
+done
+# pop interrupted while push waits on the full ring (pop's reader stalls: a
+# FIFO nobody reads, so pop sits in write()): pop exits 130 at once, push
+# finds its consumer gone (8) and aborts, a later pop of what is left 13
+R=/$P-popint
+"$CLI" create "$R" --slots 4 --slot-size 4K
+mkfifo "$TMP/stall"
+exec 5<> "$TMP/stall"
+bg push /dev/zero /dev/null "$CLI" push "$R"
+pusher=$last
+bg pop /dev/null "$TMP/stall" "$CLI" pop "$R"
+wait_for '[ "$("$CLI" info --json "$R" | jq ".used == 4 and .stats.full_waits > 0")" = true ]' ||
+	bad "push did not block on the full ring /$P-popint"
+kill -INT $last
+[ "$(rc_of pop)" = 130 ] && ok || bad "pop interrupted in a blocked write: exit $(rc_of pop)"
+[ "$(rc_of push)" = 8 ] && grep -q "no consumer left" "$TMP/push.err" && ok ||
+	bad "push after its consumer was interrupted: exit $(rc_of push) ($(cat "$TMP/push.err"))"
+exec 5>&-
+expect 13 "pop of the leftovers of an aborted stream" timeout 20 "$CLI" pop --wait 0 "$R"
+[ "$(wc -c < "$TMP/out")" -gt 0 ] && grep -q "aborted by its producer" "$TMP/err" && ok ||
+	bad "pop of the leftovers: $(wc -c < "$TMP/out") bytes, $(cat "$TMP/err")"
+
+# ---- push --timeout: no room for that long fails (10) and aborts ----
+R=/$P-pto
+"$CLI" create "$R" --slots 2 --slot-size 64
+expect 2 "push --timeout not a number" "$CLI" push --timeout soon "$R"
+seq 1 10 > "$TMP/ten"
+t0=$(date +%s%N)
+expect 10 "push --timeout into a ring nobody drains" timeout 20 "$CLI" push --lines --timeout 0.3 "$R" < "$TMP/ten"
+t1=$(date +%s%N)
+grep -q "no room in the ring for 0.3 s" "$TMP/err" && [ $(( (t1 - t0) / 1000000 )) -ge 300 ] && ok ||
+	bad "push --timeout: $(( (t1 - t0) / 1000000 )) ms, $(cat "$TMP/err")"
+expect 13 "pop after push --timeout" timeout 20 "$CLI" pop --lines --wait 0 "$R"
+[ "$(tr '\n' ' ' < "$TMP/out")" = "1 2 " ] && grep -q "aborted by its producer" "$TMP/err" && ok ||
+	bad "pop after push --timeout: $(cat "$TMP/out") $(cat "$TMP/err")"
+# a consumer that keeps up: --timeout never fires
+bg pop /dev/null "$TMP/pto.out" "$CLI" pop --lines "$R"
+seq 1 5000 > "$TMP/many"
+expect 0 "push --timeout with a consumer" timeout 20 "$CLI" push --lines --timeout 5 "$R" < "$TMP/many"
+[ "$(rc_of pop)" = 0 ] && cmp -s "$TMP/many" "$TMP/pto.out" && ok ||
+	bad "pop beside push --timeout: exit $(rc_of pop)"
 
 # ---- pop: waiting, timeouts, busy, closed stdout ----
 expect 3 "pop --wait 0 of a missing ring" "$CLI" pop --wait 0 "/$P-nothere"
@@ -313,7 +446,7 @@ wait_for '[ "$("$CLI" info --json "/$P-dead" | jq ".used")" = 4 ]' || bad "ring 
 kill -9 $victim
 wait $victim 2>/dev/null
 expect 0 "info after SIGKILL" "$CLI" info --json "/$P-dead"
-[ "$(json_get "$TMP/out" '.producers[0].pid, .producers[0].alive, .eof' | tr '\n' ' ')" = "$victim false true " ] &&
+[ "$(json_get "$TMP/out" '.producers[0].pid, .producers[0].alive, .eof, .end_reason' | tr '\n' ' ')" = "$victim false true died " ] &&
 	ok || bad "killed producer not reported dead: $(cat "$TMP/out")"
 expect 0 "info text after SIGKILL" "$CLI" info "/$P-dead"
 grep -q "^producers: *pid $victim DEAD" "$TMP/out" && ok || bad "info text: DEAD"

@@ -9,6 +9,14 @@ what a bridge sends, for tests/cli/test_bridge.sh:
                                 messages as they are, then its end record
   zmtp_peer.py bad-batch PORT   connect as PUSH, send a version-2 hello, then
                                 a batch whose record overruns it
+  zmtp_peer.py end PORT REASON  connect as PUSH, send a version-2 hello, a
+                                batch of two records ("one", "two"), then the
+                                end record "... end REASON 2 6"
+  zmtp_peer.py oversize PORT    connect as PUSH, send a version-2 hello, then
+                                one batch of valid records 32 MiB long (more
+                                than a sending bridge ever makes); it
+                                exits 0 whether the receiver takes it or
+                                drops the connection
   zmtp_peer.py pull PORT        listen as PULL on 127.0.0.1:PORT, take one
                                 sender's stream up to its end record, and
                                 print it decoded: "hello TEXT", "msg HEX"
@@ -18,7 +26,6 @@ what a bridge sends, for tests/cli/test_bridge.sh:
 import socket
 import struct
 import sys
-import time
 
 GREETING = (b"\xff" + bytes(8) + b"\x7f" + bytes([3, 0]) +
             b"NULL".ljust(20, b"\0") + bytes(32))
@@ -83,8 +90,20 @@ def push(port, msgs):
     handshake(s, b"PUSH")
     for m in msgs:
         send_msg(s, m)
-    time.sleep(1)      # let the receiver take them before the close
+    wait_close(s)
     s.close()
+
+
+def wait_close(s):
+    """wait until the receiver closes the connection (it exits after the end
+    record, or after refusing a message), so that ours closes after all
+    was read"""
+    s.settimeout(20)
+    try:
+        while s.recv(4096):
+            pass
+    except ConnectionResetError:
+        pass
 
 
 def pull(port):
@@ -120,6 +139,31 @@ def pull(port):
     ls.close()
 
 
+HELLO = [b"", b"shmring-bridge 2 end hello 0 0"]
+
+
+def record(body):
+    return struct.pack("<I", len(body)) + body
+
+
+def oversize(port):
+    """a batch of 60000-byte records, 32 MiB in all: each record fits a
+    ring of the default slot size, the batch is over 100 times what a
+    sending bridge makes"""
+    n = 32 * 1024 * 1024 // 60004 + 1
+    batch = b"".join(record(bytes([i % 251]) * 60000) for i in range(n))
+    s = socket.create_connection(("127.0.0.1", port))
+    handshake(s, b"PUSH")
+    try:
+        send_msg(s, HELLO)
+        send_msg(s, [batch])
+        send_msg(s, [b"", b"shmring-bridge 2 end clean %d %d" % (n, n * 60000)])
+        wait_close(s)
+    except (BrokenPipeError, ConnectionResetError):
+        print("the receiver dropped the connection", file=sys.stderr)
+    s.close()
+
+
 def main():
     mode, port = sys.argv[1], int(sys.argv[2])
     if mode == "v1-sender":
@@ -128,6 +172,11 @@ def main():
     elif mode == "bad-batch":
         push(port, [[b"", b"shmring-bridge 2 end hello 0 0"],
                     [struct.pack("<I", 3) + b"abc" + struct.pack("<I", 100) + b"short"]])
+    elif mode == "end":
+        push(port, [HELLO, [record(b"one") + record(b"two")],
+                    [b"", b"shmring-bridge 2 end %s 2 6" % sys.argv[3].encode()]])
+    elif mode == "oversize":
+        oversize(port)
     elif mode == "pull":
         pull(port)
     else:
