@@ -106,17 +106,22 @@ int cmd_create(int argc, char **argv)
 
 static const char info_usage[] =
 "Usage: shmring info [OPTIONS] NAME\n"
+"       shmring info --prometheus NAME...\n"
 "Show the ring NAME (a shm name, or a file path such as ./r): kind, sizes,\n"
 "memory, indices and fill level, attached producers and consumers (pid, alive\n"
 "or dead, shut down), end-of-stream state and statistics. Looking does not\n"
 "attach or disturb anything.\n"
 "\n"
 "Options:\n"
-"  -j, --json   one JSON object on standard output, for scripts\n"
-"  -h, --help   show this help\n"
+"  -j, --json         one JSON object on standard output, for scripts\n"
+"  -p, --prometheus   the Prometheus text exposition format (for node-exporter's\n"
+"                     textfile collector): gauges and _total counters labelled\n"
+"                     ring, kind and side, every ring NAME given\n"
+"  -h, --help         show this help\n"
 "\n"
 "Exit status: 0 shown; 2 a directory; 3 no such ring; 5 permission denied;\n"
-"6 not a shmring.\n";
+"6 not a shmring (with --prometheus: the first ring that failed; the others\n"
+"are still printed).\n";
 
 struct snapshot {
 	struct shmring_info info;
@@ -292,24 +297,77 @@ static void print_info_text(const char *name, const struct snapshot *s)
 	       (unsigned long long)st->cons_wakes);
 }
 
+/* info --prometheus RING...: every ring that can be read, then the exit
+ * code of the first that could not */
+static int info_prometheus(int n, char **rings)
+{
+	struct cli_prom_ring *pr = calloc((size_t)n, sizeof(*pr));
+	char (*names)[CLI_RING_MAX] = calloc((size_t)n, sizeof(*names));
+	int ret = EX_OK, got = 0;
+
+	if (!pr || !names) {
+		free(pr);
+		free(names);
+		cli_err(NULL, "out of memory");
+		return EX_FAIL;
+	}
+	for (int i = 0; i < n; i++) {
+		struct shmring *r;
+		struct snapshot s;
+		int code = EX_OK;
+		int rc = cli_name(rings[i], 0, names[got], sizeof(names[got]));
+		if (rc < 0) {
+			code = cli_fail_ring(rings[i], NULL, rc);
+		} else if ((rc = cli_open_observer(names[got], &r)) < 0) {
+			code = cli_fail_ring(names[got], NULL, rc);
+		} else {
+			rc = take_snapshot(r, &s);
+			shmring_close(r);
+			if (rc < 0) {
+				code = cli_fail(names[got], rc);
+			} else {
+				pr[got] = (struct cli_prom_ring){ names[got], s.info, s.stats,
+				                                  s.end_reason };
+				got++;
+			}
+		}
+		if (code != EX_OK && ret == EX_OK)
+			ret = code;
+	}
+	cli_prom_write(stdout, pr, (size_t)got);
+	free(pr);
+	free(names);
+	return fflush(stdout) == 0 ? ret : EX_FAIL;
+}
+
 int cmd_info(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "prometheus", no_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	int json = 0, opt;
+	int json = 0, prom = 0, opt;
 	char name[CLI_RING_MAX];
 
-	while ((opt = getopt_long(argc, argv, "jh", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "jph", longopts, NULL)) != -1) {
 		if (opt == 'j')
 			json = 1;
+		else if (opt == 'p')
+			prom = 1;
 		else
 			return help_or_usage(opt, info_usage, argv);
 	}
+	if (json && prom)
+		return cli_usage("--json and --prometheus are two formats: pick one");
+	if (prom) {
+		if (optind == argc)
+			return cli_usage("expects at least one ring NAME");
+		return info_prometheus(argc - optind, argv + optind);
+	}
 	if (optind + 1 != argc)
-		return cli_usage("expects exactly one ring NAME");
+		return cli_usage("expects exactly one ring NAME (several with --prometheus)");
 	int rc = cli_name(argv[optind], 0, name, sizeof(name));
 	if (rc < 0)
 		return cli_fail_ring(argv[optind], NULL, rc);
@@ -507,6 +565,9 @@ static const char ls_usage[] =
 "file name ('frames-*'), one with a '/' the name as shown ('/frames-*').\n"
 "\n"
 "Options:\n"
+"  -p, --prometheus  every ring in the Prometheus text exposition format, as\n"
+"               'shmring info --prometheus' prints it (rings of another\n"
+"               layout version are left out, with a warning)\n"
 "  -j, --json   a JSON array of objects like 'shmring info --json' prints;\n"
 "               \"readable\": false, \"layout_version\" and \"warning\" mark a\n"
 "               ring of another layout version\n"
@@ -518,7 +579,27 @@ static const char ls_usage[] =
 struct ls_ctx {
 	int json;
 	unsigned count;
+	int prom;                    /* --prometheus: collect, print at the end */
+	struct cli_prom_ring *pr;    /* the rings collected (names malloc'd) */
+	size_t npr, cap;
 };
+
+/* ls --prometheus: keep one ring's snapshot for the exposition */
+static void ls_collect(struct ls_ctx *c, const char *name, const struct snapshot *s)
+{
+	if (c->npr == c->cap) {
+		size_t cap = c->cap ? 2 * c->cap : 16;
+		struct cli_prom_ring *pr = realloc(c->pr, cap * sizeof(*pr));
+		if (!pr)
+			return;   /* out of memory: the ring is left out */
+		c->pr = pr;
+		c->cap = cap;
+	}
+	char *copy = strdup(name);
+	if (!copy)
+		return;
+	c->pr[c->npr++] = (struct cli_prom_ring){ copy, s->info, s->stats, s->end_reason };
+}
 
 #define LS_ROW "%-24s %-4s %16s %10s %7s %6s %6s  %s\n"
 
@@ -580,11 +661,19 @@ static void ls_one(const struct found *found, struct shmring *r, const struct cl
 	char h1[32], h2[32];
 
 	if (f) {
-		ls_foreign(name, f, c);
+		if (!c->prom)
+			ls_foreign(name, f, c);
+		else   /* not in the exposition: a warning says why */
+			fprintf(stderr, "shmring: %s: warning: %s: layout version %u: not "
+			        "exported\n", cli_cmd, name, f->version);
 		return;
 	}
 	if (take_snapshot(r, &s) < 0)
 		return;
+	if (c->prom) {
+		ls_collect(c, name, &s);
+		return;
+	}
 	ls_head(c);
 	if (c->json) {
 		print_info_json(name, &s);
@@ -607,19 +696,24 @@ int cmd_ls(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "prometheus", no_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct ls_ctx c = { 0, 0 };
+	struct ls_ctx c = { 0 };
 	const char *dir = NULL;
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, "jh", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "jph", longopts, NULL)) != -1) {
 		if (opt == 'j')
 			c.json = 1;
+		else if (opt == 'p')
+			c.prom = 1;
 		else
 			return help_or_usage(opt, ls_usage, argv);
 	}
+	if (c.json && c.prom)
+		return cli_usage("--json and --prometheus are two formats: pick one");
 	if (optind < argc && is_dir_arg(argv[optind]))
 		dir = argv[optind++];
 	if (c.json)
@@ -628,6 +722,12 @@ int cmd_ls(int argc, char **argv)
 	int rc = for_each_ring(dir, argv + optind, argc - optind, ls_one, &c);
 	if (c.json)
 		printf("%s]\n", c.count ? "\n" : "");
+	if (c.prom) {
+		cli_prom_write(stdout, c.pr, c.npr);
+		for (size_t i = 0; i < c.npr; i++)
+			free((char *)c.pr[i].name);
+		free(c.pr);
+	}
 	if (fflush(stdout) != 0)
 		return EX_FAIL;
 	return rc < 0 ? cli_exit_code(rc) : EX_OK;
@@ -830,27 +930,72 @@ static const char watch_usage[] =
 "Options:\n"
 "  -c, --count N          stop after N lines (default: until interrupted)\n"
 "  -i, --interval SECONDS time between lines (default 1)\n"
+"  -j, --json             one JSON object per interval, one per line: the\n"
+"                         rates above, fill, attachments, state, end reason\n"
+"                         and the counters (time_ns: when it was taken)\n"
 "  -h, --help             show this help\n"
 "\n"
 "NAME is a shm name or a file path (such as ./r).\n"
 "\n"
 "Exit status: 0; 3 no such ring; 6 not a shmring.\n";
 
+/* watch --json: one object per interval, on one line: the rates over
+ * the interval, the fill and who is attached now, and the counters */
+static void watch_json(const char *name, const struct snapshot *prev,
+                       const struct snapshot *cur, double dt)
+{
+	const struct shmring_info *in = &cur->info;
+	const struct shmring_stats *st = &cur->stats;
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+#define RATE(f) ((double)(cur->stats.f - prev->stats.f) / dt)
+	printf("{\"time_ns\":%llu,\"interval_s\":%.6f,\"name\":",
+	       (unsigned long long)now.tv_sec * 1000000000ull + (unsigned long long)now.tv_nsec, dt);
+	cli_json_str(stdout, name);
+	printf(",\"sent_per_s\":%.1f,\"received_per_s\":%.1f,\"recv_bytes_per_s\":%.1f,"
+	       "\"full_waits_per_s\":%.1f,\"empty_waits_per_s\":%.1f,\"wakes_per_s\":%.1f,"
+	       "\"used\":%llu,\"fill_pct\":%.2f,\"live_producers\":%u,\"live_consumers\":%u,"
+	       "\"state\":\"%s\",",
+	       RATE(sent), RATE(received), RATE(recv_bytes), RATE(full_waits), RATE(empty_waits),
+	       RATE(prod_wakes) + RATE(cons_wakes), (unsigned long long)in->used,
+	       100.0 * (double)in->used /
+	               (double)((in->flags & SHMRING_PACKED) ? in->data_size : in->slots),
+	       live_peers(in->producers, in->nproducers), live_peers(in->consumers, in->nconsumers),
+	       ring_state(in));
+#undef RATE
+	printf("\"end_reason\":");
+	if (end_name(cur->end_reason))
+		printf("\"%s\"", end_name(cur->end_reason));
+	else
+		printf("null");
+	printf(",\"stats\":{\"sent\":%llu,\"received\":%llu,\"sent_bytes\":%llu,"
+	       "\"recv_bytes\":%llu,\"full_waits\":%llu,\"empty_waits\":%llu,"
+	       "\"prod_wakes\":%llu,\"cons_wakes\":%llu,\"overruns\":%llu}}\n",
+	       (unsigned long long)st->sent, (unsigned long long)st->received,
+	       (unsigned long long)st->sent_bytes, (unsigned long long)st->recv_bytes,
+	       (unsigned long long)st->full_waits, (unsigned long long)st->empty_waits,
+	       (unsigned long long)st->prod_wakes, (unsigned long long)st->cons_wakes,
+	       (unsigned long long)st->overruns);
+}
+
 int cmd_watch(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "count", required_argument, NULL, 'c' },
 		{ "interval", required_argument, NULL, 'i' },
+		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	uint64_t count = UINT64_MAX;
 	double interval = 1;
 	char name[CLI_RING_MAX];
-	int opt;
+	int opt, json = 0;
 
-	while ((opt = getopt_long(argc, argv, "c:i:h", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:i:jh", longopts, NULL)) != -1) {
 		switch (opt) {
+		case 'j': json = 1; break;
 		case 'c':
 			if (cli_parse_u64(optarg, &count) || count == 0)
 				return cli_usage("--count takes a positive number, not '%s'", optarg);
@@ -890,6 +1035,12 @@ int cmd_watch(int argc, char **argv)
 			break;
 		take_snapshot(r, &cur);
 		double t = cli_now(), dt = t - t_prev;
+		if (json) {
+			watch_json(name, &prev, &cur, dt);
+			prev = cur;
+			t_prev = t;
+			continue;
+		}
 		if (line % 20 == 0)
 			printf("%12s %12s %10s %6s %10s %10s %10s %5s %5s %s\n", "sent/s", "recv/s",
 			       "recvMB/s", "fill%", "fullslp/s", "emptyslp/s", "wakes/s", "prod", "cons",

@@ -65,6 +65,7 @@ $(SWAP_SHIM): tests/cli/swap_shim.c
 
 test-cli: $(CLI_BIN) $(SWAP_SHIM)
 	$(Q)tests/cli/test_cli.sh $(CLI_BIN) $(SWAP_SHIM)
+	$(Q)PYTHON=$(PYTHON) tests/cli/test_prom.sh $(CLI_BIN)
 
 # a producer that sends one message, then exec()s sleep (test_liveness.sh)
 LIVENESS_EXEC := $(BUILD)/tests/exec_producer

@@ -10,6 +10,10 @@ set -u
 
 CLI=${1:?usage: test_prom.sh PATH/TO/shmring}
 case $CLI in /*) ;; *) CLI=$(pwd)/$CLI ;; esac
+# the interpreter that sees Debian's python3-prometheus-client (a python3
+# earlier on PATH, such as a pyenv shim, may not)
+PY=${PYTHON:-python3}
+[ -z "${PYTHON:-}" ] && [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 P=prom-test-$$
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/shmring-prom.XXXXXX")
 pass=0
@@ -25,7 +29,7 @@ trap 'exit 130' INT TERM
 ok()  { pass=$((pass + 1)); }
 bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
 
-python3 -c 'import prometheus_client' 2>/dev/null ||
+"$PY" -c 'import prometheus_client' 2>/dev/null ||
 	{ echo "test-prom: FAIL: python3-prometheus-client is missing (make deps)" >&2; exit 1; }
 
 # two rings: an SPSC one with 7 messages sent, 3 received, shut down; an
@@ -74,7 +78,7 @@ EOF
 if "$CLI" info --prometheus /$P-a "$FILE" > "$TMP/info.prom" 2> "$TMP/err"; then ok; else
 	bad "info --prometheus: $(cat "$TMP/err")"
 fi
-if python3 "$TMP/check.py" "$TMP/info.prom" \
+if "$PY" "$TMP/check.py" "$TMP/info.prom" \
 	"shmring_messages|counter|ring=/$P-a,side=producer|7" \
 	"shmring_messages|counter|ring=/$P-a,side=consumer|3" \
 	"shmring_used_slots|gauge|ring=/$P-a,kind=spsc|4" \
@@ -95,7 +99,7 @@ n=$(grep -c '^# TYPE shmring_messages_total counter$' "$TMP/info.prom")
 if "$CLI" ls --prometheus "/$P-*" > "$TMP/ls.prom" 2> "$TMP/err"; then ok; else
 	bad "ls --prometheus: $(cat "$TMP/err")"
 fi
-python3 "$TMP/check.py" "$TMP/ls.prom" "shmring_messages|counter|ring=/$P-a,side=producer|7" \
+"$PY" "$TMP/check.py" "$TMP/ls.prom" "shmring_messages|counter|ring=/$P-a,side=producer|7" \
 	> "$TMP/why" && ok || bad "ls --prometheus parse: $(cat "$TMP/why")"
 grep -q "ring=\"$TMP" "$TMP/ls.prom" && bad "ls /dev/shm listed the file ring" || ok
 
@@ -111,7 +115,7 @@ while [ $i -lt 100 ]; do
 done
 pkill -9 -f "push --lines /$P-b" 2>/dev/null; wait $pid 2>/dev/null
 "$CLI" info --prometheus /$P-b > "$TMP/b.prom" 2>&1
-python3 "$TMP/check.py" "$TMP/b.prom" "shmring_end_reason|gauge|ring=/$P-b|3" > "$TMP/why" &&
+"$PY" "$TMP/check.py" "$TMP/b.prom" "shmring_end_reason|gauge|ring=/$P-b|3" > "$TMP/why" &&
 	ok || bad "a killed producer's stream: $(cat "$TMP/why")"
 
 # watch --json: one object per line per interval
@@ -120,7 +124,7 @@ if timeout 5 "$CLI" watch --json --interval 0.1 --count 3 /$P-a > "$TMP/watch" 2
 fi
 lines=$(wc -l < "$TMP/watch")
 [ "$lines" -eq 3 ] && ok || bad "watch --json printed $lines lines, want 3"
-python3 -c '
+"$PY" -c '
 import json, sys
 for l in open(sys.argv[1]):
     o = json.loads(l)
