@@ -30,7 +30,7 @@ from typing import Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 from . import _capi
 from ._capi import lib
-from ._errors import error
+from ._errors import EndReason, StreamAborted, error, stream_aborted
 
 BytesLike = Union[bytes, bytearray, memoryview]
 Timeout = Optional[float]
@@ -43,6 +43,9 @@ _SEND_CHUNK = 1024               # messages joined per send_many() round
 
 _EAGAIN, _ETIMEDOUT = -_errno.EAGAIN, -_errno.ETIMEDOUT
 _EINVAL, _EMSGSIZE = -_errno.EINVAL, -_errno.EMSGSIZE
+_EPIPE = -_errno.EPIPE
+# the operations whose -EPIPE is a consumer's end of stream (with a reason)
+_RECV_OPS = frozenset(("recv", "recv_into", "recv_many", "acquire"))
 
 _ROLES = {None: 0, "producer": _capi.PRODUCER, "consumer": _capi.CONSUMER,
           "both": _capi.PRODUCER | _capi.CONSUMER}
@@ -522,10 +525,13 @@ class Ring:
         return _capi.Config(_KINDS[kind], slot_size, slots, mode, flags)
 
     def close(self) -> None:
-        """Detach: release the roles (a producer's close ends its stream, as
-        shutdown() does), unmap. Idempotent. It may be called from another
-        thread: a call in flight there ends first (one waiting gives up
-        within 0.1 s with ValueError), then the handle goes."""
+        """Detach: release the roles and unmap. Idempotent. A producer that
+        closes without shutdown() (or abort()) ends its part of the stream
+        as died: consumers drain, then their iteration raises StreamAborted
+        (EndReason.DIED); a ``with`` block shuts down or aborts before it
+        closes. It may be called from another thread: a call in flight
+        there ends first (one waiting gives up within 0.1 s with
+        ValueError), then the handle goes."""
         with self._lock:
             h = self._h
             if h is None:
@@ -551,8 +557,23 @@ class Ring:
     def __enter__(self) -> "Ring":
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        """A producer ends its stream as the block ended: shutdown() when
+        it ended normally, abort() when an exception left it (consumers
+        then see EndReason.ABORTED), then close(). An explicit shutdown()
+        in the block stands (abort() cannot undo it)."""
+        try:
+            if (self._roles & _capi.PRODUCER and self._h is not None and not self._inflight
+                    and self._pid == os.getpid()):
+                if exc_type is None:
+                    self._end_stream(lib.shmring_shutdown, "shutdown")
+                else:
+                    try:
+                        self._end_stream(lib.shmring_abort, "abort")
+                    except (OSError, ValueError):
+                        pass   # already shut down: declared complete; never mask exc
+        finally:
+            self.close()
 
     def __del__(self) -> None:
         if getattr(self, "_h", None) is not None:
@@ -598,6 +619,25 @@ class Ring:
     def closed(self) -> bool:
         return self._h is None
 
+    @property
+    def end_reason(self) -> Optional[EndReason]:
+        """How the stream ended (shmring_end_reason()): None while it has
+        not ended, else EndReason.CLEAN (every producer shut down),
+        EndReason.ABORTED (a producer called abort()) or EndReason.DIED (a
+        producer died, closed or exec'd without shutdown). A consumer Ring
+        answers once one of its receives met the end of the stream (until
+        a producer starts a new stream on the ring); a Ring without the
+        consumer role answers for the ring as it stands. EndReason is an
+        IntEnum: ``shmring.END_CLEAN`` etc. are its members."""
+        self._enter()
+        try:
+            rc = lib.shmring_end_reason(self._h)
+        finally:
+            self._inflight = 0
+        if rc < 0:
+            raise self._error(rc, "end_reason")
+        return EndReason(rc) if rc else None
+
     def fileno(self) -> int:
         """The ring's descriptor, owned by the Ring (closed by close(); dup
         it to keep it). For open_fd() in another process."""
@@ -635,6 +675,12 @@ class Ring:
     def _error(self, rc: int, op: str, hint: str = "") -> Exception:
         if self._h is None:
             return self._closed_error()
+        if rc == _EPIPE and op in _RECV_OPS and self._roles & _capi.CONSUMER:
+            # a consumer's end of stream: plain BrokenPipeError only when clean
+            reason = lib.shmring_end_reason(self._h)
+            if reason != _capi.END_CLEAN:
+                return stream_aborted(EndReason(reason) if reason in (
+                    _capi.END_ABORTED, _capi.END_DIED) else None, self._name, op)
         if not hint and rc == _EINVAL:
             hint = self._einval_hint(op)
         elif not hint and rc == -_errno.EBUSY and op in ("reserve", "acquire"):
@@ -645,9 +691,11 @@ class Ring:
     def _einval_hint(self, op: str) -> str:
         if self._pid != os.getpid():
             return "this Ring was inherited across fork(): open the ring again in the child"
-        send_ops = ("send", "send_many", "reserve", "commit", "shutdown")
+        send_ops = ("send", "send_many", "reserve", "commit", "shutdown", "abort")
         if op in send_ops and not self._roles & _capi.PRODUCER:
             return f"this Ring's role is {self.role!r}, not a producer"
+        if op == "abort":
+            return "the stream was already shut down (declared complete)"
         if op in ("recv", "recv_into", "recv_many", "acquire", "release") \
                 and not self._roles & _capi.CONSUMER:
             return f"this Ring's role is {self.role!r}, not a consumer"
@@ -739,9 +787,11 @@ class Ring:
         """Receive one message as bytes.
 
         BlockingIOError (timeout 0, empty), TimeoutError, BrokenPipeError
-        (end of stream: every producer that attached shut down, closed or
-        died, and the ring is drained), CorruptMessageError (a corrupt slot
-        was skipped; receive again), RingValueError (not a consumer)."""
+        (end of stream: every producer that attached shut down, and the
+        ring is drained), StreamAborted (a BrokenPipeError: the same, but a
+        producer aborted, or died or closed without shutdown),
+        CorruptMessageError (a corrupt slot was skipped; receive again),
+        RingValueError (not a consumer)."""
         t = _T_SLICE if timeout is None else _c_ns(timeout)
         if self._inflight:
             raise self._busy()
@@ -882,7 +932,7 @@ class Ring:
         ring's size, and to 256 KiB of slots per call).
 
         Raises as recv(): BlockingIOError, TimeoutError, BrokenPipeError at
-        the end of the stream."""
+        the end of the stream (StreamAborted when it did not end cleanly)."""
         t = _T_SLICE if timeout is None else _c_ns(timeout)
         ss = self._slot_size
         n = min(max, self._slots, _RECV_MANY_BYTES // ss or 1)
@@ -956,7 +1006,10 @@ class Ring:
 
     def __iter__(self) -> Iterator[bytes]:
         """``for msg in ring:`` receives (as recv()) until the end of the
-        stream."""
+        stream. The loop ends quietly only when the stream ended cleanly
+        (every producer shut down); otherwise, once what was committed has
+        been received, it raises StreamAborted (``e.reason``:
+        EndReason.ABORTED or EndReason.DIED)."""
         scratch = self._scratch
         while True:
             # recv()'s first attempt, inline; anything else goes through recv()
@@ -972,6 +1025,8 @@ class Ring:
             if rc < 0:
                 try:
                     msg = self.recv()
+                except StreamAborted:
+                    raise                    # not a clean end: say so
                 except BrokenPipeError:
                     return
             yield msg
@@ -979,12 +1034,26 @@ class Ring:
     # -- stream control, inspection --
 
     def shutdown(self) -> None:
-        """Producer: end of stream. Later sends raise BrokenPipeError;
-        consumers drain what was sent, then get BrokenPipeError (their
-        iteration ends). Idempotent."""
+        """Producer: end of stream, complete. Later sends raise
+        BrokenPipeError; consumers drain what was sent, then get
+        BrokenPipeError (their iteration ends; end_reason CLEAN once every
+        producer did so). Idempotent; after abort() it changes nothing."""
+        self._end_stream(lib.shmring_shutdown, "shutdown")
+
+    def abort(self) -> None:
+        """Producer: end the stream as incomplete (an interrupted or failed
+        source). Consumers drain what was sent, then their iteration
+        raises StreamAborted and end_reason says EndReason.ABORTED. Later
+        sends raise BrokenPipeError. Idempotent; RingValueError after
+        shutdown() (the stream was already declared complete). A ``with``
+        block left by an exception aborts by itself."""
+        self._end_stream(lib.shmring_abort, "abort")
+
+    def _end_stream(self, fn, op: str) -> None:
+        """shutdown() or abort() (fn: the C call)."""
         self._enter()
         try:
-            rc = lib.shmring_shutdown(self._h)
+            rc = fn(self._h)
             if rc == 0 and self._kind == _capi.SPSC and self._pending is not None:
                 # SPSC: the reservation can no longer be published (-EPIPE)
                 self._pending.committed = True
@@ -992,7 +1061,7 @@ class Ring:
         finally:
             self._inflight = 0
         if rc < 0:
-            raise self._error(rc, "shutdown")
+            raise self._error(rc, op)
 
     def set_spin(self, ns: int) -> None:
         """This Ring's wait policy: spin ``ns`` nanoseconds before sleeping;

@@ -262,11 +262,17 @@ def test_iteration_ends_at_end_of_stream(name):
 
 
 def test_close_ends_stream(name):
+    """A producer's close without shutdown ends its stream too, but not
+    cleanly: the consumer drains, then its loop raises StreamAborted."""
     with Ring.create(name, slots=8, slot_size=16, role="consumer") as c:
         p = Ring.open(name, role="producer")
         p.send(b"last")
-        p.close()                             # a producer's close ends its stream
-        assert list(c) == [b"last"]
+        p.close()
+        got = []
+        with pytest.raises(shmring.StreamAborted) as ei:
+            for m in c:
+                got.append(m)
+        assert got == [b"last"] and ei.value.reason is shmring.END_DIED
 
 
 def test_info_stats(name):
