@@ -218,13 +218,6 @@ def _load() -> ctypes.CDLL:
 lib = _load()
 path: str = lib._name
 
-# memoryviews straight over a C pointer (format 'B'), for zero-copy
-PyBUF_READ = 0x100
-PyBUF_WRITE = 0x200
-memory_view = ctypes.pythonapi.PyMemoryView_FromMemory
-memory_view.restype = ctypes.py_object
-memory_view.argtypes = [c_void_p, c_ssize_t, c_int]
-
 
 def strerror(rc: int) -> str:
     """shmring_strerror(): a description of a return code (either sign)."""

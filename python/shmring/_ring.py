@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ctypes
 import errno as _errno
+import mmap
 import os
 import threading
 import time
@@ -86,7 +87,6 @@ _reserve = lib.shmring__reserve_slow
 _commit = lib.shmring__commit_slow
 _acquire = lib.shmring__acquire_slow
 _release = lib.shmring__release_slow
-_memory_view = _capi.memory_view
 _string_at = ctypes.string_at
 _monotonic = time.monotonic
 _get_ident = threading.get_ident
@@ -270,6 +270,11 @@ class Reservation:
             slot.view[:5] = b"hello"
             slot.commit(5)
 
+    Slices of ``view`` (and numpy arrays over it) kept after commit() stay
+    writable memory of the ring (never a crash, also after close()), but
+    the slot is then the consumers' and, later, the next message's: do not
+    keep them.
+
     Leaving the block without commit() does not publish anything: the slot
     stays reserved by the Ring and is reused by its next reserve(), send()
     or send_many() (the C API has no way to give a reservation back). On an
@@ -331,9 +336,11 @@ class Acquisition:
             arr = numpy.frombuffer(view, dtype=numpy.float32)  # no copy
             total += arr.sum()
 
-    The view, and anything made from it without a copy (numpy arrays), is
-    valid only inside the block: the producer reuses the slot afterwards,
-    and after close() the memory is unmapped. Copy what you keep
+    The view is released with the slot. Slices of it and anything made
+    from it without a copy (numpy arrays) stay readable, also after the
+    Ring is closed or collected (they keep the Ring's second mapping of the
+    ring alive; reading them never crashes), but once the slot is released
+    they show whatever the producer writes there next: copy what you keep
     (``bytes(view)``, ``arr.copy()``).
     """
     __slots__ = ("_ring", "_slot", "view", "released")
@@ -372,7 +379,8 @@ class Acquisition:
 
 def _drop_view(view: memoryview) -> None:
     """Invalidate a view of a slot; buffers exported from it (numpy arrays)
-    keep it alive, and then they are the caller's to drop."""
+    keep it alive, and then they are the caller's to drop (they hold the
+    Ring's mapping, never the library's: see Ring._slot_view)."""
     try:
         view.release()
     except BufferError:
@@ -392,7 +400,7 @@ class Ring:
     """
     __slots__ = ("_h", "_hc", "_name", "_roles", "_kind", "_slot_size", "_slots",
                  "_lock", "_inflight", "_closing", "_pid", "_scratch", "_scratch_p",
-                 "_scratch_cap",
+                 "_scratch_cap", "_mem_size", "_flags", "_map_base", "_map_rw", "_map_ro",
                  "_reservation", "_pending", "_acquired", "_rmany", "__weakref__")
 
     def __init__(self) -> None:
@@ -414,6 +422,8 @@ class Ring:
         self._pending = None       # ... and its with block left without commit
         self._acquired = None
         self._rmany = None
+        self._map_base = 0           # zero-copy views: see _slot_view()
+        self._map_rw = self._map_ro = None
         inf = _capi.Info()
         rc = lib.shmring_info(self._h, byref(inf))
         if rc < 0:
@@ -424,6 +434,8 @@ class Ring:
         self._slot_size = inf.slot_size
         self._slots = inf.slots
         self._roles = inf.roles
+        self._mem_size = inf.mem_size
+        self._flags = inf.flags
         # recv()'s buffer; larger messages are copied out of their slot
         cap = min(self._slot_size, _SCRATCH_MAX) if self._roles & _capi.CONSUMER else 0
         self._scratch = ctypes.create_string_buffer(max(cap, 1))
@@ -529,9 +541,11 @@ class Ring:
         closes without shutdown() (or abort()) ends its part of the stream
         as died: consumers drain, then their iteration raises StreamAborted
         (EndReason.DIED); a ``with`` block shuts down or aborts before it
-        closes. It may be called from another thread: a call in flight
-        there ends first (one waiting gives up within 0.1 s with
-        ValueError), then the handle goes."""
+        closes. Zero-copy views still held (slices, numpy arrays) stay
+        readable: they keep the Ring's own mapping until they go. It may be
+        called from another thread: a call in flight there ends first (one
+        waiting gives up within 0.1 s with ValueError), then the handle
+        goes."""
         with self._lock:
             h = self._h
             if h is None:
@@ -542,17 +556,19 @@ class Ring:
         if self._pid != os.getpid():
             # a forked child's copy holds no roles: the library only unmaps
             lib.shmring_close(h)
+            self._unmap_views()
             return
         me = _get_ident()
         while self._inflight and self._inflight != me:
             time.sleep(0.001)
-        # the views go with the mapping (those exported to numpy arrays
-        # cannot be revoked: they are the caller's to drop)
+        # the views handed out go (those exported to numpy arrays, and
+        # slices, cannot be revoked: they keep the Ring's mapping)
         for held in (self._reservation, self._acquired):
             if held is not None:
                 _drop_view(held.view)
         self._reservation = self._pending = self._acquired = None
         lib.shmring_close(h)
+        self._unmap_views()
 
     def __enter__(self) -> "Ring":
         return self
@@ -729,6 +745,51 @@ class Ring:
             rc = call(ns)
             if rc != _ETIMEDOUT:
                 return rc
+
+    def _slot_view(self, addr: int, n: int, writable: bool) -> memoryview:
+        """A memoryview of n bytes at addr inside the library's mapping of
+        the ring, taken from the Ring's own mapping of the same object (an
+        mmap of the ring's descriptor, made at the first call): a view, a
+        slice of it or a numpy array over it holds that mmap, which is
+        unmapped only when the last of them goes. close() unmaps the
+        library's mapping whatever the views do; a view straight over it
+        (PyMemoryView_FromMemory) read after close(), or after the Ring
+        was collected, was a SIGSEGV."""
+        rw = self._map_rw
+        if rw is None:
+            fd = lib.shmring_fd(self._h)
+            if fd < 0:
+                raise self._error(fd, "fileno")
+            flags = mmap.MAP_SHARED
+            if self._flags & _capi.PREFAULT:
+                flags |= getattr(mmap, "MAP_POPULATE", 0)
+            mm = mmap.mmap(fd, self._mem_size, flags=flags,
+                           prot=mmap.PROT_READ | mmap.PROT_WRITE)
+            # struct shmring's first field is hdr, the start of the library's
+            # mapping (handle.h: offset 0, pinned for the inline fast paths)
+            self._map_base = c_void_p.from_address(self._h).value or 0
+            rw = self._map_rw = memoryview(mm)
+            self._map_ro = rw.toreadonly()
+        off = addr - self._map_base if addr else 0   # (an empty message may have no address)
+        if not 0 <= off <= self._mem_size - n:
+            raise RuntimeError(f"shmring: a slot outside the ring's mapping ({off}+{n} "
+                               f"of {self._mem_size} bytes)")
+        return (rw if writable else self._map_ro)[off:off + n]
+
+    def _unmap_views(self) -> None:
+        """Drop the Ring's own mapping (close()): unmapped now when no view
+        of it is left, else when the last one goes."""
+        rw, ro = self._map_rw, self._map_ro
+        if rw is None:
+            return
+        self._map_rw = self._map_ro = None
+        mm = rw.obj
+        ro.release()
+        rw.release()
+        try:
+            mm.close()
+        except BufferError:
+            pass   # slices or arrays are left: they keep it mapped
 
     def _send_pending(self, data: BytesLike, timeout: Timeout) -> None:
         """send() while a reservation left uncommitted is outstanding: the
@@ -985,11 +1046,15 @@ class Ring:
         if self._pending is not None:
             res = self._pending
             self._pending = None
-            res.view = _memory_view(res._slot.data, self._slot_size, _capi.PyBUF_WRITE)
+            res.view = self._slot_view(res._slot.data, self._slot_size, True)
             return res
         s = self._slot_call(_reserve, timeout, "reserve")
-        res = Reservation(self, s, _memory_view(s.data, self._slot_size, _capi.PyBUF_WRITE))
-        self._reservation = res
+        res = self._reservation = Reservation(self, s, memoryview(b""))
+        try:
+            res.view = self._slot_view(s.data, self._slot_size, True)
+        except BaseException:
+            self._pending = res   # kept for the next reserve()/send(), as after a with block
+            raise
         return res
 
     def acquire(self, timeout: Timeout = None) -> Acquisition:
@@ -998,8 +1063,12 @@ class Ring:
         Errors as recv(), and RingValueError while another acquisition of
         this Ring is not released."""
         s = self._slot_call(_acquire, timeout, "acquire")
-        acq = Acquisition(self, s, _memory_view(s.data, s.len, _capi.PyBUF_READ))
-        self._acquired = acq
+        try:
+            view = self._slot_view(s.data, s.len, False)
+        except BaseException:
+            _release(self._h, byref(s))   # the message is consumed, as when a block fails
+            raise
+        acq = self._acquired = Acquisition(self, s, view)
         return acq
 
     # -- iteration --
