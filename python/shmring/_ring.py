@@ -44,7 +44,7 @@ _SEND_CHUNK = 1024               # messages joined per send_many() round
 
 _EAGAIN, _ETIMEDOUT = -_errno.EAGAIN, -_errno.ETIMEDOUT
 _EINVAL, _EMSGSIZE = -_errno.EINVAL, -_errno.EMSGSIZE
-_EPIPE = -_errno.EPIPE
+_EPIPE, _ESTALE = -_errno.EPIPE, -_errno.ESTALE
 # the operations whose -EPIPE is a consumer's end of stream (with a reason)
 _RECV_OPS = frozenset(("recv", "recv_into", "recv_many", "acquire"))
 
@@ -87,7 +87,7 @@ _reserve = lib.shmring__reserve_slow
 _commit = lib.shmring__commit_slow
 _acquire = lib.shmring__acquire_slow
 _release = lib.shmring__release_slow
-_string_at = ctypes.string_at
+_string_at = ctypes.string_at   # recv() of big messages copies with it (tests hook it)
 _monotonic = time.monotonic
 _get_ident = threading.get_ident
 
@@ -342,6 +342,10 @@ class Acquisition:
     ring alive; reading them never crashes), but once the slot is released
     they show whatever the producer writes there next: copy what you keep
     (``bytes(view)``, ``arr.copy()``).
+
+    On a SHMRING_OVERWRITE ring the producer may overwrite the message
+    while it is held: release() then raises OSError ESTALE (the message
+    counts in ``stats().overruns``) and what was read must be discarded.
     """
     __slots__ = ("_ring", "_slot", "view", "released")
 
@@ -366,7 +370,9 @@ class Acquisition:
             ring._acquired = None
             rc = _release(ring._h, byref(self._slot))
             if rc < 0:
-                raise ring._error(rc, "release")
+                raise ring._error(rc, "release", "the producer overwrote the message while "
+                                  "it was acquired: discard what was read from it"
+                                  if rc == _ESTALE else "")
         finally:
             ring._inflight = 0
 
@@ -867,22 +873,33 @@ class Ring:
                 if rc >= 0:
                     return self._scratch[:rc]
             if rc == _EMSGSIZE and self._scratch_cap.value < self._slot_size:
-                return self._recv_big()
+                return self._recv_big(timeout)
         finally:
             self._inflight = 0
         raise self._error(rc, "recv")
 
-    def _recv_big(self) -> bytes:
+    def _recv_big(self, timeout: Timeout) -> bytes:
         """recv() of a message larger than the scratch buffer: copy it out
-        of its slot (it is there: recv said how big it is)."""
+        of its slot, between acquire and release. On an OVERWRITE ring the
+        producer may overwrite the slot during the copy: release then
+        returns -ESTALE (the library counts the message as an overrun), the
+        copy is discarded and the next message is received instead; a torn
+        message is never returned."""
+        deadline = None if timeout is None else _monotonic() + timeout
         s = _capi.Slot()
-        rc = _acquire(self._h, byref(s), 0)
-        if rc < 0:
-            raise self._error(rc, "recv")
-        try:
-            return _string_at(s.data, s.len)
-        finally:
-            _release(self._h, byref(s))
+        h, ps = self._h, byref(s)
+        while True:
+            rc = _acquire(h, ps, 0)   # the first time it is there: recv said how big
+            if rc == _EAGAIN and timeout != 0:
+                rc = self._until(lambda ns: _acquire(h, ps, c_int64(ns)), deadline)
+            if rc < 0:
+                raise self._error(rc, "recv")
+            data = _string_at(s.data, s.len) if s.len else b""
+            rc = _release(h, ps)
+            if rc == 0:
+                return data
+            if rc != _ESTALE:
+                raise self._error(rc, "recv")
 
     def recv_into(self, buffer: Union[bytearray, memoryview], timeout: Timeout = None) -> int:
         """Receive one message into a writable, C-contiguous buffer
