@@ -597,6 +597,12 @@ class Ring:
         finally:
             self.close()
 
+    def __reduce_ex__(self, protocol: object) -> object:
+        raise TypeError(f"a shmring.Ring cannot be pickled or copied ({self._name!r}): it is "
+                        "this process's attachment; open the ring by name in the other "
+                        "process (Ring.open(name, role=...)), or pass its fileno() over a "
+                        "Unix socket and use Ring.open_fd()")
+
     def __del__(self) -> None:
         if getattr(self, "_h", None) is not None:
             try:

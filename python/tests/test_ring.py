@@ -477,3 +477,19 @@ def test_overwrite_big_message_never_torn(name, monkeypatch):
         st = c.stats()
         assert st.overruns == 1 and st.received == 4
 
+
+def test_not_picklable(name):
+    """A Ring is this process's attachment: pickling or copying it is a
+    clear TypeError that says what to do (also when multiprocessing tries
+    to send it to a spawned child); it was a ValueError about ctypes
+    pointers."""
+    import copy
+    import multiprocessing as mp
+    import pickle
+    with Ring.create(name, slots=2, slot_size=8, role="both") as r:
+        for fn in (pickle.dumps, copy.copy, copy.deepcopy):
+            with pytest.raises(TypeError, match=r"cannot be pickled.*Ring\.open\(name"):
+                fn(r)
+        proc = mp.get_context("spawn").Process(target=print, args=(r,))
+        with pytest.raises(TypeError, match="cannot be pickled"):
+            proc.start()
