@@ -18,8 +18,8 @@ Example (two processes)::
 
     # consumer (another process)
     with shmring.Ring.open("/frames", role="consumer") as r:
-        for msg in r:                  # ends at the end of the stream
-            print(msg)
+        for msg in r:                  # ends at the end of the stream; raises
+            print(msg)                 # StreamAborted if it did not end cleanly
     shmring.Ring.unlink("/frames")
 
 Timeouts are seconds: None waits as long as it takes, 0 does not wait.
@@ -29,16 +29,23 @@ shmring._errors for the table.
 from ._capi import (CONSUMER, DEFAULT_SPIN_NS, HUGEPAGES, MAX_PEERS, MAX_SLOT_SIZE,
                     MAX_SLOTS, MLOCK, OVERWRITE, PACKED, POLL_MAX, POLLIN, POLLOUT, PREFAULT,
                     PRODUCER, SONAME, path as library_path, strerror)
-from ._errors import CorruptMessageError, MessageSizeError, ProtocolError, RingValueError
+from ._errors import (CorruptMessageError, EndReason, MessageSizeError, ProtocolError,
+                      RingValueError, StreamAborted)
 from ._ring import (Acquisition, Peer, Reservation, Ring, RingInfo, RingStats, poll)
 
-__version__ = "3.0.0"   # the C library's version it is made for (include/shmring.h)
+__version__ = "3.1.0"   # the C library's version it is made for (include/shmring.h)
+
+# how a stream ended (Ring.end_reason): the members of the IntEnum EndReason
+END_CLEAN = EndReason.CLEAN
+END_ABORTED = EndReason.ABORTED
+END_DIED = EndReason.DIED
 
 unlink = Ring.unlink
 
 __all__ = [
     "Ring", "Reservation", "Acquisition", "RingInfo", "RingStats", "Peer", "poll", "unlink",
     "strerror", "RingValueError", "MessageSizeError", "ProtocolError", "CorruptMessageError",
+    "StreamAborted", "EndReason", "END_CLEAN", "END_ABORTED", "END_DIED",
     "PRODUCER", "CONSUMER", "POLLIN", "POLLOUT", "POLL_MAX", "PREFAULT", "HUGEPAGES", "MLOCK",
     "OVERWRITE", "PACKED",
     "MAX_PEERS", "MAX_SLOT_SIZE", "MAX_SLOTS", "DEFAULT_SPIN_NS", "SONAME", "library_path",

@@ -2,7 +2,8 @@
 """The C ABI of libshmring.so.3, declared for ctypes (no compiler involved).
 
 Everything here mirrors include/shmring.h and include/shmring/handle.h of
-library version 3 (soname libshmring.so.3). The inline fast paths of the
+library version 3.1 (soname libshmring.so.3; 3.1 added shmring_abort and
+shmring_end_reason). The inline fast paths of the
 header (shmring_send, shmring_recv, shmring_reserve, ...) are not in the
 shared library; their exported out-of-line twins (shmring__send_slow and
 the like) handle every case, only without the inline shortcut.
@@ -40,6 +41,9 @@ PACKED = 0x10
 POLLIN = 1
 POLLOUT = 2
 POLL_MAX = 128
+END_CLEAN = 1      # SHMRING_END_*: shmring_end_reason()
+END_ABORTED = 2
+END_DIED = 3
 MAX_PEERS = 64
 MAX_SLOT_SIZE = 1 << 30
 MAX_SLOTS = 1 << 32
@@ -151,6 +155,8 @@ _PROTOS = {
     "shmring__acquire_slow": (c_int, [c_void_p, POINTER(Slot), c_int64]),
     "shmring__release_slow": (c_int, [c_void_p, POINTER(Slot)]),
     "shmring_shutdown": (c_int, [c_void_p]),
+    "shmring_abort": (c_int, [c_void_p]),
+    "shmring_end_reason": (c_int, [c_void_p]),
     "shmring_set_spin": (c_int, [c_void_p, c_int64]),
     "shmring_info": (c_int, [c_void_p, POINTER(Info)]),
     "shmring_stats": (c_int, [c_void_p, POINTER(Stats)]),
@@ -199,8 +205,9 @@ def _load() -> ctypes.CDLL:
     missing = [name for name in _PROTOS if not hasattr(lib, name)]
     if missing:
         raise ImportError(
-            f"shmring: {getattr(lib, '_name', lib)} is not libshmring version 3 "
-            f"(missing {', '.join(missing)}); point SHMRING_LIB at libshmring.so.3")
+            f"shmring: {getattr(lib, '_name', lib)} is not libshmring 3.1 or later "
+            f"(missing {', '.join(missing)}); point SHMRING_LIB at libshmring.so.3 "
+            "of version 3.1 or later")
     for name, (res, args) in _PROTOS.items():
         fn = getattr(lib, name)
         fn.restype = res
@@ -210,13 +217,6 @@ def _load() -> ctypes.CDLL:
 
 lib = _load()
 path: str = lib._name
-
-# memoryviews straight over a C pointer (format 'B'), for zero-copy
-PyBUF_READ = 0x100
-PyBUF_WRITE = 0x200
-memory_view = ctypes.pythonapi.PyMemoryView_FromMemory
-memory_view.restype = ctypes.py_object
-memory_view.argtypes = [c_void_p, c_ssize_t, c_int]
 
 
 def strerror(rc: int) -> str:

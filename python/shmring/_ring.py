@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ctypes
 import errno as _errno
+import mmap
 import os
 import threading
 import time
@@ -30,7 +31,7 @@ from typing import Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 from . import _capi
 from ._capi import lib
-from ._errors import error
+from ._errors import EndReason, StreamAborted, error, stream_aborted
 
 BytesLike = Union[bytes, bytearray, memoryview]
 Timeout = Optional[float]
@@ -43,6 +44,9 @@ _SEND_CHUNK = 1024               # messages joined per send_many() round
 
 _EAGAIN, _ETIMEDOUT = -_errno.EAGAIN, -_errno.ETIMEDOUT
 _EINVAL, _EMSGSIZE = -_errno.EINVAL, -_errno.EMSGSIZE
+_EPIPE, _ESTALE = -_errno.EPIPE, -_errno.ESTALE
+# the operations whose -EPIPE is a consumer's end of stream (with a reason)
+_RECV_OPS = frozenset(("recv", "recv_into", "recv_many", "acquire"))
 
 _ROLES = {None: 0, "producer": _capi.PRODUCER, "consumer": _capi.CONSUMER,
           "both": _capi.PRODUCER | _capi.CONSUMER}
@@ -83,8 +87,7 @@ _reserve = lib.shmring__reserve_slow
 _commit = lib.shmring__commit_slow
 _acquire = lib.shmring__acquire_slow
 _release = lib.shmring__release_slow
-_memory_view = _capi.memory_view
-_string_at = ctypes.string_at
+_string_at = ctypes.string_at   # recv() of big messages copies with it (tests hook it)
 _monotonic = time.monotonic
 _get_ident = threading.get_ident
 
@@ -267,6 +270,11 @@ class Reservation:
             slot.view[:5] = b"hello"
             slot.commit(5)
 
+    Slices of ``view`` (and numpy arrays over it) kept after commit() stay
+    writable memory of the ring (never a crash, also after close()), but
+    the slot is then the consumers' and, later, the next message's: do not
+    keep them.
+
     Leaving the block without commit() does not publish anything: the slot
     stays reserved by the Ring and is reused by its next reserve(), send()
     or send_many() (the C API has no way to give a reservation back). On an
@@ -328,10 +336,16 @@ class Acquisition:
             arr = numpy.frombuffer(view, dtype=numpy.float32)  # no copy
             total += arr.sum()
 
-    The view, and anything made from it without a copy (numpy arrays), is
-    valid only inside the block: the producer reuses the slot afterwards,
-    and after close() the memory is unmapped. Copy what you keep
+    The view is released with the slot. Slices of it and anything made
+    from it without a copy (numpy arrays) stay readable, also after the
+    Ring is closed or collected (they keep the Ring's second mapping of the
+    ring alive; reading them never crashes), but once the slot is released
+    they show whatever the producer writes there next: copy what you keep
     (``bytes(view)``, ``arr.copy()``).
+
+    On a SHMRING_OVERWRITE ring the producer may overwrite the message
+    while it is held: release() then raises OSError ESTALE (the message
+    counts in ``stats().overruns``) and what was read must be discarded.
     """
     __slots__ = ("_ring", "_slot", "view", "released")
 
@@ -356,7 +370,9 @@ class Acquisition:
             ring._acquired = None
             rc = _release(ring._h, byref(self._slot))
             if rc < 0:
-                raise ring._error(rc, "release")
+                raise ring._error(rc, "release", "the producer overwrote the message while "
+                                  "it was acquired: discard what was read from it"
+                                  if rc == _ESTALE else "")
         finally:
             ring._inflight = 0
 
@@ -369,7 +385,8 @@ class Acquisition:
 
 def _drop_view(view: memoryview) -> None:
     """Invalidate a view of a slot; buffers exported from it (numpy arrays)
-    keep it alive, and then they are the caller's to drop."""
+    keep it alive, and then they are the caller's to drop (they hold the
+    Ring's mapping, never the library's: see Ring._slot_view)."""
     try:
         view.release()
     except BufferError:
@@ -389,7 +406,7 @@ class Ring:
     """
     __slots__ = ("_h", "_hc", "_name", "_roles", "_kind", "_slot_size", "_slots",
                  "_lock", "_inflight", "_closing", "_pid", "_scratch", "_scratch_p",
-                 "_scratch_cap",
+                 "_scratch_cap", "_mem_size", "_flags", "_map_base", "_map_rw", "_map_ro",
                  "_reservation", "_pending", "_acquired", "_rmany", "__weakref__")
 
     def __init__(self) -> None:
@@ -411,6 +428,8 @@ class Ring:
         self._pending = None       # ... and its with block left without commit
         self._acquired = None
         self._rmany = None
+        self._map_base = 0           # zero-copy views: see _slot_view()
+        self._map_rw = self._map_ro = None
         inf = _capi.Info()
         rc = lib.shmring_info(self._h, byref(inf))
         if rc < 0:
@@ -421,6 +440,8 @@ class Ring:
         self._slot_size = inf.slot_size
         self._slots = inf.slots
         self._roles = inf.roles
+        self._mem_size = inf.mem_size
+        self._flags = inf.flags
         # recv()'s buffer; larger messages are copied out of their slot
         cap = min(self._slot_size, _SCRATCH_MAX) if self._roles & _capi.CONSUMER else 0
         self._scratch = ctypes.create_string_buffer(max(cap, 1))
@@ -522,10 +543,15 @@ class Ring:
         return _capi.Config(_KINDS[kind], slot_size, slots, mode, flags)
 
     def close(self) -> None:
-        """Detach: release the roles (a producer's close ends its stream, as
-        shutdown() does), unmap. Idempotent. It may be called from another
-        thread: a call in flight there ends first (one waiting gives up
-        within 0.1 s with ValueError), then the handle goes."""
+        """Detach: release the roles and unmap. Idempotent. A producer that
+        closes without shutdown() (or abort()) ends its part of the stream
+        as died: consumers drain, then their iteration raises StreamAborted
+        (EndReason.DIED); a ``with`` block shuts down or aborts before it
+        closes. Zero-copy views still held (slices, numpy arrays) stay
+        readable: they keep the Ring's own mapping until they go. It may be
+        called from another thread: a call in flight there ends first (one
+        waiting gives up within 0.1 s with ValueError), then the handle
+        goes."""
         with self._lock:
             h = self._h
             if h is None:
@@ -536,23 +562,46 @@ class Ring:
         if self._pid != os.getpid():
             # a forked child's copy holds no roles: the library only unmaps
             lib.shmring_close(h)
+            self._unmap_views()
             return
         me = _get_ident()
         while self._inflight and self._inflight != me:
             time.sleep(0.001)
-        # the views go with the mapping (those exported to numpy arrays
-        # cannot be revoked: they are the caller's to drop)
+        # the views handed out go (those exported to numpy arrays, and
+        # slices, cannot be revoked: they keep the Ring's mapping)
         for held in (self._reservation, self._acquired):
             if held is not None:
                 _drop_view(held.view)
         self._reservation = self._pending = self._acquired = None
         lib.shmring_close(h)
+        self._unmap_views()
 
     def __enter__(self) -> "Ring":
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        """A producer ends its stream as the block ended: shutdown() when
+        it ended normally, abort() when an exception left it (consumers
+        then see EndReason.ABORTED), then close(). An explicit shutdown()
+        in the block stands (abort() cannot undo it)."""
+        try:
+            if (self._roles & _capi.PRODUCER and self._h is not None and not self._inflight
+                    and self._pid == os.getpid()):
+                if exc_type is None:
+                    self._end_stream(lib.shmring_shutdown, "shutdown")
+                else:
+                    try:
+                        self._end_stream(lib.shmring_abort, "abort")
+                    except (OSError, ValueError):
+                        pass   # already shut down: declared complete; never mask exc
+        finally:
+            self.close()
+
+    def __reduce_ex__(self, protocol: object) -> object:
+        raise TypeError(f"a shmring.Ring cannot be pickled or copied ({self._name!r}): it is "
+                        "this process's attachment; open the ring by name in the other "
+                        "process (Ring.open(name, role=...)), or pass its fileno() over a "
+                        "Unix socket and use Ring.open_fd()")
 
     def __del__(self) -> None:
         if getattr(self, "_h", None) is not None:
@@ -598,6 +647,25 @@ class Ring:
     def closed(self) -> bool:
         return self._h is None
 
+    @property
+    def end_reason(self) -> Optional[EndReason]:
+        """How the stream ended (shmring_end_reason()): None while it has
+        not ended, else EndReason.CLEAN (every producer shut down),
+        EndReason.ABORTED (a producer called abort()) or EndReason.DIED (a
+        producer died, closed or exec'd without shutdown). A consumer Ring
+        answers once one of its receives met the end of the stream (until
+        a producer starts a new stream on the ring); a Ring without the
+        consumer role answers for the ring as it stands. EndReason is an
+        IntEnum: ``shmring.END_CLEAN`` etc. are its members."""
+        self._enter()
+        try:
+            rc = lib.shmring_end_reason(self._h)
+        finally:
+            self._inflight = 0
+        if rc < 0:
+            raise self._error(rc, "end_reason")
+        return EndReason(rc) if rc else None
+
     def fileno(self) -> int:
         """The ring's descriptor, owned by the Ring (closed by close(); dup
         it to keep it). For open_fd() in another process."""
@@ -635,6 +703,12 @@ class Ring:
     def _error(self, rc: int, op: str, hint: str = "") -> Exception:
         if self._h is None:
             return self._closed_error()
+        if rc == _EPIPE and op in _RECV_OPS and self._roles & _capi.CONSUMER:
+            # a consumer's end of stream: plain BrokenPipeError only when clean
+            reason = lib.shmring_end_reason(self._h)
+            if reason != _capi.END_CLEAN:
+                return stream_aborted(EndReason(reason) if reason in (
+                    _capi.END_ABORTED, _capi.END_DIED) else None, self._name, op)
         if not hint and rc == _EINVAL:
             hint = self._einval_hint(op)
         elif not hint and rc == -_errno.EBUSY and op in ("reserve", "acquire"):
@@ -645,9 +719,11 @@ class Ring:
     def _einval_hint(self, op: str) -> str:
         if self._pid != os.getpid():
             return "this Ring was inherited across fork(): open the ring again in the child"
-        send_ops = ("send", "send_many", "reserve", "commit", "shutdown")
+        send_ops = ("send", "send_many", "reserve", "commit", "shutdown", "abort")
         if op in send_ops and not self._roles & _capi.PRODUCER:
             return f"this Ring's role is {self.role!r}, not a producer"
+        if op == "abort":
+            return "the stream was already shut down (declared complete)"
         if op in ("recv", "recv_into", "recv_many", "acquire", "release") \
                 and not self._roles & _capi.CONSUMER:
             return f"this Ring's role is {self.role!r}, not a consumer"
@@ -681,6 +757,51 @@ class Ring:
             rc = call(ns)
             if rc != _ETIMEDOUT:
                 return rc
+
+    def _slot_view(self, addr: int, n: int, writable: bool) -> memoryview:
+        """A memoryview of n bytes at addr inside the library's mapping of
+        the ring, taken from the Ring's own mapping of the same object (an
+        mmap of the ring's descriptor, made at the first call): a view, a
+        slice of it or a numpy array over it holds that mmap, which is
+        unmapped only when the last of them goes. close() unmaps the
+        library's mapping whatever the views do; a view straight over it
+        (PyMemoryView_FromMemory) read after close(), or after the Ring
+        was collected, was a SIGSEGV."""
+        rw = self._map_rw
+        if rw is None:
+            fd = lib.shmring_fd(self._h)
+            if fd < 0:
+                raise self._error(fd, "fileno")
+            flags = mmap.MAP_SHARED
+            if self._flags & _capi.PREFAULT:
+                flags |= getattr(mmap, "MAP_POPULATE", 0)
+            mm = mmap.mmap(fd, self._mem_size, flags=flags,
+                           prot=mmap.PROT_READ | mmap.PROT_WRITE)
+            # struct shmring's first field is hdr, the start of the library's
+            # mapping (handle.h: offset 0, pinned for the inline fast paths)
+            self._map_base = c_void_p.from_address(self._h).value or 0
+            rw = self._map_rw = memoryview(mm)
+            self._map_ro = rw.toreadonly()
+        off = addr - self._map_base if addr else 0   # (an empty message may have no address)
+        if not 0 <= off <= self._mem_size - n:
+            raise RuntimeError(f"shmring: a slot outside the ring's mapping ({off}+{n} "
+                               f"of {self._mem_size} bytes)")
+        return (rw if writable else self._map_ro)[off:off + n]
+
+    def _unmap_views(self) -> None:
+        """Drop the Ring's own mapping (close()): unmapped now when no view
+        of it is left, else when the last one goes."""
+        rw, ro = self._map_rw, self._map_ro
+        if rw is None:
+            return
+        self._map_rw = self._map_ro = None
+        mm = rw.obj
+        ro.release()
+        rw.release()
+        try:
+            mm.close()
+        except BufferError:
+            pass   # slices or arrays are left: they keep it mapped
 
     def _send_pending(self, data: BytesLike, timeout: Timeout) -> None:
         """send() while a reservation left uncommitted is outstanding: the
@@ -739,9 +860,11 @@ class Ring:
         """Receive one message as bytes.
 
         BlockingIOError (timeout 0, empty), TimeoutError, BrokenPipeError
-        (end of stream: every producer that attached shut down, closed or
-        died, and the ring is drained), CorruptMessageError (a corrupt slot
-        was skipped; receive again), RingValueError (not a consumer)."""
+        (end of stream: every producer that attached shut down, and the
+        ring is drained), StreamAborted (a BrokenPipeError: the same, but a
+        producer aborted, or died or closed without shutdown),
+        CorruptMessageError (a corrupt slot was skipped; receive again),
+        RingValueError (not a consumer)."""
         t = _T_SLICE if timeout is None else _c_ns(timeout)
         if self._inflight:
             raise self._busy()
@@ -756,22 +879,33 @@ class Ring:
                 if rc >= 0:
                     return self._scratch[:rc]
             if rc == _EMSGSIZE and self._scratch_cap.value < self._slot_size:
-                return self._recv_big()
+                return self._recv_big(timeout)
         finally:
             self._inflight = 0
         raise self._error(rc, "recv")
 
-    def _recv_big(self) -> bytes:
+    def _recv_big(self, timeout: Timeout) -> bytes:
         """recv() of a message larger than the scratch buffer: copy it out
-        of its slot (it is there: recv said how big it is)."""
+        of its slot, between acquire and release. On an OVERWRITE ring the
+        producer may overwrite the slot during the copy: release then
+        returns -ESTALE (the library counts the message as an overrun), the
+        copy is discarded and the next message is received instead; a torn
+        message is never returned."""
+        deadline = None if timeout is None else _monotonic() + timeout
         s = _capi.Slot()
-        rc = _acquire(self._h, byref(s), 0)
-        if rc < 0:
-            raise self._error(rc, "recv")
-        try:
-            return _string_at(s.data, s.len)
-        finally:
-            _release(self._h, byref(s))
+        h, ps = self._h, byref(s)
+        while True:
+            rc = _acquire(h, ps, 0)   # the first time it is there: recv said how big
+            if rc == _EAGAIN and timeout != 0:
+                rc = self._until(lambda ns: _acquire(h, ps, c_int64(ns)), deadline)
+            if rc < 0:
+                raise self._error(rc, "recv")
+            data = _string_at(s.data, s.len) if s.len else b""
+            rc = _release(h, ps)
+            if rc == 0:
+                return data
+            if rc != _ESTALE:
+                raise self._error(rc, "recv")
 
     def recv_into(self, buffer: Union[bytearray, memoryview], timeout: Timeout = None) -> int:
         """Receive one message into a writable, C-contiguous buffer
@@ -882,7 +1016,7 @@ class Ring:
         ring's size, and to 256 KiB of slots per call).
 
         Raises as recv(): BlockingIOError, TimeoutError, BrokenPipeError at
-        the end of the stream."""
+        the end of the stream (StreamAborted when it did not end cleanly)."""
         t = _T_SLICE if timeout is None else _c_ns(timeout)
         ss = self._slot_size
         n = min(max, self._slots, _RECV_MANY_BYTES // ss or 1)
@@ -935,11 +1069,15 @@ class Ring:
         if self._pending is not None:
             res = self._pending
             self._pending = None
-            res.view = _memory_view(res._slot.data, self._slot_size, _capi.PyBUF_WRITE)
+            res.view = self._slot_view(res._slot.data, self._slot_size, True)
             return res
         s = self._slot_call(_reserve, timeout, "reserve")
-        res = Reservation(self, s, _memory_view(s.data, self._slot_size, _capi.PyBUF_WRITE))
-        self._reservation = res
+        res = self._reservation = Reservation(self, s, memoryview(b""))
+        try:
+            res.view = self._slot_view(s.data, self._slot_size, True)
+        except BaseException:
+            self._pending = res   # kept for the next reserve()/send(), as after a with block
+            raise
         return res
 
     def acquire(self, timeout: Timeout = None) -> Acquisition:
@@ -948,15 +1086,22 @@ class Ring:
         Errors as recv(), and RingValueError while another acquisition of
         this Ring is not released."""
         s = self._slot_call(_acquire, timeout, "acquire")
-        acq = Acquisition(self, s, _memory_view(s.data, s.len, _capi.PyBUF_READ))
-        self._acquired = acq
+        try:
+            view = self._slot_view(s.data, s.len, False)
+        except BaseException:
+            _release(self._h, byref(s))   # the message is consumed, as when a block fails
+            raise
+        acq = self._acquired = Acquisition(self, s, view)
         return acq
 
     # -- iteration --
 
     def __iter__(self) -> Iterator[bytes]:
         """``for msg in ring:`` receives (as recv()) until the end of the
-        stream."""
+        stream. The loop ends quietly only when the stream ended cleanly
+        (every producer shut down); otherwise, once what was committed has
+        been received, it raises StreamAborted (``e.reason``:
+        EndReason.ABORTED or EndReason.DIED)."""
         scratch = self._scratch
         while True:
             # recv()'s first attempt, inline; anything else goes through recv()
@@ -972,6 +1117,8 @@ class Ring:
             if rc < 0:
                 try:
                     msg = self.recv()
+                except StreamAborted:
+                    raise                    # not a clean end: say so
                 except BrokenPipeError:
                     return
             yield msg
@@ -979,12 +1126,26 @@ class Ring:
     # -- stream control, inspection --
 
     def shutdown(self) -> None:
-        """Producer: end of stream. Later sends raise BrokenPipeError;
-        consumers drain what was sent, then get BrokenPipeError (their
-        iteration ends). Idempotent."""
+        """Producer: end of stream, complete. Later sends raise
+        BrokenPipeError; consumers drain what was sent, then get
+        BrokenPipeError (their iteration ends; end_reason CLEAN once every
+        producer did so). Idempotent; after abort() it changes nothing."""
+        self._end_stream(lib.shmring_shutdown, "shutdown")
+
+    def abort(self) -> None:
+        """Producer: end the stream as incomplete (an interrupted or failed
+        source). Consumers drain what was sent, then their iteration
+        raises StreamAborted and end_reason says EndReason.ABORTED. Later
+        sends raise BrokenPipeError. Idempotent; RingValueError after
+        shutdown() (the stream was already declared complete). A ``with``
+        block left by an exception aborts by itself."""
+        self._end_stream(lib.shmring_abort, "abort")
+
+    def _end_stream(self, fn, op: str) -> None:
+        """shutdown() or abort() (fn: the C call)."""
         self._enter()
         try:
-            rc = lib.shmring_shutdown(self._h)
+            rc = fn(self._h)
             if rc == 0 and self._kind == _capi.SPSC and self._pending is not None:
                 # SPSC: the reservation can no longer be published (-EPIPE)
                 self._pending.committed = True
@@ -992,7 +1153,7 @@ class Ring:
         finally:
             self._inflight = 0
         if rc < 0:
-            raise self._error(rc, "shutdown")
+            raise self._error(rc, op)
 
     def set_spin(self, ns: int) -> None:
         """This Ring's wait policy: spin ``ns`` nanoseconds before sleeping;

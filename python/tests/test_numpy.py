@@ -4,8 +4,11 @@
 import multiprocessing as mp
 
 import numpy as np
+import pytest
 
 from shmring import Ring
+
+from conftest import run_python
 
 
 def view_address(view: memoryview) -> int:
@@ -105,3 +108,59 @@ def test_frames_between_processes(name):
             i += 1
         proc.join(10)
         assert proc.exitcode == 0 and i == n
+
+
+# -- views that outlive their block, their slot, their Ring ----------------------
+
+OUTLIVE = """
+import gc, sys, warnings
+import numpy as np
+import shmring
+warnings.simplefilter("ignore", ResourceWarning)
+name, case = sys.argv[1], sys.argv[2]
+r = shmring.Ring.create(name, slots=4, slot_size=1 << 20, role="both")
+r.send(b"x" * (1 << 20))
+if case == "reserve":
+    with r.reserve() as slot:
+        kept = slot.view[:1 << 20]             # a writable slice
+        slot.commit(8)
+else:
+    with r.acquire() as view:
+        kept = view[:1 << 20] if case != "numpy" else np.frombuffer(view, dtype=np.uint8)
+if case == "collected":
+    del r                                      # never closed: the Ring is collected
+    gc.collect()
+else:
+    r.close()
+shmring.unlink(name)
+if case == "reserve":
+    kept[:4] = b"late"
+print(bytes(kept[:4]).decode(), len(kept), flush=True)
+"""
+
+
+@pytest.mark.parametrize("case", ["close", "collected", "numpy", "reserve"])
+def test_view_outliving_the_ring(name, case):
+    """A slice of a zero-copy view (or a numpy array over one) kept after
+    the Ring is closed, or collected without close(), is still memory:
+    reading (or writing) it does not crash the interpreter. Before: SIGSEGV
+    (the view pointed into the library's mapping, which close() unmapped)."""
+    r = run_python(OUTLIVE, name, case)
+    assert r.returncode == 0, f"exit {r.returncode}: {r.stderr.decode()[-2000:]}"
+    want = b"late" if case == "reserve" else b"xxxx"
+    assert r.stdout == want + b" %d\n" % (1 << 20)
+
+
+def test_released_view_is_refused(name):
+    """The view itself is released with its slot (a ValueError, not a
+    read of whatever the slot holds next); a slice kept from it reads the
+    slot as it is now (documented: copy what you keep)."""
+    with Ring.create(name, slots=2, slot_size=8, role="both") as r:
+        r.send(b"first")
+        with r.acquire() as view:
+            part = view[:5]
+        with pytest.raises(ValueError):
+            bytes(view)
+        r.send(b"secnd")
+        r.send(b"third")                       # slot 0 again
+        assert bytes(part) == b"third"

@@ -9,6 +9,9 @@ import subprocess
 import threading
 import time
 
+import pytest
+
+import shmring
 from shmring import Ring
 
 from conftest import run_python, spawn_python
@@ -138,7 +141,7 @@ def test_subprocess_consumer(name):
 
 def test_killed_producer_ends_stream(name):
     """A producer killed mid-stream: the consumer drains, then its
-    iteration ends (the library notices the death)."""
+    iteration ends with StreamAborted (the library notices the death)."""
     code = """
 import sys, time, shmring
 p = shmring.Ring.open(sys.argv[1], role="producer")
@@ -153,8 +156,10 @@ time.sleep(60)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
         t0 = time.monotonic()
-        assert list(c) == []
+        with pytest.raises(shmring.StreamAborted) as ei:
+            list(c)
         assert time.monotonic() - t0 < 5
+        assert ei.value.reason is shmring.EndReason.DIED
         assert c.info().prod_deaths == 1
 
 

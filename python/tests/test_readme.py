@@ -4,6 +4,8 @@ run as written (so that they cannot rot)."""
 import os
 import re
 
+import pytest
+
 from shmring import Ring
 
 from conftest import PKG_ROOT, TREE
@@ -35,3 +37,19 @@ def test_top_readme_example(name, capsys):
     code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
     exec(code.replace('"/demo-py"', repr(name)), {})
     assert capsys.readouterr().out == "b'hello'\n"
+
+
+def test_readme_test_count(request):
+    """python/README.md says how many tests there are: the number this
+    session collected, when it runs the whole suite (make test-python)."""
+    session = request.session
+    here = os.path.dirname(os.path.abspath(__file__))
+    files = {os.path.basename(str(item.fspath)) for item in session.items}
+    every = {f for f in os.listdir(here) if f.startswith("test_") and f.endswith(".py")}
+    opt = request.config.option
+    if files != every or opt.keyword or opt.markexpr or getattr(opt, "deselect", None) \
+            or getattr(opt, "lf", False) or getattr(opt, "failedfirst", False):
+        pytest.skip("the count is checked when the whole suite runs")
+    m = re.search(r"The tests \((\d+), ", open(os.path.join(PKG_ROOT, "README.md")).read())
+    assert m and int(m.group(1)) == len(session.items), \
+        f"python/README.md says {m and m.group(1)} tests; there are {len(session.items)}"

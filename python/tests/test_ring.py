@@ -262,11 +262,17 @@ def test_iteration_ends_at_end_of_stream(name):
 
 
 def test_close_ends_stream(name):
+    """A producer's close without shutdown ends its stream too, but not
+    cleanly: the consumer drains, then its loop raises StreamAborted."""
     with Ring.create(name, slots=8, slot_size=16, role="consumer") as c:
         p = Ring.open(name, role="producer")
         p.send(b"last")
-        p.close()                             # a producer's close ends its stream
-        assert list(c) == [b"last"]
+        p.close()
+        got = []
+        with pytest.raises(shmring.StreamAborted) as ei:
+            for m in c:
+                got.append(m)
+        assert got == [b"last"] and ei.value.reason is shmring.END_DIED
 
 
 def test_info_stats(name):
@@ -438,3 +444,52 @@ def test_overwrite_oldest(name):
     with pytest.raises(shmring.RingValueError):      # two engines: not both
         shmring.Ring.create(name, slots=4, slot_size=16,
                             flags=shmring.OVERWRITE | shmring.PACKED)
+
+
+def test_overwrite_big_message_never_torn(name, monkeypatch):
+    """recv() of a message larger than its 256 KiB buffer copies it out of
+    its slot between acquire and release; on an OVERWRITE ring the
+    producer may lap the ring meanwhile. The copy below is made to meet
+    that for certain: half the message is copied, the producer overwrites
+    every slot, then the other half is copied. Before: recv() returned that
+    torn message (half 'A', half 'E'). Now: release() says -ESTALE, the copy
+    is discarded (an overrun) and recv() returns the oldest intact one."""
+    size = 300 * 1024
+    with Ring.create(name, slots=4, slot_size=size, role="producer",
+                     flags=shmring.OVERWRITE) as p, Ring.open(name, role="consumer") as c:
+        p.send(b"A" * size, timeout=0)
+        real = shmring._ring._string_at
+        copies = []
+
+        def copy_while_lapped(addr, n):
+            copies.append(n)
+            if len(copies) > 1:
+                return real(addr, n)
+            head = real(addr, n // 2)
+            for k in "BCDE":                  # 4 slots: E lands on A's slot
+                p.send(k.encode() * size, timeout=0)
+            return head + real(addr + n // 2, n - n // 2)
+        monkeypatch.setattr(shmring._ring, "_string_at", copy_while_lapped)
+        got = c.recv(timeout=0)
+        assert got == b"B" * size, f"a torn message: {got[:1]}..{got[-1:]}"
+        assert len(copies) == 2, "the torn copy was made, and discarded"
+        assert [c.recv(timeout=0) for _ in range(3)] == [k.encode() * size for k in "CDE"]
+        st = c.stats()
+        assert st.overruns == 1 and st.received == 4
+
+
+def test_not_picklable(name):
+    """A Ring is this process's attachment: pickling or copying it is a
+    clear TypeError that says what to do (also when multiprocessing tries
+    to send it to a spawned child); it was a ValueError about ctypes
+    pointers."""
+    import copy
+    import multiprocessing as mp
+    import pickle
+    with Ring.create(name, slots=2, slot_size=8, role="both") as r:
+        for fn in (pickle.dumps, copy.copy, copy.deepcopy):
+            with pytest.raises(TypeError, match=r"cannot be pickled.*Ring\.open\(name"):
+                fn(r)
+        proc = mp.get_context("spawn").Process(target=print, args=(r,))
+        with pytest.raises(TypeError, match="cannot be pickled"):
+            proc.start()
