@@ -162,6 +162,8 @@ _PROTOS = {
     "shmring_stats": (c_int, [c_void_p, POINTER(Stats)]),
     "shmring_strerror": (c_char_p, [c_int]),
     "shmring_poll": (c_int, [POINTER(PollItem), c_uint, c_int64]),
+    "shmring_event_fd": (c_int, [c_void_p]),
+    "shmring_arm": (c_int, [c_void_p]),
 }
 
 

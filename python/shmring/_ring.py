@@ -31,6 +31,7 @@ from typing import Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 from . import _capi
 from ._capi import lib
+from ._aio import AsyncRing
 from ._errors import EndReason, StreamAborted, error, stream_aborted
 
 BytesLike = Union[bytes, bytearray, memoryview]
@@ -395,7 +396,7 @@ def _drop_view(view: memoryview) -> None:
 
 # -- the ring --------------------------------------------------------------
 
-class Ring:
+class Ring(AsyncRing):
     """A handle on a shmring: a ring of fixed-size message slots in shared
     memory, shared by processes that open it by name.
 
@@ -407,7 +408,7 @@ class Ring:
     __slots__ = ("_h", "_hc", "_name", "_roles", "_kind", "_slot_size", "_slots",
                  "_lock", "_inflight", "_closing", "_pid", "_scratch", "_scratch_p",
                  "_scratch_cap", "_mem_size", "_flags", "_map_base", "_map_rw", "_map_ro",
-                 "_reservation", "_pending", "_acquired", "_rmany", "__weakref__")
+                 "_reservation", "_pending", "_acquired", "_rmany", "_event_fd", "__weakref__")
 
     def __init__(self) -> None:
         raise TypeError("use Ring.create(), Ring.open(), Ring.create_memfd() or Ring.open_fd()")
@@ -428,6 +429,7 @@ class Ring:
         self._pending = None       # ... and its with block left without commit
         self._acquired = None
         self._rmany = None
+        self._event_fd = None        # shmring_event_fd(), once an async call needed it
         self._map_base = 0           # zero-copy views: see _slot_view()
         self._map_rw = self._map_ro = None
         inf = _capi.Info()

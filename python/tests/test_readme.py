@@ -1,11 +1,13 @@
 # SPDX-License-Identifier: MIT
 """The examples of python/README.md and of the Python section of README.md
 run as written (so that they cannot rot)."""
+import asyncio
 import os
 import re
 
 import pytest
 
+import shmring
 from shmring import Ring
 
 from conftest import PKG_ROOT, TREE
@@ -17,7 +19,7 @@ def blocks(path):
 
 def test_python_readme_examples(name, capsys):
     code = blocks(os.path.join(PKG_ROOT, "README.md"))
-    assert len(code) == 3
+    assert len(code) == 4
     exec(code[0].replace('"/frames"', repr(name)), {})   # producer, then consumer
     assert capsys.readouterr().out.splitlines()[-1] == "b'frame 999'"
     with Ring.create(name, slots=4, slot_size=64, role="both") as ring:
@@ -29,6 +31,23 @@ def test_python_readme_examples(name, capsys):
         ns = {"ring": ring}
         exec(code[2], ns)                                 # numpy zero-copy
         assert ns["total"] == 7 * 480 * 640
+    Ring.unlink(name)
+    got = []
+
+    async def handle(msg):
+        got.append(msg)
+
+    ns = {"shmring": shmring, "handle": handle}
+    exec(code[3], ns)                                     # asyncio consumer
+    with Ring.create(name, slots=4, slot_size=16, role="producer") as p:
+        async def produce_then_consume():
+            task = asyncio.ensure_future(ns["consume"](name))
+            for i in range(10):
+                await p.send_async(b"%d" % i)
+            p.shutdown()
+            await task
+        asyncio.run(asyncio.wait_for(produce_then_consume(), 20))
+    assert got == [b"%d" % i for i in range(10)]
 
 
 def test_top_readme_example(name, capsys):
