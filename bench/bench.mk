@@ -22,7 +22,8 @@ IPC_SRCS     := bench/ipc_bench.c bench/harness.c bench/msgloop.c bench/report.c
                 bench/transports_shm.c bench/transports_os.c bench/transport_urcu.c \
                 bench/transport_wait.c bench/transport_ref_ff.c bench/transport_huge.c \
                 bench/transport_ref_vyukov.c bench/report_files.c
-IPC_HDRS     := bench/ipc_bench.h bench/msgloop.h bench/report.h bench/report_int.h bench/ref_ring.h bench/ref_ff.h \
+IPC_HDRS     := bench/transport.h bench/harness.h bench/transports.h bench/transports_shm.h \
+                bench/msgloop.h bench/report.h bench/report_int.h bench/ref_ring.h bench/ref_ff.h \
                 bench/ref_loops.h bench/ref_vyukov.h
 BENCH_RESULTS := bench/results
 BENCH_ARGS   ?=

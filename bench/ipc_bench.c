@@ -16,6 +16,25 @@
  * machine drifts: compare ratios within a run, not absolute numbers across
  * runs.
  *
+ * The files, one concern each (what includes what: a .c includes the
+ * headers of what it uses, never the other way round):
+ *
+ *   ipc_bench.c        options and the run loop (every case of every repetition)
+ *   harness.h/.c       fork, pin, start together, time, run one case, verify
+ *                      counts, the noise probe (for the run loop)
+ *   transport.h        what a transport is, and the services the harness
+ *                      gives its sides (side_ready(), side_done(), ...)
+ *   transports.h       every transport, defined in the files below
+ *   msgloop.h/.c       the per-message loops: stamp, check, round trips
+ *   report.h/.c        the metric table, the ratios, the summary, the legend
+ *                      and the terminal tables; report_files.c JSON and CSV;
+ *                      report_int.h what those two share
+ *   transports_*.c, transport_*.c   how each transport sends, receives and
+ *                      ends a stream (transports_shm.h: what transports_shm.c
+ *                      lends the other shared-memory files)
+ *   ref_ring.h, ref_ff.h (transport_ref_ff.c)   the two SPSC reference rings
+ *   ref_vyukov.h (transport_ref_vyukov.c)       the MPMC reference queue
+ *
  *   ipc_bench [--reps N] [--duration S] [--sizes 8,64,...] [--lat-sizes 8,4096]
  *             [--mpmc-sizes 64] [--transports a,b,...] [--no-stream] [--no-latency]
  *             [--no-mpmc]
@@ -30,8 +49,9 @@
 #include <string.h>
 #include <sys/file.h>
 #include <unistd.h>
-#include "ipc_bench.h"
+#include "harness.h"
 #include "report.h"
+#include "transports.h"
 
 /* run order within a rep (rotated each rep): the yardsticks, pipe and the
  * two reference rings, sit next to the shmring cases they are compared

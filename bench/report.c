@@ -536,11 +536,8 @@ void report_terminal(const struct report *r)
 		}
 	}
 	/* the futex budget line for the saturated blocking SPSC stream */
-	size_t spsc_i = 0;
-	for (size_t ti = 0; ti < r->ntrans; ti++)
-		if (r->trans[ti] == &t_shm_spsc)
-			spsc_i = ti;
-	if (r->on[RK_STREAM] && r->use[spsc_i]) {
+	size_t spsc_i = trans_index(r, "shm-spsc");
+	if (r->on[RK_STREAM] && spsc_i < r->ntrans && r->use[spsc_i]) {
 		const struct cell *sp = cells[RK_STREAM][spsc_i];
 		printf("\nfutex calls per 1000 messages, saturated blocking SPSC stream (shm-spsc;"
 		       " shmring_stats waits + wakes; wait policy: spin %.0f ns):\n ",

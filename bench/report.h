@@ -10,7 +10,7 @@
 #define REPORT_H
 
 #include <stddef.h>
-#include "ipc_bench.h"
+#include "harness.h"
 
 #define MAX_TRANS 64
 #define MAX_SIZES 32

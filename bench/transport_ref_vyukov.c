@@ -27,6 +27,8 @@
 #include <sched.h>
 #include <stdlib.h>
 #include "msgloop.h"
+#include "transports.h"
+#include "transports_shm.h"
 #include "ref_vyukov.h"
 
 #define VY_ENDS_LINE 128   /* the end count's line before the queue */

@@ -44,6 +44,7 @@
 #include <unistd.h>
 #include <shmring.h>
 #include "msgloop.h"
+#include "transports.h"
 
 #define IDLE_MAX 63                /* idle rings beside the busy one */
 #define IDLE_SLOTS 4                /* idle rings: never used, never prefaulted */

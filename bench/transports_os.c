@@ -26,6 +26,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include "msgloop.h"
+#include "transports.h"
 
 #define PIPE_BYTES  (1 << 20)
 #define SOCK_BYTES  (4 << 20)

@@ -24,6 +24,8 @@
 #include <unistd.h>
 #include <shmring.h>
 #include "msgloop.h"
+#include "transports.h"
+#include "transports_shm.h"
 #include "ref_loops.h"
 #include "ref_ring.h"
 
