@@ -113,6 +113,13 @@ struct transport {
 	unsigned burst;
 	int extra;                  /* not in the default selection (named, or "all") */
 	uint64_t slots;             /* ring capacity in messages; 0: about 4 MiB (run_case) */
+	/* the kinds (TK_*) in which no reference ring is a yardstick for this
+	 * transport: its messages or its every wake-up go through the kernel,
+	 * while the references busy-poll in user space (x ref: "-" there) */
+	unsigned no_ref;
+	/* one of a family of shapes (name-NxM): the legend's one line for all
+	 * of them (NULL: the transport has a line of its own, .what) */
+	const char *family_what;
 	int unpinned;               /* every side left to the scheduler, whatever
 	                             * --placement says (the MPMC worker-pool shapes) */
 };
