@@ -79,12 +79,12 @@ if [ -s "$tmp/transports" ]; then
 	for what in throughput bandwidth; do
 		if [ $what = throughput ]; then c=2; yl="messages per second"; else c=5; yl="bytes per second"; fi
 		{
-			echo "set terminal pngcairo size 1500,1100 font ',10'"
+			echo "set terminal pngcairo size 1600,1100 font ',10'"
 			echo "set output '$out/bench-$what.png'"
 			printf 'set multiplot layout 2,2 title "shmring IPC benchmark: streaming %s vs message size\\n{/*0.8 %s}"\n' "$what" "$title"
 			echo "set logscale xy; set xlabel 'message size (bytes)'; set ylabel '$yl'"
 			echo "set format y '10^{%L}'; set grid; set xrange [5:100000]"
-			echo "set key outside right top vertical font ',9'; set bars 2"
+			echo "set key outside right top vertical samplen 2 font ',9'; set bars 2"
 			for p in 1 2 3 4; do
 				plots=""
 				while read -r t; do
