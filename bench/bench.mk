@@ -7,7 +7,8 @@
 #   make bench-doc    docs/*.png and the generated results part of docs/benchmarks.md
 #                     from BENCH_JSON (default: the last bench-full)
 #   make microbench   Google Benchmark: per-operation cost in one process
-#   make bench-plot   docs/*.png only, from BENCH_JSON
+#   make bench-plot   the plots of BENCH_JSON into build/bench/plots/ (docs/ is
+#                     bench-doc's alone)
 #   make test-bench   ipc_bench's options and outputs (part of make test)
 #   BENCH_ARGS="--transports shm-*,pipe --sizes 64"   extra ipc_bench options
 #   BENCH_LOCK=/tmp/x.lock   hold an exclusive flock on it while each size of each
@@ -22,13 +23,15 @@ IPC_SRCS     := bench/ipc_bench.c bench/harness.c bench/msgloop.c bench/report.c
                 bench/transports_shm.c bench/transports_os.c bench/transport_urcu.c \
                 bench/transport_wait.c bench/transport_ref_ff.c bench/transport_huge.c \
                 bench/transport_ref_vyukov.c bench/report_files.c
-IPC_HDRS     := bench/ipc_bench.h bench/msgloop.h bench/report.h bench/report_int.h bench/ref_ring.h bench/ref_ff.h \
+IPC_HDRS     := bench/transport.h bench/harness.h bench/transports.h bench/transports_shm.h \
+                bench/msgloop.h bench/report.h bench/report_int.h bench/ref_ring.h bench/ref_ff.h \
                 bench/ref_loops.h bench/ref_vyukov.h
 BENCH_RESULTS := bench/results
 BENCH_ARGS   ?=
 BENCH_LOCK   ?=
 MICRO_ARGS   ?=
 BENCH_JSON   ?= $(BENCH_RESULTS)/ipc-full.json
+BENCH_PLOTS  := $(BENCH_DIR)/plots
 FULL_SIZES   := 8,16,32,64,128,256,512,1024,2048,4096,8192,16384,65536
 FULL_REPS    := 9
 # the MPMC shapes (shm-mpmc-*, ref-vyukov-*; issue 23): the quick run 64 B only
@@ -62,7 +65,7 @@ include bench/packed.mk
 bench: $(IPC_BENCH)
 	$(Q)$(IPC_BENCH) --json $(BENCH_DIR)/ipc-quick.json --csv $(BENCH_DIR)/ipc-quick.csv \
 		$(BENCH_LOCK_ARG) $(BENCH_ARGS)
-	@echo "results: $(BENCH_DIR)/ipc-quick.json (plots: make bench-plot BENCH_JSON=$(BENCH_DIR)/ipc-quick.json)"
+	@echo "results: $(BENCH_DIR)/ipc-quick.json (JSON), $(BENCH_DIR)/ipc-quick.csv (CSV); plots: make bench-plot BENCH_JSON=$(BENCH_DIR)/ipc-quick.json (into $(BENCH_PLOTS)/)"
 
 bench-full: $(IPC_BENCH) $(MICRO_BENCH)
 	@mkdir -p $(BENCH_RESULTS)
@@ -79,7 +82,7 @@ microbench: $(MICRO_BENCH)
 		$(MICRO_ARGS)
 
 bench-plot: | $(DEPS_STAMP)
-	$(Q)tools/plot.sh $(BENCH_JSON) docs
+	$(Q)tools/plot.sh $(BENCH_JSON) $(BENCH_PLOTS)
 
 # the results part of docs/benchmarks.md (between its bench-doc markers) and
 # the plots, from one JSON run

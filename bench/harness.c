@@ -22,7 +22,7 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "ipc_bench.h"
+#include "harness.h"
 
 /* ------------------------------------------------------------------ */
 /* clocks and placement                                                */

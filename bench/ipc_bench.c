@@ -16,10 +16,29 @@
  * machine drifts: compare ratios within a run, not absolute numbers across
  * runs.
  *
+ * The files, one concern each (what includes what: a .c includes the
+ * headers of what it uses, never the other way round):
+ *
+ *   ipc_bench.c        options and the run loop (every case of every repetition)
+ *   harness.h/.c       fork, pin, start together, time, run one case, verify
+ *                      counts, the noise probe (for the run loop)
+ *   transport.h        what a transport is, and the services the harness
+ *                      gives its sides (side_ready(), side_done(), ...)
+ *   transports.h       every transport, defined in the files below
+ *   msgloop.h/.c       the per-message loops: stamp, check, round trips
+ *   report.h/.c        the metric table, the ratios, the summary, the legend
+ *                      and the terminal tables; report_files.c JSON and CSV;
+ *                      report_int.h what those two share
+ *   transports_*.c, transport_*.c   how each transport sends, receives and
+ *                      ends a stream (transports_shm.h: what transports_shm.c
+ *                      lends the other shared-memory files)
+ *   ref_ring.h, ref_ff.h (transport_ref_ff.c)   the two SPSC reference rings
+ *   ref_vyukov.h (transport_ref_vyukov.c)       the MPMC reference queue
+ *
  *   ipc_bench [--reps N] [--duration S] [--sizes 8,64,...] [--lat-sizes 8,4096]
  *             [--mpmc-sizes 64] [--transports a,b,...] [--no-stream] [--no-latency]
  *             [--no-mpmc]
- *             [--placement cross|same|none] [--lock FILE]
+ *             [--placement cross|same|none] [--lock FILE] [--noise-spread X]
  *             [--json FILE] [--csv FILE] [--quiet] [--list] [--help]
  */
 #include <fcntl.h>
@@ -30,8 +49,9 @@
 #include <string.h>
 #include <sys/file.h>
 #include <unistd.h>
-#include "ipc_bench.h"
+#include "harness.h"
 #include "report.h"
+#include "transports.h"
 
 /* run order within a rep (rotated each rep): the yardsticks, pipe and the
  * two reference rings, sit next to the shmring cases they are compared
@@ -60,6 +80,7 @@ struct opts {
 	int on[RK_N];                   /* stream, latency, MPMC */
 	enum placement placement;
 	int quiet;
+	double noise_spread;            /* --noise-spread */
 	const char *json, *csv;
 	int lock_fd;                    /* --lock: held (LOCK_EX) while a block of cases runs */
 };
@@ -140,13 +161,15 @@ static void usage(FILE *f)
 	"                     The MPMC shapes other than 1x1 always run unpinned\n"
 	"  --lock FILE        hold an exclusive flock on FILE while each repetition's\n"
 	"                     cases of one size run (a shared machine: others wait)\n"
-	"  --json FILE        write results as JSON (one record per line)\n"
+	"  --noise-spread X   a row whose slowest and fastest reps differ by more than\n"
+	"                     X times (msgs/s; round trips: p50) is noisy (default %.3g)\n"
+	"  --json FILE        write results as JSON (the summary, then one record a line)\n"
 	"  --csv FILE         write results as CSV\n"
-	"  --quiet            no progress line\n"
+	"  --quiet            no progress lines\n"
 	"  --list             list the transports and exit\n"
 	"  --help             this text\n"
 	"  Exit status: 0 all cases verified; 1 a case failed (a sequence mismatch,\n"
-	"  a lost message, a child error); 2 usage.\n");
+	"  a lost message, a child error); 2 usage.\n", NOISE_SPREAD);
 }
 
 static void list_transports(void)
@@ -164,7 +187,7 @@ static void list_transports(void)
 static int parse_args(int argc, char **argv, struct opts *o)
 {
 	enum { O_REPS = 256, O_DUR, O_SIZES, O_LSIZES, O_TRANS, O_NOSTREAM, O_NOLAT, O_JSON,
-	       O_CSV, O_QUIET, O_LIST, O_HELP, O_PLACE, O_LOCK, O_MSIZES, O_NOMPMC };
+	       O_CSV, O_QUIET, O_LIST, O_HELP, O_PLACE, O_LOCK, O_MSIZES, O_NOMPMC, O_NSPREAD };
 	static const struct option lo[] = {
 		{"reps", required_argument, 0, O_REPS},
 		{"duration", required_argument, 0, O_DUR},
@@ -177,6 +200,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{"no-mpmc", no_argument, 0, O_NOMPMC},
 		{"placement", required_argument, 0, O_PLACE},
 		{"lock", required_argument, 0, O_LOCK},
+		{"noise-spread", required_argument, 0, O_NSPREAD},
 		{"json", required_argument, 0, O_JSON},
 		{"csv", required_argument, 0, O_CSV},
 		{"quiet", no_argument, 0, O_QUIET},
@@ -238,6 +262,13 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			o->lock_fd = open(optarg, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
 			if (o->lock_fd < 0) {
 				fprintf(stderr, "ipc_bench: --lock %s: %s\n", optarg, strerror(errno));
+				return 2;
+			}
+			break;
+		case O_NSPREAD:
+			o->noise_spread = atof(optarg);
+			if (!(o->noise_spread >= 1 && o->noise_spread <= 1e6)) {
+				fprintf(stderr, "ipc_bench: --noise-spread 1..1e6 (max / min over reps)\n");
 				return 2;
 			}
 			break;
@@ -358,7 +389,7 @@ int main(int argc, char **argv)
 	                 .sizes = {[RK_STREAM] = {8, 64, 512, 4096, 65536}, [RK_LATENCY] = {8, 4096},
 	                           [RK_MPMC] = {64}},
 	                 .nsizes = {[RK_STREAM] = 5, [RK_LATENCY] = 2, [RK_MPMC] = 1},
-	                 .lock_fd = -1};
+	                 .lock_fd = -1, .noise_spread = NOISE_SPREAD};
 	for (size_t i = 0; i < NTRANS; i++)
 		o.use[i] = !all_transports[i]->extra;
 	int rc = parse_args(argc, argv, &o);
@@ -374,7 +405,7 @@ int main(int argc, char **argv)
 
 	struct report r = {
 		.trans = all_transports, .ntrans = NTRANS, .use = o.use,
-		.reps = o.reps, .duration = o.duration,
+		.reps = o.reps, .duration = o.duration, .noise_spread = o.noise_spread,
 	};
 	for (int k = 0; k < RK_N; k++) {
 		r.on[k] = o.on[k];
@@ -393,6 +424,10 @@ int main(int argc, char **argv)
 		return 1;
 	if (o.csv && report_csv(&r, o.csv))
 		return 1;
+	/* the closing line: where the results went */
+	if (o.json || o.csv)
+		printf("results: %s%s%s%s%s\n", o.json ? o.json : "", o.json ? " (JSON)" : "",
+		       o.json && o.csv ? ", " : "", o.csv ? o.csv : "", o.csv ? " (CSV)" : "");
 	if (harness_interrupted()) {
 		fprintf(stderr, "ipc_bench: interrupted\n");
 		return 1;

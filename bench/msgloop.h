@@ -41,7 +41,67 @@
 
 #include <errno.h>
 #include <stdlib.h>
-#include "ipc_bench.h"
+#include <string.h>
+#include "transport.h"
+
+/* ---- message stamping and checking (msgloop.c) ---- */
+static inline uint64_t seq_word(int id, uint64_t n)
+{
+	return ((uint64_t)id << SEQ_ID_SHIFT) | n;
+}
+
+static inline void stamp(void *msg, size_t size, uint64_t w)
+{
+	memcpy(msg, &w, sizeof(w));
+	if (size >= 16)
+		memcpy((char *)msg + size - 8, &w, sizeof(w));
+}
+
+/* the head word (to spot SEQ_END before checking) */
+static inline uint64_t msg_word(const void *msg)
+{
+	uint64_t w;
+	memcpy(&w, msg, sizeof(w));
+	return w;
+}
+
+/* the tail word (the head word again below 16 bytes) */
+static inline uint64_t msg_tail(const void *msg, size_t size)
+{
+	uint64_t w;
+	memcpy(&w, (const char *)msg + (size >= 16 ? size - 8 : 0), sizeof(w));
+	return w;
+}
+
+struct checker {
+	int strict;                 /* 1x1: every id's sequence must be exactly next */
+	uint64_t next[MAX_SIDE];
+	uint64_t cnt[MAX_SIDE], sum[MAX_SIDE];
+	uint64_t total;
+};
+
+/* 0 ok, -1 mismatch (err filled) */
+int chk_msg(struct checker *k, const void *msg, size_t len, size_t size, char *err, size_t errlen);
+void chk_report(struct bctx *c, const struct checker *k);
+
+/* latency client: the round-trip samples */
+struct lat_rec {
+	uint64_t *ns;
+	uint64_t n, cap;
+	int recording;              /* warm-up over */
+	double end;                 /* recording stops here */
+};
+int lat_init(struct bctx *c, struct lat_rec *l);
+/* before round trip i: 1 go on, 0 stop. The first LAT_WARMUP round trips
+ * (or 50 ms, whichever comes first) are not recorded; then it records for
+ * the case's duration. */
+int lat_step(struct bctx *c, struct lat_rec *l, uint64_t i);
+static inline void lat_add(struct lat_rec *l, uint64_t ns)
+{
+	if (l->recording && l->n < l->cap)
+		l->ns[l->n++] = ns;
+}
+void lat_finish(struct bctx *c, struct lat_rec *l);
 
 #define CHECK_EVERY 64             /* messages between clock reads */
 

@@ -24,6 +24,7 @@
 
 #include <stdlib.h>
 #include "msgloop.h"
+#include "transports_shm.h"
 
 #define REF_LOOPS(p, T, bytes, attach, send, recv, finish)                              \
 static size_t p##_half(const struct bctx *c)                                           \

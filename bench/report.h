@@ -10,11 +10,14 @@
 #define REPORT_H
 
 #include <stddef.h>
-#include "ipc_bench.h"
+#include "harness.h"
 
 #define MAX_TRANS 64
 #define MAX_SIZES 32
 #define MAX_REPS  64
+/* a row whose slowest and fastest reps differ by more than this (max / min
+ * of msgs/s, or of the round trip's p50) is noisy (--noise-spread) */
+#define NOISE_SPREAD 1.5
 
 /* RK_MPMC: the MPMC shapes (TK_MPMC), tables of their own */
 enum rkind { RK_STREAM, RK_LATENCY, RK_MPMC, RK_N };
@@ -38,6 +41,7 @@ struct report {
 	int nsizes[RK_N];
 	struct machine m;
 	const char *not_run[RK_N];  /* why a kind was not run (the option), or NULL */
+	double noise_spread;        /* a row is noisy above this spread (NOISE_SPREAD) */
 	/* after the run */
 	int cases, failed;
 	double elapsed_s;
@@ -57,7 +61,9 @@ void report_add(int kind, size_t ti, int si, int rep, const struct case_out *o);
 void report_skip(int kind, size_t ti, int si, const char *why);
 /* one case of a repetition failed (why); failed_cases counts these */
 void report_fail(int kind, size_t ti, int si, const char *why);
-/* after the run: the ratios to other transports, then the outputs */
+/* after the run: the ratios to other transports, then the outputs; the
+ * terminal's report opens with the summary, then the legend (what each
+ * transport and column is), then the tables */
 void report_ratios(const struct report *r);
 void report_terminal(const struct report *r);
 int report_json(const struct report *r, const char *path);

@@ -12,6 +12,14 @@
 #    verify every message; x ref against ref-vyukov and the futex,
 #    membarrier, yield and context-switch columns are numbers where they
 #    apply in the JSON, the terminal and the CSV; 1x1 pinned, others not;
+#  - the report opens with the summary (per kind and size the fastest row,
+#    shm-spsc's x pipe, x pipe-batch, x ref; also in the JSON and the CSV),
+#    then the legend (every transport run, which way x reads, what noise
+#    means), then the tables; the noise column is "-" exactly when the reps'
+#    spread is within --noise-spread and no rep was marked (terminal and
+#    JSON, at three limits); x ref is "-" (null), never 0.00, for rows that
+#    go through the kernel; the closing line names the JSON and the CSV;
+#    make bench-plot writes into the build directory, not docs/;
 #  - a run stopped by SIGTERM writes its results, exits 1, and counts no
 #    case it did not finish as failed.
 #   bench/test_options.sh build/bench/ipc_bench
@@ -119,7 +127,8 @@ check "1x1 pinned as --placement, the other shapes unpinned" \
 # the terminal: the placement line, the new columns, numbers where they apply
 if grep -q '^placement: 1x1 as --placement cross.*1x4, 4x1, 2x2, 4x4 not pinned' "$TMP/d.txt" &&
    grep -q '^transport .*futex/1k membar/1k  yield/1k   csw/1k best ref' "$TMP/d.txt" &&
-   awk '$1 ~ /^shm-mpmc-/ { n++; if ($10 !~ /^[0-9.]+$/ || $11 !~ /^[0-9.]+$/ || $12 != "-" ||
+   awk '/^MPMC shapes/ { t = 1 } !t { next }
+        $1 ~ /^shm-mpmc-/ { n++; if ($10 !~ /^[0-9.]+$/ || $11 !~ /^[0-9.]+$/ || $12 != "-" ||
                                      $13 !~ /^[0-9.]+$/ || $7 !~ /^[0-9.]+$/) bad++ }
         $1 ~ /^ref-vyukov-yield-/ { n++; if ($12 !~ /^[0-9.]+$/ || $10 != "-") bad++ }
         END { exit !(n == 10 && !bad) }' "$TMP/d.txt" &&
@@ -147,6 +156,155 @@ else
 	echo "  FAIL the MPMC rows of $TMP/d.csv"
 	cat "$TMP/d.csv"
 	fails=$((fails + 1))
+fi
+
+echo "test-bench: the report: summary, legend, the noise column, x ref of kernel rows, the closing line"
+# three runs of the same cases: the default noise spread (1.5x), 1 (every
+# row whose reps differ at all is noisy) and 1e6 (only the line round trip
+# marks a row)
+for lim in 1.5 1 1e6; do
+	timeout 120 "$BIN" --transports pipe,pipe-batch,ref-ring,ref-ff,shm-spsc,mq --sizes 64 \
+		--lat-sizes 8 --no-mpmc --reps 3 --duration 0.02 --quiet --noise-spread $lim \
+		--json "$TMP/e$lim.json" --csv "$TMP/e$lim.csv" > "$TMP/e$lim.txt"
+done
+T=$TMP/e1.5.txt
+J=$TMP/e1.5.json
+# the report block opens with the summary, then the legend, then the tables
+line_of() { grep -n "$1" "$T" | head -n 1 | cut -d: -f1; }
+l_reps=$(line_of '^reps 3 (interleaved)'); l_sum=$(line_of '^summary: ')
+l_lt=$(line_of '^legend: the transports'); l_lc=$(line_of '^legend: the columns')
+l_tab=$(line_of '^streaming, 64 B messages')
+first=$(awk -v r="${l_reps:-0}" 'NR > r && NF { print NR; exit }' "$T")
+if [ -n "$l_sum" ] && [ "$first" = "$l_sum" ] && [ "$l_sum" -lt "${l_lt:-0}" ] &&
+   [ "$l_lt" -lt "${l_lc:-0}" ] && [ "$l_lc" -lt "${l_tab:-0}" ]; then
+	echo "  ok   the report opens with the summary, then the legend, then the tables"
+else
+	echo "  FAIL report order in $T (summary $l_sum, legend $l_lt/$l_lc, tables $l_tab)"
+	cat "$T"; fails=$((fails + 1))
+fi
+# the summary: one line per kind and size, shm-spsc's ratios as numbers
+# (a round trip has no pipe-batch: "-")
+if awk -v a="$l_sum" -v b="$l_lt" 'NR > a + 1 && NR < b && NF {
+		n++
+		if ($1 == "stream") { s++; if ($7 != "shm-spsc" || $10 !~ /^[0-9.]+$/ ||
+		                               $11 !~ /^[0-9.]+$/ || $12 !~ /^[0-9.]+$/) bad++ }
+		else if ($1 == "round") { l++; if ($9 != "shm-spsc" || $13 !~ /^[0-9.]+$/ ||
+		                                   $14 != "-" || $15 !~ /^[0-9.]+$/) bad++ }
+		else bad++ }
+	END { exit !(n == 2 && s == 1 && l == 1 && !bad) }' "$T"; then
+	echo "  ok   the summary: the fastest row and shm-spsc x pipe, x pipe-batch, x ref"
+else
+	echo "  FAIL the summary lines of $T"; fails=$((fails + 1))
+fi
+check "the JSON carries the summary: the fastest of each size and shm-spsc's ratios" \
+	'(.summary | length) == 2 and
+	 ([.results[] | select(.kind == "stream" and .reps > 0) | .msgs_per_s] | max) as $m |
+	 ([.results[] | select(.kind == "latency" and .reps > 0) | .p50_ns] | min) as $p |
+	 (.summary[] | select(.table == "stream") | .shmring == "shm-spsc" and
+	  .fastest_msgs_per_s == $m and .x_pipe > 0 and .x_pipe_batch > 0 and .x_ref > 0) and
+	 (.summary[] | select(.table == "latency") | .shmring == "shm-spsc" and
+	  .fastest_p50_ns == $p and .x_pipe_p50 > 0 and .x_ref_p50 > 0)' "$J"
+if [ "$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+                 $c["in_summary"] == 1 { print $1 "," $2 }' "$TMP/e1.5.csv" | sort | tr '\n' ' ')" = \
+     "latency,shm-spsc stream,shm-spsc " ] &&
+   [ "$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+                 $1 == "stream" { print $c["fastest"] }' "$TMP/e1.5.csv" | sort -u)" = \
+     "$(jq -r '.summary[] | select(.table == "stream") | .fastest' "$J")" ]; then
+	echo "  ok   the CSV carries the summary (in_summary, fastest)"
+else
+	echo "  FAIL in_summary / fastest in $TMP/e1.5.csv"; fails=$((fails + 1))
+fi
+# the legend: a line per transport run, the ratio direction, the noise column
+if awk -v a="$l_lt" -v b="$l_lc" 'NR > a && NR < b && /^  [a-z]/ { seen[$1] = 1 }
+	END { exit !(seen["pipe"] && seen["pipe-batch"] && seen["ref-ring"] && seen["ref-ff"] &&
+	             seen["shm-spsc"] && seen["mq"]) }' "$T" &&
+   grep -q '^legend: the columns.*above 1 = faster than the yardstick' "$T" &&
+   grep -q '^  x pipe p50 .*above 1 = a shorter round trip' "$T" &&
+   grep -q '^  noise  *"-": the reps agree within 1.5x' "$T"; then
+	echo "  ok   the legend: every transport run, which way x reads, what noise means"
+else
+	echo "  FAIL the legend of $T"; fails=$((fails + 1))
+fi
+# the noise column: "-" exactly when the reps' spread (max / min of msgs/s, of
+# p50 for round trips, as the JSON's min and max say) is within the limit and
+# no rep was marked, in the JSON and on the terminal, at each limit
+term_noise() {  # "kind size transport -|noisy" for each row of the tables
+	awk '/^streaming, [0-9]+ B messages/ { k = "stream"; s = $2; t = 1; next }
+	     /^round trip \(ping-pong\), [0-9]+ B/ { k = "latency"; s = $4; t = 1; next }
+	     /^$/ { t = 0; next }
+	     t && $1 != "transport" && NF > 3 && $2 !~ /^(skipped|FAILED|not)/ {
+	         print k, s, $1, ($NF == "-" ? "-" : "noisy") }' "$1" | sort
+}
+for lim in 1.5 1 1e6; do
+	check "noise at --noise-spread $lim: noisy exactly when spread > $lim or a rep marked" \
+		"[.results[] | select(.reps > 0) |
+		  (if .kind == \"latency\" then .p50_ns_max / .p50_ns_min
+		   else .msgs_per_s_max / .msgs_per_s_min end) as \$sp |
+		  .noisy == ((.reps > 1 and \$sp > $lim) or .noise_marks > 0) and
+		  (.reps < 2 or ((.spread - \$sp) | fabs) < 1e-3 * \$sp)] | length > 0 and all" \
+		"$TMP/e$lim.json"
+	jq -r '.results[] | select(.reps > 0) |
+	       "\(.kind) \(.size) \(.transport) \(if .noisy then "noisy" else "-" end)"' \
+		"$TMP/e$lim.json" | sort > "$TMP/noise-json"
+	term_noise "$TMP/e$lim.txt" > "$TMP/noise-term"
+	if [ -s "$TMP/noise-term" ] && cmp -s "$TMP/noise-json" "$TMP/noise-term"; then
+		echo "  ok   the terminal's noise column agrees with the JSON ($lim)"
+	else
+		echo "  FAIL the terminal's noise column at $lim:"; diff "$TMP/noise-json" "$TMP/noise-term" || true
+		fails=$((fails + 1))
+	fi
+done
+check "at --noise-spread 1 a row is noisy by its spread alone" \
+	'[.results[] | select(.reps > 1 and .noisy and .noise_marks == 0 and .spread > 1)] | length > 0' \
+	"$TMP/e1.json"
+if awk '/^streaming, 64 B/ { t = 1; next } /^$/ { t = 0 } t && $NF ~ /^[0-9.]+x$/ { n++ }
+        END { exit !n }' "$TMP/e1.txt"; then
+	echo "  ok   ... and the terminal shows that spread (e.g. 1.23x)"
+else
+	echo "  FAIL no spread in the noise column of $TMP/e1.txt"; fails=$((fails + 1))
+fi
+check "at --noise-spread 1e6 only marked reps make a row noisy" \
+	'[.results[] | select(.reps > 0)] | all(.noisy == (.noise_marks > 0))' "$TMP/e1e6.json"
+# x ref: "-" (JSON null), never 0.00, for the rows that go through the kernel
+check "x ref and x ref p50 are null for pipe, pipe-batch and mq, numbers for the rings" \
+	'[.results[] | select(.reps > 0)] |
+	 all(if (.transport | test("^(pipe|pipe-batch|mq)$")) then
+	         (.x_ref == null and .x_ref_p50 == null)
+	     elif .kind == "stream" then .x_ref > 0 else .x_ref_p50 > 0 end)' "$J"
+if awk '/^streaming, 64 B/ { k = "s"; next } /^round trip/ { k = "l"; next } /^$/ { k = "" }
+        k == "s" && $1 ~ /^(pipe|pipe-batch|mq)$/ { n++; if ($8 != "-") bad++ }
+        k == "l" && $1 ~ /^(pipe|mq)$/ { n++; if ($12 != "-") bad++ }
+        k == "s" && $1 != "transport" && $8 == "0.00" { bad++ }
+        k == "l" && $1 != "transport" && $12 == "0.00" { bad++ }
+        END { exit !(n == 5 && !bad) }' "$T"; then
+	echo "  ok   the terminal prints - for x ref of kernel rows, never 0.00"
+else
+	echo "  FAIL x ref / x ref p50 of the kernel rows in $T"; fails=$((fails + 1))
+fi
+# the closing line names both files
+if [ "$(tail -n 1 "$T")" = "results: $TMP/e1.5.json (JSON), $TMP/e1.5.csv (CSV)" ]; then
+	echo "  ok   the closing line names the JSON and the CSV"
+else
+	echo "  FAIL closing line: $(tail -n 1 "$T")"; fails=$((fails + 1))
+fi
+# make bench-plot writes under the build directory, never over docs/*.png
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILDDIR=$(cd "$(dirname "$BIN")/.." && pwd)
+if ! command -v gnuplot > /dev/null; then
+	echo "  FAIL gnuplot missing (make deps installs gnuplot-nox)"; fails=$((fails + 1))
+else
+	docs_before=$(cat "$ROOT"/docs/*.png | md5sum)
+	touch "$TMP/before-plot"
+	sleep 1
+	make -s --no-print-directory -C "$ROOT" bench-plot BUILD="$BUILDDIR" \
+		BENCH_JSON="$TMP/e1.5.json" > "$TMP/plot.txt" 2>&1 || true
+	new=$(find "$BUILDDIR/bench/plots" -name 'bench-*.png' -newer "$TMP/before-plot" 2>/dev/null | wc -l)
+	if [ "$new" -eq 3 ] && [ "$(cat "$ROOT"/docs/*.png | md5sum)" = "$docs_before" ]; then
+		echo "  ok   make bench-plot wrote 3 plots into $BUILDDIR/bench/plots, docs/ untouched"
+	else
+		echo "  FAIL make bench-plot: $new new plots in $BUILDDIR/bench/plots; docs/*.png changed?"
+		cat "$TMP/plot.txt"; fails=$((fails + 1))
+	fi
 fi
 
 echo "test-bench: SIGTERM stops the run: cases not run are not failures"

@@ -19,7 +19,9 @@
 #include <string.h>
 #include <unistd.h>
 #include <shmring.h>
-#include "ipc_bench.h"
+#include "transport.h"
+#include "transports.h"
+#include "transports_shm.h"
 
 #define BIG_RING (64u << 20)
 #define NR_HUGEPAGES "/proc/sys/vm/nr_hugepages"

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include "ref_ff.h"
 #include "ref_loops.h"
+#include "transports.h"
 
 REF_LOOPS(ff, struct ref_ff, ref_ff_bytes, ref_ff_attach, ref_ff_send, ref_ff_recv, ref_ff_finish)
 

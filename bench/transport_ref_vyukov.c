@@ -27,6 +27,8 @@
 #include <sched.h>
 #include <stdlib.h>
 #include "msgloop.h"
+#include "transports.h"
+#include "transports_shm.h"
 #include "ref_vyukov.h"
 
 #define VY_ENDS_LINE 128   /* the end count's line before the queue */
@@ -138,6 +140,8 @@ static int vy_spin_consumer(struct bctx *c) { return vy_consumer(c, 0); }
 		        nm " processes, on full/empty: " #how,                                         \
 		.nprod = np, .ncons = nc, .slots = MPMC_SLOTS, .unpinned = (np) * (nc) > 1, \
 		.setup = vy_setup, .teardown = unmap_shared,                              \
+		.family_what = "reference: ~80-line Vyukov bounded MPMC queue "            \
+		               "(bench/ref_vyukov.h), NxM processes, on full/empty: " #how, \
 		.producer = vy_##how##_producer, .consumer = vy_##how##_consumer,         \
 	}
 

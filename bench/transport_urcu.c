@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <urcu/wfcqueue.h>
 #include "msgloop.h"
+#include "transports.h"
 #include "ref_ring.h"   /* ref_pause() */
 
 struct wq {

@@ -44,6 +44,7 @@
 #include <unistd.h>
 #include <shmring.h>
 #include "msgloop.h"
+#include "transports.h"
 
 #define IDLE_MAX 63                /* idle rings beside the busy one */
 #define IDLE_SLOTS 4                /* idle rings: never used, never prefaulted */
@@ -339,6 +340,7 @@ const struct transport t_shm_poll1 = {
 	.name = "shm-poll1",
 	.what = "shmring SPSC, receivers wait in shmring_poll over 1 ring; spin 0",
 	.kinds = TK_LATENCY, .nprod = 1, .ncons = 1,
+	.no_ref = TK_LATENCY,  /* through the kernel */
 	.setup = setup_1, .teardown = wait_teardown,
 	.ping = spoll_ping, .pong = spoll_pong, .spin_ns = 0,
 };
@@ -347,6 +349,7 @@ const struct transport t_shm_poll64 = {
 	.name = "shm-poll64",
 	.what = "shmring SPSC, receivers wait in shmring_poll over 64 rings (63 idle); spin 0",
 	.kinds = TK_LATENCY, .nprod = 1, .ncons = 1,
+	.no_ref = TK_LATENCY,  /* through the kernel */
 	.setup = setup_64, .teardown = wait_teardown,
 	.ping = spoll64_ping, .pong = spoll64_pong, .spin_ns = 0,
 };
@@ -363,6 +366,7 @@ const struct transport t_shm_epoll = {
 	.name = "shm-epoll",
 	.what = "shmring SPSC, receivers wait in epoll on shmring_event_fd (arm, drain)",
 	.kinds = TK_STREAM | TK_LATENCY, .nprod = 1, .ncons = 1,
+	.no_ref = TK_LATENCY,  /* through the kernel */
 	.setup = setup_1, .teardown = wait_teardown,
 	.producer = sepoll_producer, .consumer = sepoll_consumer,
 	.ping = sepoll_ping, .pong = sepoll_pong, .spin_ns = INT64_MIN,
@@ -376,7 +380,7 @@ const struct transport t_shm_epoll = {
 	const struct transport ident = {                                           \
 		.name = nm, .what = desc, .kinds = TK_LATENCY, .nprod = 1, .ncons = 1, \
 		.setup = setup_, .teardown = wait_teardown, .ping = pfx##_ping,        \
-		.pong = pfx##_pong, .spin_ns = 0,                                      \
+		.pong = pfx##_pong, .spin_ns = 0, .no_ref = TK_LATENCY, /* sleeps */  \
 	}
 THINK_T(t_think_recv, "t50-recv", "as shm-sleep (recv blocking, spin 0), server busy 50 us per reply",
         setup_1, tblock);
@@ -490,5 +494,6 @@ const struct transport t_pipe_epoll = {
 	.name = "pipe-epoll",
 	.what = "two pipes, non-blocking reads, receivers wait in epoll (the event-loop pipe)",
 	.kinds = TK_LATENCY, .nprod = 1, .ncons = 1,
+	.no_ref = TK_LATENCY,  /* through the kernel */
 	.setup = pe_setup, .teardown = pe_teardown, .ping = pe_ping, .pong = pe_pong,
 };

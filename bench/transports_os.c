@@ -26,6 +26,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include "msgloop.h"
+#include "transports.h"
 
 #define PIPE_BYTES  (1 << 20)
 #define SOCK_BYTES  (4 << 20)
@@ -184,6 +185,7 @@ const struct transport t_pipe = {
 	.name = "pipe",
 	.what = "pipe, one write per message (1 MiB pipe; reader takes up to 64 KiB per read)",
 	.kinds = TK_STREAM | TK_LATENCY, .nprod = 1, .ncons = 1,
+	.no_ref = TK_STREAM | TK_LATENCY,  /* through the kernel */
 	.setup = pipe_setup, .teardown = nop_teardown,
 	.producer = pipe_producer, .consumer = pipe_consumer,
 	.ping = pipe_ping, .pong = pipe_pong,
@@ -193,6 +195,7 @@ const struct transport t_pipe_batch = {
 	.name = "pipe-batch",
 	.what = "pipe, 64 KiB of messages per write (the expert's pipe for small records)",
 	.kinds = TK_STREAM, .nprod = 1, .ncons = 1,
+	.no_ref = TK_STREAM | TK_LATENCY,  /* through the kernel */
 	.setup = pipe_setup, .teardown = nop_teardown,
 	.producer = pipe_batch_producer, .consumer = pipe_batch_consumer,
 };
@@ -253,6 +256,7 @@ const struct transport t_unix_stream = {
 	.name = "unix-stream",
 	.what = "Unix stream socketpair, one write per message, 4 MiB buffers",
 	.kinds = TK_STREAM | TK_LATENCY, .nprod = 1, .ncons = 1,
+	.no_ref = TK_STREAM | TK_LATENCY,  /* through the kernel */
 	.setup = ustream_setup, .teardown = nop_teardown,
 	.producer = sock_producer, .consumer = sock_consumer,
 	.ping = sock_ping, .pong = sock_pong,
@@ -262,6 +266,7 @@ const struct transport t_unix_seqpacket = {
 	.name = "unix-seqpacket",
 	.what = "Unix seqpacket socketpair, one write/read per message, 4 MiB buffers",
 	.kinds = TK_STREAM, .nprod = 1, .ncons = 1,
+	.no_ref = TK_STREAM | TK_LATENCY,  /* through the kernel */
 	.setup = useq_setup, .teardown = nop_teardown,
 	.producer = packet_producer, .consumer = packet_consumer,
 };
@@ -305,6 +310,7 @@ const struct transport t_tcp = {
 	.name = "tcp",
 	.what = "TCP over 127.0.0.1, TCP_NODELAY, one write per message, 4 MiB buffers",
 	.kinds = TK_STREAM | TK_LATENCY, .nprod = 1, .ncons = 1,
+	.no_ref = TK_STREAM | TK_LATENCY,  /* through the kernel */
 	.setup = tcp_setup, .teardown = nop_teardown,
 	.producer = sock_producer, .consumer = sock_consumer,
 	.ping = sock_ping, .pong = sock_pong,
@@ -400,6 +406,7 @@ const struct transport t_mq = {
 	.name = "mq",
 	.what = "POSIX message queue, mq_send/mq_receive per message (system limits apply)",
 	.kinds = TK_STREAM | TK_LATENCY, .nprod = 1, .ncons = 1,
+	.no_ref = TK_STREAM | TK_LATENCY,  /* through the kernel */
 	.setup = mq_setup, .teardown = mq_teardown,
 	.producer = mq_producer, .consumer = mq_consumer, .ping = mq_ping, .pong = mq_pong,
 };

@@ -24,6 +24,8 @@
 #include <unistd.h>
 #include <shmring.h>
 #include "msgloop.h"
+#include "transports.h"
+#include "transports_shm.h"
 #include "ref_loops.h"
 #include "ref_ring.h"
 
@@ -322,6 +324,8 @@ MSG_SIDES(shm, struct shm_port, shm_ops)
 		.consumer = shm_stream_consumer, .spin_ns = spin, .burst = burst_,        \
 		.ping = (kinds_) & TK_LATENCY ? shm_ping : NULL,                           \
 		.pong = (kinds_) & TK_LATENCY ? shm_pong : NULL,                           \
+		/* spin 0: every round trip sleeps and wakes through the kernel */        \
+		.no_ref = (spin) == 0 ? TK_LATENCY : 0,                                    \
 	}
 
 SHM_T(t_shm_spsc, "shm-spsc", "shmring SPSC send/recv, default wait (spin, then futex)",
@@ -343,6 +347,7 @@ SHM_T(t_shm_sleep, "shm-sleep", "shmring SPSC send/recv, spin 0: futex sleep at 
 		.setup = shm_setup_mpmc, .teardown = shm_teardown,                         \
 		.producer = shm_stream_producer, .consumer = shm_stream_consumer,          \
 		.spin_ns = INT64_MIN, .slots = MPMC_SLOTS, .unpinned = (np) * (nc) > 1,    \
+		.family_what = "shmring MPMC ring, N producer x M consumer processes",      \
 	}
 
 SHM_MPMC_T(t_shm_mpmc11, "shm-mpmc-1x1", "shmring MPMC ring, 1 producer x 1 consumer, pinned", 1, 1);

@@ -4,12 +4,18 @@
 #   python3 tools/bench_doc.py RESULTS.json docs/benchmarks.md
 # Replaces what lies between the two bench-doc marker lines of the page (the
 # rest of the page is written by hand) with: the machine, placement,
-# repetitions and noise marks of the run, the streaming and round-trip tables
+# repetitions and noise of the run, the summary (per kind and size the
+# fastest row and shmring's ratios), the streaming and round-trip tables
 # (medians, [min-max] over repetitions, x pipe / x ref as medians of
 # same-repetition ratios, which reference ring was the better one), the
 # 64 MiB huge-page rows when the run has them, the MPMC shapes against
 # ref-vyukov (with futex, membarrier, yield and context-switch counts), and
-# what was skipped or failed.
+# what was skipped or failed. The noise column and x ref follow ipc_bench's
+# own rules (report.c): a row is noisy when its reps spread more than the
+# run's noise_spread (max / min of msgs/s, of p50 for round trips) or a rep
+# was marked; x ref is "-" for rows that go through the kernel. A format 2
+# file (before those rules) gets the same treatment from its min/max and the
+# list of kernel rows below.
 import json
 import statistics
 import sys
@@ -30,8 +36,35 @@ def si(v):
     return ("%.0f" if v >= 100 else "%.1f" if v >= 10 else "%.2f") % v + unit
 
 
+# format 2 files: the rows no reference ring compares with (ipc_bench 3 says
+# so itself: x_ref null), per kind
+KERNEL_ROWS = {
+    "stream": {"pipe", "pipe-batch", "unix-stream", "unix-seqpacket", "tcp", "mq"},
+    "latency": {"pipe", "pipe-batch", "unix-stream", "unix-seqpacket", "tcp", "mq",
+                "pipe-epoll", "shm-sleep", "shm-poll1", "shm-poll64", "shm-epoll",
+                "t50-recv", "t50-poll1", "t50-poll64"},
+}
+NOISE_SPREAD = 1.5          # ipc_bench's default --noise-spread
+LEAD = {"stream": "msgs_per_s", "latency": "p50_ns", "mpmc": "msgs_per_s"}
+
+
 def ratio(v):
-    return "-" if v is None else "%.2f" % v
+    """like the terminal: never 0.00 for a positive ratio"""
+    if v is None:
+        return "-"
+    return "%.2f" % v if v >= 0.095 or v <= 0 else "%.2g" % v
+
+
+def kernel_row(d, rec):
+    return d.get("format", 2) < 3 and rec["transport"] in KERNEL_ROWS.get(rec["kind"], ())
+
+
+def xref(d, rec, key):
+    return "-" if kernel_row(d, rec) else ratio(rec.get(key))
+
+
+def best_ref(d, rec, key):
+    return "-" if kernel_row(d, rec) else best(rec, key)
 
 
 def us(v):
@@ -54,9 +87,26 @@ def fixed(v, prec=3):
     return "-" if v is None else "%.*f" % (prec, v)
 
 
-def noise(rec):
-    k = rec.get("noise_marks", 0)
-    return "%d/%d" % (k, rec["reps"]) if k else "-"
+def spread(rec):
+    """the lead metric's max / min over the reps (None under two reps)"""
+    if "spread" in rec:
+        return rec["spread"]
+    lo, hi = rec.get(LEAD[rec["kind"]] + "_min"), rec.get(LEAD[rec["kind"]] + "_max")
+    if rec["reps"] < 2 or lo is None or hi is None:
+        return None
+    return hi / lo if lo > 0 else float("inf")
+
+
+def noise(d, rec):
+    """the terminal's noise column: "-", or the spread and/or the marked reps"""
+    limit = d["config"].get("noise_spread", NOISE_SPREAD)
+    sp, k = spread(rec), rec.get("noise_marks", 0)
+    out = []
+    if sp is not None and sp > limit:
+        out.append("%.2fx" % sp if sp < 10 else "%.1fx" % sp if sp < 100 else "%.0fx" % sp)
+    if k:
+        out.append("%d/%d" % (k, rec["reps"]))
+    return " ".join(out) or "-"
 
 
 def load(path):
@@ -75,16 +125,100 @@ def header(d):
         "- Repetitions: %d, interleaved, %.3g s per case; %d cases measured in %.0f s; "
         "failed cases: %d." % (c["reps"], c["duration_s"], c.get("measured_cases", 0),
                                c["elapsed_s"], c["failed_cases"]),
-        "- Noise marks: %d of %d measured cases (a case is marked when the cache-line round "
-        "trip between its two CPUs, measured just before and just after it, moved by more "
-        "than %gx). The `noise` column counts the marked repetitions of each row."
-        % (c.get("noise_marks", 0), c.get("measured_cases", 0), c.get("noise_ratio", 2)),
+        "- Noise: %d of %d rows noisy. The `noise` column is `-` when the row's repetitions "
+        "agree within %gx (slowest to fastest: the `[min - max]` of msgs/s, of p50 for round "
+        "trips) and the cache-line round trip between its two CPUs, measured just before "
+        "and just after each repetition, moved by less than %gx (%d of %d measured cases "
+        "moved more); otherwise it shows the spread (e.g. `2.31x`) and/or the marked "
+        "repetitions (e.g. `1/9`): read that row's medians with care."
+        % (noisy_rows(d), len([r for r in d["results"] if r["reps"]]),
+           c.get("noise_spread", NOISE_SPREAD), c.get("noise_ratio", 2),
+           c.get("noise_marks", 0), c.get("measured_cases", 0)),
         "- Figures: medians over repetitions, `[min - max]` the slowest and the fastest; "
-        "`x pipe` and `x ref` are medians of ratios taken within one repetition, `x ref` "
-        "against the better of `ref-ring` and `ref-ff` in that repetition (`best ref`: "
-        "which, in how many repetitions).",
+        "`x pipe` and `x ref` are medians of ratios taken within one repetition and read as "
+        "speed: above 1 = faster than the yardstick (for round trips the yardstick's p50 "
+        "over the row's: `x pipe p50` 1.12 is a round trip 0.89x as long as a pipe's). "
+        "`x ref` is against the better of `ref-ring` and `ref-ff` in that repetition "
+        "(`best ref`: which, in how many repetitions), and `-` for rows whose messages or "
+        "wake-ups go through the kernel (pipes, sockets, mq, sleeping waits), which no "
+        "busy-polling ring compares with.",
         "",
     ]
+    return out
+
+
+def noisy_rows(d):
+    limit = d["config"].get("noise_spread", NOISE_SPREAD)
+    n = 0
+    for r in d["results"]:
+        if r["reps"]:
+            sp = spread(r)
+            n += (sp is not None and sp > limit) or r.get("noise_marks", 0) > 0
+    return n
+
+
+def same_rep_ratio(a, b):
+    """median over the reps both measured of a's msgs/s over b's"""
+    av = dict(zip(a.get("per_rep_index", []), a.get("per_rep_msgs_per_s", [])))
+    bv = dict(zip(b.get("per_rep_index", []), b.get("per_rep_msgs_per_s", [])))
+    rs = [av[i] / bv[i] for i in av if i in bv and av[i] is not None and bv[i]]
+    return statistics.median(rs) if rs else None
+
+
+def summary_of(d, recs):
+    """ipc_bench's summary (format 3), or the same worked out of a format 2
+    file's records: per kind and size the fastest row, shm-spsc's ratios"""
+    if "summary" in d:
+        return d["summary"]
+    out = []
+    for kind, lead in (("stream", "msgs_per_s"), ("latency", "p50_ns")):
+        for s in sorted({r["size"] for r in recs if r["kind"] == kind}):
+            rows = {r["transport"]: r for r in recs
+                    if r["kind"] == kind and r["size"] == s and r["reps"]
+                    and r.get(lead) is not None}
+            if not rows:
+                continue
+            pick = min if kind == "latency" else max
+            fast = pick(rows.values(), key=lambda r: r[lead])
+            ours = rows.get("shm-spsc")
+            line = {"table": kind, "size": s, "fastest": fast["transport"],
+                    "fastest_" + lead: fast[lead], "shmring": "shm-spsc",
+                    "shmring_" + lead: ours[lead] if ours else None}
+            if kind == "stream":
+                line.update(x_pipe=ours and ours.get("x_pipe"), x_ref=ours and ours.get("x_ref"),
+                            x_pipe_batch=same_rep_ratio(ours, rows["pipe-batch"])
+                            if ours and "pipe-batch" in rows else None)
+            else:
+                line.update(x_pipe_p50=ours and ours.get("x_pipe_p50"),
+                            x_ref_p50=ours and ours.get("x_ref_p50"))
+            key = "x_ref" if kind == "stream" else "x_ref_p50"
+            line["better_ref"] = best(ours, key) if ours else "-"
+            out.append(line)
+    return out
+
+
+def summary_table(d, recs):
+    lines = summary_of(d, recs)
+    if not lines:
+        return []
+    out = ["Summary: per message size the fastest row, and shmring's row (`shm-spsc`; the "
+           "MPMC shapes: `shm-mpmc-NxM`) with its ratios, medians of same-repetition "
+           "ratios, above 1 = shmring faster (round trips by p50):", "",
+           "| kind | size | fastest | median | shmring | median | x pipe | x pipe-batch | x ref | better ref |",
+           "|---|---:|---|---:|---|---:|---:|---:|---:|---|"]
+    for l in lines:
+        kind = l["table"]
+        lead = LEAD[kind]
+        fmt = (lambda v: "-" if v is None else us(v) + " µs p50") if kind == "latency" \
+            else (lambda v: "-" if v is None else si(v) + " msg/s")
+        sfx = "_p50" if kind == "latency" else ""
+        out.append("| %s | %d B | `%s` | %s | `%s` | %s | %s | %s | %s | %s |" % (
+            {"stream": "stream", "latency": "round trip"}.get(kind, kind), l["size"],
+            l.get("fastest") or "-", fmt(l.get("fastest_" + lead)), l["shmring"],
+            fmt(l.get("shmring_" + lead)), ratio(l.get("x_pipe" + sfx)),
+            ratio(l.get("x_pipe_batch")), ratio(l.get("x_ref" + sfx)),
+            l.get("better_ref") or "-"))
+    out.append("")
     return out
 
 
@@ -103,9 +237,9 @@ def stream_tables(d, recs):
             out.append("| `%s` | %s | [%s - %s] | %s | %s | %s | %s | %s | %s |" % (
                 r["transport"], si(r["msgs_per_s"]), si(r["msgs_per_s_min"]),
                 si(r["msgs_per_s_max"]), si(r["bytes_per_s"]), ratio(r.get("x_pipe")),
-                ratio(r.get("x_ref")), best(r, "x_ref"),
+                xref(d, r, "x_ref"), best_ref(d, r, "x_ref"),
                 "-" if r.get("futex_per_1k") is None else "%.3f" % r["futex_per_1k"],
-                noise(r)))
+                noise(d, r)))
         out.append("")
     return out
 
@@ -123,8 +257,8 @@ def latency_tables(d, recs):
             out.append("| `%s` | %s | [%s - %s] | %s | %s | %s | %s | %s | %s | %s |" % (
                 r["transport"], us(r["p50_ns"]), us(r["p50_ns_min"]), us(r["p50_ns_max"]),
                 us(r.get("mean_ns")), us(r["p99_ns"]), us(r["p999_ns"]),
-                ratio(r.get("x_pipe_p50")), ratio(r.get("x_ref_p50")), best(r, "x_ref_p50"),
-                noise(r)))
+                ratio(r.get("x_pipe_p50")), xref(d, r, "x_ref_p50"), best_ref(d, r, "x_ref_p50"),
+                noise(d, r)))
         out.append("")
     return out
 
@@ -148,7 +282,7 @@ def mpmc_tables(d, recs):
                 r["transport"], si(r["msgs_per_s"]), si(r["msgs_per_s_min"]),
                 si(r["msgs_per_s_max"]), ratio(r.get("x_ref")), best(r, "x_ref"),
                 fixed(r.get("futex_per_1k")), fixed(r.get("membarrier_per_1k")),
-                fixed(r.get("yield_per_1k"), 1), fixed(r.get("csw_per_1k")), noise(r)))
+                fixed(r.get("yield_per_1k"), 1), fixed(r.get("csw_per_1k")), noise(d, r)))
         out.append("")
     return out
 
@@ -202,7 +336,7 @@ def main():
     d = load(sys.argv[1])
     d["_path"] = sys.argv[1]
     recs = d["results"]
-    body = (header(d) + stream_tables(d, [r for r in recs if not r["transport"].startswith("shm-64m")])
+    body = (header(d) + summary_table(d, recs) + stream_tables(d, [r for r in recs if not r["transport"].startswith("shm-64m")])
             + huge_rows(recs) + mpmc_tables(d, recs) + latency_tables(d, recs)
             + not_measured(recs))
     with open(sys.argv[2]) as f:

@@ -1,6 +1,7 @@
 #!/bin/sh
 # tools/plot.sh - turn ipc_bench JSON into PNG plots (gnuplot).
-#   tools/plot.sh RESULTS.json [OUTDIR]     (OUTDIR defaults to docs)
+#   tools/plot.sh RESULTS.json [OUTDIR]     (OUTDIR defaults to build/bench/plots;
+#                                            make bench-doc alone passes docs)
 # Writes OUTDIR/bench-throughput.png (messages/s vs size) and
 # OUTDIR/bench-bandwidth.png (bytes/s vs size), each four panels of a few
 # transports (shmring SPSC against the two reference rings; shmring's other
@@ -8,12 +9,14 @@
 # point the median over repetitions with a bar from the slowest to the
 # fastest repetition; and OUTDIR/bench-latency.png (round trip p50, mean and
 # p99 per transport, medians with min-max bars, one panel per message size).
+# Every key (legend) sits below its panel, outside the plot area, so that no
+# data point hides under it.
 # ipc_bench writes one result record per line, so awk reads it without a
 # JSON parser.
 set -eu
 
 json=${1:?usage: tools/plot.sh RESULTS.json [OUTDIR]}
-out=${2:-docs}
+out=${2:-build/bench/plots}
 [ -r "$json" ] || { echo "plot.sh: cannot read $json" >&2; exit 1; }
 command -v gnuplot >/dev/null || { echo "plot.sh: gnuplot missing (make deps)" >&2; exit 1; }
 mkdir -p "$out"
@@ -45,10 +48,12 @@ END {
 	for (i = 1; i <= ln; i++) print lsizes[i] > (dir "/lsizes")
 }' "$json"
 
-title=$(awk 'match($0, /"cpu":"[^"]*"/) { c = substr($0, RSTART + 7, RLENGTH - 8) }
-	match($0, /"kernel":"[^"]*"/) { k = substr($0, RSTART + 10, RLENGTH - 11) }
-	match($0, /"reps":[0-9]+,"duration_s"/) { r = substr($0, RSTART + 7, RLENGTH - 20) }
-	match($0, /"placement":"[^"]*"/) { p = substr($0, RSTART + 13, RLENGTH - 14) }
+# the machine and config lines only: result records carry a placement of
+# their own (an unpinned MPMC shape's is "none")
+title=$(awk '/^"machine":/ && match($0, /"cpu":"[^"]*"/) { c = substr($0, RSTART + 7, RLENGTH - 8) }
+	/^"machine":/ && match($0, /"kernel":"[^"]*"/) { k = substr($0, RSTART + 10, RLENGTH - 11) }
+	/^"config":/ && match($0, /"reps":[0-9]+,"duration_s"/) { r = substr($0, RSTART + 7, RLENGTH - 20) }
+	/^"config":/ && match($0, /"placement":"[^"]*"/) { p = substr($0, RSTART + 13, RLENGTH - 14) }
 	END { printf "%s, Linux %s, placement %s; median of %s reps, bars: min-max", c, k, p, r }' "$json")
 
 # the panel of a transport: 1 shmring SPSC and the references, 2 shmring's
@@ -74,12 +79,12 @@ if [ -s "$tmp/transports" ]; then
 	for what in throughput bandwidth; do
 		if [ $what = throughput ]; then c=2; yl="messages per second"; else c=5; yl="bytes per second"; fi
 		{
-			echo "set terminal pngcairo size 1400,1000 font ',10'"
+			echo "set terminal pngcairo size 1600,1100 font ',10'"
 			echo "set output '$out/bench-$what.png'"
 			printf 'set multiplot layout 2,2 title "shmring IPC benchmark: streaming %s vs message size\\n{/*0.8 %s}"\n' "$what" "$title"
 			echo "set logscale xy; set xlabel 'message size (bytes)'; set ylabel '$yl'"
 			echo "set format y '10^{%L}'; set grid; set xrange [5:100000]"
-			echo "set key top right font ',9' opaque; set bars 2"
+			echo "set key outside right top vertical samplen 2 font ',9'; set bars 2"
 			for p in 1 2 3 4; do
 				plots=""
 				while read -r t; do
@@ -103,13 +108,13 @@ fi
 if [ -s "$tmp/lsizes" ]; then
 	nl=$(wc -l < "$tmp/lsizes")
 	{
-		echo "set terminal pngcairo size 1100,$((380 * nl + 60)) font ',10'"
+		echo "set terminal pngcairo size 1100,$((420 * nl + 60)) font ',10'"
 		echo "set output '$out/bench-latency.png'"
 		printf 'set multiplot layout %s,1 title "shmring IPC benchmark: round trip (ping-pong)\\n{/*0.8 %s}"\n' "$nl" "$title"
 		echo "set style data histogram; set style histogram errorbars gap 1 lw 1"
 		echo "set style fill solid 0.8 border -1; set boxwidth 0.9"
 		echo "set logscale y; set ylabel 'microseconds'; set grid ytics"
-		echo "set xtics rotate by -20; set key top left"
+		echo "set xtics rotate by -20; set key outside below center horizontal"
 		while read -r s; do
 			echo "set title '$s-byte messages'"
 			echo "plot '$tmp/l_$s.dat' using 2:3:4:xtic(1) title 'p50', '' using 5:6:7 title 'mean', '' using 8:9:10 title 'p99'"
