@@ -107,7 +107,7 @@ fi
 "$CLI" create /$P-oldlayout --slots 8 --slot-size 64 2>/dev/null || bad "create oldlayout"
 printf '\002' | dd of=/dev/shm/$P-oldlayout bs=1 seek=8 conv=notrunc 2>/dev/null   # version := 2
 expect 6 "info on a layout-2 ring" "$CLI" info /$P-oldlayout
-grep -q "layout version 2; this shmring .* speaks layout version 3" "$TMP/err" && ok ||
+grep -q "layout version 2; this shmring .* speaks layout version 4" "$TMP/err" && ok ||
 	bad "layout message: $(cat "$TMP/err")"
 expect 6 "pop on a layout-2 ring" "$CLI" pop --timeout 0.1 /$P-oldlayout
 grep -q "layout version 2" "$TMP/err" && ok || bad "pop layout message: $(cat "$TMP/err")"
