@@ -291,8 +291,8 @@ SHMRING_API int shmring_shutdown(struct shmring *r);
  * declared complete). */
 SHMRING_API int shmring_abort(struct shmring *r);
 /* 0 while the stream has not ended, else SHMRING_END_*. A consumer answers
- * once one of its receives returned -EPIPE (until a producer starts a new
- * stream on the ring); a handle without the consumer role answers for the
+ * once one of its receives returned -EPIPE, until it receives a message of
+ * a new stream on the ring; a handle without the consumer role answers for the
  * ring as it stands (0 while a producer may still send or none attached
  * yet). Aborted outranks died, died outranks clean. -EINVAL for NULL. */
 SHMRING_API int shmring_end_reason(struct shmring *r);

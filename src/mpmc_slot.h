@@ -18,6 +18,7 @@ static inline void release_slot(struct shmring *r, uint64_t pos)
 {
 	/* Q4: release: our payload reads before the slot is free; pairs with Q1 */
 	shmring__store_release64(&mslot(r, pos)->seq, pos + priv(r)->nslots);
+	r->c.pos = pos + 1;   /* this consumer's progress (stream.c's end reason) */
 }
 
 #endif

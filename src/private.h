@@ -134,8 +134,10 @@ struct shmring__priv {
 	/* how the stream ended, as this consumer saw it (stream.c) */
 	int end_reason;             /* SHMRING_END_*, 0 until a receive
 	                             * returned end of stream */
-	uint32_t end_epoch;         /* the stream epoch it was for: a later
-	                             * epoch (a new producer) makes it 0 again */
+	uint32_t end_epoch;         /* the stream epoch it was for */
+	uint64_t end_progress;      /* where this consumer stood then: the
+	                             * answer holds until it receives again
+	                             * in a later epoch (stream.c) */
 	int aborted;                /* producer: shmring_abort() was called */
 };
 

@@ -91,6 +91,13 @@ static int reason_now(struct shmring *r)
 	return SHMRING_END_CLEAN;
 }
 
+/* how far this consumer has read: its position (SPSC, overwrite, MPMC:
+ * c.pos) or its byte position (packed); only compared with itself */
+static uint64_t consumer_progress(struct shmring *r)
+{
+	return r->c.pos + priv(r)->pk.cpos;
+}
+
 /* a consumer returns end of stream: keep how the stream ended, then mark
  * the stream "seen ended" for tools (a producer attaching later starts the
  * next epoch and clears end_flags, so the flags are read first) */
@@ -100,6 +107,7 @@ void shmring__stream_seen_end(struct shmring *r)
 	uint32_t v = shmring__load_acquire32(&r->hdr->stream);
 	priv(r)->end_reason = reason_now(r);
 	priv(r)->end_epoch = v >> 1;
+	priv(r)->end_progress = consumer_progress(r);
 	if (priv(r)->readonly)
 		return;
 	if (!(v & 1))
@@ -108,17 +116,24 @@ void shmring__stream_seen_end(struct shmring *r)
 
 /*
  * shmring_end_reason(): a consumer answers with what it saw when a receive
- * returned end of stream, as long as no producer has begun a new stream
- * since; a handle without the consumer role answers for the ring as it is
- * now (0 while a producer may still send, or none attached yet).
+ * returned end of stream, until it receives again in a new stream (a new
+ * producer alone does not take the answer away: it may attach between the
+ * consumer's -EPIPE and its question); a handle without the consumer role
+ * answers for the ring as it is now (0 while a producer may still send, or
+ * none attached yet).
  */
 int shmring__end_reason(struct shmring *r)
 {
 	/* relaxed: the epoch only tells an old answer from a new stream */
 	uint32_t epoch = shmring__load_relaxed32(&r->hdr->stream) >> 1;
 
-	if (priv(r)->roles & SHMRING_CONSUMER)
-		return priv(r)->end_reason && priv(r)->end_epoch == epoch ? priv(r)->end_reason : 0;
+	if (priv(r)->roles & SHMRING_CONSUMER) {
+		if (!priv(r)->end_reason)
+			return 0;
+		if (priv(r)->end_epoch == epoch || consumer_progress(r) == priv(r)->end_progress)
+			return priv(r)->end_reason;
+		return 0;   /* received in the next stream, which has not ended */
+	}
 	if (!shmring__side_gone_now(r, SHMRING_PRODUCER))
 		return 0;
 	return reason_now(r);

@@ -91,10 +91,16 @@ Test(endreason, abort_and_shutdown_together)
 	cr_assert_eq(shmring_end_reason(c), SHMRING_END_ABORTED, "shutdown does not undo abort");
 	shmring_close(p);
 
-	/* a new producer begins the next stream: the old answer is gone */
+	/* a new producer begins the next stream: the consumer keeps its answer
+	 * (the producer may come between its -EPIPE and its question) until it
+	 * receives in the new stream, which has not ended */
 	p = attach(name, SHMRING_PRODUCER);
-	cr_assert_eq(shmring_end_reason(c), 0, "a new stream has not ended");
-	cr_assert_eq(shmring_end_reason(own), 0);
+	cr_assert_eq(shmring_end_reason(c), SHMRING_END_ABORTED, "kept across a new producer");
+	cr_assert_eq(shmring_end_reason(own), 0, "the ring's new stream has not ended");
+	cr_assert_eq(shmring_send(p, "n", 1, 0), 0);
+	char buf[8];
+	cr_assert_eq(shmring_recv(c, buf, sizeof(buf), 0), 1);
+	cr_assert_eq(shmring_end_reason(c), 0, "received in a new stream: not ended");
 	cr_assert_eq(shmring_shutdown(p), 0);
 	cr_assert_eq(shmring_abort(p), -EINVAL, "abort after shutdown: declared complete");
 	drain(c, 0);
@@ -103,6 +109,35 @@ Test(endreason, abort_and_shutdown_together)
 	shmring_close(c);
 	shmring_close(own);
 	shmring_unlink(name);
+}
+
+/* the keep-then-reset rule in every kind: the progress that resets the
+ * answer is each engine's own (c.pos, MPMC releases, packed bytes) */
+Test(endreason, answer_kept_until_the_next_stream_delivers)
+{
+	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+		char name[96], buf[64];
+		test_name(name, sizeof(name), "end-keep");
+		struct shmring *own = make(name, kinds[k].kind, kinds[k].flags);
+		struct shmring *c = attach(name, SHMRING_CONSUMER);
+		struct shmring *p = attach(name, SHMRING_PRODUCER);
+		cr_assert_eq(shmring_send(p, "a", 1, 0), 0);
+		cr_assert_eq(shmring_shutdown(p), 0);
+		shmring_close(p);
+		drain(c, 1);
+		cr_assert_eq(shmring_end_reason(c), SHMRING_END_CLEAN);
+		p = attach(name, SHMRING_PRODUCER);   /* the next stream begins */
+		cr_assert_eq(shmring_end_reason(c), SHMRING_END_CLEAN, "kind %zu: kept", k);
+		cr_assert_eq(shmring_send(p, "b", 1, 0), 0);
+		cr_assert_eq(shmring_recv(c, buf, sizeof(buf), 1000000000), 1);
+		cr_assert_eq(shmring_end_reason(c), 0, "kind %zu: a new stream, not ended", k);
+		shmring_close(p);   /* without shutdown */
+		drain(c, 0);
+		cr_assert_eq(shmring_end_reason(c), SHMRING_END_DIED, "kind %zu", k);
+		shmring_close(c);
+		shmring_close(own);
+		shmring_unlink(name);
+	}
 }
 
 Test(endreason, bad_arguments)

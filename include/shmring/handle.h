@@ -104,7 +104,9 @@ struct shmring {
 
 	/* consumer side, written only by the consumer's thread */
 	SHMRING__ALIGNED(128) struct {
-		uint64_t pos;       /* next position to read (SPSC: == cons_idx) */
+		uint64_t pos;       /* next position to read (SPSC: == cons_idx;
+		                     * MPMC: one past the last one this handle
+		                     * released, its progress) */
 		uint64_t bytes;     /* payload bytes not yet added to recv_bytes */
 		int fast;           /* SPSC consumer, nothing acquired */
 		int acquired;       /* a zero-copy acquisition is outstanding */
