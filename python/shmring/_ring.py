@@ -655,8 +655,8 @@ class Ring(AsyncRing):
         not ended, else EndReason.CLEAN (every producer shut down),
         EndReason.ABORTED (a producer called abort()) or EndReason.DIED (a
         producer died, closed or exec'd without shutdown). A consumer Ring
-        answers once one of its receives met the end of the stream (until
-        a producer starts a new stream on the ring); a Ring without the
+        answers once one of its receives met the end of the stream, until
+        it receives a message of a new stream on the ring; a Ring without the
         consumer role answers for the ring as it stands. EndReason is an
         IntEnum: ``shmring.END_CLEAN`` etc. are its members."""
         self._enter()
