@@ -4,7 +4,11 @@
  * dispatch, and the helpers every subcommand uses (errors, exit codes,
  * number parsing, where a ring lives: a shm name or a file). The
  * subcommands live in cli_admin.c (create, info, ls, rm, watch, bench),
- * cli_stream.c (push, pop) and cli_bridge.c (bridge, over ZeroMQ).
+ * cli_stream.c (push, pop) and cli_bridge.c (bridge, over ZeroMQ: its wire
+ * format in cli_bridge_wire.c, the ZeroMQ link in cli_bridge_link.c, the two
+ * directions in cli_bridge_send.c and cli_bridge_recv.c); beside them
+ * cli_layout.c (rings of another layout version, for ls and rm --stale)
+ * and cli_prom.c (the Prometheus exposition of info and ls).
  *
  * Build: make            (gives $(BUILD)/shmring; see tools/tools.mk)
  * Manual: man -l docs/man/shmring.1
