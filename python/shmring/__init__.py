@@ -31,7 +31,10 @@ from ._capi import (CONSUMER, DEFAULT_SPIN_NS, HUGEPAGES, MAX_PEERS, MAX_SLOT_SI
                     PRODUCER, SONAME, path as library_path, strerror)
 from ._errors import (CorruptMessageError, EndReason, MessageSizeError, ProtocolError,
                       RingValueError, StreamAborted)
-from ._ring import (Acquisition, Peer, Reservation, Ring, RingInfo, RingStats, poll)
+from ._info import Peer, RingInfo, RingStats
+from ._poll import poll
+from ._ring import Ring
+from ._zerocopy import Acquisition, Reservation
 
 __version__ = "3.1.0"   # the C library's version it is made for (include/shmring.h)
 

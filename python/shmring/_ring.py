@@ -12,6 +12,12 @@ another thread is inside a call on the same Ring raises RuntimeError (a
 cheap check, not a lock: it catches the mistake, it does not serialise
 threads). close() from another thread is safe: it waits for the call in
 flight to return.
+
+The package, one concern a module: _capi (the library and its C types),
+_errors (errno -> exception), _ring (Ring: lifecycle, send/recv, bursts,
+iteration, stream control), _zerocopy (Reservation, Acquisition), _info
+(what info() and stats() return), _aio (the asyncio calls Ring inherits),
+_poll (shmring.poll()).
 """
 from __future__ import annotations
 
@@ -25,13 +31,14 @@ import warnings
 from array import array
 from ctypes import (POINTER, Structure, byref, c_char_p, c_int, c_int64, c_size_t,
                     c_ssize_t, c_void_p)
-from dataclasses import dataclass, field
 from itertools import accumulate, islice
 from typing import Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 from . import _capi
 from ._capi import lib
 from ._aio import AsyncRing
+from ._info import RingInfo, RingStats, _peers
+from ._zerocopy import Acquisition, Reservation, _drop_view
 from ._errors import EndReason, StreamAborted, error, stream_aborted
 
 BytesLike = Union[bytes, bytearray, memoryview]
@@ -191,207 +198,6 @@ def _first_ns(timeout: Timeout) -> int:
     if timeout == 0:
         return 0
     raise ValueError(f"timeout must be None, 0 or positive (seconds), not {timeout!r}")
-
-
-# -- dataclasses mirroring struct shmring_info / shmring_stats ------------
-
-@dataclass(frozen=True)
-class Peer:
-    """An attachment (struct shmring_peer)."""
-    pid: int            #: the holder's pid in its own PID namespace (display only)
-    alive: bool         #: its kernel lock is held: the handle is open in a running process
-    shut_down: bool     #: a producer that called shutdown()
-    other_pidns: bool   #: pid is another PID namespace's number
-    index: int          #: registry entry, 0..63
-
-
-@dataclass(frozen=True)
-class RingInfo:
-    """What shmring_info() reports (struct shmring_info)."""
-    kind: str                 #: "spsc" or "mpmc"
-    slot_size: int            #: largest message, bytes
-    slots: int
-    mem_size: int             #: bytes of the shared object
-    prod_idx: int             #: producer index (SPSC: published; MPMC: claimed)
-    cons_idx: int             #: consumer index (SPSC: released; MPMC: claimed)
-    used: int                 #: prod_idx - cons_idx, clamped to slots
-    roles: int                #: roles of this handle: PRODUCER | CONSUMER bits
-    nproducers: int
-    nconsumers: int
-    eof: bool                 #: every producer that attached is gone or shut down
-    shutdowns: int
-    stream_epoch: int
-    stream_ended: bool
-    consumer_attaches: int
-    prod_deaths: int
-    cons_deaths: int
-    creator_pid: int
-    created_ns: int           #: CLOCK_REALTIME, ns
-    producers: List[Peer] = field(default_factory=list)
-    consumers: List[Peer] = field(default_factory=list)
-    spin_ns: int = -1         #: this handle's wait policy in force (-1: not decided yet)
-    flags: int = 0            #: the ring's config flags (OVERWRITE, PACKED, MLOCK, ...;
-    #: PACKED: prod_idx, cons_idx, used count bytes)
-    data_size: int = 0        #: bytes of the slot array, or of a packed ring's record area
-
-
-@dataclass(frozen=True)
-class RingStats:
-    """What shmring_stats() reports (struct shmring_stats)."""
-    sent: int
-    received: int
-    sent_bytes: int
-    recv_bytes: int
-    full_waits: int
-    empty_waits: int
-    prod_wakes: int
-    cons_wakes: int
-    bad_msgs: int
-    orphans: int
-    abandoned: int
-    membarriers: int
-    overruns: int = 0   #: OVERWRITE rings: messages overwritten before they were read
-
-
-def _peers(arr: "ctypes.Array[_capi.Peer]", n: int) -> List[Peer]:
-    return [Peer(p.pid, bool(p.alive), bool(p.shut_down), bool(p.other_pidns), p.index)
-            for p in arr[:min(n, _capi.MAX_PEERS)]]
-
-
-# -- zero-copy -------------------------------------------------------------
-
-class Reservation:
-    """A slot reserved for writing in place (Ring.reserve()).
-
-    ``view`` is a writable memoryview of the whole slot (``slot_size``
-    bytes); fill a prefix of it, then ``commit(n)`` publishes those n bytes
-    as one message. Used as a context manager::
-
-        with ring.reserve() as slot:
-            slot.view[:5] = b"hello"
-            slot.commit(5)
-
-    Slices of ``view`` (and numpy arrays over it) kept after commit() stay
-    writable memory of the ring (never a crash, also after close()), but
-    the slot is then the consumers' and, later, the next message's: do not
-    keep them.
-
-    Leaving the block without commit() does not publish anything: the slot
-    stays reserved by the Ring and is reused by its next reserve(), send()
-    or send_many() (the C API has no way to give a reservation back). On an
-    MPMC ring, consumers that reach that slot wait until then, or until the
-    Ring is closed (the library then skips the slot).
-    """
-    __slots__ = ("_ring", "_slot", "view", "committed")
-
-    def __init__(self, ring: "Ring", slot: _capi.Slot, view: memoryview) -> None:
-        self._ring = ring
-        self._slot = slot
-        self.view: memoryview = view   #: writable, slot_size bytes, valid until commit
-        self.committed = False
-
-    def __len__(self) -> int:
-        return self.view.nbytes
-
-    def commit(self, n: int) -> None:
-        """Publish the first n bytes of the slot as a message (0 <= n <=
-        slot_size). The view is released: it must not be used afterwards.
-        MessageSizeError (n > slot_size; the reservation stays),
-        BrokenPipeError (SPSC: the producer shut down meanwhile)."""
-        if self.committed:
-            raise ValueError(f"{self._ring._name!r}: this reservation was already committed")
-        if n < 0:
-            raise ValueError(f"commit length must be >= 0, not {n}")
-        ring = self._ring
-        ring._enter()
-        try:
-            rc = _commit(ring._h, byref(self._slot), n)
-            if rc == _EMSGSIZE:
-                raise ring._error(rc, "commit", f"{n} bytes in a slot of {ring._slot_size}")
-            self.committed = True   # or refused for good (-EPIPE: shut down)
-            ring._reservation = ring._pending = None
-            _drop_view(self.view)
-            if rc < 0:
-                raise ring._error(rc, "commit")
-        finally:
-            ring._inflight = 0
-
-    def __enter__(self) -> "Reservation":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if not self.committed and self._ring._reservation is self:
-            # nothing to give back in C: keep it for the next reserve/send
-            _drop_view(self.view)
-            self._ring._pending = self
-
-
-class Acquisition:
-    """A message held in place for reading (Ring.acquire()).
-
-    Used as a context manager, it gives the read-only memoryview of the
-    message and releases the slot when the block ends (also on an
-    exception: the message is consumed either way)::
-
-        with ring.acquire() as view:
-            arr = numpy.frombuffer(view, dtype=numpy.float32)  # no copy
-            total += arr.sum()
-
-    The view is released with the slot. Slices of it and anything made
-    from it without a copy (numpy arrays) stay readable, also after the
-    Ring is closed or collected (they keep the Ring's second mapping of the
-    ring alive; reading them never crashes), but once the slot is released
-    they show whatever the producer writes there next: copy what you keep
-    (``bytes(view)``, ``arr.copy()``).
-
-    On a SHMRING_OVERWRITE ring the producer may overwrite the message
-    while it is held: release() then raises OSError ESTALE (the message
-    counts in ``stats().overruns``) and what was read must be discarded.
-    """
-    __slots__ = ("_ring", "_slot", "view", "released")
-
-    def __init__(self, ring: "Ring", slot: _capi.Slot, view: memoryview) -> None:
-        self._ring = ring
-        self._slot = slot
-        self.view: memoryview = view   #: read-only, the message's bytes
-        self.released = False
-
-    def __len__(self) -> int:
-        return self.view.nbytes
-
-    def release(self) -> None:
-        """Give the slot back to the producer. Idempotent."""
-        if self.released:
-            return
-        ring = self._ring
-        _drop_view(self.view)
-        ring._enter()
-        try:
-            self.released = True
-            ring._acquired = None
-            rc = _release(ring._h, byref(self._slot))
-            if rc < 0:
-                raise ring._error(rc, "release", "the producer overwrote the message while "
-                                  "it was acquired: discard what was read from it"
-                                  if rc == _ESTALE else "")
-        finally:
-            ring._inflight = 0
-
-    def __enter__(self) -> memoryview:
-        return self.view
-
-    def __exit__(self, *exc: object) -> None:
-        self.release()
-
-
-def _drop_view(view: memoryview) -> None:
-    """Invalidate a view of a slot; buffers exported from it (numpy arrays)
-    keep it alive, and then they are the caller's to drop (they hold the
-    Ring's mapping, never the library's: see Ring._slot_view)."""
-    try:
-        view.release()
-    except BufferError:
-        pass
 
 
 # -- the ring --------------------------------------------------------------
@@ -1208,48 +1014,3 @@ class Ring(AsyncRing):
 def _role_name(roles: int) -> Optional[str]:
     return {0: None, _capi.PRODUCER: "producer", _capi.CONSUMER: "consumer",
             _capi.PRODUCER | _capi.CONSUMER: "both"}.get(roles, str(roles))
-
-
-# -- many rings, one wait --------------------------------------------------
-
-def poll(items: Sequence[Tuple[Ring, int]], timeout: Timeout = None) -> List[Tuple[Ring, int]]:
-    """Wait until at least one of the rings can make progress
-    (shmring_poll). ``items``: (ring, events) pairs, events POLLIN (a
-    consumer Ring: a message to receive, or the end of the stream) and/or
-    POLLOUT (a producer Ring: room to send, or no consumer left). Returns
-    the (ring, revents) pairs that are ready, in the order given; an empty
-    list when the timeout expires (as select.select does). Level-triggered:
-    receive (or send) with timeout 0 until BlockingIOError, then poll again.
-    RingValueError for an event whose role the Ring does not hold."""
-    items = list(items)
-    n = len(items)
-    if not 1 <= n <= _capi.POLL_MAX:
-        raise ValueError(f"poll: 1 to {_capi.POLL_MAX} items, not {n}")
-    arr = (_capi.PollItem * n)()
-    rings: List[Ring] = []
-    for i, (ring, events) in enumerate(items):
-        if not isinstance(ring, Ring):
-            raise TypeError(f"poll: items are (Ring, events) pairs, not {type(ring).__name__}")
-        arr[i].events = events
-        if ring not in rings:
-            rings.append(ring)
-    taken: List[Ring] = []
-    try:
-        for ring in rings:
-            ring._enter()
-            taken.append(ring)
-        for i, (ring, _) in enumerate(items):
-            arr[i].ring = ring._h
-        t = _first_ns(timeout)
-        rc = lib.shmring_poll(arr, n, t)
-        if rc == _ETIMEDOUT and t == _SLICE_NS:
-            rc = rings[0]._wait(lambda ns: lib.shmring_poll(arr, n, ns), timeout, t, rings[1:])
-    finally:
-        for ring in taken:
-            ring._inflight = 0
-    if rc in (_EAGAIN, _ETIMEDOUT):
-        return []
-    if rc < 0:
-        names = ", ".join(repr(r._name) for r in rings)
-        raise error(rc, None, f"poll ({names})")
-    return [(ring, arr[i].revents) for i, (ring, _) in enumerate(items) if arr[i].revents]
