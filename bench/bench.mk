@@ -65,7 +65,7 @@ include bench/packed.mk
 bench: $(IPC_BENCH)
 	$(Q)$(IPC_BENCH) --json $(BENCH_DIR)/ipc-quick.json --csv $(BENCH_DIR)/ipc-quick.csv \
 		$(BENCH_LOCK_ARG) $(BENCH_ARGS)
-	@echo "results: $(BENCH_DIR)/ipc-quick.json (JSON), $(BENCH_DIR)/ipc-quick.csv (CSV); plots: make bench-plot BENCH_JSON=$(BENCH_DIR)/ipc-quick.json (into $(BENCH_PLOTS)/)"
+	@echo "plots of this run: make bench-plot BENCH_JSON=$(BENCH_DIR)/ipc-quick.json (into $(BENCH_PLOTS)/)"
 
 bench-full: $(IPC_BENCH) $(MICRO_BENCH)
 	@mkdir -p $(BENCH_RESULTS)
