@@ -506,7 +506,7 @@ Test(event, a_peer_in_another_pid_namespace, .timeout = 20)
 		cr_assert_geq(readable_after(ep, 2000), 0,
 		              "a dead peer in another namespace went unnoticed");
 	else
-		cr_log_warn("pidns: the peer was gone before arm (a slow host)");
+		cr_log_info("pidns: the peer was gone before arm (a slow host)");
 	waitpid(kid, &st, 0);
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child status %#x", st);
 	cr_assert_eq(shmring_recv(c, buf, sizeof(buf), 0), -EPIPE);
