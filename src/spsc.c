@@ -225,8 +225,52 @@ static int wait_data_by(struct shmring *r, const struct shmring__wait_for *w,
 	return shmring__wait(r, w, timeout_ns);
 }
 
+/*
+ * EXPERIMENT (off unless built with -DSHMRING__SLIP_BYTES=N): a consumer
+ * that keeps catching up with a streaming producer polls the very line the
+ * producer is writing, and the two pass it back and forth for every
+ * message. FastForward's temporal slipping: when the last wait found the
+ * head within SLIP_QUICK polls (a stream, not a reply to a request), wait
+ * first, at most SLIP_POLLS polls, for the slot SLIP_BYTES further on;
+ * its seal (C1) shows every slot before it sealed too (one producer seals
+ * in position order, P1), so the head can be taken with them.
+ * Not enabled: measured only on a heavily loaded machine (1.07-1.16x at
+ * 8-512 B, docs/benchmarks.md, "December 7, second session"), and a
+ * producer paced at about one message per SLIP_QUICK polls would see
+ * some of its messages held up to SLIP_POLLS polls (~3.5 us here); try it
+ * on a quiet machine, with round trips and a paced stream, before landing.
+ */
+#ifndef SHMRING__SLIP_BYTES
+#define SHMRING__SLIP_BYTES 0
+#endif
+#define SLIP_QUICK 2
+#define SLIP_POLLS 64
+
 static int wait_data(struct shmring *r, int64_t timeout_ns)
 {
+	if (SHMRING__SLIP_BYTES && timeout_ns != 0 && shmring__may_spin(r)) {
+		uint64_t pos = r->c.pos, d = SHMRING__SLIP_BYTES / r->stride;
+		if (d > priv(r)->nslots / 4)
+			d = priv(r)->nslots / 4;
+		if (priv(r)->slip && d) {
+			priv(r)->slip = 0;
+			for (int i = 0; i < SLIP_POLLS; i++) {
+				/* C1 of slot pos + d: pairs with its P1 */
+				if (shmring__sealed_for(r, shmring__spsc_seal_at(r, pos + d), pos + d)) {
+					priv(r)->slip = 1;
+					return 1;
+				}
+				shmring__cpu_relax();
+			}
+		}
+		for (int i = 0; i < SLIP_QUICK; i++) {
+			if (shmring__sealed_for(r, shmring__spsc_seal_at(r, pos), pos)) {   /* C1 */
+				priv(r)->slip = 1;
+				return 1;
+			}
+			shmring__cpu_relax();
+		}
+	}
 	return wait_data_by(r, &shmring__spsc_for_data, timeout_ns);
 }
 
@@ -323,7 +367,8 @@ ssize_t shmring__spsc_recv(struct shmring *r, void *buf, size_t cap, int64_t tim
 
 /*
  * A burst stores its index (and checks for a sleeping peer) once at its end,
- * and also after every BURST_PUBLISH_BYTES of payload: a burst of large
+ * and also after every BURST_PUBLISH_BYTES of slots (and at the ring's end,
+ * see the runs below): a burst of large
  * messages would otherwise hold the peer off for all of it (a producer
  * finds no room until the consumer's whole burst is copied, a sleeping
  * consumer is not woken until the producer's is). Measured: bursts of 256
