@@ -76,6 +76,8 @@ struct shmring__priv {
 	                             * covered (spsc.c, burst_data()) */
 	int seal_probe;             /* the next data check also reads prod_idx
 	                             * (spsc.c: a published slot without its seal) */
+	int slip;                   /* the last data wait found the head at once:
+	                             * the next one waits for a distance (spsc.c) */
 
 	/* MPMC */
 	uint32_t prod_stamp;        /* claim stamps (layout.h) of our producer */

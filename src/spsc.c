@@ -225,8 +225,52 @@ static int wait_data_by(struct shmring *r, const struct shmring__wait_for *w,
 	return shmring__wait(r, w, timeout_ns);
 }
 
+/*
+ * EXPERIMENT (off unless built with -DSHMRING__SLIP_BYTES=N): a consumer
+ * that keeps catching up with a streaming producer polls the very line the
+ * producer is writing, and the two pass it back and forth for every
+ * message. FastForward's temporal slipping: when the last wait found the
+ * head within SLIP_QUICK polls (a stream, not a reply to a request), wait
+ * first, at most SLIP_POLLS polls, for the slot SLIP_BYTES further on;
+ * its seal (C1) shows every slot before it sealed too (one producer seals
+ * in position order, P1), so the head can be taken with them.
+ * Not enabled: measured only on a heavily loaded machine (1.07-1.16x at
+ * 8-512 B, docs/benchmarks.md, "December 7, second session"), and a
+ * producer paced at about one message per SLIP_QUICK polls would see
+ * some of its messages held up to SLIP_POLLS polls (~3.5 us here); try it
+ * on a quiet machine, with round trips and a paced stream, before landing.
+ */
+#ifndef SHMRING__SLIP_BYTES
+#define SHMRING__SLIP_BYTES 0
+#endif
+#define SLIP_QUICK 2
+#define SLIP_POLLS 64
+
 static int wait_data(struct shmring *r, int64_t timeout_ns)
 {
+	if (SHMRING__SLIP_BYTES && timeout_ns != 0 && shmring__may_spin(r)) {
+		uint64_t pos = r->c.pos, d = SHMRING__SLIP_BYTES / r->stride;
+		if (d > priv(r)->nslots / 4)
+			d = priv(r)->nslots / 4;
+		if (priv(r)->slip && d) {
+			priv(r)->slip = 0;
+			for (int i = 0; i < SLIP_POLLS; i++) {
+				/* C1 of slot pos + d: pairs with its P1 */
+				if (shmring__sealed_for(r, shmring__spsc_seal_at(r, pos + d), pos + d)) {
+					priv(r)->slip = 1;
+					return 1;
+				}
+				shmring__cpu_relax();
+			}
+		}
+		for (int i = 0; i < SLIP_QUICK; i++) {
+			if (shmring__sealed_for(r, shmring__spsc_seal_at(r, pos), pos)) {   /* C1 */
+				priv(r)->slip = 1;
+				return 1;
+			}
+			shmring__cpu_relax();
+		}
+	}
 	return wait_data_by(r, &shmring__spsc_for_data, timeout_ns);
 }
 
@@ -249,32 +293,6 @@ static int64_t head_len(struct shmring *r)
 	if (!shmring__sealed_for(r, seal, r->c.pos) || len > r->slot_size)
 		return -1;
 	return len;
-}
-
-/* consecutive slots from a position, for the bursts: no multiply per
- * slot, the lap tag recomputed only at the wrap */
-struct cursor {
-	struct shmring__slot_spsc *slot;
-	uint64_t idx;    /* pos & mask */
-	uint64_t tag;    /* lap tag << 32 */
-};
-
-static void cursor_at(const struct shmring *r, struct cursor *c, uint64_t pos)
-{
-	c->idx = pos & r->mask;
-	c->slot = (struct shmring__slot_spsc *)shmring__slot(r, pos);
-	c->tag = (uint64_t)shmring__lap_tag(r, pos) << 32;
-}
-
-static void cursor_next(const struct shmring *r, struct cursor *c)
-{
-	if (++c->idx > r->mask) {
-		c->idx = 0;
-		c->slot = (struct shmring__slot_spsc *)r->slots0;
-		c->tag += UINT64_C(1) << 32;   /* the next lap (mod 2^32, as lap_tag) */
-	} else {
-		c->slot = (struct shmring__slot_spsc *)((unsigned char *)c->slot + r->stride);
-	}
 }
 
 /*
@@ -307,6 +325,21 @@ static inline void burst_copy(void *dst, const void *src, size_t n)
 	}
 }
 
+/* the bursts' copy when every payload fits 16 bytes (slot_size <= 16):
+ * shmring__copy() without its tests for larger sizes */
+static inline void copy_upto16(void *dst, const void *src, size_t n)
+{
+	if (n >= 8) {
+		uint64_t a, b;
+		memcpy(&a, src, 8);
+		memcpy(&b, (const unsigned char *)src + n - 8, 8);
+		memcpy(dst, &a, 8);
+		memcpy((unsigned char *)dst + n - 8, &b, 8);
+	} else {
+		shmring__copy(dst, src, n);
+	}
+}
+
 int shmring__spsc_send(struct shmring *r, const void *msg, size_t len, int64_t timeout_ns)
 {
 	int rc = wait_space(r, timeout_ns);
@@ -334,7 +367,8 @@ ssize_t shmring__spsc_recv(struct shmring *r, void *buf, size_t cap, int64_t tim
 
 /*
  * A burst stores its index (and checks for a sleeping peer) once at its end,
- * and also after every BURST_PUBLISH_BYTES of payload: a burst of large
+ * and also after every BURST_PUBLISH_BYTES of slots (and at the ring's end,
+ * see the runs below): a burst of large
  * messages would otherwise hold the peer off for all of it (a producer
  * finds no room until the consumer's whole burst is copied, a sleeping
  * consumer is not woken until the producer's is). Measured: bursts of 256
@@ -359,6 +393,65 @@ ssize_t shmring__spsc_recv(struct shmring *r, void *buf, size_t cap, int64_t tim
 #define BURST_LOOKAHEAD_BYTES 1024
 #define BURST_LOOKAHEAD_MAX_SLOT 128
 
+/*
+ * The bursts walk their slots in runs: the slots up to the end of the ring
+ * (one lap tag, the slot pointer advanced by the stride, no wrap test per
+ * slot) and at most burst_step() of them, the most slots that can hold
+ * BURST_PUBLISH_BYTES of payload; the index is stored after each run that
+ * does not end the burst, and once at its end. The handle's fields are
+ * copied into locals first: the copies' stores may alias the handle, so
+ * the compiler would read them again after every message.
+ * Measured (docs/benchmarks.md, December 7, second session): the cursor
+ * walk with a test per slot for the wrap and for the 64 KiB step cost
+ * 45 (send_burst) and 55 (recv_burst) instructions a message of 8 bytes.
+ */
+static uint64_t burst_step(const struct shmring *r, unsigned n)
+{
+	/* a burst whose slots cannot hold more is one step (no division:
+	 * Burst/1 in the microbenchmark paid ~6 ns for one) */
+	if ((uint64_t)n * r->slot_size <= BURST_PUBLISH_BYTES)
+		return n;
+	uint64_t step = BURST_PUBLISH_BYTES / (r->slot_size ? r->slot_size : 1);
+	return step ? step : 1;
+}
+
+/* the slots of a run: n from pos, none past the ring's end or the step */
+static unsigned run_len(const struct shmring *r, uint64_t pos, unsigned n, uint64_t step)
+{
+	uint64_t to_end = r->mask + 1 - (pos & r->mask);
+	uint64_t run = n < to_end ? n : to_end;
+	return (unsigned)(run < step ? run : step);
+}
+
+/* one run of send_burst: msgs[0..n) into the n slots from slot, sealed
+ * with tag; how many (fewer where a message is invalid). small: every
+ * payload fits 16 bytes (the copy for them, see copy_upto16()) */
+static SHMRING__ALWAYS_INLINE unsigned put_run(unsigned char *slot, size_t stride,
+                                               uint32_t cap, uint64_t tag,
+                                               const struct iovec *msgs, unsigned n,
+                                               size_t *bytes, int small)
+{
+	size_t sum = 0;
+	unsigned k;
+	for (k = 0; k < n; k++, slot += stride) {
+		size_t len = msgs[k].iov_len;
+		const void *src = msgs[k].iov_base;
+		if (len > cap || (!src && len))
+			break;   /* the caller learns from the count; next call reports it */
+		if (small)
+			copy_upto16(slot + sizeof(struct shmring__slot_spsc), src, len);
+		else
+			burst_copy(slot + sizeof(struct shmring__slot_spsc), src, len);
+		/* P1: release: the payload before the seal (as shmring__spsc_seal);
+		 * pairs with C1. The consumer may start on it at once */
+		shmring__store_release64(&((struct shmring__slot_spsc *)(void *)slot)->seal,
+		                         tag | (uint32_t)len);
+		sum += len;
+	}
+	*bytes += sum;
+	return k;
+}
+
 int shmring__spsc_send_burst(struct shmring *r, const struct iovec *msgs, unsigned n,
                              int64_t timeout_ns)
 {
@@ -371,27 +464,72 @@ int shmring__spsc_send_burst(struct shmring *r, const struct iovec *msgs, unsign
 	if (r->p.limit - pos < n)
 		space_ready(r);
 	uint64_t room = r->p.limit - pos;
+	unsigned m = room < n ? (unsigned)room : n;
+	uint64_t step = burst_step(r, m);
+	size_t stride = r->stride;
+	uint32_t cap = r->slot_size;
 	unsigned k = 0;
-	size_t bytes = 0, told = 0;
-	struct cursor c;
-	for (cursor_at(r, &c, pos); k < n && k < room; k++, cursor_next(r, &c)) {
-		size_t len = msgs[k].iov_len;
-		if (len > r->slot_size || (!msgs[k].iov_base && len))
-			break;   /* the caller learns from the count; next call reports it */
-		bytes += len;
-		burst_copy(c.slot + 1, msgs[k].iov_base, len);
-		/* P1: release: the payload before the seal (as shmring__spsc_seal);
-		 * pairs with C1. The consumer may start on it at once */
-		shmring__store_release64(&c.slot->seal, c.tag | (uint32_t)len);
-		if (SHMRING__UNLIKELY(bytes - told >= BURST_PUBLISH_BYTES)) {
-			shmring__spsc_publish(r, pos + k + 1);   /* wakes a sleeper */
-			told = bytes;
-		}
+	size_t bytes = 0;
+	while (k < m) {
+		uint64_t at = pos + k;
+		unsigned run = run_len(r, at, m - k, step);
+		unsigned char *slot = shmring__slot(r, at);
+		uint64_t tag = (uint64_t)shmring__lap_tag(r, at) << 32;
+		unsigned done = cap <= 16 ? put_run(slot, stride, cap, tag, msgs + k, run, &bytes, 1)
+		                          : put_run(slot, stride, cap, tag, msgs + k, run, &bytes, 0);
+		k += done;
+		if (done < run || k == m)
+			break;
+		shmring__spsc_publish(r, pos + k);   /* a step or a lap: wakes a sleeper */
 	}
-	if (r->p.pos != pos + k)   /* not already stored by the last 64 KiB step */
+	if (r->p.pos != pos + k)   /* not already stored after the last run */
 		shmring__spsc_publish(r, pos + k);   /* one index store and one wake check */
 	shmring__count_sent(r, bytes);
 	return (int)k;
+}
+
+/* why a run of recv_burst stopped before its end: the slot there holds no
+ * message for its position or an impossible length (RUN_CORRUPT), or the
+ * caller's buffer is too small (-EMSGSIZE) or missing (-EINVAL) */
+#define RUN_CORRUPT 1
+
+/* one run of recv_burst: the n slots from slot, lap tag tag, into bufs;
+ * how many (*why says why fewer). The slots below fetch get the line
+ * BURST_LOOKAHEAD_BYTES ahead fetched (the caller made sure that the
+ * index covers it and that it lies in the ring) */
+static SHMRING__ALWAYS_INLINE unsigned get_run(const unsigned char *slot, size_t stride,
+                                               uint32_t cap, uint64_t tag,
+                                               struct iovec *bufs, unsigned n,
+                                               unsigned fetch, size_t *bytes, int *why,
+                                               int small)
+{
+	size_t sum = 0;
+	unsigned k;
+	for (k = 0; k < n; k++, slot += stride) {
+		if (k < fetch)
+			__builtin_prefetch(slot + BURST_LOOKAHEAD_BYTES);
+		/* C1: acquire, once (untrusted): pairs with P1 */
+		uint64_t seal = shmring__load_acquire64(
+			&((const struct shmring__slot_spsc *)(const void *)slot)->seal);
+		uint32_t len = (uint32_t)seal;
+		if ((seal & ~UINT64_C(0xffffffff)) != tag || len > cap) {
+			*why = RUN_CORRUPT;   /* or, found by seals, not sealed yet */
+			break;
+		}
+		void *dst = bufs[k].iov_base;
+		if (len > bufs[k].iov_len || (!dst && len)) {
+			*why = dst || !len ? -EMSGSIZE : -EINVAL;
+			break;
+		}
+		if (small)
+			copy_upto16(dst, slot + sizeof(struct shmring__slot_spsc), len);
+		else
+			burst_copy(dst, slot + sizeof(struct shmring__slot_spsc), len);
+		bufs[k].iov_len = len;
+		sum += len;
+	}
+	*bytes += sum;
+	return k;
 }
 
 int shmring__spsc_recv_burst(struct shmring *r, struct iovec *bufs, unsigned n,
@@ -410,39 +548,48 @@ int shmring__spsc_recv_burst(struct shmring *r, struct iovec *bufs, unsigned n,
 	uint64_t covered = by_index ? priv(r)->burst_covered : UINT64_MAX;
 	if (covered < n)
 		n = (unsigned)covered;
-	uint64_t ahead = BURST_LOOKAHEAD_BYTES / r->stride;
-	uint64_t fetch_below = covered == UINT64_MAX ? 0 : covered;
-	const unsigned char *ring_end = r->slots0 + (size_t)r->stride * (r->mask + 1);
-	unsigned k = 0;
-	size_t bytes = 0, told = 0;
-	struct cursor c;
-	for (cursor_at(r, &c, pos); k < n; k++, cursor_next(r, &c)) {
-		/* the line of slot k + ahead, if the index covers it (no wrap) */
-		const unsigned char *next = (const unsigned char *)c.slot + BURST_LOOKAHEAD_BYTES;
-		if (k + ahead < fetch_below && next < ring_end)
-			__builtin_prefetch(next);
-		/* C1: acquire, once (untrusted): pairs with P1 */
-		uint64_t seal = shmring__load_acquire64(&c.slot->seal);
-		uint32_t len = (uint32_t)seal;
-		if ((seal & ~UINT64_C(0xffffffff)) != c.tag || len > r->slot_size) {
-			if (k == 0)   /* the index or its seal said the head is published */
-				return skip_corrupt(r, pos);
-			break;   /* corrupt (or, found by seals, not sealed yet): the next call sees */
-		}
-		if (len > bufs[k].iov_len || (!bufs[k].iov_base && len)) {
-			if (k == 0)
-				return bufs[0].iov_base || !len ? -EMSGSIZE : -EINVAL;
-			break;
-		}
-		burst_copy(bufs[k].iov_base, c.slot + 1, len);
-		bufs[k].iov_len = len;
-		bytes += len;
-		if (SHMRING__UNLIKELY(bytes - told >= BURST_PUBLISH_BYTES)) {
-			shmring__spsc_consume(r, pos + k + 1);   /* frees room now */
-			told = bytes;
-		}
+	/* the look-ahead reads only lines below the index (no fetch when the
+	 * seals say how far) and inside the ring (no wrap) */
+	uint64_t fetch_below = 0, ahead = 0, nslots = r->mask + 1;
+	if (covered != UINT64_MAX && covered * r->stride > BURST_LOOKAHEAD_BYTES) {
+		fetch_below = covered;   /* something to fetch: worth a division */
+		ahead = BURST_LOOKAHEAD_BYTES / r->stride;
 	}
-	if (r->c.pos != pos + k)   /* not already stored by the last 64 KiB step */
+	uint64_t step = burst_step(r, n);
+	size_t stride = r->stride;
+	uint32_t cap = r->slot_size;
+	unsigned k = 0;
+	size_t bytes = 0;
+	int why = 0;
+	while (k < n) {
+		uint64_t at = pos + k, idx = at & r->mask;
+		unsigned run = run_len(r, at, n - k, step);
+		/* slot j of the run fetches slot k + j + ahead's line: below the
+		 * index and before the ring's end (slot idx + j + ahead) */
+		unsigned fetch = 0;
+		if (fetch_below > k + ahead) {
+			uint64_t f1 = fetch_below - k - ahead;
+			uint64_t f2 = nslots > idx + ahead ? nslots - idx - ahead : 0;
+			uint64_t f = f1 < f2 ? f1 : f2;
+			fetch = f < run ? (unsigned)f : run;
+		}
+		const unsigned char *slot = shmring__slot(r, at);
+		uint64_t tag = (uint64_t)shmring__lap_tag(r, at) << 32;
+		unsigned done = cap <= 16
+			? get_run(slot, stride, cap, tag, bufs + k, run, fetch, &bytes, &why, 1)
+			: get_run(slot, stride, cap, tag, bufs + k, run, fetch, &bytes, &why, 0);
+		k += done;
+		if (done < run || k == n)
+			break;
+		shmring__spsc_consume(r, pos + k);   /* a step or a lap: frees room now */
+	}
+	if (k == 0 && why) {
+		/* the index or its seal said the head is published */
+		if (why == RUN_CORRUPT)
+			return skip_corrupt(r, pos);
+		return why;
+	}
+	if (r->c.pos != pos + k)   /* not already stored after the last run */
 		shmring__spsc_consume(r, pos + k);
 	shmring__count_recv(r, bytes);
 	return (int)k;

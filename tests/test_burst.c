@@ -198,20 +198,42 @@ Test(burst, spsc_recv_burst_destroyed_seal, .init = setup_spsc, .fini = teardown
 }
 
 /*
- * Every length from 0 to 80 bytes through the bursts, which copy 17-64 bytes
- * as two overlapping halves and the rest as the single-message paths do:
- * each message arrives byte for byte, and nothing is written past its
- * length in the receive buffer (a guard pattern there stays).
+ * Every length from 0 to maxlen bytes through the bursts, which copy
+ * 17-64 bytes as two overlapping halves, and everything in slots of up to
+ * 16 bytes with a copy of their own: each message arrives byte for byte,
+ * and nothing is written past its length in the receive buffer (a guard
+ * pattern there stays). A ring of slots slots; with fewer slots than
+ * messages the bursts stop short and wrap.
  */
-Test(burst, every_length_arrives_exactly, .fini = teardown)
+enum { LEN_MAX = 80, GUARD = 16 };
+
+enum { BOTH_BURSTS, SEND_BURST_ONLY, RECV_BURST_ONLY };
+
+/* one message as a burst call would report it: 1, or the error */
+static int send_one(struct iovec *m)
 {
-	enum { MAXLEN = 80, N = MAXLEN + 1, GUARD = 16 };
-	struct shmring_config cfg = { .kind = SHMRING_SPSC, .slot_size = MAXLEN, .slots = 128 };
+	int rc = shmring_send(ring, m->iov_base, m->iov_len, 0);
+	return rc ? rc : 1;
+}
+
+static int recv_one(struct iovec *m)
+{
+	ssize_t len = shmring_recv(ring, m->iov_base, m->iov_len, 0);
+	if (len < 0)
+		return (int)len;
+	m->iov_len = (size_t)len;
+	return 1;
+}
+
+static void every_length(uint32_t maxlen, uint64_t slots, int mode)
+{
+	const int MAXLEN = (int)maxlen, N = MAXLEN + 1;
+	struct shmring_config cfg = { .kind = SHMRING_SPSC, .slot_size = maxlen, .slots = slots };
 	test_name(name, sizeof(name), "burst-len");
 	cr_assert_eq(shmring_create(name, &cfg, SHMRING_PRODUCER | SHMRING_CONSUMER, &ring), 0);
 
-	static unsigned char src[N][MAXLEN], dst[N][MAXLEN + GUARD];
-	struct iovec in[N], out[N];
+	static unsigned char src[LEN_MAX + 1][LEN_MAX], dst[LEN_MAX + 1][LEN_MAX + GUARD];
+	struct iovec in[LEN_MAX + 1], out[LEN_MAX + 1];
 	for (int n = 0; n < N; n++) {
 		for (int b = 0; b < MAXLEN; b++)
 			src[n][b] = (unsigned char)(n * 31 + b * 7 + 1);
@@ -225,11 +247,15 @@ Test(burst, every_length_arrives_exactly, .fini = teardown)
 		int sent = 0, got = 0;
 		while (got < N) {
 			if (sent < N) {
-				int rc = shmring_send_burst(ring, in + sent, N - sent, 0);
+				int rc = mode == RECV_BURST_ONLY
+					? send_one(in + sent)
+					: shmring_send_burst(ring, in + sent, N - sent, 0);
 				cr_assert(rc > 0 || rc == -EAGAIN, "send_burst: %d", rc);
 				sent += rc > 0 ? rc : 0;
 			}
-			int rc = shmring_recv_burst(ring, out + got, N - got, 0);
+			int rc = mode == SEND_BURST_ONLY
+				? recv_one(out + got)
+				: shmring_recv_burst(ring, out + got, N - got, 0);
 			cr_assert(rc > 0 || rc == -EAGAIN, "recv_burst: %d", rc);
 			got += rc > 0 ? rc : 0;
 		}
@@ -247,9 +273,37 @@ Test(burst, every_length_arrives_exactly, .fini = teardown)
 				src[n][b] ^= 0x5A;
 			memset(dst[n], 0xA5, sizeof(dst[n]));
 			in[n] = (struct iovec){ src[n] + 1, (size_t)(n < MAXLEN ? n : MAXLEN - 1) };
-			out[n] = (struct iovec){ dst[n] + 1, MAXLEN };
+			out[n] = (struct iovec){ dst[n] + 1, (size_t)MAXLEN };
 		}
 	}
+}
+
+Test(burst, every_length_arrives_exactly, .fini = teardown)
+{
+	every_length(LEN_MAX, 128, BOTH_BURSTS);
+}
+
+/* slots of up to 16 bytes (their own copy), 8 or 4 of them: 14-17
+ * messages a round, so the bursts stop short and wrap; each side also
+ * against the single-message calls of the other, which find a slot by its
+ * position (a burst that ran past the ring's end would not be found) */
+Test(burst, every_short_length_arrives_exactly, .fini = teardown)
+{
+	for (int mode = BOTH_BURSTS; mode <= RECV_BURST_ONLY; mode++) {
+		every_length(16, 8, mode);
+		teardown();
+		every_length(13, 4, mode);
+		if (mode < RECV_BURST_ONLY)
+			teardown();
+	}
+}
+
+/* the same with slots of 80 bytes, 8 of them */
+Test(burst, every_length_wraps_with_single_calls, .fini = teardown)
+{
+	every_length(LEN_MAX, 8, SEND_BURST_ONLY);
+	teardown();
+	every_length(LEN_MAX, 8, RECV_BURST_ONLY);
 }
 
 /*
