@@ -255,10 +255,54 @@ static void stamp(struct shmring *r, uint64_t pos, unsigned k)
 }
 
 
+/*
+ * One position, the send/recv/reserve/acquire case, when the slot at the
+ * index is ready for us at the first look: the same steps as claim() with
+ * n == 1 (Q1/Q3, the consumer's peeks, intent I1, the claim CAS, the stamp)
+ * without its loop, its burst bookkeeping or a second computation of the
+ * slot's address. Anything else (not ready, a skip record, a lost CAS)
+ * returns -EAGAIN and the caller takes claim(), which looks again.
+ */
+static inline int claim_one(struct shmring *r, int consumer, uint64_t *first,
+                            const struct iovec *fit)
+{
+	uint64_t *idx = consumer ? &r->hdr->cons_idx : &r->hdr->prod_idx;
+	/* relaxed: the CAS below decides; the seq load gives the ordering */
+	uint64_t pos = shmring__load_relaxed64(idx);
+	struct shmring__slot_mpmc *sl = mslot(r, pos);
+
+	/* Q1 (producer) / Q3 (consumer): acquire the slot's state */
+	if (shmring__load_acquire64(&sl->seq) != pos + (uint64_t)consumer)
+		return -EAGAIN;
+	if (consumer) {
+		/* relaxed peeks after Q3, as in claim() */
+		if (shmring__load_relaxed32(&sl->stamp) == SHMRING__STAMP_SKIP)
+			return -EAGAIN;
+		uint32_t len = shmring__load_relaxed32(&sl->len);
+		if (fit && len <= r->slot_size && len > fit->iov_len)
+			return -EMSGSIZE;   /* not claimed: it stays */
+	}
+	intent(r, consumer, pos, 1);
+	/* as in claim(): acq_rel keeps our slot accesses after it, and our
+	 * intent (I1) before it */
+	if (!shmring__cas_acqrel64(idx, &pos, pos + 1))
+		return -EAGAIN;
+	if (consumer)
+		/* relaxed: see stamp() */
+		shmring__store_relaxed32(&sl->stamp, priv(r)->cons_stamp);
+	else
+		/* release: see pstamp() */
+		shmring__store_release32(&sl->stamp, priv(r)->prod_stamp);
+	*first = pos;
+	return 1;
+}
+
 /* claim with waiting: retries the claim after every wake; the slots
  * claimed are stamped as ours before it returns */
-static int claim_wait(struct shmring *r, int consumer, unsigned n, uint64_t *first,
-                      const struct iovec *fit, int64_t timeout_ns)
+static __attribute__((noinline)) int claim_wait_slow(struct shmring *r, int consumer,
+                                                     unsigned n, uint64_t *first,
+                                                     const struct iovec *fit,
+                                                     int64_t timeout_ns)
 {
 	int64_t deadline = 0;
 
@@ -289,6 +333,19 @@ static int claim_wait(struct shmring *r, int consumer, unsigned n, uint64_t *fir
 		if (rc < 0)
 			return rc;
 	}
+}
+
+/* the same, with the first look of a single claim inline in each caller
+ * (consumer and n are constants there) */
+static inline int claim_wait(struct shmring *r, int consumer, unsigned n, uint64_t *first,
+                             const struct iovec *fit, int64_t timeout_ns)
+{
+	if (n == 1) {
+		int k = claim_one(r, consumer, first, fit);
+		if (SHMRING__LIKELY(k != -EAGAIN))
+			return k;
+	}
+	return claim_wait_slow(r, consumer, n, first, fit, timeout_ns);
 }
 
 static void publish(struct shmring *r, uint64_t pos)
