@@ -9,8 +9,10 @@
  *   seq == pos + slots  released: free for the producer of pos + slots
  *
  * Claiming is one CAS on prod_idx/cons_idx (a burst claims k positions with
- * one CAS); publishing is a release store to the slot's seq. Producers never
- * wait for each other to publish, and neither do consumers.
+ * one CAS), or, while a side has a single attachment that owns the side's
+ * bias, a plain release store of the index (mpmc_bias.c; K1-K3 below);
+ * publishing is a release store to the slot's seq. Producers never wait
+ * for each other to publish, and neither do consumers.
  *
  * Progress: lock-free for claims. Blocking between the two sides: a producer
  * preempted between its claim and its publication holds back every
@@ -75,9 +77,9 @@ static inline void intent(struct shmring *r, int consumer, uint64_t pos, unsigne
 
 /*
  * The biased claim (mpmc_bias.c): while we own our side's bias we are its
- * only claimant, and claim with a plain store of the index. B1 announces
- * that we are inside a claim, B2 checks that the bias is still ours; a
- * newcomer that revokes it waits until busy no longer names us (B3).
+ * only claimant, and claim with a plain store of the index. K1 announces
+ * that we are inside a claim, K2 checks that the bias is still ours; a
+ * newcomer that revokes it waits until busy no longer names us (K3).
  * Returns 1 if this claim may use the plain store, 0 for the CAS.
  */
 static inline int own_begin(struct shmring *r, int consumer)
@@ -86,20 +88,20 @@ static inline int own_begin(struct shmring *r, int consumer)
 	if (SHMRING__LIKELY(!tok))
 		return 0;
 	struct shmring__bias *b = &r->hdr->bias[consumer];
-	/* B1: relaxed, then only a compiler barrier before B2: a revoker's
+	/* K1: relaxed, then only a compiler barrier before K2: a revoker's
 	 * membarrier (J4) is the fence between them (store->load) */
 	shmring__store_relaxed32(&b->busy, tok);
 	shmring__compiler_barrier();
-	/* B2: relaxed: J4 orders it against the revocation (J3) */
+	/* K2: relaxed: J4 orders it against the revocation (J3) */
 	if (SHMRING__LIKELY(shmring__load_relaxed32(&b->owner) == tok))
 		return 1;
 	priv(r)->bias_tok[consumer] = 0;   /* revoked: CAS from now on */
-	/* B3: release: pairs with J5 */
+	/* K3: release: pairs with J5 */
 	shmring__store_release32(&b->busy, 0);
 	return 0;
 }
 
-/* B3: release: our index store before "out of the claim"; pairs with J5 */
+/* K3: release: our index store before "out of the claim"; pairs with J5 */
 static inline void own_end(struct shmring *r, int consumer)
 {
 	shmring__store_release32(&r->hdr->bias[consumer].busy, 0);
@@ -320,8 +322,8 @@ static void stamp(struct shmring *r, uint64_t pos, unsigned k)
  * slot's address. Anything else (not ready, a skip record, a lost CAS)
  * returns -EAGAIN and the caller takes claim(), which looks again.
  */
-static SHMRING__ALWAYS_INLINE int claim_one(struct shmring *r, int consumer, uint64_t *first,
-                            const struct iovec *fit)
+static SHMRING__ALWAYS_INLINE int claim_one(struct shmring *r, int consumer,
+                                            uint64_t *first, const struct iovec *fit)
 {
 	uint64_t *idx = consumer ? &r->hdr->cons_idx : &r->hdr->prod_idx;
 	int owned = own_begin(r, consumer);
@@ -411,8 +413,9 @@ static __attribute__((noinline)) int claim_wait_slow(struct shmring *r, int cons
 
 /* the same, with the first look of a single claim inline in each caller
  * (consumer and n are constants there) */
-static SHMRING__ALWAYS_INLINE int claim_wait(struct shmring *r, int consumer, unsigned n, uint64_t *first,
-                             const struct iovec *fit, int64_t timeout_ns)
+static SHMRING__ALWAYS_INLINE int claim_wait(struct shmring *r, int consumer, unsigned n,
+                                             uint64_t *first, const struct iovec *fit,
+                                             int64_t timeout_ns)
 {
 	if (n == 1) {
 		int k = claim_one(r, consumer, first, fit);

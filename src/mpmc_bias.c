@@ -9,16 +9,16 @@
  * argument; tests/model/bias.pml the model.
  *
  * Per side (hdr->bias[side]): owner, the owning attachment's token or 0;
- * busy, the owner's token while it is inside a claim (B1 .. B3 in mpmc.c).
+ * busy, the owner's token while it is inside a claim (K1 .. K3 in mpmc.c).
  *
- *   owner, each claim:   B1 busy = tok; compiler barrier; B2 owner == tok?
- *                        yes: claim with a plain store; B3 busy = 0 (release)
+ *   owner, each claim:   K1 busy = tok; compiler barrier; K2 owner == tok?
+ *                        yes: claim with a plain store; K3 busy = 0 (release)
  *                        no:  busy = 0, and CAS claims from now on
  *   newcomer, attach:    J1 seq_cst fence after its registry entry;
  *                        J2 owner (acquire); nonzero: J3 CAS owner -> 0,
- *                        J4 membarrier (every owner's B1 .. B2 becomes
+ *                        J4 membarrier (every owner's K1 .. K2 becomes
  *                        store, fence, load), J5 wait until busy != tok
- *                        (acquire, pairs with B3) or tok's attachment is
+ *                        (acquire, pairs with K3) or tok's attachment is
  *                        gone (kernel lock), then claim with CAS
  *   sole claimant:       A1 CAS owner 0 -> tok (seq_cst), A2 seq_cst fence,
  *                        A3 every other entry of the side free? yes: we
@@ -26,11 +26,11 @@
  *
  * J1/J2 against A1-A3 is a store-buffering pair with a fence on each side:
  * a newcomer that does not see the owner is seen by the owner's scan. J3/J4
- * against B1/B2 is the asymmetric version (the owner has only a compiler
- * barrier, the membarrier supplies its fence): an owner claim whose B2
- * comes after the barrier sees the revocation; one whose B2 came before
- * had stored B1 before it, so the newcomer sees busy == tok until that
- * claim's B3, after which its index store is visible.
+ * against K1/K2 is the asymmetric version (the owner has only a compiler
+ * barrier, the membarrier supplies its fence): an owner claim whose K2
+ * comes after the barrier sees the revocation; one whose K2 came before
+ * had stored K1 before it, so the newcomer sees busy == tok until that
+ * claim's K3, after which its index store is visible.
  */
 #include <errno.h>
 #include <linux/membarrier.h>
@@ -121,7 +121,7 @@ static int bias_revoke(struct shmring *r, int side)
 		return rc;
 	int64_t start = shmring__now_ns();
 	for (;;) {
-		/* J5: acquire: pairs with B3; the owner's index store of that
+		/* J5: acquire: pairs with K3; the owner's index store of that
 		 * claim is then visible to our first CAS */
 		if (shmring__load_acquire32(&b->busy) != tok)
 			return 0;
@@ -143,7 +143,7 @@ static void bias_take(struct shmring *r, int side)
 	                                                           : r->hdr->consumers;
 	uint32_t zero = 0;
 
-	/* a process that no membarrier reaches must not own one: its B1 .. B2
+	/* a process that no membarrier reaches must not own one: its K1 .. K2
 	 * would have no fence at all */
 	if (!priv(r)->bias_ok || self < 0 || !r->fence_free || priv(r)->readonly)
 		return;

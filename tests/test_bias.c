@@ -248,7 +248,7 @@ Test(bias, owner_killed_mid_claim_does_not_hold_the_newcomer, .timeout = 60)
 		/* a claim cut short, as own_begin() and claim_one() do it */
 		uint64_t pos = __atomic_load_n(&p->hdr->prod_idx, __ATOMIC_RELAXED);
 		if (tok) {
-			__atomic_store_n(&p->hdr->bias[0].busy, tok, __ATOMIC_RELAXED);   /* B1 */
+			__atomic_store_n(&p->hdr->bias[0].busy, tok, __ATOMIC_RELAXED);   /* K1 */
 			__atomic_store_n(&p->hdr->claim_n[0][priv(p)->prod_entry], 1, __ATOMIC_RELEASE);
 			__atomic_store_n(&p->hdr->producers[priv(p)->prod_entry].claim, pos + 1,
 			                 __ATOMIC_RELEASE);                                  /* I1 */

@@ -292,7 +292,7 @@ struct shmring__slot_mpmc {
 
 #define SHMRING__STAMP_PRODUCER 0x80u        /* bit 7 of a claim stamp */
 /* hdr.flags bit of an MPMC ring created by a library that speaks the
- * biased claim (3.2 on). Not a config flag (create refuses it): the
+ * biased claim (after 3.1.0). Not a config flag (create refuses it): the
  * creator sets it, and a library that does not know it refuses the ring at
  * open (-EPROTO: "a flag we do not know"), so no claimant of the old
  * protocol ever shares a ring whose sides may be biased. A ring without

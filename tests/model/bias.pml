@@ -19,10 +19,10 @@
  *
  * Mutants (each must fail that assertion):
  *   NO_WAIT     the newcomer does not wait for busy (skips J5)
- *   NO_RECHECK  the owner does not re-check the owner word (skips B2)
+ *   NO_RECHECK  the owner does not re-check the owner word (skips K2)
  *   NO_BARRIER  the newcomer skips its membarrier (J4)
  *   NO_SCAN     a would-be owner does not look for others (skips A3)
- *   B3_EARLY    the owner leaves the claim (B3) before its index store
+ *   K3_EARLY    the owner leaves the claim (K3) before its index store
  */
 
 #define TOK     1
@@ -133,25 +133,25 @@ active proctype Owner() {
 		MAYBE_DIE;
 		if
 		:: mine ->
-			buffer_store(V_BUSY, TOK);          /* B1 */
+			buffer_store(V_BUSY, TOK);          /* K1 */
 			MAYBE_DIE;
 #ifndef NO_RECHECK
 			if
-			:: owner_word == TOK ->             /* B2 */
+			:: owner_word == TOK ->             /* K2 */
 #else
 			if
 			:: true ->
 #endif
 				owner_load_idx(pos);
 				MAYBE_DIE;
-#ifdef B3_EARLY
+#ifdef K3_EARLY
 				buffer_store(V_BUSY, 0);
 				MAYBE_DIE;
 #endif
 				atomic { claim_at(pos); buffer_store(V_IDX, pos + 1) }
 				MAYBE_DIE;
-#ifndef B3_EARLY
-				buffer_store(V_BUSY, 0)     /* B3 */
+#ifndef K3_EARLY
+				buffer_store(V_BUSY, 0)     /* K3 */
 #endif
 			:: else ->
 				mine = 0;

@@ -69,6 +69,6 @@ verify NO_WAIT mutant -DNO_WAIT
 verify NO_RECHECK mutant -DNO_RECHECK
 verify NO_BARRIER mutant -DNO_BARRIER
 verify NO_SCAN mutant -DNO_SCAN
-verify B3_EARLY mutant -DB3_EARLY
+verify K3_EARLY mutant -DK3_EARLY
 echo "model bias: $passed passed, $failed failed"
 [ "$failed" = 0 ]
