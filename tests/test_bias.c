@@ -83,6 +83,12 @@ static int bsend(struct shmring *r, uint32_t id, uint64_t seq)
 	return shmring_send(r, &m, sizeof(m), 20000000000LL);
 }
 
+static int bsend_now(struct shmring *r, uint32_t id, uint64_t seq)
+{
+	struct bmsg m = { id, 0, seq };
+	return shmring_send(r, &m, sizeof(m), 0);
+}
+
 /* a second producer, attaching while the first sends */
 static void newcomer_producer(const char *name, struct btally *t)
 {
@@ -377,4 +383,73 @@ Test(bias, only_rings_with_the_creators_bit_are_biased)
 	struct shmring_config bad = { .kind = SHMRING_MPMC, .slot_size = 8, .slots = 8,
 	                              .flags = SHMRING__FLAG_BIAS };
 	cr_assert_eq(shmring_create(name, &bad, 0, &h), -EINVAL);
+}
+
+/*
+ * The same with real claims: a sole producer streams into a small ring
+ * while this process receives, and is SIGKILLed after a varying number of
+ * messages (inside a claim, a copy, a publication or a wait: wherever it
+ * is). A newcomer producer must attach and be delivered in full, after the
+ * dead one's messages, each stream in order and without gaps.
+ */
+Test(bias, owner_killed_anywhere_then_a_newcomer, .timeout = 120)
+{
+	for (int round = 0; round < 20; round++) {
+		char name[64];
+		struct shmring *c, *n;
+		struct shmring_config cfg = { .kind = SHMRING_MPMC, .slot_size = sizeof(struct bmsg),
+		                              .slots = 8 };
+		test_name(name, sizeof(name), "bias-r");
+		cr_assert_eq(shmring_create(name, &cfg, SHMRING_CONSUMER, &c), 0);
+		pid_t o = fork();
+		if (o == 0) {
+			struct shmring *p;
+			if (shmring_open(name, SHMRING_PRODUCER, &p))
+				_exit(3);
+			for (uint64_t s = 0;; s++)
+				if (bsend(p, 0, s))
+					_exit(4);
+		}
+		/* receive a varying share of the stream, then kill */
+		uint64_t next0 = 0, stop = 1 + (uint64_t)test_mix((uint64_t)round) % 3000;
+		while (next0 < stop) {
+			struct bmsg m;
+			cr_assert_eq(shmring_recv(c, &m, sizeof(m), 10000000000LL), (ssize_t)sizeof(m));
+			cr_assert_eq(m.id, 0);
+			cr_assert_eq(m.seq, next0);
+			next0++;
+		}
+		kill(o, SIGKILL);
+		cr_assert_eq(test_wait_child(o, 10000), 128 + SIGKILL);
+		cr_assert_eq(shmring_open(name, SHMRING_PRODUCER, &n), 0, "round %d", round);
+		/* what the dead one published is still there, ahead of the
+		 * newcomer's (positions are claimed in order): send without
+		 * waiting (the ring may be full of it) and take one each time */
+		uint64_t sent1 = 0, next1 = 0;
+		while (next1 < 5) {
+			if (sent1 < 5) {
+				int rc = bsend_now(n, 1, sent1);
+				if (rc == 0)
+					sent1++;
+				else
+					cr_assert_eq(rc, -EAGAIN, "round %d: %d", round, rc);
+			}
+			struct bmsg m;
+			cr_assert_eq(shmring_recv(c, &m, sizeof(m), 10000000000LL),
+			             (ssize_t)sizeof(m), "round %d", round);
+			if (m.id == 0) {
+				cr_assert_eq(next1, 0, "round %d: the dead one's after ours", round);
+				cr_assert_eq(m.seq, next0, "round %d", round);
+				next0++;
+			} else {
+				cr_assert_eq(m.seq, next1, "round %d", round);
+				next1++;
+			}
+		}
+		shmring_close(n);
+		struct bmsg m;
+		cr_assert_eq(shmring_recv(c, &m, sizeof(m), 10000000000LL), -EPIPE, "round %d", round);
+		shmring_close(c);
+		shmring_unlink(name);
+	}
 }
