@@ -55,7 +55,10 @@ static void handle_bind(struct shmring *r, void *map, size_t map_size,
 	r->kind = shmring__engine_kind(id->kind, id->flags);   /* a private kind
 	                                                        * picks its engine */
 	r->slot_size = id->slot_size;
-	priv(r)->flags = id->flags;
+	/* the creator's internal bit is the engine's business, not a config
+	 * flag: kept apart, so shmring_info() shows the flags as created */
+	priv(r)->bias_ok = (id->flags & SHMRING__FLAG_BIAS) != 0;
+	priv(r)->flags = id->flags & ~SHMRING__FLAG_BIAS;
 	priv(r)->nslots = id->slots;
 	r->mask = priv(r)->nslots - 1;
 	r->lap_shift = (unsigned)__builtin_ctzll(priv(r)->nslots);
@@ -127,12 +130,20 @@ static int attach(struct shmring *r, int roles)
 	int rc = shmring__attach_roles(r, roles);
 	if (rc)
 		return rc;
+	/* MPMC: make sure no sole claimant of our sides claims with plain
+	 * stores any more, and take a bias if we are alone (mpmc_bias.c) */
+	rc = shmring__bias_join(r);
+	if (rc) {
+		shmring__detach_roles(r);
+		return rc;
+	}
 	shmring__stream_attached(r);
 	priv(r)->roles = roles;
 	/* our positions, read once we hold our roles (a dead holder we took
 	 * over can no longer move them) */
 	rc = handle_start(r);
 	if (rc) {
+		shmring__bias_leave(r);
 		shmring__detach_roles(r);
 		priv(r)->roles = 0;
 	}
@@ -205,14 +216,16 @@ int shmring__make_ring(int fd, const struct shmring__place *where, off_t size,
 	h->slot_stride = stride;
 	h->slots = cfg->slots;
 	h->total_size = total;
-	h->flags = cfg->flags;
+	/* an MPMC ring speaks the biased claim: older libraries refuse it */
+	uint32_t flags = cfg->flags | (cfg->kind == SHMRING_MPMC ? SHMRING__FLAG_BIAS : 0);
+	h->flags = flags;
 	h->creator_pid = (uint32_t)getpid();
 	h->created_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
 	/* bound from our own config, not read back from shared memory: the
 	 * object is visible from its creation on, and a peer with access
 	 * could already be rewriting it */
 	struct shmring__ident id = { .kind = cfg->kind, .slot_size = cfg->slot_size,
-	                             .slots = cfg->slots, .total = total, .flags = cfg->flags };
+	                             .slots = cfg->slots, .total = total, .flags = flags };
 	priv(r)->fd = fd;
 	handle_bind(r, map, (size_t)size, &id);
 	if (r->kind == SHMRING_MPMC)
@@ -328,6 +341,7 @@ void shmring_close(struct shmring *r)
 	if (!priv(r)->readonly && !priv(r)->forked && r->hdr) {
 		shmring__flush_bytes(r);
 		int had_prod = priv(r)->prod_entry >= 0, had_cons = priv(r)->cons_entry >= 0;
+		shmring__bias_leave(r);   /* before our entries go */
 		shmring__detach_roles(r);
 		/* our departure may end someone's wait: let sleepers re-check */
 		if (had_prod)

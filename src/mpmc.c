@@ -9,8 +9,10 @@
  *   seq == pos + slots  released: free for the producer of pos + slots
  *
  * Claiming is one CAS on prod_idx/cons_idx (a burst claims k positions with
- * one CAS); publishing is a release store to the slot's seq. Producers never
- * wait for each other to publish, and neither do consumers.
+ * one CAS), or, while a side has a single attachment that owns the side's
+ * bias, a plain release store of the index (mpmc_bias.c; K1-K3 below);
+ * publishing is a release store to the slot's seq. Producers never wait
+ * for each other to publish, and neither do consumers.
  *
  * Progress: lock-free for claims. Blocking between the two sides: a producer
  * preempted between its claim and its publication holds back every
@@ -31,6 +33,9 @@
 #include <string.h>
 #include "private.h"
 #include "mpmc_slot.h"
+
+/* slow-path claims between two looks at whether a side became ours alone */
+#define SHMRING__BIAS_RETRY 4096u
 
 
 
@@ -71,6 +76,51 @@ static inline void intent(struct shmring *r, int consumer, uint64_t pos, unsigne
 }
 
 /*
+ * The biased claim (mpmc_bias.c): while we own our side's bias we are its
+ * only claimant, and claim with a plain store of the index. K1 announces
+ * that we are inside a claim, K2 checks that the bias is still ours; a
+ * newcomer that revokes it waits until busy no longer names us (K3).
+ * Returns 1 if this claim may use the plain store, 0 for the CAS.
+ */
+static inline int own_begin(struct shmring *r, int consumer)
+{
+	uint32_t tok = priv(r)->bias_tok[consumer];
+	if (SHMRING__LIKELY(!tok))
+		return 0;
+	struct shmring__bias *b = &r->hdr->bias[consumer];
+	/* K1: relaxed, then only a compiler barrier before K2: a revoker's
+	 * membarrier (J4) is the fence between them (store->load) */
+	shmring__store_relaxed32(&b->busy, tok);
+	shmring__compiler_barrier();
+	/* K2: relaxed: J4 orders it against the revocation (J3) */
+	if (SHMRING__LIKELY(shmring__load_relaxed32(&b->owner) == tok))
+		return 1;
+	priv(r)->bias_tok[consumer] = 0;   /* revoked: CAS from now on */
+	/* K3: release: pairs with J5 */
+	shmring__store_release32(&b->busy, 0);
+	return 0;
+}
+
+/* K3: release: our index store before "out of the claim"; pairs with J5 */
+static inline void own_end(struct shmring *r, int consumer)
+{
+	shmring__store_release32(&r->hdr->bias[consumer].busy, 0);
+}
+
+/* claim [*pos, *pos + k): the owner of the side's bias stores the index
+ * (release: our intent I1 before it, as the CAS's release part did; nobody
+ * else writes it); everyone else CASes (acq_rel: keeps our slot accesses
+ * after it, our intent before it; on failure *pos is the current index) */
+static inline int take_positions(uint64_t *idx, uint64_t *pos, uint64_t k, int owned)
+{
+	if (owned) {
+		shmring__store_release64(idx, *pos + k);
+		return 1;
+	}
+	return shmring__cas_acqrel64(idx, pos, *pos + k);
+}
+
+/*
  * Claim up to n positions on one side. Returns the count claimed (>= 1,
  * first position in *first), 0 if none is ready (full / empty), or -EPROTO
  * when the shared state is impossible (a slot's seq ahead of its claim index
@@ -79,8 +129,8 @@ static inline void intent(struct shmring *r, int consumer, uint64_t pos, unsigne
  * its buffer; when the first does not fit, nothing is claimed (-EMSGSIZE)
  * and the message stays in the ring.
  */
-static int claim(struct shmring *r, int consumer, unsigned n, uint64_t *first,
-                 const struct iovec *fit)
+static int claim_in(struct shmring *r, int consumer, unsigned n, uint64_t *first,
+                    const struct iovec *fit, int owned)
 {
 	uint64_t *idx = consumer ? &r->hdr->cons_idx : &r->hdr->prod_idx;
 	uint64_t want = consumer ? 1 : 0;   /* seq - pos that means "ready for us" */
@@ -136,9 +186,8 @@ static int claim(struct shmring *r, int consumer, unsigned n, uint64_t *first,
 			k++;
 		}
 		intent(r, consumer, pos, k);
-		/* one CAS claims all k; acq_rel keeps our slot accesses after it,
-		 * and our intent (I1) before it */
-		if (shmring__cas_acqrel64(idx, &pos, pos + k)) {
+		/* one CAS (or the owner's store) claims all k */
+		if (take_positions(idx, &pos, k, owned)) {
 			if (skip) {
 				/* nothing to deliver: unmark it (relaxed: Q4
 				 * orders it before the next producer's claim),
@@ -154,6 +203,16 @@ static int claim(struct shmring *r, int consumer, unsigned n, uint64_t *first,
 		}
 		/* the CAS loaded the current index into pos: look again */
 	}
+}
+
+static int claim(struct shmring *r, int consumer, unsigned n, uint64_t *first,
+                 const struct iovec *fit)
+{
+	int owned = own_begin(r, consumer);
+	int k = claim_in(r, consumer, n, first, fit, owned);
+	if (owned)
+		own_end(r, consumer);
+	return k;
 }
 
 /* the wait loop's re-checks (W4): relaxed index loads only pick the slot,
@@ -255,13 +314,74 @@ static void stamp(struct shmring *r, uint64_t pos, unsigned k)
 }
 
 
+/*
+ * One position, the send/recv/reserve/acquire case, when the slot at the
+ * index is ready for us at the first look: the same steps as claim() with
+ * n == 1 (Q1/Q3, the consumer's peeks, intent I1, the claim CAS, the stamp)
+ * without its loop, its burst bookkeeping or a second computation of the
+ * slot's address. Anything else (not ready, a skip record, a lost CAS)
+ * returns -EAGAIN and the caller takes claim(), which looks again.
+ */
+static SHMRING__ALWAYS_INLINE int claim_one(struct shmring *r, int consumer,
+                                            uint64_t *first, const struct iovec *fit)
+{
+	uint64_t *idx = consumer ? &r->hdr->cons_idx : &r->hdr->prod_idx;
+	int owned = own_begin(r, consumer);
+	/* relaxed: the CAS below decides (an owner is the index's only
+	 * writer); the seq load gives the ordering */
+	uint64_t pos = shmring__load_relaxed64(idx);
+	struct shmring__slot_mpmc *sl = mslot(r, pos);
+	int rc = -EAGAIN;
+
+	/* Q1 (producer) / Q3 (consumer): acquire the slot's state */
+	if (shmring__load_acquire64(&sl->seq) != pos + (uint64_t)consumer)
+		goto out;
+	if (consumer) {
+		/* relaxed peeks after Q3, as in claim() */
+		if (shmring__load_relaxed32(&sl->stamp) == SHMRING__STAMP_SKIP)
+			goto out;
+		uint32_t len = shmring__load_relaxed32(&sl->len);
+		if (fit && len <= r->slot_size && len > fit->iov_len) {
+			rc = -EMSGSIZE;   /* not claimed: it stays */
+			goto out;
+		}
+	}
+	intent(r, consumer, pos, 1);
+	/* as in claim() */
+	if (!take_positions(idx, &pos, 1, owned))
+		goto out;
+	if (owned)
+		own_end(r, consumer);
+	if (consumer)
+		/* relaxed: see stamp() */
+		shmring__store_relaxed32(&sl->stamp, priv(r)->cons_stamp);
+	else
+		/* release: see pstamp() */
+		shmring__store_release32(&sl->stamp, priv(r)->prod_stamp);
+	*first = pos;
+	return 1;
+out:
+	if (owned)
+		own_end(r, consumer);
+	return rc;
+}
+
 /* claim with waiting: retries the claim after every wake; the slots
  * claimed are stamped as ours before it returns */
-static int claim_wait(struct shmring *r, int consumer, unsigned n, uint64_t *first,
-                      const struct iovec *fit, int64_t timeout_ns)
+static __attribute__((noinline)) int claim_wait_slow(struct shmring *r, int consumer,
+                                                     unsigned n, uint64_t *first,
+                                                     const struct iovec *fit,
+                                                     int64_t timeout_ns)
 {
 	int64_t deadline = 0;
 
+	/* now and then a claimant without the bias looks whether it has
+	 * become its side's only one (the others left) */
+	if (priv(r)->bias_ok && !priv(r)->bias_tok[consumer] &&
+	    ++priv(r)->bias_retry[consumer] >= SHMRING__BIAS_RETRY) {
+		priv(r)->bias_retry[consumer] = 0;
+		shmring__bias_try(r, consumer);
+	}
 	for (;;) {
 		int k = claim(r, consumer, n, first, fit);
 		if (k > 0) {
@@ -289,6 +409,20 @@ static int claim_wait(struct shmring *r, int consumer, unsigned n, uint64_t *fir
 		if (rc < 0)
 			return rc;
 	}
+}
+
+/* the same, with the first look of a single claim inline in each caller
+ * (consumer and n are constants there) */
+static SHMRING__ALWAYS_INLINE int claim_wait(struct shmring *r, int consumer, unsigned n,
+                                             uint64_t *first, const struct iovec *fit,
+                                             int64_t timeout_ns)
+{
+	if (n == 1) {
+		int k = claim_one(r, consumer, first, fit);
+		if (SHMRING__LIKELY(k != -EAGAIN))
+			return k;
+	}
+	return claim_wait_slow(r, consumer, n, first, fit, timeout_ns);
 }
 
 static void publish(struct shmring *r, uint64_t pos)

@@ -11,11 +11,12 @@
  *   place.c     -> lifecycle.c, validate.c (names, paths, memfds, fds)
  *   event.c     -> api.c (wait tables), wait.c, stream.c, clock.c
  *   lifecycle.c -> event.c (close stops the watcher thread)
- *   lifecycle.c -> validate.c, registry.c, stream.c, spsc.c, mpmc.c, packed.c, wait.c,
- *                  stats.c, clock.c
+ *   lifecycle.c -> validate.c, registry.c, stream.c, spsc.c, mpmc.c, mpmc_bias.c, packed.c,
+ *                  wait.c, stats.c, clock.c
  *   spsc.c      -> wait.c, stream.c, stats.c
  *   overwrite.c -> wait.c, stream.c, stats.c, clock.c
- *   mpmc.c      -> mpmc_dead.c, wait.c, stream.c, stats.c, clock.c
+ *   mpmc.c      -> mpmc_dead.c, mpmc_bias.c, wait.c, stream.c, stats.c, clock.c
+ *   mpmc_bias.c -> registry.c, clock.c
  *   packed.c    -> wait.c, stream.c, stats.c
  *   mpmc_dead.c -> registry.c, wait.c, clock.c
  *   stream.c    -> registry.c, wait.c
@@ -88,6 +89,12 @@ struct shmring__priv {
 	uint64_t cons_lent;         /* position of the acquisition handed out */
 	int64_t recover_ns;         /* last dead-consumer check (producers) */
 	int64_t skip_ns;            /* last dead-producer check (consumers) */
+	int bias_ok;                /* the ring speaks the biased claim
+	                             * (SHMRING__FLAG_BIAS, read once at open) */
+	uint32_t bias_tok[2];       /* [side]: our token while we own that
+	                             * side's bias (plain-store claims), else 0 */
+	uint32_t bias_retry[2];     /* slow-path claims since the last try to
+	                             * take a side's bias (mpmc.c) */
 
 	/* overwrite-oldest (overwrite.c), consumer side */
 	uint64_t ow_seq;            /* the seq word of the acquired slot as
@@ -384,6 +391,14 @@ const struct shmring__wait_for *shmring__wait_table(struct shmring *r, int dir);
 void shmring__mpmc_init_slots(struct shmring *r);
 void shmring__mpmc_recover(struct shmring *r, int force);
 void shmring__mpmc_skip_dead(struct shmring *r, int force);
+/* mpmc_bias.c: the biased claim's attach and close steps (lifecycle.c),
+ * and a sole claimant's later try to take its side's bias (mpmc.c) */
+int shmring__bias_join(struct shmring *r);
+void shmring__bias_leave(struct shmring *r);
+void shmring__bias_try(struct shmring *r, int consumer);
+/* test-only: called by a revoking newcomer after it has cleared the owner
+ * word and before its barrier; NULL in production */
+extern void (*shmring__test_hook_bias)(void);
 /* test-only: called in a dead-claim check between reading a slot's stamp
  * and asking the kernel whether its attachment lives; NULL in production */
 extern void (*shmring__test_hook_stamp)(void);

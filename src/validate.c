@@ -205,8 +205,9 @@ int shmring__check_header(const struct shmring__hdr *h, uint64_t obj_size,
 		return -EPROTO;
 	if (slots < 2 || slots > SHMRING_MAX_SLOTS || !is_pow2(slots))
 		return -EPROTO;
-	/* a flag we do not know, or flags no engine serves: never guess */
-	if (check_flags(kind, flags))
+	/* a flag we do not know, or flags no engine serves: never guess (the
+	 * creator's SHMRING__FLAG_BIAS is known on MPMC rings) */
+	if (check_flags(kind, kind == SHMRING_MPMC ? flags & ~SHMRING__FLAG_BIAS : flags))
 		return -EPROTO;
 	unsigned engine = shmring__engine_kind(kind, flags);
 	/* a packed ring has no slots: its stride field is 0 */

@@ -184,8 +184,25 @@ struct shmring__hdr {
 	uint64_t pk_received;   /* writer: the consumer; messages released */
 	uint8_t  pad8[64 - 8];
 
-	/* lines 9-15: reserved; zero in version 4 */
-	uint8_t  rsvd[7 * SHMRING__LINE];
+	/* lines 9 and 10: the biased claim of MPMC rings created with
+	 * SHMRING__FLAG_BIAS (else zero and unused). A side with a single
+	 * claimant lets it claim with a plain store instead of a CAS; see
+	 * src/mpmc_bias.c and docs/design.md, "The biased claim".
+	 * [0] producers, [1] consumers, one line each */
+	struct shmring__bias {
+		uint32_t owner; /* the owning attachment's token (its claim
+		                 * stamp: gen << 8 | producer bit | entry + 1),
+		                 * 0 = none: every claimant CASes. writers: an
+		                 * attacher that finds its side alone (CAS 0 ->
+		                 * token), the owner at close and any newcomer
+		                 * (CAS -> 0: a revocation) */
+		uint32_t busy;  /* the owner's token while it is in a claim,
+		                 * 0 after. writer: the owner */
+		uint8_t  pad[SHMRING__LINE - 8];
+	} bias[2];
+
+	/* lines 11-15: reserved; zero in version 4 */
+	uint8_t  rsvd[5 * SHMRING__LINE];
 
 	/* 2048..4095: producer registry; 4096..6143: consumer registry */
 	struct shmring__peer producers[SHMRING__MAX_PEERS];
@@ -274,6 +291,13 @@ struct shmring__slot_mpmc {
 };
 
 #define SHMRING__STAMP_PRODUCER 0x80u        /* bit 7 of a claim stamp */
+/* hdr.flags bit of an MPMC ring created by a library that speaks the
+ * biased claim (after 3.1.0). Not a config flag (create refuses it): the
+ * creator sets it, and a library that does not know it refuses the ring at
+ * open (-EPROTO: "a flag we do not know"), so no claimant of the old
+ * protocol ever shares a ring whose sides may be biased. A ring without
+ * it (made by an older library) is never biased */
+#define SHMRING__FLAG_BIAS      0x80000000u
 #define SHMRING__STAMP_SKIP     0x80u        /* the stamp of a skip record: a
                                               * claim whose producer died
                                               * before publishing it (entry 0:
@@ -294,7 +318,8 @@ SHMRING__SA(offsetof(struct shmring__hdr, full_waits) == 6 * SHMRING__LINE, "pro
 SHMRING__SA(offsetof(struct shmring__hdr, empty_waits) == 7 * SHMRING__LINE, "cons stats line");
 SHMRING__SA(offsetof(struct shmring__hdr, pk_sent) == 8 * SHMRING__LINE, "packed counts line");
 SHMRING__SA(offsetof(struct shmring__hdr, pk_received) == 8 * SHMRING__LINE + 64, "packed consumer half");
-SHMRING__SA(offsetof(struct shmring__hdr, rsvd) == 9 * SHMRING__LINE, "reserved lines");
+SHMRING__SA(offsetof(struct shmring__hdr, bias) == 9 * SHMRING__LINE, "bias lines");
+SHMRING__SA(offsetof(struct shmring__hdr, rsvd) == 11 * SHMRING__LINE, "reserved lines");
 SHMRING__SA(offsetof(struct shmring__hdr, producers) == 2048, "registry offset");
 SHMRING__SA(sizeof(struct shmring__rec_packed) == 8, "packed record header");
 SHMRING__SA(sizeof(struct shmring__peer) == 32, "peer size");

@@ -1,4 +1,5 @@
-# tests/model/model.mk - models of the sleep/wake handshake. Target:
+# tests/model/model.mk - models of the sleep/wake handshake and of the MPMC
+# biased claim (bias.pml, run by bias.sh: a few seconds). Target:
 #   model-check   install the Debian packages spin and relacy-dev if they are
 #                 missing, then run tests/model/run.sh: the Spin model
 #                 (sequentially consistent) and the Relacy model (C11 weak
@@ -21,5 +22,6 @@ model-check:
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get update && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y $$pkgs; }
 	$(Q)REQUIRE_SPIN=1 REQUIRE_RELACY=1 $(MODEL_RUN)
+	$(Q)REQUIRE_SPIN=1 tests/model/bias.sh
 
 .PHONY: model-check
