@@ -194,13 +194,11 @@ static inline void shmring__refresh_fast(struct shmring *r)
 #define SHMRING__YIELD_GAP_NS     20000   /* ... yielding the CPU after this,
                                            * then after gaps doubling up to */
 #define SHMRING__YIELD_GAP_MAX_NS 1000000 /* this */
-#ifndef SHMRING__CROWD_SPIN_NS            /* (-D for experiments) */
-#define SHMRING__CROWD_SPIN_NS     2000   /* crowded (more processes than
-                                           * CPUs): spin this long, then */
-#endif
-#ifndef SHMRING__CROWD_YIELD_NS
-#define SHMRING__CROWD_YIELD_NS 1000000   /* yield at every look, through the
-                                           * spin budget and this past it */
+#ifndef SHMRING__CROWD_YIELD_NS          /* (-D for experiments) */
+#define SHMRING__CROWD_YIELD_NS 1000000   /* crowded (more processes than
+                                           * CPUs): yield at every look,
+                                           * through the spin budget and this
+                                           * past it */
 #endif
 
 /* ---- clock.c: time and CPU placement ---- */

@@ -392,23 +392,22 @@ static int keep_spinning(struct shmring *r, const struct shmring__wait_for *w,
  * More processes attached than CPUs to run them (shmring__crowded()): a
  * worker pool of 1 producer and 4 consumers on 2 CPUs, say. There what we
  * wait for is usually a peer that is runnable but not running, often
- * queued behind us on our own CPU: spinning only delays it, and sleeping
+ * queued behind us on our own CPU: spinning only delays it (and our polls
+ * of the slot it is about to write steal that line from it), and sleeping
  * costs a membarrier (an IPI to every CPU), a FUTEX_WAIT and the peer's
- * FUTEX_WAKE per wait. So once we have spun SHMRING__CROWD_SPIN_NS (the
- * peer may be running elsewhere and almost done), give the CPU away at
- * every look (sched_yield: the kernel runs whoever is queued here, or
- * returns at once), through the spin budget and SHMRING__CROWD_YIELD_NS
- * past it, then sleep as usual. Handles that sleep at once (budget 0) are
- * left alone. Returns 1 when it yielded in place of a sleep (over_budget)
- * or of a spin.
+ * FUTEX_WAKE per wait. So give the CPU away at every look (sched_yield:
+ * the kernel runs whoever is queued here, or returns at once), from the
+ * first look on, through the spin budget and SHMRING__CROWD_YIELD_NS past
+ * it, then sleep as usual. Handles that sleep at once (budget 0) are left
+ * alone. Returns 1 when it yielded in place of a sleep (over_budget) or of
+ * a spin; the caller then looks again at once, not after another run of
+ * SHMRING__SPIN_CHECK_EVERY spins.
  */
 static int crowd_yield(struct shmring *r, const struct shmring__pace *pace, int over_budget)
 {
-	int64_t waited = pace->now - pace->start;
-
-	if (pace->spin == 0 || waited < SHMRING__CROWD_SPIN_NS)
+	if (pace->spin == 0)
 		return 0;
-	if (over_budget && waited - pace->spin >= SHMRING__CROWD_YIELD_NS)
+	if (over_budget && pace->now - pace->start - pace->spin >= SHMRING__CROWD_YIELD_NS)
 		return 0;   /* yielded long enough: sleep */
 	if (!shmring__crowded(r, pace->now))
 		return 0;
@@ -431,6 +430,9 @@ int shmring__wait(struct shmring *r, const struct shmring__wait_for *w, int64_t 
 	 * clock read and registry scan: the peer's message is often tens of ns
 	 * away. Sleep-at-once handles (and co-located ones) skip this. */
 	unsigned iter = timeout_ns != 0 && shmring__may_spin(r) ? 1 : 0;
+	/* crowded as last seen (placement_scan(), at most 50 ms old): skip
+	 * the blind polls and yield from the first look (crowd_yield()) */
+	int yielding = priv(r)->crowded;
 	int64_t until;
 	int rc;
 
@@ -442,7 +444,7 @@ int shmring__wait(struct shmring *r, const struct shmring__wait_for *w, int64_t 
 				--*shift;   /* the hold ended while we spun */
 			return rc;
 		}
-		if ((iter % SHMRING__SPIN_CHECK_EVERY) == 0) {
+		if (yielding || (iter % SHMRING__SPIN_CHECK_EVERY) == 0) {
 			if (shmring__wait_ended(r, w, 0)) {
 				/* the end observed (acquire): anything published
 				 * before it is visible now; deliver it first, even
@@ -459,7 +461,8 @@ int shmring__wait(struct shmring *r, const struct shmring__wait_for *w, int64_t 
 			rc = shmring__pace(&pace, timeout_ns, budget, &b, &until);
 			if (rc < 0)
 				return rc;
-			if (crowd_yield(r, &pace, rc))
+			yielding = crowd_yield(r, &pace, rc);
+			if (yielding)
 				rc = 0;   /* yielded instead of spinning or sleeping */
 			if (rc && !keep_spinning(r, w, &held, &pace)) {
 				held.done = held.since != 0;   /* held, then slept */

@@ -571,3 +571,70 @@ Test(mpmc, long_holds_shrink_the_held_spin, .timeout = 20)
 	shmring_close(p);
 	shmring_unlink(n);
 }
+
+/*
+ * A crowded ring (more attached processes than the CPUs they may run on:
+ * here both pinned to CPU 0) makes a waiter yield at every look instead of
+ * spinning (design.md, "Crowded rings"). Its wait must still end in a
+ * sleep on an idle ring (a waiter that yields for ever burns a CPU), and
+ * that sleep must be woken by the next message. No timing: the test waits
+ * for the sleep to be counted, then lets the producer send.
+ */
+struct crowd_recv { struct shmring *c; ssize_t got; char b[8]; };
+
+static void *crowd_recv_thread(void *arg)
+{
+	struct crowd_recv *x = arg;
+	x->got = shmring_recv(x->c, x->b, sizeof(x->b), -1);
+	return NULL;
+}
+
+Test(mpmc, crowded_waiter_yields_then_sleeps_and_is_woken, .timeout = 20)
+{
+	char n[64];
+	int go[2];
+	struct shmring *c;
+	struct shmring_config cfg = { .kind = SHMRING_MPMC, .slot_size = 8, .slots = 4 };
+	cpu_set_t one;
+	CPU_ZERO(&one);
+	CPU_SET(0, &one);
+	cr_assert_eq(sched_setaffinity(0, sizeof(one), &one), 0);   /* this test process only */
+	test_name(n, sizeof(n), "crowd");
+	cr_assert_eq(shmring_create(n, &cfg, SHMRING_CONSUMER, &c), 0);
+	cr_assert_eq(shmring_set_spin(c, 20000), 0);   /* a budget > 0: the crowded path */
+	cr_assert_eq(pipe(go), 0);
+	pid_t pid = fork();
+	if (pid == 0) {   /* the producer: CPU 0 too (inherited), in the registry's hint */
+		struct shmring *p;
+		char k;
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		close(go[1]);
+		if (shmring_open(n, SHMRING_PRODUCER, &p) || read(go[0], &k, 1) != 1 ||
+		    shmring_send(p, "w", 1, -1))
+			_exit(1);
+		shmring_close(p);
+		_exit(0);
+	}
+	close(go[0]);
+	struct shmring_info info;
+	do   /* the producer attached (its affinity hint is then in the registry) */
+		cr_assert_eq(shmring_info(c, &info), 0);
+	while (info.nproducers == 0);
+
+	struct crowd_recv x = { c, 0, { 0 } };
+	pthread_t t;
+	uint64_t w0 = waits_of(c, 0);
+	cr_assert_eq(pthread_create(&t, NULL, crowd_recv_thread, &x), 0);
+	while (waits_of(c, 0) == w0)   /* the crowded wait went to sleep */
+		sched_yield();
+	cr_assert_eq(write(go[1], "k", 1), 1);
+	cr_assert_eq(pthread_join(t, NULL), 0);
+	cr_assert_eq(x.got, 1, "woken with the message: %zd", x.got);
+	cr_assert_eq(x.b[0], 'w');
+	int st;
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	close(go[1]);
+	shmring_close(c);
+	shmring_unlink(n);
+}
