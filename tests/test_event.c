@@ -230,13 +230,15 @@ Test(event, forked_copy_arm_is_einval_and_close_frees_it, .timeout = 20)
 }
 
 /* close while armed stops the watcher at once (not after its 200 ms sleep
- * slice) */
-Test(event, close_while_armed, .timeout = 10)
+ * slice). A close that waited for the slice would take >= 100 ms every
+ * time; a loaded host can delay any one close that long, so the check is
+ * the fastest of up to five tries (a wrong close fails all five) */
+static long close_armed_ms(int attempt)
 {
 	char n[64];
 	struct shmring *c, *p;
 	struct shmring_config cfg = { .kind = SHMRING_SPSC, .slot_size = 8, .slots = 2 };
-	test_name(n, sizeof(n), "evclose");
+	test_name(n, sizeof(n), attempt ? "evclose_again" : "evclose");
 	cr_assert_eq(shmring_create(n, &cfg, SHMRING_CONSUMER, &c), 0);
 	cr_assert_eq(shmring_open(n, SHMRING_PRODUCER, &p), 0);   /* no end of stream */
 	shmring_event_fd(c);
@@ -245,9 +247,19 @@ Test(event, close_while_armed, .timeout = 10)
 	int64_t t0 = test_now_ns();
 	shmring_close(c);
 	long ms = (long)((test_now_ns() - t0) / 1000000);
-	cr_assert_lt(ms, 100, "close took %ld ms", ms);
 	shmring_close(p);
 	shmring_unlink(n);
+	return ms;
+}
+
+Test(event, close_while_armed, .timeout = 10)
+{
+	long best = close_armed_ms(0);
+	for (int i = 1; i < 5 && best >= 100; i++) {
+		long ms = close_armed_ms(i);
+		best = ms < best ? ms : best;
+	}
+	cr_assert_lt(best, 100, "close took %ld ms at best of five", best);
 }
 
 /* a saturated stream drained with timeout 0 arms (and sleeps) only when

@@ -192,22 +192,31 @@ Test(poll, timeout_zero_is_eagain)
 	rings_free(&g);
 }
 
-/* never early; late by less than 50 ms; across the 100 ms sleep slices too */
-Test(poll, timeout_is_never_early_and_late_by_under_50ms, .timeout = 20)
+/* never early; late by less than 50 ms; across the 100 ms sleep slices
+ * too. Early is checked on every call. Lateness: a timeout computed wrong
+ * (a slice overshot, a relative deadline restarted) is late every time,
+ * while a loaded host can delay any one return, so each timeout counts the
+ * fastest of up to five tries */
+Test(poll, timeout_is_never_early_and_late_by_under_50ms, .timeout = 30)
 {
 	static const int64_t tmo[] = { 1 * MS, 15 * MS, 130 * MS, 250 * MS };
 	for (unsigned nr = 1; nr <= 3; nr += 2) {
 		struct rings g;
 		rings_make(&g, nr, 0, 4, nr == 1 ? 0 : -2, "tmo");
 		for (unsigned i = 0; i < sizeof(tmo) / sizeof(tmo[0]); i++) {
-			int64_t t0 = test_now_ns();
-			cr_assert_eq(shmring_poll(g.it, nr, tmo[i]), -ETIMEDOUT);
-			int64_t dt = test_now_ns() - t0;
-			cr_assert_geq(dt, tmo[i], "%u rings, %lld ns: returned after %lld ns", nr,
-			              (long long)tmo[i], (long long)dt);
-			cr_assert_lt(dt, tmo[i] + 50 * MS, "%u rings, %lld ns: returned after %lld ns",
-			             nr, (long long)tmo[i], (long long)dt);
-			cr_assert(only_ready(&g, -1, 0));
+			int64_t best = INT64_MAX;
+			for (int try = 0; try < 5 && best >= tmo[i] + 50 * MS; try++) {
+				int64_t t0 = test_now_ns();
+				cr_assert_eq(shmring_poll(g.it, nr, tmo[i]), -ETIMEDOUT);
+				int64_t dt = test_now_ns() - t0;
+				cr_assert_geq(dt, tmo[i], "%u rings, %lld ns: returned after %lld ns",
+				              nr, (long long)tmo[i], (long long)dt);
+				cr_assert(only_ready(&g, -1, 0));
+				best = dt < best ? dt : best;
+			}
+			cr_assert_lt(best, tmo[i] + 50 * MS,
+			             "%u rings, %lld ns: returned after %lld ns at best of five", nr,
+			             (long long)tmo[i], (long long)best);
 		}
 		rings_free(&g);
 	}
