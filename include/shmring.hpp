@@ -87,6 +87,10 @@ using pollitem = ::shmring_pollitem;
 // kinds, roles, flags, timeouts, poll events
 inline constexpr unsigned spsc = SHMRING_SPSC;
 inline constexpr unsigned mpmc = SHMRING_MPMC;
+#ifdef SHMRING_BROADCAST
+inline constexpr unsigned broadcast = SHMRING_BROADCAST;   // since 3.2
+using subscriber = struct ::shmring_subscriber;
+#endif
 inline constexpr int observer = 0;
 inline constexpr int producer = SHMRING_PRODUCER;
 inline constexpr int consumer = SHMRING_CONSUMER;
@@ -421,6 +425,13 @@ public:
 	int set_spin(int64_t spin_ns) noexcept { return ::shmring_set_spin(h_, spin_ns); }
 	int get_info(info &out) const noexcept { return ::shmring_info(h_, &out); }
 	int get_stats(stats &out) const noexcept { return ::shmring_stats(h_, &out); }
+#ifdef SHMRING_BROADCAST
+	// broadcast rings: up to cap subscribers; returns how many there are
+	int get_subscribers(subscriber *out, unsigned cap) const noexcept
+	{
+		return ::shmring_subscriber_info(h_, out, cap);
+	}
+#endif
 	// the largest message, from the handle's own copy (no system call)
 	std::uint32_t slot_size() const noexcept { return h_->slot_size; }
 

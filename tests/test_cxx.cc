@@ -416,6 +416,27 @@ void test_end_reason()
 
 } // namespace
 
+#ifdef SHMRING_BROADCAST
+// broadcast rings: two subscribers each get the message; get_subscribers()
+void test_broadcast()
+{
+	std::string name = unique_name("bcast");
+	shmring::config cfg = small_config();
+	cfg.kind = shmring::broadcast;
+	shmring::ring tx = shmring::ring::create(name, cfg, shmring::producer);
+	shmring::ring a = shmring::ring::open(name, shmring::consumer);
+	shmring::ring b = shmring::ring::open(name, shmring::consumer);
+	CHECK(tx.send("hi", 2, shmring::no_wait) == 0);
+	char buf[64];
+	CHECK(a.recv(buf, sizeof(buf), shmring::no_wait) == 2);
+	CHECK(b.recv(buf, sizeof(buf), shmring::no_wait) == 2);
+	shmring::subscriber subs[SHMRING_MAX_PEERS];
+	CHECK(tx.get_subscribers(subs, SHMRING_MAX_PEERS) == 2);
+	CHECK(subs[0].delivered == 1 && subs[1].delivered == 1 && subs[0].lag == 0);
+	CHECK(shmring::unlink(name) == 0);
+}
+#endif
+
 int main()
 {
 	try {
@@ -424,6 +445,9 @@ int main()
 		test_zero_copy();
 		test_move_and_raii();
 		test_places();
+#ifdef SHMRING_BROADCAST
+		test_broadcast();
+#endif
 #ifdef SHMRING_END_CLEAN
 		test_end_reason();
 #else
