@@ -149,7 +149,18 @@ out:
 	return rc ? -1 : 0;
 }
 
-/* consumer k: shm-spsc's consumer loop on ring k (c is this process's copy) */
+/* a consumer of a fan-out runs shm-spsc's consumer loop, which checks in
+ * order only where it is the one consumer (nprod == ncons == 1): so it is,
+ * of its stream. This copy of the case is the process's own, and the loop
+ * stays the instructions shm-spsc runs (a test of c->fanout in it moved
+ * its code: msgloop.h on why that matters) */
+static int fanout_subscriber(struct bctx *c)
+{
+	c->ncons = 1;
+	return shm_stream_consumer(c);
+}
+
+/* consumer k: shm-spsc's consumer loop on ring k */
 static int fanout_consumer(struct bctx *c)
 {
 	char nm[128];
@@ -157,7 +168,7 @@ static int fanout_consumer(struct bctx *c)
 	if (strlen(nm) >= sizeof(c->name))
 		return side_fail(c, "ring name %s too long", nm);
 	memcpy(c->name, nm, strlen(nm) + 1);
-	return shm_stream_consumer(c);
+	return fanout_subscriber(c);
 }
 
 const struct transport t_spsc_fanout3 = {

@@ -212,9 +212,9 @@ int shm_stream_consumer(struct bctx *c)
 	struct iovec *iov = calloc(k, sizeof(*iov));
 	if (!buf || !iov)
 		return side_fail(c, "out of memory");
-	/* in order: one producer to one consumer, or to each subscriber of a
-	 * broadcast (transport.fanout) */
-	struct checker chk = {.strict = c->nprod == 1 && (c->ncons == 1 || c->fanout)};
+	/* in order: one producer to one consumer (a fan-out's consumer counts as
+	 * the one consumer of its stream: transport_bcast.c) */
+	struct checker chk = {.strict = c->nprod == 1 && c->ncons == 1};
 	char err[160];
 	int mode = shm_mode(c), rc = 0;
 
