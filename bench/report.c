@@ -376,7 +376,8 @@ const struct metric *row_metric(int kind)
 }
 
 /* "ring 2 ff 7" style: "ref-ff 7/9", the winner and its count; a row's own
- * yardstick: "spsc-fanout-3 won 7/9", the reps in which the row was faster */
+ * yardstick: "won 7/9 vs spsc-fanout-3", the reps in which the row was the
+ * faster */
 const char *best_text(char *buf, size_t len, const struct cell *a, int kind)
 {
 	const struct metric *mt = best_metric(kind);
@@ -386,7 +387,7 @@ const char *best_text(char *buf, size_t len, const struct cell *a, int kind)
 		if (!a->vs || (!c1 && !c2))
 			snprintf(buf, len, "-");
 		else
-			snprintf(buf, len, "%s won %d/%d", a->vs, c2, c1 + c2);
+			snprintf(buf, len, "won %d/%d vs %s", c2, c1 + c2, a->vs);
 		return buf;
 	}
 	if (!mt) {
@@ -559,13 +560,13 @@ static int name_width(const struct report *r, int kind)
 }
 
 /* the best ref column, as wide as "<longer yardstick> 64/64" (a row's own
- * yardstick: "spsc-fanout-3 won 64/64") */
+ * yardstick: "won 64/64 vs spsc-fanout-3") */
 static int best_width(int kind)
 {
 	const struct metric *mt = best_metric(kind);
 	size_t w = 14;
 	if (row_metric(kind))
-		return 22;
+		return 26;
 	if (mt && strlen(mt->vs) + 6 > w)
 		w = strlen(mt->vs) + 6;
 	if (mt && strlen(mt->vs2) + 6 > w)
@@ -794,9 +795,8 @@ static void legend_columns(const struct report *r)
 	}
 	legend_line("best ref", "which yardstick of x ref was the better one, in how many reps");
 	if (r->on[RK_BCAST] && any_shown(r, RK_BCAST))
-		legend_line("ref, won (bcast)", "the row's yardstick for x ref, and in how many reps"
-		            " the row's msgs/s was above the yardstick's (e.g. spsc-fanout-3 won"
-		            " 7/9)");
+		legend_line("won vs ref (bcast)", "in how many reps the row's msgs/s was above its"
+		            " yardstick's, and which yardstick (e.g. won 7/9 vs spsc-fanout-3)");
 	snprintf(text, sizeof(text), "\"-\": the reps agree within %.3gx (slowest to fastest: the"
 	         " [min - max] of msgs/s, of p50 for round trips) and in each rep the cache-line"
 	         " round trip between the two CPUs, measured before and after the case, moved"
@@ -888,7 +888,7 @@ static void term_heading(int kind, int unit, int nw)
 			printf(" %-*s", range_width(mt), unit ? "" : " [min - max]");
 	}
 	if (best_metric(kind) || row_metric(kind))
-		printf(" %-*s", best_width(kind), unit ? "" : row_metric(kind) ? "ref, won" : "best ref");
+		printf(" %-*s", best_width(kind), unit ? "" : row_metric(kind) ? "won vs ref" : "best ref");
 	printf(" %9s\n", unit ? "" : "noise");
 }
 

@@ -112,8 +112,8 @@ int derived(const struct metric *mt);
 /* how often each yardstick of best_metric() was the better one */
 void best_counts(const struct cell *a, int *first, int *second);
 /* "ref-ff 7/9": the better yardstick and in how many repetitions; for a
- * kind with a row_metric(), "spsc-fanout-3 won 7/9": the row's yardstick and
- * in how many repetitions the row was the faster */
+ * kind with a row_metric(), "won 7/9 vs spsc-fanout-3": in how many
+ * repetitions the row was the faster, and its yardstick */
 const char *best_text(char *buf, size_t len, const struct cell *a, int kind);
 /* repetition i's two line round trips differ by more than NOISE_RATIO */
 int noisy(const struct cell *a, int i);
