@@ -14,7 +14,9 @@
  *   - one handle: one thread at a time (handles are not thread-safe);
  *   - SPSC ring: one producer handle and one consumer handle, in any
  *     processes or threads, plus any number of role-less observers;
- *   - MPMC ring: up to 64 producer and 64 consumer handles.
+ *   - MPMC ring: up to 64 producer and 64 consumer handles;
+ *   - BROADCAST ring: one producer handle and up to 64 consumer
+ *     (subscriber) handles, each receiving every message.
  * A handle is not inherited usefully across fork(): the child opens its own.
  *
  * See docs/api.md for the full reference and docs/design.md for the
@@ -38,12 +40,20 @@ extern "C" {
 /* the library's version (the Makefile reads it from here); the major
  * number is the soname: it moves when the ABI changes */
 #define SHMRING_VERSION_MAJOR 3
-#define SHMRING_VERSION_MINOR 1
+#define SHMRING_VERSION_MINOR 2
 #define SHMRING_VERSION_PATCH 0
 
 /* ring kinds */
 #define SHMRING_SPSC 1u
 #define SHMRING_MPMC 2u
+#define SHMRING_BROADCAST 3u  /* one producer, up to 64 subscribers (consumer
+                               * attachments); each receives, in order, every
+                               * message sent after it attached. Lossless: the
+                               * producer waits while the slowest live
+                               * subscriber is a ring behind; with
+                               * SHMRING_OVERWRITE it never waits and each
+                               * subscriber counts what it lost in its own
+                               * stats.overruns (since 3.2) */
 
 /* roles, given when attaching; a handle may hold both, or none */
 #define SHMRING_PRODUCER 1
@@ -57,7 +67,7 @@ extern "C" {
                                  * shm name or a file on another filesystem */
 #define SHMRING_MLOCK     0x4u  /* every attaching process locks its mapping in
                                  * memory (-ENOMEM / -EPERM when refused) */
-#define SHMRING_OVERWRITE 0x8u  /* SPSC only (-EINVAL with MPMC): the producer
+#define SHMRING_OVERWRITE 0x8u  /* SPSC or BROADCAST (-EINVAL with MPMC): the producer
                                  * never waits; when the ring is full the
                                  * oldest messages are overwritten. The
                                  * consumer never returns a torn message: it
@@ -86,7 +96,7 @@ extern "C" {
 #define SHMRING_DEFAULT_SPIN_NS 20000
 
 struct shmring_config {
-	unsigned kind;        /* SHMRING_SPSC or SHMRING_MPMC */
+	unsigned kind;        /* SHMRING_SPSC, SHMRING_MPMC or SHMRING_BROADCAST */
 	uint32_t slot_size;   /* largest message in bytes, 1 .. SHMRING_MAX_SLOT_SIZE */
 	uint64_t slots;       /* number of slots, a power of two, 2 .. SHMRING_MAX_SLOTS */
 	mode_t   mode;        /* permission bits of the object; 0 means 0600 */
@@ -306,6 +316,40 @@ SHMRING_API int shmring_end_reason(struct shmring *r);
 SHMRING_API int shmring_set_spin(struct shmring *r, int64_t spin_ns);
 SHMRING_API int shmring_info(struct shmring *r, struct shmring_info *out);
 SHMRING_API int shmring_stats(struct shmring *r, struct shmring_stats *out);
+
+/*
+ * Broadcast rings (SHMRING_BROADCAST, since 3.2): one entry per subscriber,
+ * as its position line in the ring says (shared memory: a snapshot for
+ * display, never trusted). shmring_stats() on a subscriber's handle counts
+ * for that subscriber alone: received = messages it delivered, overruns =
+ * messages it lost (SHMRING_OVERWRITE); sent - start = received + overruns
+ * once it has drained. On other handles received and overruns are the sums
+ * over the attached subscribers.
+ */
+struct shmring_subscriber {
+	int32_t  pid;         /* display only, as struct shmring_peer */
+	uint8_t  index;       /* registry entry (consumers[index] of shmring_info) */
+	uint8_t  alive;       /* its kernel lock is held (a running process) */
+	uint8_t  self;        /* this handle's own subscription */
+	uint8_t  stalling;    /* lossless ring: it is a whole ring behind (or
+	                       * its position is impossible): the producer waits
+	                       * for it */
+	uint64_t position;    /* the next message it reads */
+	uint64_t lag;         /* messages published it has not read (prod_idx -
+	                       * position, clamped to 0 .. slots: an impossible
+	                       * position shows as slots) */
+	uint64_t start;       /* its first position: it receives what was sent
+	                       * from there on */
+	uint64_t delivered;   /* messages it received */
+	uint64_t overruns;    /* messages it lost (SHMRING_OVERWRITE) */
+	uint64_t reserved[3]; /* zero */
+};
+/* fill up to cap entries (SHMRING_MAX_PEERS always suffices) with the ring's
+ * subscribers, in registry order. Returns how many there are (may exceed
+ * cap: only cap were written), -EINVAL (r NULL, out NULL with cap > 0, not
+ * a broadcast ring). */
+SHMRING_API int shmring_subscriber_info(struct shmring *r, struct shmring_subscriber *out,
+                                        unsigned cap);
 
 /* human-readable name of a shmring return code (static string) */
 SHMRING_API const char *shmring_strerror(int err);

@@ -2,7 +2,7 @@
 /*
  * api.c - the public calls that are not inline (and the slow paths of the
  * inline ones): argument and role checks, then the engine of the ring's
- * kind (spsc.c, mpmc.c, overwrite.c or packed.c). The engines have one shape;
+ * kind (spsc.c, mpmc.c, overwrite.c, packed.c or broadcast.c). The engines have one shape;
  * nothing below knows how any of them works. Also the lookup of an
  * engine's wait table for shmring_poll() (poll.c), which knows no ring
  * kind.
@@ -47,6 +47,7 @@ static const struct engine spsc = ENGINE_TABLE(spsc);
 static const struct engine mpmc = ENGINE_TABLE(mpmc);
 static const struct engine overwrite = ENGINE_TABLE(overwrite);
 static const struct engine packed = ENGINE_TABLE(packed);
+static const struct engine broadcast = ENGINE_TABLE(broadcast);
 
 /* the engine of a handle's kind (a public kind, or a private one:
  * include/shmring/handle.h); lifecycle.c binds no other value */
@@ -59,6 +60,8 @@ static const struct engine *engine_of(const struct shmring *r)
 		return &overwrite;
 	case SHMRING__KIND_PACKED:
 		return &packed;
+	case SHMRING_BROADCAST:
+		return &broadcast;
 	default:
 		return &spsc;
 	}

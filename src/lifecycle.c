@@ -72,6 +72,9 @@ static void handle_bind(struct shmring *r, void *map, size_t map_size,
 	if (r->kind == SHMRING__KIND_PACKED)
 		priv(r)->pk.size = id->total - SHMRING__HDR_SIZE;   /* the record area */
 	r->slots0 = (unsigned char *)map + SHMRING__HDR_SIZE;
+	if (r->kind == SHMRING_BROADCAST)   /* the subscriber lines (layout.h) */
+		priv(r)->bc.subs = (struct shmring__bcast_sub *)(void *)((unsigned char *)map +
+		                   shmring__bcast_lines_off(r->stride, priv(r)->nslots));
 	priv(r)->spin_ns = SHMRING_DEFAULT_SPIN_NS;
 	priv(r)->spin_auto = 1;
 	priv(r)->self_id = shmring__self_id();
@@ -92,6 +95,13 @@ static int handle_start(struct shmring *r)
 	if (r->kind == SHMRING__KIND_PACKED) {
 		int rc = shmring__packed_start(r, prod, cons);
 		return priv(r)->roles ? rc : 0;   /* an observer may still look */
+	}
+	/* broadcast: the producer resumes, a subscriber joins (broadcast.c);
+	 * cons_idx means nothing there */
+	if (r->kind == SHMRING_BROADCAST) {
+		shmring__broadcast_start(r);
+		shmring__refresh_fast(r);
+		return 0;
 	}
 	/* SPSC: one index lies at most a ring ahead of the other (cons may be
 	 * ahead of prod when a producer died between a seal and its index) */
@@ -328,6 +338,8 @@ void shmring_close(struct shmring *r)
 	if (!priv(r)->readonly && !priv(r)->forked && r->hdr) {
 		shmring__flush_bytes(r);
 		int had_prod = priv(r)->prod_entry >= 0, had_cons = priv(r)->cons_entry >= 0;
+		if (had_cons && r->kind == SHMRING_BROADCAST)
+			shmring__broadcast_leave(r);   /* before the entry is free */
 		shmring__detach_roles(r);
 		/* our departure may end someone's wait: let sleepers re-check */
 		if (had_prod)

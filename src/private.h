@@ -7,16 +7,18 @@
  * there is no cycle: tools/lint_calls.py checks it in make lint):
  *
  *   poll.c      -> api.c, wait.c, clock.c
- *   api.c       -> spsc.c, mpmc.c, overwrite.c, packed.c (the engines), stream.c, stats.c
+ *   api.c       -> spsc.c, mpmc.c, overwrite.c, packed.c, broadcast.c (the engines),
+ *                  stream.c, stats.c
  *   place.c     -> lifecycle.c, validate.c (names, paths, memfds, fds)
  *   event.c     -> api.c (wait tables), wait.c, stream.c, clock.c
  *   lifecycle.c -> event.c (close stops the watcher thread)
- *   lifecycle.c -> validate.c, registry.c, stream.c, spsc.c, mpmc.c, packed.c, wait.c,
- *                  stats.c, clock.c
+ *   lifecycle.c -> validate.c, registry.c, stream.c, spsc.c, mpmc.c, packed.c,
+ *                  broadcast.c (join and leave), wait.c, stats.c, clock.c
  *   spsc.c      -> wait.c, stream.c, stats.c
  *   overwrite.c -> wait.c, stream.c, stats.c, clock.c
  *   mpmc.c      -> mpmc_dead.c, wait.c, stream.c, stats.c, clock.c
  *   packed.c    -> wait.c, stream.c, stats.c
+ *   broadcast.c -> registry.c, wait.c, stream.c, stats.c, clock.c
  *   mpmc_dead.c -> registry.c, wait.c, clock.c
  *   stream.c    -> registry.c, wait.c
  *   wait.c      -> stats.c, clock.c
@@ -115,6 +117,23 @@ struct shmring__priv {
 		                           * pk_received */
 	} pk;
 
+	/* broadcast rings (broadcast.c) */
+	struct {
+		struct shmring__bcast_sub *subs;  /* the subscriber lines, after
+		                                   * the slots (from validated
+		                                   * sizes) */
+		uint64_t start;         /* subscriber: its first position */
+		uint64_t delivered;     /* subscriber: messages received */
+		uint64_t overruns;      /* subscriber: messages lost */
+		uint64_t seq;           /* subscriber: the seq word of the
+		                         * acquired slot as acquire read it */
+		int probe;              /* subscriber: the next data check also
+		                         * reads prod_idx (a published slot
+		                         * without its mark) */
+		int64_t reap_ns;        /* producer: last liveness check of the
+		                         * subscribers that hold it back */
+	} bc;
+
 	/* event descriptor (event.c), NULL until shmring_event_fd() */
 	struct shmring__event *event;
 
@@ -157,6 +176,17 @@ static inline struct shmring__priv *priv(struct shmring *r)
 static inline unsigned shmring__public_kind(unsigned kind)
 {
 	return kind == SHMRING__KIND_OVERWRITE || kind == SHMRING__KIND_PACKED ? SHMRING_SPSC : kind;
+}
+
+/* registry entries a side of r may claim: one producer in SPSC rings (the
+ * private kinds included) and broadcast rings, one consumer in SPSC rings;
+ * SHMRING__MAX_PEERS otherwise */
+static inline unsigned shmring__entries(const struct shmring *r, int side)
+{
+	unsigned k = shmring__public_kind(r->kind);
+	if (k == SHMRING_SPSC || (k == SHMRING_BROADCAST && side == SHMRING_PRODUCER))
+		return 1;
+	return SHMRING__MAX_PEERS;
 }
 
 /* the fast-path permission bits of the handle, recomputed on state changes */
@@ -359,6 +389,7 @@ SHMRING__ENGINE(spsc)
 SHMRING__ENGINE(mpmc)
 SHMRING__ENGINE(overwrite)
 SHMRING__ENGINE(packed)
+SHMRING__ENGINE(broadcast)
 #undef SHMRING__ENGINE
 /* what each engine's waits wait for (shmring_poll() reaches them through
  * shmring__wait_table() in api.c) */
@@ -374,6 +405,15 @@ extern const struct shmring__wait_for shmring__packed_for_data, shmring__packed_
 /* packed.c: the handle's positions from the shared indices, at attach
  * (-EPROTO if they are impossible) */
 int shmring__packed_start(struct shmring *r, uint64_t prod, uint64_t cons);
+extern const struct shmring__wait_for shmring__broadcast_for_data,
+                                      shmring__broadcast_for_space;
+/* broadcast.c: where the handle's producer resumes and its subscriber
+ * joins (at attach, roles held); the subscriber's leave (at close, before
+ * its entry is released) */
+void shmring__broadcast_start(struct shmring *r);
+void shmring__broadcast_leave(struct shmring *r);
+/* validate.c: byte offset of the subscriber lines in a broadcast ring */
+uint64_t shmring__bcast_lines_off(uint32_t stride, uint64_t slots);
 
 /* ---- api.c ---- */
 /* the engine's table for r's waits in direction dir; NULL when the handle

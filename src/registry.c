@@ -144,14 +144,15 @@ static void release_entry(struct shmring__peer *e)
 }
 
 /*
- * Claim one entry of a side. SPSC uses entry 0 only: -EBUSY while a live
- * attachment holds it. MPMC takes the first entry whose lock is free:
- * -EUSERS when all 64 are held.
+ * Claim one entry of a side. SPSC (and a broadcast ring's producer) uses
+ * entry 0 only: -EBUSY while a live attachment holds it. MPMC (and
+ * broadcast subscribers) take the first entry whose lock is free: -EUSERS
+ * when all 64 are held.
  */
 static int claim(struct shmring *r, int side)
 {
 	struct shmring__peer *tab = side_table(r, side);
-	unsigned n = shmring__public_kind(r->kind) == SHMRING_SPSC ? 1 : SHMRING__MAX_PEERS;
+	unsigned n = shmring__entries(r, side);
 
 	for (unsigned i = 0; i < n; i++) {
 		struct shmring__peer *e = &tab[i];
@@ -201,7 +202,7 @@ static int claim(struct shmring *r, int side)
 		shmring__store_release32(&e->state, SHMRING__PEER_ACTIVE);
 		return (int)i;
 	}
-	return shmring__public_kind(r->kind) == SHMRING_SPSC ? -EBUSY : -EUSERS;
+	return n == 1 ? -EBUSY : -EUSERS;
 }
 
 int shmring__attach_roles(struct shmring *r, int roles)

@@ -47,6 +47,60 @@ static unsigned list_peers(struct shmring *r, const struct shmring__peer *tab,
 	return k;
 }
 
+/* broadcast: how far the slowest subscriber line lags behind prod, 0 ..
+ * slots (an impossible position counts as slots). A snapshot for display */
+static uint64_t bcast_max_lag(struct shmring *r, uint64_t prod)
+{
+	uint64_t lag = 0;
+	for (unsigned i = 0; i < SHMRING__MAX_PEERS; i++) {
+		/* relaxed: display only */
+		uint64_t h = shmring__load_relaxed64(&priv(r)->bc.subs[i].hold);
+		uint64_t l = prod - (h - 1);
+		if (!h)
+			continue;
+		l = l > priv(r)->nslots ? priv(r)->nslots : l;
+		lag = l > lag ? l : lag;
+	}
+	return lag;
+}
+
+int shmring_subscriber_info(struct shmring *r, struct shmring_subscriber *out, unsigned cap)
+{
+	if (!r || !r->hdr || (!out && cap) || r->kind != SHMRING_BROADCAST)
+		return -EINVAL;
+	struct shmring__hdr *h = r->hdr;
+	/* relaxed: a snapshot for display; nothing is read through it */
+	uint64_t prod = shmring__load_relaxed64(&h->prod_idx);
+	unsigned k = 0;
+
+	for (unsigned i = 0; i < SHMRING__MAX_PEERS; i++) {
+		const struct shmring__bcast_sub *line = &priv(r)->bc.subs[i];
+		/* acquire: pairs with R1/R3, as R5 */
+		uint64_t owner = shmring__load_acquire64(&h->consumers[i].owner);
+		uint64_t hold = shmring__load_relaxed64(&line->hold);   /* relaxed: display */
+		if (!owner && !hold)
+			continue;
+		if (k++ >= cap)
+			continue;   /* counted, not written */
+		struct shmring_subscriber *s = &out[k - 1];
+		memset(s, 0, sizeof(*s));
+		s->pid = (int32_t)(uint32_t)owner;
+		s->index = (uint8_t)i;
+		s->alive = (uint8_t)shmring__entry_held(r, SHMRING_CONSUMER, i);
+		s->self = priv(r)->cons_entry == (int)i;
+		s->position = hold ? hold - 1 : prod;
+		uint64_t lag = prod - s->position;
+		s->lag = lag > priv(r)->nslots ? priv(r)->nslots : lag;
+		s->stalling = hold && !(priv(r)->flags & SHMRING_OVERWRITE) &&
+		              s->lag >= priv(r)->nslots;
+		/* relaxed: counters written by the subscriber, display only */
+		s->start = shmring__load_relaxed64(&line->start);
+		s->delivered = shmring__load_relaxed64(&line->delivered);
+		s->overruns = shmring__load_relaxed64(&line->overruns);
+	}
+	return (int)k;
+}
+
 int shmring_info(struct shmring *r, struct shmring_info *out)
 {
 	if (!r || !out)
@@ -65,6 +119,8 @@ int shmring_info(struct shmring *r, struct shmring_info *out)
 	/* relaxed: a snapshot for display; nothing is read through it */
 	out->prod_idx = shmring__load_relaxed64(&h->prod_idx);
 	out->cons_idx = shmring__load_relaxed64(&h->cons_idx);
+	if (r->kind == SHMRING_BROADCAST)   /* the slowest subscriber (or prod_idx) */
+		out->cons_idx = out->prod_idx - bcast_max_lag(r, out->prod_idx);
 	uint64_t used = out->prod_idx - out->cons_idx;
 	uint64_t cap = packed ? priv(r)->pk.size : priv(r)->nslots;   /* bytes or slots */
 	out->used = used > cap ? cap : used;
@@ -118,5 +174,23 @@ int shmring_stats(struct shmring *r, struct shmring_stats *out)
 	 * slightly different moments while the consumer moves) */
 	if (r->kind == SHMRING__KIND_OVERWRITE)
 		out->received = out->received > out->overruns ? out->received - out->overruns : 0;
+	/* broadcast: a subscriber counts for itself (exact: its own
+	 * counters); another handle gets the sums over the subscriber lines */
+	if (r->kind == SHMRING_BROADCAST) {
+		out->received = out->overruns = 0;
+		if (priv(r)->cons_entry >= 0) {
+			out->received = priv(r)->bc.delivered;
+			out->overruns = priv(r)->bc.overruns;
+		} else {
+			for (unsigned i = 0; i < SHMRING__MAX_PEERS; i++) {
+				const struct shmring__bcast_sub *line = &priv(r)->bc.subs[i];
+				/* relaxed: counters for display */
+				if (!shmring__load_relaxed64(&line->hold))
+					continue;
+				out->received += shmring__load_relaxed64(&line->delivered);
+				out->overruns += shmring__load_relaxed64(&line->overruns);
+			}
+		}
+	}
 	return 0;
 }

@@ -61,7 +61,10 @@ static int check_flags(unsigned kind, uint32_t flags)
 {
 	if (flags & ~SHMRING__FLAGS_KNOWN)
 		return -1;
-	if ((flags & (SHMRING_OVERWRITE | SHMRING_PACKED)) && kind != SHMRING_SPSC)
+	/* broadcast rings take OVERWRITE (the lossy form), not PACKED */
+	if ((flags & SHMRING_OVERWRITE) && kind != SHMRING_SPSC && kind != SHMRING_BROADCAST)
+		return -1;
+	if ((flags & SHMRING_PACKED) && kind != SHMRING_SPSC)
 		return -1;
 	if ((flags & SHMRING_OVERWRITE) && (flags & SHMRING_PACKED))
 		return -1;
@@ -75,6 +78,7 @@ uint32_t shmring__payload_off(unsigned kind)
 	case SHMRING_MPMC:
 		return (uint32_t)sizeof(struct shmring__slot_mpmc);
 	case SHMRING__KIND_OVERWRITE:
+	case SHMRING_BROADCAST:
 		return (uint32_t)sizeof(struct shmring__slot_ow);
 	default:
 		return (uint32_t)sizeof(struct shmring__slot_spsc);
@@ -108,10 +112,21 @@ uint64_t shmring__data_size(unsigned kind, uint32_t slot_size, uint64_t slots)
 {
 	int packed = kind == SHMRING__KIND_PACKED;
 	uint64_t unit = packed ? slot_size : shmring__stride(kind, slot_size);
+	uint64_t lines = SHMRING__MAX_PEERS * sizeof(struct shmring__bcast_sub);
 
-	if (!unit || slots > (UINT64_MAX - SHMRING__HDR_SIZE - 7) / unit)
+	if (!unit || slots > (UINT64_MAX - SHMRING__HDR_SIZE - SHMRING__LINE - lines) / unit)
 		return 0;
+	if (kind == SHMRING_BROADCAST)   /* the subscriber lines after the slots */
+		return shmring__bcast_lines_off((uint32_t)unit, slots) - SHMRING__HDR_SIZE + lines;
 	return packed ? (slots * unit + 7) & ~UINT64_C(7) : slots * unit;
+}
+
+/* broadcast: where the subscriber lines start, the first multiple of 128
+ * after the slots (stride and slots validated: no overflow) */
+uint64_t shmring__bcast_lines_off(uint32_t stride, uint64_t slots)
+{
+	uint64_t end = SHMRING__HDR_SIZE + slots * stride;
+	return (end + SHMRING__LINE - 1) & ~(uint64_t)(SHMRING__LINE - 1);
 }
 
 /*
@@ -151,7 +166,8 @@ int shmring__check_config(const struct shmring_config *cfg)
 {
 	if (!cfg)
 		return -EINVAL;
-	if (cfg->kind != SHMRING_SPSC && cfg->kind != SHMRING_MPMC)
+	if (cfg->kind != SHMRING_SPSC && cfg->kind != SHMRING_MPMC &&
+	    cfg->kind != SHMRING_BROADCAST)
 		return -EINVAL;
 	if (cfg->slot_size == 0 || cfg->slot_size > SHMRING_MAX_SLOT_SIZE)
 		return -EINVAL;
@@ -199,7 +215,7 @@ int shmring__check_header(const struct shmring__hdr *h, uint64_t obj_size,
 		shmring__test_hook_open();
 	if (version != SHMRING__LAYOUT_VERSION)
 		return -EPROTO;
-	if (kind != SHMRING_SPSC && kind != SHMRING_MPMC)
+	if (kind != SHMRING_SPSC && kind != SHMRING_MPMC && kind != SHMRING_BROADCAST)
 		return -EPROTO;
 	if (slot_size == 0 || slot_size > SHMRING_MAX_SLOT_SIZE)
 		return -EPROTO;

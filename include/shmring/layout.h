@@ -9,6 +9,9 @@
  *                                        futex words, end-of-stream state,
  *                                        statistics, role registry)
  *   offset 8192   slot[0] slot[1] ... slot[slots-1], each slot_stride bytes
+ *   broadcast rings only (kind SHMRING_BROADCAST): then, at the next
+ *   multiple of 128, SHMRING__MAX_PEERS subscriber lines (struct
+ *   shmring__bcast_sub), line i for consumers[i]
  *
  * A slot is a small header (struct shmring__slot_spsc or _mpmc) followed by
  * slot_size payload bytes; the payload starts 8-byte aligned and the stride
@@ -91,11 +94,15 @@ struct shmring__hdr {
 	/* line 0: identity; written once by the creator, magic last (release) */
 	uint64_t magic;
 	uint32_t version;
-	uint32_t kind;          /* SHMRING_SPSC or SHMRING_MPMC */
+	uint32_t kind;          /* SHMRING_SPSC, SHMRING_MPMC or SHMRING_BROADCAST
+	                         * (3: older libraries refuse it at open, so it
+	                         * needed no layout version of its own) */
 	uint32_t slot_size;     /* largest payload */
 	uint32_t slot_stride;   /* bytes per slot, header included */
 	uint64_t slots;         /* power of two >= 2 */
-	uint64_t total_size;    /* SHMRING__HDR_SIZE + slots * slot_stride */
+	uint64_t total_size;    /* SHMRING__HDR_SIZE + slots * slot_stride
+	                         * (broadcast: rounded up to 128, plus the
+	                         * subscriber lines) */
 	uint32_t flags;         /* SHMRING_PREFAULT ... as given at create */
 	uint32_t creator_pid;
 	uint64_t created_ns;    /* CLOCK_REALTIME at create, for tools */
@@ -235,6 +242,28 @@ struct shmring__slot_ow {
 };
 
 /*
+ * Broadcast rings (SHMRING_BROADCAST): slots are struct shmring__slot_ow
+ * (seq = 2 pos + 2 holds the complete message of position pos; 2 pos + 1
+ * while an overwriting producer writes it), and after the slot array one
+ * line per subscriber registry entry. The subscriber holding consumers[i]
+ * writes line i; the producer reads every line when its cached minimum
+ * says the ring is full (src/broadcast.c, docs/design.md "Broadcast
+ * rings"). Nothing in a line is trusted: a position impossible for a live
+ * subscriber holds the producer back (until its timeout), no more.
+ */
+struct shmring__bcast_sub {
+	uint64_t hold;      /* 0: holds nothing; else the subscriber's next
+	                     * position + 1: the producer may not overwrite the
+	                     * slots of positions >= hold - 1. writer: the
+	                     * subscriber (join: seq_cst; advance and leave:
+	                     * release); the producer clears a dead one's (CAS) */
+	uint64_t start;     /* writer: the subscriber, at join: its first position */
+	uint64_t delivered; /* writer: the subscriber; messages it received */
+	uint64_t overruns;  /* writer: the subscriber; messages it lost */
+	uint8_t  pad[SHMRING__LINE - 32];
+};
+
+/*
  * Record header of a packed ring (SHMRING_PACKED). The record area (at
  * offset 8192) holds records back to back, each starting 8-byte aligned:
  * this header, then for a message len payload bytes padded to a multiple
@@ -305,6 +334,7 @@ SHMRING__SA(sizeof(struct shmring__slot_spsc) == 8, "spsc slot header");
 SHMRING__SA(sizeof(struct shmring__slot_mpmc) == 16, "mpmc slot header");
 SHMRING__SA(sizeof(struct shmring__slot_ow) == 16, "overwrite slot header");
 SHMRING__SA(offsetof(struct shmring__hdr, overruns) == 7 * SHMRING__LINE + 48, "overruns");
+SHMRING__SA(sizeof(struct shmring__bcast_sub) == SHMRING__LINE, "broadcast subscriber line");
 #undef SHMRING__SA
 
 #endif /* SHMRING_LAYOUT_H */

@@ -36,7 +36,7 @@ from ._poll import poll
 from ._ring import Ring
 from ._zerocopy import Acquisition, Reservation
 
-__version__ = "3.1.0"   # the C library's version it is made for (include/shmring.h)
+__version__ = "3.2.0"   # the C library's version it is made for (include/shmring.h)
 
 # how a stream ended (Ring.end_reason): the members of the IntEnum EndReason
 END_CLEAN = EndReason.CLEAN
