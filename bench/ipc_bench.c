@@ -71,7 +71,7 @@ static const struct transport *const all_transports[] = {
 	&t_shm_poll1, &t_shm_poll64, &t_shm_poll64s, &t_shm_epoll, &t_pipe_epoll,   /* transport_wait.c */
 	&t_think_recv, &t_think_poll1, &t_think_poll64,
 	&t_shm_64m, &t_shm_64m_huge,
-	&t_spsc_fanout3,   /* TK_BCAST (and shm-spsc) */
+	&t_shm_bcast11, &t_shm_bcast13, &t_spsc_fanout3,   /* TK_BCAST (and shm-spsc) */
 };
 #define NTRANS (sizeof(all_transports) / sizeof(all_transports[0]))
 _Static_assert(NTRANS <= MAX_TRANS, "report.h: MAX_TRANS");

@@ -170,14 +170,7 @@ else
 fi
 
 echo "test-bench: the broadcast cases: every message to every consumer, x ref against each row's yardstick"
-if "$BIN" --list | grep -q '^  shm-bcast-1x3 '; then
-	BC='shm-bcast-*,spsc-fanout-3,shm-spsc'; nbc=4
-else
-	# shm-bcast-* are compiled only where include/shmring.h defines
-	# SHMRING_BROADCAST (transport_bcast.c)
-	echo "  note shm-bcast-* not in this build: spsc-fanout-3 and shm-spsc only"
-	BC='spsc-fanout-3,shm-spsc'; nbc=2
-fi
+BC='shm-bcast-*,spsc-fanout-3,shm-spsc'; nbc=4
 timeout 120 "$BIN" --no-stream --no-latency --no-mpmc --transports "$BC" --bcast-sizes 64 \
 	--reps 2 --duration 0.04 --quiet --json "$TMP/g.json" --csv "$TMP/g.csv" > "$TMP/g.txt"
 J=$TMP/g.json

@@ -179,3 +179,30 @@ const struct transport t_spsc_fanout3 = {
 	.setup = fanout_setup, .teardown = fanout_teardown,
 	.producer = fanout_producer, .consumer = fanout_consumer, .spin_ns = INT64_MIN,
 };
+
+/* ------------------------------------------------------------------ */
+/* shm-bcast-1x1, shm-bcast-1x3: a SHMRING_BROADCAST ring              */
+
+static int bcast_setup(struct bctx *c, int latency)
+{
+	(void)latency;              /* streaming only */
+	return shm_create(c, c->name, SHMRING_BROADCAST);
+}
+
+/* shm-spsc's loops: the producer attaches as SHMRING_PRODUCER, each
+ * subscriber as SHMRING_CONSUMER, both before side_ready() */
+#define BCAST_T(ident, nm, desc, nc, ref_)                                             \
+	const struct transport ident = {                                               \
+		.name = nm, .what = desc, .kinds = TK_BCAST, .nprod = 1, .ncons = nc,      \
+		.fanout = 1, .ref = ref_, .unpinned = (nc) > 1,                            \
+		.setup = bcast_setup, .teardown = shm_teardown,                            \
+		.producer = shm_stream_producer, .consumer = fanout_subscriber,            \
+		.spin_ns = INT64_MIN,                                                      \
+		.family_what = "shmring SHMRING_BROADCAST ring, 1 producer x N subscriber"  \
+		               " processes (each gets every message)",                     \
+	}
+
+BCAST_T(t_shm_bcast11, "shm-bcast-1x1", "shmring broadcast ring, 1 subscriber, pinned", 1,
+        "shm-spsc");
+BCAST_T(t_shm_bcast13, "shm-bcast-1x3", "shmring broadcast ring, 3 subscribers, unpinned", 3,
+        "spsc-fanout-3");
