@@ -34,8 +34,15 @@
  * (their valid sets are fixed-slot shapes); a bind must be the creator's
  * packed shape with its record area inside the mapping.
  *
- *   hostile [-s seed] [-t seconds]   live runs: SPSC, MPMC, overwrite-oldest
- *                                    and packed SPSC rounds of 1 s, in turn
+ * Broadcast rounds (SHMRING_BROADCAST, lossless and overwrite): one honest
+ * producer, three honest subscribers; the scribbler also writes the
+ * subscriber lines after the slots (positions, counters); no identity
+ * flipper or openers (as packed rounds). A scribbled position may hold the
+ * producer back (-ETIMEDOUT) but no call may run late or out of bounds.
+ *
+ *   hostile [-s seed] [-t seconds]   live runs: SPSC, MPMC, broadcast,
+ *                                    overwrite-oldest, packed SPSC and
+ *                                    overwrite broadcast rounds of 1 s, in turn
  *   hostile -f                       the fixed cases only
  */
 #include <errno.h>
@@ -77,6 +84,7 @@ struct hcount {
 
 static struct hcount *H;
 static int P_packed;   /* this round's ring is SHMRING_PACKED (set before the fork) */
+static int P_bcast;    /* ... SHMRING_BROADCAST */
 
 static void hfail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void hfail(const char *fmt, ...)
@@ -556,6 +564,22 @@ static int check_bind(struct shmring *r, const char *who, uint32_t *slot_size)
 			*slot_size = in.slot_size;
 		return 0;
 	}
+	if (P_bcast) {   /* the creator's broadcast shape, lines inside the map */
+		if (in.kind != SHMRING_BROADCAST)
+			bad = "not the broadcast ring";
+		else if (in.slot_size != SLOT_SIZE || in.slots != ROUND_SLOTS || in.mem_size != I_obj)
+			bad = "not the creator's sizes";
+		if (bad) {
+			atomic_fetch_add(&H->bad_binds, 1);
+			hfail("BAD BIND (%s, broadcast): %s: kind %u slot_size %" PRIu32 " slots %"
+			      PRIu64 " mem_size %" PRIu64 " (want %" PRIu64 ") flags %#x", who, bad,
+			      in.kind, in.slot_size, in.slots, in.mem_size, I_obj, in.flags);
+			return -1;
+		}
+		if (slot_size)
+			*slot_size = in.slot_size;
+		return 0;
+	}
 	uint64_t stride = id_stride_f(in.kind, in.flags, in.slot_size);
 	if (in.kind != SHMRING_SPSC && in.kind != SHMRING_MPMC)
 		bad = "kind";
@@ -889,6 +913,10 @@ static int scribbler(const char *name, uint64_t seed)
 	}
 	if (SHMRING__HDR_SIZE + nslots * stride > (uint64_t)st.st_size)
 		return 1;
+	/* broadcast: the subscriber lines, after the slots at a multiple of 128 */
+	uint64_t lines = (SHMRING__HDR_SIZE + nslots * stride + 127) & ~UINT64_C(127);
+	if (P_bcast && lines + SHMRING__MAX_PEERS * 128 > (uint64_t)st.st_size)
+		return 1;
 	/* the round carries a message before the first scribble (at most
 	 * 200 ms): one early write to an index can leave the ring refused at
 	 * every open (-EPROTO, as it must be) for the rest of the round, and a
@@ -901,7 +929,8 @@ static int scribbler(const char *name, uint64_t seed)
 
 	/* from here on the identity fields change under everyone's opens */
 	pthread_t flip;
-	if (!P_packed && pthread_create(&flip, NULL, id_flipper, h))
+	int flipping = !P_packed && !P_bcast;
+	if (flipping && pthread_create(&flip, NULL, id_flipper, h))
 		return 1;
 
 	while (!atomic_load(&H->stop)) {
@@ -932,14 +961,22 @@ static int scribbler(const char *name, uint64_t seed)
 			case 10: p = (void *)h->producers + 8 * (st_rand(&rng) %
 			                ((sizeof(h->producers) + sizeof(h->consumers)) / 8)); break;
 			case 11:                                           /* identity: 1 in 40 */
-				if (!P_packed && st_rand(&rng) % 6) {   /* the flipper's values: see I_sets */
+				if (flipping && st_rand(&rng) % 6) {   /* the flipper's values: see I_sets */
 					id_scribble(h, &rng);
 					atomic_fetch_add(&H->writes, 1);
 					continue;
 				}
 				p = m + 40;                /* flags, creator_pid */
 				break;
-			default: {                                         /* a slot */
+			default:                                           /* a slot */
+				if (P_bcast && st_rand(&rng) % 3 == 0) {   /* a subscriber line */
+					p = m + lines + 128 * (st_rand(&rng) % 4) + 8 * (st_rand(&rng) % 4);
+					if (x % 6 == 5)   /* near the producer's index */
+						v = atomic_load_explicit((_Atomic uint64_t *)(void *)&h->prod_idx,
+						                         memory_order_relaxed) + st_rand(&rng) % 32 - 16;
+					break;
+				}
+				{
 				unsigned char *sl = m + SHMRING__HDR_SIZE + (st_rand(&rng) % nslots) * stride;
 				uint64_t off = (st_rand(&rng) & 1) ? 0 : 8 * (st_rand(&rng) % (stride / 8));
 				p = sl + off;
@@ -964,7 +1001,7 @@ static int scribbler(const char *name, uint64_t seed)
 		}
 		usleep((useconds_t)(st_rand(&rng) % 2000));
 	}
-	if (!P_packed)
+	if (flipping)
 		pthread_join(flip, NULL);
 	munmap(m, (size_t)st.st_size);
 	return 0;
@@ -981,15 +1018,20 @@ static int run_round(unsigned kind, uint32_t flags, double secs, uint64_t seed, 
 	snprintf(name, sizeof(name), "/shmring-hostile-%d-%u", (int)getpid(), round);
 	ident_setup(kind);   /* before the fork: every process checks binds with it */
 	P_packed = packed;
+	P_bcast = kind == SHMRING_BROADCAST;
 	if (packed)
 		I_obj = SHMRING__HDR_SIZE + (((uint64_t)SLOT_SIZE * ROUND_SLOTS + 7) & ~UINT64_C(7));
+	if (P_bcast)   /* 16-byte slot headers, then the 64 subscriber lines */
+		I_obj = ((SHMRING__HDR_SIZE + ROUND_SLOTS * ((16 + SLOT_SIZE + 7) & ~UINT64_C(7)) +
+		          127) & ~UINT64_C(127)) + SHMRING__MAX_PEERS * 128;
 	shm_unlink(name);
 	int rc = shmring_create(name, &cfg, 0, &cr);
 	if (rc) {
 		hfail("create: %s", shmring_strerror(rc));
 		return -1;
 	}
-	unsigned np = kind == SHMRING_SPSC ? 1 : 2, nc = np, nopen = packed ? 0 : 2;
+	unsigned np = kind == SHMRING_MPMC ? 2 : 1, nc = P_bcast ? 3 : np;
+	unsigned nopen = packed || P_bcast ? 0 : 2;
 	pid_t pids[12];
 	unsigned n = 0;
 	atomic_store(&H->stop, 0);
@@ -1434,14 +1476,16 @@ int main(int argc, char **argv)
 	int64_t t0 = stress_now_ns(), end = t0 + (int64_t)(secs * 1e9);
 	unsigned round = 0;
 	while (stress_now_ns() < end && !atomic_load(&H->why_set)) {
-		static const uint32_t round_flags[4] = { 0, 0, SHMRING_OVERWRITE, SHMRING_PACKED };
-		run_round(round % 4 == 1 ? SHMRING_MPMC : SHMRING_SPSC, round_flags[round % 4], 1.0,
-		          seed + round, round);
+		static const unsigned round_kind[6] = { SHMRING_SPSC, SHMRING_MPMC, SHMRING_BROADCAST,
+		                                        SHMRING_SPSC, SHMRING_SPSC, SHMRING_BROADCAST };
+		static const uint32_t round_flags[6] = { 0, 0, 0, SHMRING_OVERWRITE, SHMRING_PACKED,
+		                                         SHMRING_OVERWRITE };
+		run_round(round_kind[round % 6], round_flags[round % 6], 1.0, seed + round, round);
 		round++;
 	}
 	if (round && !atomic_load(&H->bind_checks))
 		hfail("no open succeeded under the identity flips: nothing was checked");
-	if (round > 3 && !atomic_load(&H->pk_good))
+	if (round > 4 && !atomic_load(&H->pk_good))
 		hfail("no good message went through a packed ring");
 	int failed = atomic_load(&H->why_set) || atomic_load(&H->bad_binds);
 	printf("hostile: %s seed=%" PRIu64 " time=%.1fs rounds=%u scribbles=%" PRIu64

@@ -7,7 +7,10 @@
  *            consumers killed, at least 1000 kills in all when the run lasts
  *            long enough (a 10-minute run makes far more);
  *   hostile: the hostile peer (./hostile next to this binary) scribbling on
- *            rings while honest processes use them.
+ *            rings while honest processes use them (broadcast rings too);
+ *   broadcast: ./broadcast rounds of 8 s, lossless and overwrite in turn:
+ *            three subscribers and a churning one that is SIGKILLed at
+ *            random moments (tests/stress/broadcast.c).
  * Usage: soak [-s seed] [-t seconds]
  */
 #include <errno.h>
@@ -26,6 +29,9 @@ struct lane {
 	struct st_result mpmc;   /* faults lane: its MPMC rounds alone */
 	unsigned rounds;
 	int done;
+	/* broadcast lane: rounds run and failed, the first failing verdict */
+	unsigned bc_rounds, bc_failed;
+	char bc_line[400];
 };
 
 static void lane_matrix(struct lane *L, uint64_t seed, int64_t end)
@@ -109,6 +115,47 @@ static int lane_hostile(const char *self, uint64_t seed, double secs, char *line
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
 
+/* the broadcast lane: ./broadcast (next to this binary) in rounds */
+static void lane_broadcast(struct lane *L, const char *self, uint64_t seed, int64_t end)
+{
+	char path[PATH_MAX];
+	const char *slash = strrchr(self, '/');
+	snprintf(path, sizeof(path), "%.*sbroadcast", slash ? (int)(slash - self + 1) : 0, self);
+	for (unsigned i = 0; stress_now_ns() + INT64_C(8000000000) < end; i++) {
+		char s_seed[32], buf[1024], line[1024] = "";
+		int fd[2];
+		snprintf(s_seed, sizeof(s_seed), "%" PRIu64, seed + i);
+		if (pipe(fd))
+			break;
+		pid_t pid = fork();
+		if (pid == 0) {
+			dup2(fd[1], 1);
+			close(fd[0]);
+			execl(path, "broadcast", "-t", "8", "-s", s_seed, i % 2 ? "-O" : (char *)NULL,
+			      (char *)NULL);
+			printf("broadcast: FAIL cannot run %s: %s\n", path, strerror(errno));
+			_exit(127);
+		}
+		close(fd[1]);
+		FILE *f = fdopen(fd[0], "r");
+		while (f && fgets(buf, sizeof(buf), f))
+			if (!strncmp(buf, "broadcast", 9))
+				snprintf(line, sizeof(line), "%s", buf);
+		if (f)
+			fclose(f);
+		int status;
+		waitpid(pid, &status, 0);
+		L->bc_rounds++;
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || !strstr(line, ": PASS")) {
+			if (!L->bc_failed++) {
+				line[strcspn(line, "\n")] = '\0';
+				snprintf(L->bc_line, sizeof(L->bc_line), "%s (status 0x%x)",
+				         line[0] ? line : "no verdict", status);
+			}
+		}
+	}
+}
+
 int main(int argc, char **argv)
 {
 	uint64_t seed = stress_seed_default();
@@ -120,27 +167,29 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	printf("soak: seed=%" PRIu64 " seconds=%.0f (matrix, faults and hostile lanes at once)\n",
 	       seed, secs);
-	struct lane *lanes = mmap(NULL, 2 * sizeof(struct lane), PROT_READ | PROT_WRITE,
+	struct lane *lanes = mmap(NULL, 3 * sizeof(struct lane), PROT_READ | PROT_WRITE,
 	                          MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (lanes == MAP_FAILED)
 		return 2;
-	memset(lanes, 0, 2 * sizeof(struct lane));
+	memset(lanes, 0, 3 * sizeof(struct lane));
 	int64_t t0 = stress_now_ns(), end = t0 + (int64_t)(secs * 1e9);
-	pid_t kids[2];
-	for (int i = 0; i < 2; i++) {
+	pid_t kids[3];
+	for (int i = 0; i < 3; i++) {
 		kids[i] = fork();
 		if (kids[i] == 0) {
 			if (i == 0)
 				lane_matrix(&lanes[0], seed, end);
-			else
+			else if (i == 1)
 				lane_faults(&lanes[1], seed + 0x10000, end);
+			else
+				lane_broadcast(&lanes[2], argv[0], seed + 0x30000, end);
 			lanes[i].done = 1;
 			_exit(0);
 		}
 	}
 	int hrc = lane_hostile(argv[0], seed + 0x20000, secs, hline, sizeof(hline));
 	int failed = hrc != 0;
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < 3; i++) {
 		int status;
 		waitpid(kids[i], &status, 0);
 		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || !lanes[i].done) {
@@ -151,7 +200,11 @@ int main(int argc, char **argv)
 	struct st_result all = { 0 };
 	stress_merge(&all, &lanes[0].res);
 	stress_merge(&all, &lanes[1].res);
-	failed |= all.failed;
+	failed |= all.failed || lanes[2].bc_failed;
+	if (secs >= 30 && lanes[2].bc_rounds == 0) {
+		failed = 1;
+		printf("soak: the broadcast lane ran no round\n");
+	}
 	if (all.kills < 1000 && secs >= 600) {
 		failed = 1;
 		printf("soak: only %" PRIu64 " kills\n", all.kills);
@@ -170,7 +223,8 @@ int main(int argc, char **argv)
 	       " (producer:%" PRIu64 ",consumer:%" PRIu64 ") mpmc_producer_kills=%" PRIu64 " (%s)"
 	       " abandoned=%" PRIu64 " stranded=%" PRIu64
 	       " errors=[EAGAIN:%" PRIu64 ",ETIMEDOUT:%" PRIu64 ",EPIPE:%" PRIu64 ",EBADMSG:%" PRIu64
-	       ",EPROTO:%" PRIu64 ",EBUSY:%" PRIu64 ",other:%" PRIu64 "] | hostile:%s%s%s\n",
+	       ",EPROTO:%" PRIu64 ",EBUSY:%" PRIu64 ",other:%" PRIu64 "] | broadcast: rounds=%u"
+	       " failed=%u%s%s | hostile:%s%s%s\n",
 	       failed ? "FAIL" : "PASS", seed, (double)(stress_now_ns() - t0) / 1e9,
 	       lanes[0].rounds, lanes[1].rounds, all.msgs, all.committed, all.kills, all.lost,
 	       all.lost_allowed, all.dup, all.redelivered, all.doubt_recv,
@@ -178,7 +232,9 @@ int main(int argc, char **argv)
 	       all.crashes, all.overruns, all.wedges, all.wedges_prod, all.wedges - all.wedges_prod,
 	       mpk, pk, all.abandoned, all.stranded, all.err[E_AGAIN], all.err[E_TIMEDOUT],
 	       all.err[E_PIPE], all.err[E_BADMSG], all.err[E_PROTO], all.err[E_BUSY],
-	       all.err[E_OTHER] + all.err[E_MSGSIZE], h ? h : " (no verdict)",
+	       all.err[E_OTHER] + all.err[E_MSGSIZE], lanes[2].bc_rounds, lanes[2].bc_failed,
+	       lanes[2].bc_failed ? " first: " : "", lanes[2].bc_failed ? lanes[2].bc_line : "",
+	       h ? h : " (no verdict)",
 	       all.failed ? " | first failure: " : "", all.failed ? all.why : "");
 	return failed;
 }

@@ -16,7 +16,7 @@ STRESS_OBJS    := $(STRESS_CORE:tests/stress/%.c=$(STRESS_DIR)/obj/%.o)
 STRESS_HDRS    := tests/stress/stress.h tests/stress/stress_internal.h
 STRESS_DEPS    := $(STRESS_OBJS) $(STRESS_HDRS) $(LIB_HDRS) $(LIB_A)
 STRESS_DRIVERS := stress_spsc stress_mpmc stress_fault stress_threads event_threads hostile mpmc_stall soak \
-                  overwrite
+                  overwrite broadcast
 STRESS_BINS    := $(addprefix $(STRESS_DIR)/,$(STRESS_DRIVERS))
 STRESS_SEED    ?=
 SOAK_SECONDS   ?= 600
@@ -77,7 +77,9 @@ test-stress: $(STRESS_BINS) $(STRESS_DIR)/repro_skip_race $(STRESS_DIR)/repro_me
 	  "$(STRESS_DIR)/repro_skip_race" \
 	  "$(STRESS_DIR)/repro_membarrier" \
 	  "$(STRESS_DIR)/event_threads" \
-	  "$(STRESS_DIR)/overwrite $(STRESS_S) -t $(if $(STRESS_QUICK),3,10)"
+	  "$(STRESS_DIR)/overwrite $(STRESS_S) -t $(if $(STRESS_QUICK),3,10)" \
+	  "$(STRESS_DIR)/broadcast $(STRESS_S) -t $(if $(STRESS_QUICK),2,4)" \
+	  "$(STRESS_DIR)/broadcast $(STRESS_S) -O -t $(if $(STRESS_QUICK),2,4)"
 
 # every part runs even when an earlier one fails; the last line sums up
 check: $(DEPS_STAMP)
@@ -88,7 +90,8 @@ check: $(DEPS_STAMP)
 	@echo "== check: TSan build in $(TSAN_BUILD)"
 	$(Q)$(MAKE) --no-print-directory BUILD=$(TSAN_BUILD) EXTRA_CFLAGS='$(TSAN_FLAGS)' \
 	  EXTRA_LDFLAGS='-fsanitize=thread' lib $(TSAN_BUILD)/stress/stress_threads \
-	  $(TSAN_BUILD)/stress/event_threads $(TSAN_BUILD)/stress/overwrite
+	  $(TSAN_BUILD)/stress/event_threads $(TSAN_BUILD)/stress/overwrite \
+	  $(TSAN_BUILD)/stress/broadcast
 	$(Q)u=PASS; s=PASS; t=PASS; m=PASS; \
 	echo "== check: Criterion suite under ASan+UBSan"; \
 	$(SAN_ENV) SHMRING_PEER=$(abspath $(SAN_BUILD)/tests/peer) \
@@ -101,7 +104,9 @@ check: $(DEPS_STAMP)
 	echo "== check: threaded stress under TSan"; \
 	$(TSAN_ENV) $(STRESS_RUN) "$(TSAN_BUILD)/stress/stress_threads $(STRESS_S) -t 3" \
 	  "$(TSAN_BUILD)/stress/event_threads" \
-	  "$(TSAN_BUILD)/stress/overwrite $(STRESS_S) -T -t 3" || t=FAIL; \
+	  "$(TSAN_BUILD)/stress/overwrite $(STRESS_S) -T -t 3" \
+	  "$(TSAN_BUILD)/stress/broadcast $(STRESS_S) -T -t 3" \
+	  "$(TSAN_BUILD)/stress/broadcast $(STRESS_S) -T -O -t 3" || t=FAIL; \
 	echo "== check: Spin and Relacy models of the sleep/wake handshake"; \
 	$(MAKE) --no-print-directory model-check || m=FAIL; \
 	echo "check: asan-unit $$u, asan-stress $$s, tsan-threads $$t, model $$m"; \
