@@ -404,7 +404,7 @@ static int collect_latency(const struct side_result *r, struct case_out *o)
  * exactly once (count and sum per consumer), and the rates count
  * deliveries: sent times consumers */
 static int collect_stream(const struct side_result *r, int nprod, int ncons, int fanout,
-                          size_t size, struct case_out *o)
+                          int ring_each, size_t size, struct case_out *o)
 {
 	uint64_t sent = 0, got = 0, csw = 0, yields = 0, futex = 0, memb = 0;
 	double pcpu = 0, ccpu = 0, t0 = 1e300, t1 = 0;
@@ -450,13 +450,19 @@ static int collect_stream(const struct side_result *r, int nprod, int ncons, int
 		/* shmring's counters are the ring's, not the process's: each consumer
 		 * reports their change from its go to its done, and those windows
 		 * nearly coincide, so the widest one counts (a sum would count every
-		 * call once per consumer) */
+		 * call once per consumer); where each consumer has a ring of its own
+		 * (transport.ring_each), the rings' counts add up */
 		if (q->has_futex) {
 			if (!has_futex)
 				spin = q->spin_ns;
 			has_futex = 1;
-			futex = q->futex_calls > futex ? q->futex_calls : futex;
-			memb = q->membarriers > memb ? q->membarriers : memb;
+			if (ring_each) {
+				futex += q->futex_calls;
+				memb += q->membarriers;
+			} else {
+				futex = q->futex_calls > futex ? q->futex_calls : futex;
+				memb = q->membarriers > memb ? q->membarriers : memb;
+			}
 		}
 		if (q->t0 < t0)
 			t0 = q->t0;
@@ -564,7 +570,7 @@ int run_case(const struct transport *t, size_t size, double duration, int latenc
 		failed = collect_latency(r, o);
 	else if (!failed)
 		failed = collect_stream(r, t->threads ? 1 : c.nprod, t->threads ? 1 : c.ncons,
-		                        c.fanout, size, o);
+		                        c.fanout, t->ring_each, size, o);
 	munmap(c.sh, sizeof(struct bshared));
 	o->rtt_before = rtt0;
 	o->rtt_after = harness_line_rtt(cpu_prod, cpu_cons);

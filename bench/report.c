@@ -159,8 +159,8 @@ const struct metric metrics[NMETRIC] = {
 	             .head = "consCPU", .unit = "s/Mdlv", .width = 8, .fmt = F_FIXED, .prec = 3},
 	[B_FUTEX] = {RK_BCAST, "futex_per_1k", AT(futex), .csv = 6, .col = 7,
 	             .head = "futex/1k", .unit = "dlv", .width = 9, .fmt = F_FIXED, .prec = 3,
-	             .help = "broadcast: shmring's sleeps and wakes per 1000 deliveries (the"
-	                     " widest of the consumers' views of their ring)"},
+	             .help = "broadcast: shmring's sleeps and wakes per 1000 deliveries, all"
+	                     " processes (spsc-fanout-3: its three rings' counts added up)"},
 	[B_CSW]   = {RK_BCAST, "csw_per_1k", AT(csw), .csv = 18, .col = 8,
 	             .head = "csw/1k", .unit = "dlv", .width = 8, .fmt = F_FIXED, .prec = 3,
 	             .help = "broadcast: context switches per 1000 deliveries (all processes)"},

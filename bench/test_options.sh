@@ -181,6 +181,9 @@ check "per sub is msgs/s over the consumers (3 for 1x3 and fanout-3, 1 for the 1
 	'[.results[] | select(.kind == "bcast")] | all(
 	   (if (.transport | test("(1x3|fanout-3)$")) then 3 else 1 end) as $n |
 	   ((.msgs_per_s_per_sub * $n - .msgs_per_s) | fabs) < 1e-3 * .msgs_per_s)' "$J"
+check "futex, context switches and CPU are numbers on every broadcast row" \
+	'[.results[] | select(.kind == "bcast")] | all((.futex_per_1k | type) == "number" and
+	   .futex_per_1k >= 0 and .csw_per_1k >= 0 and .prod_cpu_s_per_M > 0 and .cons_cpu_s_per_M > 0)' "$J"
 check "x ref: shm-bcast-1x1 over shm-spsc, shm-bcast-1x3 over spsc-fanout-3, wins counted" \
 	'[.results[] | select(.kind == "bcast")] | all(
 	   if .transport == "shm-bcast-1x1" then .x_ref_vs == "shm-spsc"

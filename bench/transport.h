@@ -137,6 +137,10 @@ struct transport {
 	 * only beside a selected transport of the kind that is not (shm-spsc in
 	 * the broadcast tables, beside shm-bcast-1x1) */
 	unsigned yardstick;
+	/* each consumer has a ring of its own (spsc-fanout-3): the case's
+	 * futex and membarrier calls are the sum of the consumers' rings'
+	 * counters, not the widest view of one shared ring's */
+	int ring_each;
 };
 
 #define MPMC_SLOTS 1024            /* ring capacity of every MPMC case */

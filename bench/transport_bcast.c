@@ -175,7 +175,7 @@ const struct transport t_spsc_fanout3 = {
 	.name = "spsc-fanout-3",
 	.what = "by hand: one producer sends each message into 3 shmring SPSC rings, one"
 	        " consumer per ring; unpinned",
-	.kinds = TK_BCAST, .nprod = 1, .ncons = FANOUT, .fanout = 1, .unpinned = 1,
+	.kinds = TK_BCAST, .nprod = 1, .ncons = FANOUT, .fanout = 1, .unpinned = 1, .ring_each = 1,
 	.setup = fanout_setup, .teardown = fanout_teardown,
 	.producer = fanout_producer, .consumer = fanout_consumer, .spin_ns = INT64_MIN,
 };
