@@ -1,15 +1,18 @@
 # bench/bench.mk - benchmarks (included by the top Makefile)
 #   make bench        the IPC comparison, quick (3 reps x 0.25 s per case, about 100 s;
-#                     the MPMC shapes at 64 B)
+#                     the MPMC shapes and the broadcast cases at 64 B)
 #   make bench-full   9 reps x 0.4 s, 13 sizes, the 64 MiB huge-page rows, the MPMC
-#                     shapes at 8, 64 and 512 B, + microbench;
+#                     shapes at 8, 64 and 512 B, the broadcast cases (shm-bcast-1x1,
+#                     shm-bcast-1x3, spsc-fanout-3, shm-spsc) at 8, 64, 512 and 4096 B,
+#                     + microbench;
 #                     JSON in bench/results/, then make bench-doc (plots, docs/benchmarks.md)
 #   make bench-doc    docs/*.png and the generated results part of docs/benchmarks.md
 #                     from BENCH_JSON (default: the last bench-full)
 #   make microbench   Google Benchmark: per-operation cost in one process
 #   make bench-plot   the plots of BENCH_JSON into build/bench/plots/ (docs/ is
 #                     bench-doc's alone)
-#   make test-bench   ipc_bench's options and outputs (part of make test)
+#   make test-bench   ipc_bench's options and outputs (part of make test), with a
+#                     second build (-DBENCH_FAULTS) whose faults the checks must catch
 #   BENCH_ARGS="--transports shm-*,pipe --sizes 64"   extra ipc_bench options
 #   BENCH_LOCK=/tmp/x.lock   hold an exclusive flock on it while each size of each
 #                     repetition runs, and during the microbench (a shared machine:
@@ -18,11 +21,14 @@
 
 BENCH_DIR    := $(BUILD)/bench
 IPC_BENCH    := $(BENCH_DIR)/ipc_bench
+# the same with the test faults of transport_bcast.c (BENCH_FAULT=...), for
+# test-bench only: a fan-out whose consumer misses a message must fail
+IPC_BENCH_FAULTS := $(BENCH_DIR)/ipc_bench_faults
 MICRO_BENCH  := $(BENCH_DIR)/micro
 IPC_SRCS     := bench/ipc_bench.c bench/harness.c bench/msgloop.c bench/report.c \
                 bench/transports_shm.c bench/transports_os.c bench/transport_urcu.c \
                 bench/transport_wait.c bench/transport_ref_ff.c bench/transport_huge.c \
-                bench/transport_ref_vyukov.c bench/report_files.c
+                bench/transport_ref_vyukov.c bench/transport_bcast.c bench/report_files.c
 IPC_HDRS     := bench/transport.h bench/harness.h bench/transports.h bench/transports_shm.h \
                 bench/msgloop.h bench/report.h bench/report_int.h bench/ref_ring.h bench/ref_ff.h \
                 bench/ref_loops.h bench/ref_vyukov.h
@@ -36,6 +42,9 @@ FULL_SIZES   := 8,16,32,64,128,256,512,1024,2048,4096,8192,16384,65536
 FULL_REPS    := 9
 # the MPMC shapes (shm-mpmc-*, ref-vyukov-*; issue 23): the quick run 64 B only
 FULL_MPMC_SIZES := 8,64,512
+# the broadcast cases (shm-bcast-*, spsc-fanout-3, shm-spsc beside them; issue
+# 24): the quick run 64 B only
+FULL_BCAST_SIZES := 8,64,512,4096
 # the usual transports, and the 64 MiB ring with and without huge pages (issue 13)
 FULL_TRANS   := default,shm-64m,shm-64m-huge
 BENCH_LOCK_ARG = $(if $(BENCH_LOCK),--lock $(BENCH_LOCK))
@@ -54,6 +63,12 @@ $(IPC_BENCH): $(IPC_SRCS) $(IPC_HDRS) $(LIB_A) $(LIB_HDRS) | $(DEPS_STAMP)
 	$(Q)$(CC) $(CPPFLAGS_S) $(URCU_CFLAGS) $(CFLAGS_APP) $(BENCH_DEFS) -o $@ $(IPC_SRCS) \
 		$(LIB_A) $(URCU_LIBS) -lrt -lpthread -lm $(LDFLAGS_APP)
 
+$(IPC_BENCH_FAULTS): $(IPC_SRCS) $(IPC_HDRS) $(LIB_A) $(LIB_HDRS) | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(CPPFLAGS_S) $(URCU_CFLAGS) $(CFLAGS_APP) $(BENCH_DEFS) -DBENCH_FAULTS -o $@ \
+		$(IPC_SRCS) $(LIB_A) $(URCU_LIBS) -lrt -lpthread -lm $(LDFLAGS_APP)
+
 $(MICRO_BENCH): bench/micro.cc bench/ref_ff.h include/shmring.hpp $(LIB_A) $(LIB_HDRS) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CXX     $@")
@@ -70,7 +85,8 @@ bench: $(IPC_BENCH)
 bench-full: $(IPC_BENCH) $(MICRO_BENCH)
 	@mkdir -p $(BENCH_RESULTS)
 	$(Q)$(IPC_BENCH) --reps $(FULL_REPS) --duration 0.4 --sizes $(FULL_SIZES) \
-		--mpmc-sizes $(FULL_MPMC_SIZES) --transports $(FULL_TRANS) $(BENCH_LOCK_ARG) \
+		--mpmc-sizes $(FULL_MPMC_SIZES) --bcast-sizes $(FULL_BCAST_SIZES) \
+		--transports $(FULL_TRANS) $(BENCH_LOCK_ARG) \
 		--json $(BENCH_RESULTS)/ipc-full.json --csv $(BENCH_RESULTS)/ipc-full.csv $(BENCH_ARGS)
 	$(Q)$(if $(BENCH_LOCK),flock -x $(BENCH_LOCK)) $(MICRO_BENCH) \
 		--benchmark_repetitions=$(FULL_REPS) --benchmark_report_aggregates_only=true \
@@ -91,9 +107,10 @@ bench-doc: | $(DEPS_STAMP)
 	$(Q)python3 tools/bench_doc.py $(BENCH_JSON) docs/benchmarks.md
 
 # ipc_bench itself: options that skip cases say so, failed_cases counts
-# only failures, placement and the noise figures reach every output
-test-bench: $(IPC_BENCH)
-	$(Q)bench/test_options.sh $(IPC_BENCH)
+# only failures, placement and the noise figures reach every output, a
+# fan-out that loses a message fails
+test-bench: $(IPC_BENCH) $(IPC_BENCH_FAULTS)
+	$(Q)bench/test_options.sh $(IPC_BENCH) $(IPC_BENCH_FAULTS)
 
 TEST_EXTRA += test-bench
 # tests.mk expands $(TEST_EXTRA) in the test rule before this file is read,

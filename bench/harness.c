@@ -5,7 +5,8 @@
  * worker-pool shapes: transport.unpinned), start them together through a
  * shared flag, wait for them, and turn what they report into one case_out,
  * checking that every producer's messages arrived exactly once (count and
- * sum of sequence numbers). Also the services the sides call: the start
+ * sum of sequence numbers), over all consumers, or for a fan-out case
+ * (transport.fanout: a broadcast) at each consumer on its own. Also the services the sides call: the start
  * and stop of the clocks (wall and CPU time, context switches), pinning,
  * failures.
  */
@@ -398,9 +399,12 @@ static int collect_latency(const struct side_result *r, struct case_out *o)
 	return 1;
 }
 
-/* stream: nothing lost or duplicated, then the rates; 1 failed */
-static int collect_stream(const struct side_result *r, int nprod, int ncons, size_t size,
-                          struct case_out *o)
+/* stream: nothing lost or duplicated, then the rates; 1 failed. fanout:
+ * every consumer must have received each message of the one producer
+ * exactly once (count and sum per consumer), and the rates count
+ * deliveries: sent times consumers */
+static int collect_stream(const struct side_result *r, int nprod, int ncons, int fanout,
+                          int ring_each, size_t size, struct case_out *o)
 {
 	uint64_t sent = 0, got = 0, csw = 0, yields = 0, futex = 0, memb = 0;
 	double pcpu = 0, ccpu = 0, t0 = 1e300, t1 = 0;
@@ -412,13 +416,23 @@ static int collect_stream(const struct side_result *r, int nprod, int ncons, siz
 		csw += r[i].csw;
 		yields += r[i].yields;
 		has_yield |= r[i].has_yield;
-		uint64_t cnt = 0, sum = 0, m = r[i].msgs;
+		uint64_t cnt = 0, sum = 0, m = r[i].msgs, want = m ? m * (m - 1) / 2 : 0;
 		for (int j = 0; j < ncons; j++) {
-			cnt += r[MAX_SIDE + j].seq_cnt[i];
-			sum += r[MAX_SIDE + j].seq_sum[i];
+			uint64_t cj = r[MAX_SIDE + j].seq_cnt[i], sj = r[MAX_SIDE + j].seq_sum[i];
+			cnt += cj;
+			sum += sj;
+			/* a fan-out: this consumer alone got each message once */
+			if (fanout && (cj != m || sj != want)) {
+				failed = 1;
+				snprintf(o->why, sizeof(o->why),
+				         "fan-out: producer %d sent %llu, consumer %d got %llu (sum %llu,"
+				         " expected %llu)", i, (unsigned long long)m, j,
+				         (unsigned long long)cj, (unsigned long long)sj,
+				         (unsigned long long)want);
+			}
 		}
 		/* nothing lost or duplicated: count and sum of 0..m-1 */
-		if (cnt != m || sum != (m ? m * (m - 1) / 2 : 0)) {
+		if (!fanout && (cnt != m || sum != want)) {
 			failed = 1;
 			snprintf(o->why, sizeof(o->why),
 			         "producer %d sent %llu, consumers got %llu (sum %llu)", i,
@@ -436,22 +450,31 @@ static int collect_stream(const struct side_result *r, int nprod, int ncons, siz
 		/* shmring's counters are the ring's, not the process's: each consumer
 		 * reports their change from its go to its done, and those windows
 		 * nearly coincide, so the widest one counts (a sum would count every
-		 * call once per consumer) */
+		 * call once per consumer); where each consumer has a ring of its own
+		 * (transport.ring_each), the rings' counts add up */
 		if (q->has_futex) {
 			if (!has_futex)
 				spin = q->spin_ns;
 			has_futex = 1;
-			futex = q->futex_calls > futex ? q->futex_calls : futex;
-			memb = q->membarriers > memb ? q->membarriers : memb;
+			if (ring_each) {
+				futex += q->futex_calls;
+				memb += q->membarriers;
+			} else {
+				futex = q->futex_calls > futex ? q->futex_calls : futex;
+				memb = q->membarriers > memb ? q->membarriers : memb;
+			}
 		}
 		if (q->t0 < t0)
 			t0 = q->t0;
 		if (q->t1 > t1)
 			t1 = q->t1;
 	}
-	if (!failed && (got != sent || got == 0 || t1 <= t0)) {
-		snprintf(o->why, sizeof(o->why), "sent %llu, received %llu",
-		         (unsigned long long)sent, (unsigned long long)got);
+	/* deliveries: one per message, or one per message and consumer */
+	uint64_t due = fanout ? sent * (uint64_t)ncons : sent;
+	if (!failed && (got != due || got == 0 || t1 <= t0)) {
+		snprintf(o->why, sizeof(o->why), "sent %llu, received %llu (expected %llu)",
+		         (unsigned long long)sent, (unsigned long long)got,
+		         (unsigned long long)due);
 		return 1;
 	}
 	if (failed)
@@ -459,6 +482,7 @@ static int collect_stream(const struct side_result *r, int nprod, int ncons, siz
 	double per_1k = 1000.0 / (double)got;
 	o->msgs = got;
 	o->mps = (double)got / (t1 - t0);
+	o->mps_sub = fanout ? o->mps / ncons : o->mps;
 	o->bps = o->mps * (double)size;
 	o->pcpu = pcpu / ((double)got / 1e6);
 	o->ccpu = ccpu / ((double)got / 1e6);
@@ -483,6 +507,7 @@ int run_case(const struct transport *t, size_t size, double duration, int latenc
 	c.ncons = latency ? 1 : t->ncons;
 	c.spin_ns = t->spin_ns;
 	c.burst = t->burst;
+	c.fanout = !latency && t->fanout;
 	for (int i = 0; i < MAX_FDS; i++)
 		c.fd[i] = -1;
 	/* capacity: about 4 MiB of slots, 16..4096 messages, unless the
@@ -545,7 +570,7 @@ int run_case(const struct transport *t, size_t size, double duration, int latenc
 		failed = collect_latency(r, o);
 	else if (!failed)
 		failed = collect_stream(r, t->threads ? 1 : c.nprod, t->threads ? 1 : c.ncons,
-		                        size, o);
+		                        c.fanout, t->ring_each, size, o);
 	munmap(c.sh, sizeof(struct bshared));
 	o->rtt_before = rtt0;
 	o->rtt_after = harness_line_rtt(cpu_prod, cpu_cons);

@@ -17,6 +17,9 @@ struct case_out {
 	 * and spin_ns are NaN where n/a */
 	double mps, bps, pcpu, ccpu, futex, spin_ns;
 	double memb, yield, csw;
+	/* a fan-out case (transport.fanout): mps counts deliveries, and this is
+	 * what each consumer received per second (mps / consumers); else mps */
+	double mps_sub;
 	/* latency, nanoseconds */
 	double p50, p99, p999, max, samples, mean;
 	/* noise: cache-line round trip between the case's two CPUs, ns, median

@@ -34,10 +34,12 @@
  *                      lends the other shared-memory files)
  *   ref_ring.h, ref_ff.h (transport_ref_ff.c)   the two SPSC reference rings
  *   ref_vyukov.h (transport_ref_vyukov.c)       the MPMC reference queue
+ *   transport_bcast.c  one producer to every consumer: the broadcast ring
+ *                      and its by-hand alternative, three SPSC rings
  *
  *   ipc_bench [--reps N] [--duration S] [--sizes 8,64,...] [--lat-sizes 8,4096]
- *             [--mpmc-sizes 64] [--transports a,b,...] [--no-stream] [--no-latency]
- *             [--no-mpmc]
+ *             [--mpmc-sizes 64] [--bcast-sizes 64] [--transports a,b,...]
+ *             [--no-stream] [--no-latency] [--no-mpmc] [--no-bcast]
  *             [--placement cross|same|none] [--lock FILE] [--noise-spread X]
  *             [--json FILE] [--csv FILE] [--quiet] [--list] [--help]
  */
@@ -55,7 +57,9 @@
 
 /* run order within a rep (rotated each rep): the yardsticks, pipe and the
  * two reference rings, sit next to the shmring cases they are compared
- * with; each MPMC shape's shm-mpmc case next to its two ref-vyukov cases.
+ * with; each MPMC shape's shm-mpmc case next to its two ref-vyukov cases;
+ * the broadcast cases together (shm-spsc, 1x1's yardstick, runs in their
+ * block too, where it is shown: report.c's shown()).
  * Entries marked .extra run only when named (make bench-full does). */
 static const struct transport *const all_transports[] = {
 	&t_pipe, &t_ref_ring, &t_ref_ff, &t_shm_spsc, &t_shm_burst, &t_shm_burst256, &t_shm_zc, &t_shm_sleep,
@@ -67,6 +71,7 @@ static const struct transport *const all_transports[] = {
 	&t_shm_poll1, &t_shm_poll64, &t_shm_poll64s, &t_shm_epoll, &t_pipe_epoll,   /* transport_wait.c */
 	&t_think_recv, &t_think_poll1, &t_think_poll64,
 	&t_shm_64m, &t_shm_64m_huge,
+	&t_shm_bcast11, &t_shm_bcast13, &t_spsc_fanout3,   /* TK_BCAST (and shm-spsc) */
 };
 #define NTRANS (sizeof(all_transports) / sizeof(all_transports[0]))
 _Static_assert(NTRANS <= MAX_TRANS, "report.h: MAX_TRANS");
@@ -74,10 +79,10 @@ _Static_assert(NTRANS <= MAX_TRANS, "report.h: MAX_TRANS");
 struct opts {
 	int reps;
 	double duration;
-	size_t sizes[RK_N][MAX_SIZES];  /* streaming, round-trip, MPMC */
+	size_t sizes[RK_N][MAX_SIZES];  /* streaming, round-trip, MPMC, broadcast */
 	int nsizes[RK_N];
 	int use[NTRANS];
-	int on[RK_N];                   /* stream, latency, MPMC */
+	int on[RK_N];                   /* stream, latency, MPMC, broadcast */
 	enum placement placement;
 	int quiet;
 	double noise_spread;            /* --noise-spread */
@@ -151,14 +156,18 @@ static void usage(FILE *f)
 	"  --sizes LIST       streaming message sizes (default 8,64,512,4096,65536; 4k ok)\n"
 	"  --lat-sizes LIST   round-trip sizes (default 8,4096)\n"
 	"  --mpmc-sizes LIST  sizes of the MPMC shapes (shm-mpmc-*, ref-vyukov-*; default 64)\n"
+	"  --bcast-sizes LIST sizes of the broadcast cases (shm-bcast-*, spsc-fanout-3, and\n"
+	"                     shm-spsc beside them; default 64)\n"
 	"  --transports LIST  names from --list, comma separated; 'shm-*' matches a prefix;\n"
 	"                     'default' the usual set, 'all' also the [extra] ones\n"
 	"  --no-stream        skip the throughput cases\n"
 	"  --no-latency       skip the round-trip cases\n"
 	"  --no-mpmc          skip the MPMC shapes\n"
+	"  --no-bcast         skip the broadcast cases\n"
 	"  --placement P      cross: producer/client on the first CPU, consumer/server on\n"
 	"                     the second (default); same: both on the first; none: unpinned.\n"
-	"                     The MPMC shapes other than 1x1 always run unpinned\n"
+	"                     The MPMC shapes other than 1x1, shm-bcast-1x3 and\n"
+	"                     spsc-fanout-3 always run unpinned\n"
 	"  --lock FILE        hold an exclusive flock on FILE while each repetition's\n"
 	"                     cases of one size run (a shared machine: others wait)\n"
 	"  --noise-spread X   a row whose slowest and fastest reps differ by more than\n"
@@ -179,6 +188,7 @@ static void list_transports(void)
 		printf("  %-20s %s%s%s%s\n", t->name, t->what,
 		       t->kinds & TK_LATENCY ? " [+latency]" : "",
 		       t->kinds & TK_MPMC ? " [MPMC shape]" :
+		       t->kinds & TK_BCAST && !(t->kinds & TK_STREAM) ? " [broadcast]" :
 		       t->kinds & TK_STREAM ? "" : " [latency only]", t->extra ? " [extra]" : "");
 	}
 }
@@ -187,7 +197,8 @@ static void list_transports(void)
 static int parse_args(int argc, char **argv, struct opts *o)
 {
 	enum { O_REPS = 256, O_DUR, O_SIZES, O_LSIZES, O_TRANS, O_NOSTREAM, O_NOLAT, O_JSON,
-	       O_CSV, O_QUIET, O_LIST, O_HELP, O_PLACE, O_LOCK, O_MSIZES, O_NOMPMC, O_NSPREAD };
+	       O_CSV, O_QUIET, O_LIST, O_HELP, O_PLACE, O_LOCK, O_MSIZES, O_NOMPMC, O_NSPREAD,
+	       O_BSIZES, O_NOBCAST };
 	static const struct option lo[] = {
 		{"reps", required_argument, 0, O_REPS},
 		{"duration", required_argument, 0, O_DUR},
@@ -198,6 +209,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{"no-latency", no_argument, 0, O_NOLAT},
 		{"mpmc-sizes", required_argument, 0, O_MSIZES},
 		{"no-mpmc", no_argument, 0, O_NOMPMC},
+		{"bcast-sizes", required_argument, 0, O_BSIZES},
+		{"no-bcast", no_argument, 0, O_NOBCAST},
 		{"placement", required_argument, 0, O_PLACE},
 		{"lock", required_argument, 0, O_LOCK},
 		{"noise-spread", required_argument, 0, O_NSPREAD},
@@ -241,7 +254,12 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			if (parse_sizes(optarg, o->sizes[RK_MPMC], &o->nsizes[RK_MPMC]))
 				return 2;
 			break;
+		case O_BSIZES:
+			if (parse_sizes(optarg, o->sizes[RK_BCAST], &o->nsizes[RK_BCAST]))
+				return 2;
+			break;
 		case O_NOSTREAM: o->on[RK_STREAM] = 0; break;
+		case O_NOBCAST: o->on[RK_BCAST] = 0; break;
 		case O_NOLAT: o->on[RK_LATENCY] = 0; break;
 		case O_NOMPMC: o->on[RK_MPMC] = 0; break;
 		case O_PLACE: {
@@ -300,6 +318,7 @@ static void block_lock(const struct opts *o, int op)
 /* the kinds, as the progress line and a failure name them */
 static const char *const kind_word[RK_N] = {
 	[RK_STREAM] = "stream", [RK_LATENCY] = "round-trip", [RK_MPMC] = "mpmc",
+	[RK_BCAST] = "bcast",
 };
 
 /* one case of one repetition, into the report; 1 it failed */
@@ -336,12 +355,10 @@ static int run_one(const struct transport *t, int kind, size_t ti, int si, size_
 /* every case of every repetition, interleaved, with a progress line */
 static void run_all(const struct opts *o, struct report *r, int cpu_prod, int cpu_cons)
 {
-	static const unsigned tk[RK_N] = {[RK_STREAM] = TK_STREAM, [RK_LATENCY] = TK_LATENCY,
-	                                  [RK_MPMC] = TK_MPMC};
 	int total = 0;
 	for (size_t i = 0; i < NTRANS; i++)
 		for (int k = 0; k < RK_N; k++)
-			if (o->use[i] && o->on[k] && (all_transports[i]->kinds & tk[k]))
+			if (o->on[k] && shown(r, i, k))
 				total += o->nsizes[k];
 	total *= o->reps;
 	int tty = isatty(2) && !o->quiet;
@@ -360,7 +377,7 @@ static void run_all(const struct opts *o, struct report *r, int cpu_prod, int cp
 					 * always runs first (or right after a heavy one) */
 					size_t ti = (j + (size_t)rep * 7) % NTRANS;
 					const struct transport *t = all_transports[ti];
-					if (!o->use[ti] || !(t->kinds & tk[k]))
+					if (!shown(r, ti, k))
 						continue;
 					r->cases++;
 					if (tty)
@@ -385,10 +402,11 @@ static void run_all(const struct opts *o, struct report *r, int cpu_prod, int cp
 
 int main(int argc, char **argv)
 {
-	struct opts o = {.reps = 3, .duration = 0.25, .on = {1, 1, 1}, .placement = PL_CROSS,
+	struct opts o = {.reps = 3, .duration = 0.25, .on = {1, 1, 1, 1}, .placement = PL_CROSS,
 	                 .sizes = {[RK_STREAM] = {8, 64, 512, 4096, 65536}, [RK_LATENCY] = {8, 4096},
-	                           [RK_MPMC] = {64}},
-	                 .nsizes = {[RK_STREAM] = 5, [RK_LATENCY] = 2, [RK_MPMC] = 1},
+	                           [RK_MPMC] = {64}, [RK_BCAST] = {64}},
+	                 .nsizes = {[RK_STREAM] = 5, [RK_LATENCY] = 2, [RK_MPMC] = 1,
+	                            [RK_BCAST] = 1},
 	                 .lock_fd = -1, .noise_spread = NOISE_SPREAD};
 	for (size_t i = 0; i < NTRANS; i++)
 		o.use[i] = !all_transports[i]->extra;
@@ -415,6 +433,7 @@ int main(int argc, char **argv)
 	r.not_run[RK_STREAM] = "not selected (option --no-stream)";
 	r.not_run[RK_LATENCY] = "not selected (option --no-latency)";
 	r.not_run[RK_MPMC] = "not selected (option --no-mpmc)";
+	r.not_run[RK_BCAST] = "not selected (option --no-bcast)";
 	report_machine(&r.m, placement_names[o.placement], cpu_prod, cpu_cons);
 	report_header(&r);
 	run_all(&o, &r, cpu_prod, cpu_cons);

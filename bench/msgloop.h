@@ -74,7 +74,8 @@ static inline uint64_t msg_tail(const void *msg, size_t size)
 }
 
 struct checker {
-	int strict;                 /* 1x1: every id's sequence must be exactly next */
+	int strict;                 /* 1x1, or each consumer of a fan-out (transport.fanout):
+	                             * every id's sequence must be exactly next */
 	uint64_t next[MAX_SIDE];
 	uint64_t cnt[MAX_SIDE], sum[MAX_SIDE];
 	uint64_t total;
@@ -244,7 +245,8 @@ MSG_INLINE int msg_consumer(struct bctx *c, struct port *rx, const struct msg_op
 {
 	if (o->open(c, rx, 0, PORT_RECV))
 		return -1;
-	struct checker chk = {.strict = c->nprod == 1 && c->ncons == 1};
+	/* in order: one producer to one consumer, or to each of a fan-out's */
+	struct checker chk = {.strict = c->nprod == 1 && (c->ncons == 1 || c->fanout)};
 	char err[160];
 	unsigned char *buf = rx->buf;
 	size_t size = c->size;

@@ -4,7 +4,8 @@
  * holding every repetition's metrics, the ratios to the yardsticks (pipe;
  * the better of the two reference rings, ref-ring and ref-ff; for the MPMC
  * shapes the better of ref-vyukov-yield and ref-vyukov-spin of the row's
- * shape) measured in the same repetition, the noise, the summary, and the
+ * shape; for the broadcast rows the row's own, transport.ref, with the reps
+ * the row won) measured in the same repetition, the noise, the summary, and the
  * terminal's report: the summary, the legend, the tables (JSON and CSV:
  * report_files.c). The metric table below drives all of them: add a
  * metric there and it shows in the terminal, the legend (its help), the
@@ -131,6 +132,39 @@ const struct metric metrics[NMETRIC] = {
 	             .head = "csw/1k", .unit = "msgs", .width = 8, .fmt = F_FIXED, .prec = 3,
 	             .help = "context switches per 1000 messages (all processes)"},
 	[P_SPIN]  = {RK_MPMC, "spin_ns", AT(spin_ns), .col = 0},
+	/* broadcast: msgs/s counts deliveries (a message to three consumers:
+	 * three), beside it what each consumer received per second; x ref
+	 * against the row's own yardstick (transport.ref), same rep */
+	[B_MPS]   = {RK_BCAST, "msgs_per_s", AT(mps), .csv = 1, .csv_flags = CSV_RANGE,
+	             .col = 1, .range = 1, .head = "msgs/s", .width = 8, .fmt = F_SI,
+	             .help = "broadcast: deliveries per second, each message counted once per"
+	                     " consumer that received and checked it (1x3: three times), median"
+	                     " over reps [slowest - fastest rep]"},
+	[B_SUB]   = {RK_BCAST, "msgs_per_s_per_sub", AT(mps_sub), .csv = 20, .col = 2,
+	             .head = "per sub", .unit = "msgs/s", .width = 8, .fmt = F_SI,
+	             .help = "messages each subscriber (consumer) received per second: msgs/s"
+	                     " over the consumers; every consumer got every message"},
+	[B_BPS]   = {RK_BCAST, "bytes_per_s", AT(bps), .csv = 2,
+	             .col = 3, .head = "bytes/s", .width = 9, .fmt = F_SI},
+	[B_XREF]  = {RK_BCAST, "x_ref", .by_row = 1, .of = B_MPS, .csv = 13, .col = 4, .sum = 3,
+	             .head = "x ref", .width = 6, .fmt = F_RATIO,
+	             .help = "broadcast: msgs/s (deliveries) over the row's yardstick's in the"
+	                     " same rep: shm-bcast-1x1 over shm-spsc, shm-bcast-1x3 over"
+	                     " spsc-fanout-3; above 1 = faster"},
+	[B_PCPU]  = {RK_BCAST, "prod_cpu_s_per_M", AT(pcpu), .csv = 4, .col = 5,
+	             .head = "prodCPU", .unit = "s/Mdlv", .width = 8, .fmt = F_FIXED, .prec = 3,
+	             .help = "broadcast: CPU seconds per million deliveries, producer side; the"
+	                     " consumer side likewise (all consumers)"},
+	[B_CCPU]  = {RK_BCAST, "cons_cpu_s_per_M", AT(ccpu), .csv = 5, .col = 6,
+	             .head = "consCPU", .unit = "s/Mdlv", .width = 8, .fmt = F_FIXED, .prec = 3},
+	[B_FUTEX] = {RK_BCAST, "futex_per_1k", AT(futex), .csv = 6, .col = 7,
+	             .head = "futex/1k", .unit = "dlv", .width = 9, .fmt = F_FIXED, .prec = 3,
+	             .help = "broadcast: shmring's sleeps and wakes per 1000 deliveries, all"
+	                     " processes (spsc-fanout-3: its three rings' counts added up)"},
+	[B_CSW]   = {RK_BCAST, "csw_per_1k", AT(csw), .csv = 18, .col = 8,
+	             .head = "csw/1k", .unit = "dlv", .width = 8, .fmt = F_FIXED, .prec = 3,
+	             .help = "broadcast: context switches per 1000 deliveries (all processes)"},
+	[B_SPIN]  = {RK_BCAST, "spin_ns", AT(spin_ns), .col = 0},
 	[N_RTT0]  = {RK_ANY, "line_rtt_before_ns", AT(rtt_before), .csv_flags = PER_REP},
 	[N_RTT1]  = {RK_ANY, "line_rtt_after_ns", AT(rtt_after), .csv_flags = PER_REP},
 };
@@ -148,6 +182,11 @@ const struct kind_desc kinds[RK_N] = {
 	             " ref-vyukov-yield and ref-vyukov-spin of the same shape in the same rep",
 	             TK_MPMC, .lead = P_MPS, .word = "mpmc", .unit = "msg/s", .ours = "shm-mpmc",
 	             .shaped = 1},
+	[RK_BCAST] = {"bcast", "broadcast, one producer to each of N consumers (1xN), %zu B"
+	              " messages; msgs/s: deliveries (a message to 3 consumers counts 3);"
+	              " x ref: shm-bcast-1x1 over shm-spsc, shm-bcast-1x3 over spsc-fanout-3,"
+	              " same rep", TK_BCAST, .lead = B_MPS, .word = "broadcast",
+	              .unit = "dlv/s", .ours = "shm-bcast", .shaped = 1},
 };
 
 const char *row_placement(const struct report *r, const struct transport *t)
@@ -155,14 +194,14 @@ const char *row_placement(const struct report *r, const struct transport *t)
 	return t->unpinned ? "none" : r->m.placement;
 }
 
-/* "1x1, 2x2" style: the selected MPMC shapes that ran pinned (or not) */
-static void shapes(const struct report *r, int unpinned, char *buf, size_t len)
+/* "1x1, 2x2" style: the selected shapes of a kind that ran pinned (or not) */
+static void shapes(const struct report *r, int kind, int unpinned, char *buf, size_t len)
 {
 	buf[0] = 0;
 	for (size_t ti = 0; ti < r->ntrans; ti++) {
 		const struct transport *t = r->trans[ti];
 		char one[16];
-		if (!shown(r, ti, RK_MPMC) || !t->unpinned != !unpinned)
+		if (!shown(r, ti, kind) || !t->unpinned != !unpinned)
 			continue;
 		snprintf(one, sizeof(one), "%dx%d", t->nprod, t->ncons);
 		if (!strstr(buf, one))
@@ -170,11 +209,14 @@ static void shapes(const struct report *r, int unpinned, char *buf, size_t len)
 	}
 }
 
-const char *mpmc_placement(const struct report *r, char *buf, size_t len)
+/* which shapes of a kind ran pinned (where), which not; why: after "the
+ * scheduler places the processes on the N CPUs online" */
+static const char *kind_placement(const struct report *r, int kind, const char *why,
+                                  char *buf, size_t len)
 {
 	char pinned[64], loose[64];
-	shapes(r, 0, pinned, sizeof(pinned));
-	shapes(r, 1, loose, sizeof(loose));
+	shapes(r, kind, 0, pinned, sizeof(pinned));
+	shapes(r, kind, 1, loose, sizeof(loose));
 	size_t n = 0;
 	buf[0] = 0;
 	if (pinned[0])
@@ -182,14 +224,28 @@ const char *mpmc_placement(const struct report *r, char *buf, size_t len)
 		                     r->m.placement, r->m.placement_detail, loose[0] ? "; " : "");
 	if (loose[0] && n < len)
 		snprintf(buf + n, len - n, "%s not pinned: the scheduler places the processes on"
-		         " the %ld CPUs online, as in a worker pool in a container", loose,
-		         r->m.online);
+		         " the %ld CPUs online%s", loose, r->m.online, why);
 	return buf;
+}
+
+const char *mpmc_placement(const struct report *r, char *buf, size_t len)
+{
+	return kind_placement(r, RK_MPMC, ", as in a worker pool in a container", buf, len);
+}
+
+const char *bcast_placement(const struct report *r, char *buf, size_t len)
+{
+	return kind_placement(r, RK_BCAST, "", buf, len);
 }
 
 int of_kind(const struct metric *mt, int kind)
 {
 	return mt->kind == kind || mt->kind == RK_ANY;
+}
+
+int derived(const struct metric *mt)
+{
+	return mt->vs || mt->by_row;
 }
 
 struct cell cells[RK_N][MAX_TRANS][MAX_SIZES];
@@ -202,8 +258,8 @@ void report_add(int kind, size_t ti, int si, int rep, const struct case_out *o)
 	double *v = a->v[a->n++];
 	for (int m = 0; m < NMETRIC; m++) {
 		const struct metric *mt = &metrics[m];
-		v[m] = of_kind(mt, kind) && !mt->vs ? *(const double *)((const char *)o + mt->off)
-		                                    : NAN;
+		v[m] = of_kind(mt, kind) && !derived(mt) ? *(const double *)((const char *)o + mt->off)
+		                                         : NAN;
 	}
 }
 
@@ -250,16 +306,22 @@ void report_ratios(const struct report *r)
 {
 	for (int m = 0; m < NMETRIC; m++) {
 		const struct metric *mt = &metrics[m];
-		if (!mt->vs)
+		if (!derived(mt))
 			continue;
 		size_t j = trans_index(r, mt->vs), j2 = trans_index(r, mt->vs2);
 		for (size_t ti = 0; ti < r->ntrans; ti++)
 			for (int s = 0; s < MAX_SIZES; s++) {
+				struct cell *a = &cells[mt->kind][ti][s];
 				if (mt->shaped) {
 					j = shape_index(r, mt->vs, r->trans[ti]);
 					j2 = shape_index(r, mt->vs2, r->trans[ti]);
 				}
-				struct cell *a = &cells[mt->kind][ti][s];
+				if (mt->by_row) {
+					/* the row's own yardstick (a transport's ref names itself
+					 * never; no ref: NaN) */
+					a->vs = r->trans[ti]->ref;
+					j = trans_index(r, a->vs);
+				}
 				const struct cell *p = j < r->ntrans ? &cells[mt->kind][j][s] : NULL;
 				const struct cell *p2 = j2 < r->ntrans ? &cells[mt->kind][j2][s] : NULL;
 				/* no reference ring compares with a row that goes
@@ -276,6 +338,9 @@ void report_ratios(const struct report *r)
 					double theirs = second ? t2 : t1;
 					if (mt->vs2)
 						a->best[i] = (signed char)(isnan(theirs) ? -1 : second);
+					if (mt->by_row)
+						a->best[i] = (signed char)(isnan(theirs) || isnan(ours) ? -1 :
+						                           mt->invert ? ours < theirs : ours > theirs);
 					a->v[i][m] = mt->invert ? theirs / ours : ours / theirs;
 				}
 			}
@@ -301,11 +366,30 @@ void best_counts(const struct cell *a, int *first, int *second)
 	}
 }
 
-/* "ring 2 ff 7" style: "ref-ff 7/9", the winner and its count */
+/* the kind's metric whose yardstick is the row's own, or NULL */
+const struct metric *row_metric(int kind)
+{
+	for (int m = 0; m < NMETRIC; m++)
+		if (metrics[m].kind == kind && metrics[m].by_row)
+			return &metrics[m];
+	return NULL;
+}
+
+/* "ring 2 ff 7" style: "ref-ff 7/9", the winner and its count; a row's own
+ * yardstick: "won 7/9 vs spsc-fanout-3", the reps in which the row was the
+ * faster */
 const char *best_text(char *buf, size_t len, const struct cell *a, int kind)
 {
 	const struct metric *mt = best_metric(kind);
 	int c1, c2;
+	if (row_metric(kind)) {
+		best_counts(a, &c1, &c2);
+		if (!a->vs || (!c1 && !c2))
+			snprintf(buf, len, "-");
+		else
+			snprintf(buf, len, "won %d/%d vs %s", c2, c1 + c2, a->vs);
+		return buf;
+	}
 	if (!mt) {
 		snprintf(buf, len, "-");
 		return buf;
@@ -436,10 +520,24 @@ static const char *fmt_val(char *buf, size_t len, const struct metric *mt, doubl
 	return buf;
 }
 
-/* the transports of a kind that this run selected */
+/* selected and of the kind, not only as a yardstick there */
+static int subject(const struct report *r, size_t ti, int kind)
+{
+	const struct transport *t = r->trans[ti];
+	return r->use[ti] && (t->kinds & kinds[kind].tk) && !(t->yardstick & kinds[kind].tk);
+}
+
 int shown(const struct report *r, size_t ti, int kind)
 {
-	return r->use[ti] && (r->trans[ti]->kinds & kinds[kind].tk);
+	const struct transport *t = r->trans[ti];
+	if (!r->use[ti] || !(t->kinds & kinds[kind].tk))
+		return 0;
+	if (!(t->yardstick & kinds[kind].tk))
+		return 1;
+	for (size_t tj = 0; tj < r->ntrans; tj++)
+		if (subject(r, tj, kind))
+			return 1;
+	return 0;
 }
 
 /* the run selected a transport of this kind */
@@ -461,11 +559,14 @@ static int name_width(const struct report *r, int kind)
 	return w;
 }
 
-/* the best ref column, as wide as "<longer yardstick> 64/64" */
+/* the best ref column, as wide as "<longer yardstick> 64/64" (a row's own
+ * yardstick: "won 64/64 vs spsc-fanout-3") */
 static int best_width(int kind)
 {
 	const struct metric *mt = best_metric(kind);
 	size_t w = 14;
+	if (row_metric(kind))
+		return 26;
 	if (mt && strlen(mt->vs) + 6 > w)
 		w = strlen(mt->vs) + 6;
 	if (mt && strlen(mt->vs2) + 6 > w)
@@ -693,6 +794,9 @@ static void legend_columns(const struct report *r)
 		}
 	}
 	legend_line("best ref", "which yardstick of x ref was the better one, in how many reps");
+	if (r->on[RK_BCAST] && any_shown(r, RK_BCAST))
+		legend_line("won vs ref (bcast)", "in how many reps the row's msgs/s was above its"
+		            " yardstick's, and which yardstick (e.g. won 7/9 vs spsc-fanout-3)");
 	snprintf(text, sizeof(text), "\"-\": the reps agree within %.3gx (slowest to fastest: the"
 	         " [min - max] of msgs/s, of p50 for round trips) and in each rep the cache-line"
 	         " round trip between the two CPUs, measured before and after the case, moved"
@@ -783,8 +887,8 @@ static void term_heading(int kind, int unit, int nw)
 		if (mt->range)
 			printf(" %-*s", range_width(mt), unit ? "" : " [min - max]");
 	}
-	if (best_metric(kind))
-		printf(" %-*s", best_width(kind), unit ? "" : "best ref");
+	if (best_metric(kind) || row_metric(kind))
+		printf(" %-*s", best_width(kind), unit ? "" : row_metric(kind) ? "won vs ref" : "best ref");
 	printf(" %9s\n", unit ? "" : "noise");
 }
 
@@ -808,7 +912,7 @@ static void term_row(const struct report *r, const char *name, const struct cell
 			printf(" %-*s", range_width(mt), range);
 		}
 	}
-	if (best_metric(kind))
+	if (best_metric(kind) || row_metric(kind))
 		printf(" %-*s", best_width(kind), best_text(b1, sizeof(b1), a, kind));
 	printf(" %9s%s\n", noise_text(b2, sizeof(b2), r, a, kind),
 	       a->failed ? "  (some reps FAILED)" : "");
@@ -831,9 +935,10 @@ static void term_tables(const struct report *r)
 			printf("\n");
 			printf(kinds[k].title, r->sizes[k][s]);
 			printf("\n");
-			if (k == RK_MPMC) {
+			if (k == RK_MPMC || k == RK_BCAST) {
 				char pl[512];
-				printf("placement: %s\n", mpmc_placement(r, pl, sizeof(pl)));
+				printf("placement: %s\n", k == RK_MPMC ? mpmc_placement(r, pl, sizeof(pl))
+				                                       : bcast_placement(r, pl, sizeof(pl)));
 			}
 			term_heading(k, 0, nw);
 			if (units)

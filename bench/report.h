@@ -19,8 +19,9 @@
  * of msgs/s, or of the round trip's p50) is noisy (--noise-spread) */
 #define NOISE_SPREAD 1.5
 
-/* RK_MPMC: the MPMC shapes (TK_MPMC), tables of their own */
-enum rkind { RK_STREAM, RK_LATENCY, RK_MPMC, RK_N };
+/* RK_MPMC: the MPMC shapes (TK_MPMC), tables of their own; RK_BCAST: one
+ * producer to every consumer (TK_BCAST: broadcast, fan-out), likewise */
+enum rkind { RK_STREAM, RK_LATENCY, RK_MPMC, RK_BCAST, RK_N };
 
 struct machine {
 	char cpu[256];
@@ -52,6 +53,12 @@ struct report {
 const char *row_placement(const struct report *r, const struct transport *t);
 /* the MPMC tables' placement: which shapes ran pinned (where), which not */
 const char *mpmc_placement(const struct report *r, char *buf, size_t len);
+/* the same for the broadcast tables */
+const char *bcast_placement(const struct report *r, char *buf, size_t len);
+/* transport ti runs (and is reported) in this kind: selected, of the kind,
+ * and where it is only a yardstick (transport.yardstick), beside a selected
+ * transport of the kind that is not */
+int shown(const struct report *r, size_t ti, int kind);
 /* the machine and the placement, for the header and the JSON */
 void report_machine(struct machine *m, const char *placement, int cpu_prod, int cpu_cons);
 /* the lines before the run */

@@ -110,6 +110,23 @@ static void json_record(FILE *f, const struct report *r, const struct transport 
 		fprintf(f, "],\"%s_best_count\":{\"%s\":%d,\"%s\":%d}", bm->key, bm->vs, c1,
 		        bm->vs2, c2);
 	}
+	/* a row's own yardstick: which, and whether the row was the faster, each
+	 * repetition (null: the yardstick was not measured in it) */
+	const struct metric *rm = row_metric(kind);
+	if (rm) {
+		int lost, won;
+		best_counts(a, &lost, &won);
+		fprintf(f, ",\"%s_vs\":", rm->key);
+		if (a->vs)
+			json_str(f, a->vs);
+		else
+			fputs("null", f);
+		fprintf(f, ",\"%s_won\":[", rm->key);
+		for (int i = 0; i < a->n; i++)
+			fprintf(f, "%s%s", i ? "," : "",
+			        a->best[i] < 0 ? "null" : a->best[i] ? "true" : "false");
+		fprintf(f, "],\"%s_wins\":%d", rm->key, won);
+	}
 	/* the noise: the spread of the lead metric over the reps, the
 	 * repetitions (1-based) whose line round trip moved > 2x, and the
 	 * verdict of the two (the terminal's noise column) */
@@ -209,6 +226,8 @@ int report_json(const struct report *r, const char *path)
 	char pl[512];
 	fprintf(f, ",\"mpmc_placement\":");
 	json_str(f, mpmc_placement(r, pl, sizeof(pl)));
+	fprintf(f, ",\"bcast_placement\":");
+	json_str(f, bcast_placement(r, pl, sizeof(pl)));
 	int marked = 0, measured = 0, rows = 0, noisy_rows = 0;
 	for (int k = 0; k < RK_N; k++)
 		for (size_t ti = 0; ti < r->ntrans; ti++)

@@ -37,6 +37,8 @@ struct metric {
 	const char *vs2;            /* ... or to the better of vs and vs2 in that rep */
 	int shaped;                 /* vs, vs2 name families: the yardstick is the
 	                             * family's transport of the row's shape (vs-NxM) */
+	int by_row;                 /* no vs: the yardstick is the row's own,
+	                             * transport.ref (none: NaN) */
 	int ring_only;              /* derived only for a row whose transport has a
 	                             * reference ring for a yardstick (not .no_ref) */
 	int of, invert;             /* of metric [of]: ours / theirs (invert: theirs / ours;
@@ -58,6 +60,7 @@ enum {
 	M_MPS, M_BPS, M_PCPU, M_CCPU, M_FUTEX, M_XPIPE, M_SPIN, M_XREF, M_XBATCH,
 	L_P50, L_P99, L_P999, L_MAX, L_SAMPLES, L_XPIPE, L_MEAN, L_XREF,
 	P_MPS, P_BPS, P_XREF, P_PCPU, P_CCPU, P_FUTEX, P_MEMB, P_YIELD, P_CSW, P_SPIN,
+	B_MPS, B_SUB, B_BPS, B_XREF, B_PCPU, B_CCPU, B_FUTEX, B_CSW, B_SPIN,
 	N_RTT0, N_RTT1, NMETRIC
 };
 
@@ -84,7 +87,10 @@ struct cell {
 	int n, skipped, failed;
 	char why[200];              /* skipped: why; failed: the last failure */
 	int rep[MAX_REPS];          /* the repetition each value came from (0-based) */
-	signed char best[MAX_REPS]; /* the vs/vs2 metric: 0 vs was the better, 1 vs2, -1 n/a */
+	signed char best[MAX_REPS]; /* the vs/vs2 metric: 0 vs was the better, 1 vs2, -1 n/a;
+	                             * the by_row metric: 1 the row was faster than its
+	                             * yardstick, 0 not, -1 n/a */
+	const char *vs;             /* the by_row metric's yardstick (transport.ref) */
 	double v[MAX_REPS][NMETRIC];
 };
 
@@ -97,13 +103,17 @@ struct stat3 {
 int of_kind(const struct metric *mt, int kind);
 /* median, min, max of metric m over the cell's repetitions (NaN: none) */
 struct stat3 stat_of(const struct cell *a, int m);
-/* the transports of a kind that this run selected */
-int shown(const struct report *r, size_t ti, int kind);
 /* the kind's metric with two yardsticks (x ref), or NULL */
 const struct metric *best_metric(int kind);
+/* the kind's metric whose yardstick is the row's own (x ref), or NULL */
+const struct metric *row_metric(int kind);
+/* a ratio's metric: derived from other rows, not measured */
+int derived(const struct metric *mt);
 /* how often each yardstick of best_metric() was the better one */
 void best_counts(const struct cell *a, int *first, int *second);
-/* "ref-ff 7/9": the better yardstick and in how many repetitions */
+/* "ref-ff 7/9": the better yardstick and in how many repetitions; for a
+ * kind with a row_metric(), "won 7/9 vs spsc-fanout-3": in how many
+ * repetitions the row was the faster, and its yardstick */
 const char *best_text(char *buf, size_t len, const struct cell *a, int kind);
 /* repetition i's two line round trips differ by more than NOISE_RATIO */
 int noisy(const struct cell *a, int i);

@@ -21,10 +21,21 @@
 #    go through the kernel; the closing line names the JSON and the CSV;
 #    make bench-plot writes into the build directory, not docs/;
 #  - a run stopped by SIGTERM writes its results, exits 1, and counts no
-#    case it did not finish as failed.
-#   bench/test_options.sh build/bench/ipc_bench
+#    case it did not finish as failed;
+#  - the broadcast cases (shm-bcast-1x1, shm-bcast-1x3, spsc-fanout-3, with
+#    shm-spsc beside them) verify every message at every consumer; msgs/s
+#    counts deliveries, per sub is msgs/s over the consumers; x ref is 1x1
+#    over shm-spsc and 1x3 over spsc-fanout-3 with the reps each won; 1x1
+#    pinned, 1x3 and fanout-3 not; shm-spsc alone makes no broadcast table;
+#  - with the second binary (built -DBENCH_FAULTS): a fan-out whose consumer
+#    misses its last message (only the per-consumer count can see it) fails
+#    and names the consumer, one whose consumer gets two messages swapped
+#    (count and sum right: only the in-order check sees it) fails, and
+#    without a fault the same binary passes.
+#   bench/test_options.sh build/bench/ipc_bench [build/bench/ipc_bench_faults]
 set -eu
-BIN=${1:?usage: test_options.sh path/to/ipc_bench}
+BIN=${1:?usage: test_options.sh path/to/ipc_bench [path/to/ipc_bench_faults]}
+FAULTS_BIN=${2:-}
 command -v jq >/dev/null || { echo "test_options.sh: jq missing (make deps)" >&2; exit 1; }
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
@@ -158,6 +169,79 @@ else
 	fails=$((fails + 1))
 fi
 
+echo "test-bench: the broadcast cases: every message to every consumer, x ref against each row's yardstick"
+BC='shm-bcast-*,spsc-fanout-3,shm-spsc'; nbc=4
+timeout 120 "$BIN" --no-stream --no-latency --no-mpmc --transports "$BC" --bcast-sizes 64 \
+	--reps 2 --duration 0.04 --quiet --json "$TMP/g.json" --csv "$TMP/g.csv" > "$TMP/g.txt"
+J=$TMP/g.json
+check "failed_cases is 0: every consumer got every message" \
+	".config.failed_cases == 0 and ([.results[] | select(.kind == \"bcast\" and .reps == 2 and
+	 .msgs_per_s > 0)] | length) == $nbc" "$J"
+check "per sub is msgs/s over the consumers (3 for 1x3 and fanout-3, 1 for the 1x1 rows)" \
+	'[.results[] | select(.kind == "bcast")] | all(
+	   (if (.transport | test("(1x3|fanout-3)$")) then 3 else 1 end) as $n |
+	   ((.msgs_per_s_per_sub * $n - .msgs_per_s) | fabs) < 1e-3 * .msgs_per_s)' "$J"
+check "futex, context switches and CPU are numbers on every broadcast row" \
+	'[.results[] | select(.kind == "bcast")] | all((.futex_per_1k | type) == "number" and
+	   .futex_per_1k >= 0 and .csw_per_1k >= 0 and .prod_cpu_s_per_M > 0 and .cons_cpu_s_per_M > 0)' "$J"
+check "x ref: shm-bcast-1x1 over shm-spsc, shm-bcast-1x3 over spsc-fanout-3, wins counted" \
+	'[.results[] | select(.kind == "bcast")] | all(
+	   if .transport == "shm-bcast-1x1" then .x_ref_vs == "shm-spsc"
+	   elif .transport == "shm-bcast-1x3" then .x_ref_vs == "spsc-fanout-3"
+	   else .x_ref_vs == null and .x_ref == null end) and
+	 all(.[] | select(.x_ref_vs != null); .x_ref > 0 and (.x_ref_won | length) == 2 and
+	     .x_ref_wins == ([.x_ref_won[] | select(. == true)] | length) and
+	     ((.x_ref > 1) == (.x_ref_wins == 2) or .x_ref_wins == 1))' "$J"
+check "1x1 rows pinned as --placement, 1x3 and spsc-fanout-3 not" \
+	'([.results[] | select(.kind == "bcast")] | all(if (.transport | test("(1x3|fanout-3)$"))
+	   then .placement == "none" else .placement == "cross" end)) and
+	 (.config.bcast_placement | test("1x1 as --placement cross.*1x3 not pinned"))' "$J"
+if grep -q '^broadcast, one producer to each of N consumers (1xN), 64 B' "$TMP/g.txt" &&
+   grep -q '^transport .*msgs/s  \[min - max\] *per sub .*x ref .*won vs ref' "$TMP/g.txt" &&
+   grep -q '^  per sub  *messages each subscriber' "$TMP/g.txt" &&
+   awk '/^broadcast, one producer/ { t = 1 } !t { next }
+        $1 == "spsc-fanout-3" || $1 ~ /^shm-/ { n++; if ($2 !~ /^[0-9.]+[kMG]?$/ || $6 !~ /^[0-9.]+[kMG]?$/) bad++ }
+        $1 ~ /^shm-bcast-/ { if ($8 !~ /^[0-9.]+$/ ||
+                                 $0 !~ / won [0-2]\/2 vs (shm-spsc|spsc-fanout-3) /) bad++ }
+        END { exit !(n == '$nbc' && !bad) }' "$TMP/g.txt"; then
+	echo "  ok   the broadcast table: title, per sub and won vs ref columns, numbers"
+else
+	echo "  FAIL the broadcast table in $TMP/g.txt"
+	cat "$TMP/g.txt"
+	fails=$((fails + 1))
+fi
+if awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; if (!col["msgs_per_s_per_sub"]) exit 1; next }
+            $1 == "bcast" { n++; if ($col["msgs_per_s_per_sub"] !~ /^[0-9.e+-]+$/ ||
+                                    $col["status"] != "ok") bad++ }
+            END { exit !(n == '$nbc' && !bad) }' "$TMP/g.csv"; then
+	echo "  ok   the broadcast rows of the CSV: msgs_per_s_per_sub"
+else
+	echo "  FAIL the broadcast rows of $TMP/g.csv"; cat "$TMP/g.csv"; fails=$((fails + 1))
+fi
+if [ -n "$FAULTS_BIN" ]; then
+	# the faults (transport_bcast.c): after its loop the producer of
+	# spsc-fanout-3 breaks the fan-out of ring 1
+	for fault in none drop-last swap; do
+		rc=0
+		BENCH_FAULT=$fault timeout 120 "$FAULTS_BIN" --no-stream --no-latency --no-mpmc \
+			--transports spsc-fanout-3 --reps 1 --duration 0.03 --quiet \
+			--json "$TMP/f-$fault.json" > /dev/null 2>&1 || rc=$?
+		echo "$rc" > "$TMP/f-$fault.rc"
+	done
+	J=$TMP/f-none.json
+	check "the faults build without a fault: spsc-fanout-3 verified" \
+		"$(cat "$TMP/f-none.rc") == 0 and .config.failed_cases == 0 and
+		 .results[0].reps == 1" "$J"
+	check "a consumer that misses the last message: failed, per-consumer count names it" \
+		"$(cat "$TMP/f-drop-last.rc") == 1 and .config.failed_cases == 1 and .results[0].reps == 0 and
+		 (.results[0].failed | test(\"^fan-out: producer 0 sent [0-9]+, consumer 1 got \"))" \
+		"$TMP/f-drop-last.json"
+	check "a consumer that gets two messages swapped: failed by the in-order check" \
+		"$(cat "$TMP/f-swap.rc") == 1 and .config.failed_cases == 1 and .results[0].reps == 0 and
+		 (.results[0].failed | test(\"consumer side 1: producer 0: sequence [0-9]+, expected \"))" \
+		"$TMP/f-swap.json"
+fi
+
 echo "test-bench: the report: summary, legend, the noise column, x ref of kernel rows, the closing line"
 # three runs of the same cases: the default noise spread (1.5x), 1 (every
 # row whose reps differ at all is noisy) and 1e6 (only the line round trip
@@ -254,6 +338,8 @@ for lim in 1.5 1 1e6; do
 		fails=$((fails + 1))
 	fi
 done
+check "shm-spsc alone (no broadcast case selected) makes no broadcast record" \
+	'[.results[] | select(.kind == "bcast")] | length == 0' "$J"
 check "at --noise-spread 1 a row is noisy by its spread alone" \
 	'[.results[] | select(.reps > 1 and .noisy and .noise_marks == 0 and .spread > 1)] | length > 0' \
 	"$TMP/e1.json"

@@ -78,6 +78,7 @@ struct bctx {
 	struct side_result *res;
 	unsigned fd_taken;          /* bit i: this side took fd[i] (take_fd); last, so
 	                             * the fields the loops read keep their offsets */
+	int fanout;                 /* transport.fanout: each consumer gets every message */
 };
 
 /* the harness's shared page */
@@ -89,8 +90,10 @@ struct bshared {
 };
 
 /* TK_MPMC: a streaming case of an MPMC shape, in the MPMC tables (its own
- * sizes, --mpmc-sizes; x ref against ref-vyukov of the same shape) */
-enum tkind { TK_STREAM = 1, TK_LATENCY = 2, TK_MPMC = 4 };
+ * sizes, --mpmc-sizes; x ref against ref-vyukov of the same shape).
+ * TK_BCAST: a case of the broadcast tables (its own sizes, --bcast-sizes;
+ * x ref against the row's own yardstick, transport.ref) */
+enum tkind { TK_STREAM = 1, TK_LATENCY = 2, TK_MPMC = 4, TK_BCAST = 8 };
 
 struct transport {
 	const char *name;
@@ -122,6 +125,22 @@ struct transport {
 	const char *family_what;
 	int unpinned;               /* every side left to the scheduler, whatever
 	                             * --placement says (the MPMC worker-pool shapes) */
+	/* one producer, and every consumer receives every message (a broadcast
+	 * subscriber, one ring of a fan-out): the harness checks each consumer's
+	 * count and sum on its own, each consumer checks its stream in order, and
+	 * msgs/s counts deliveries (one message to three consumers: three) */
+	int fanout;
+	/* the yardstick of the row's x ref where the kind takes it from the row
+	 * (TK_BCAST): a transport measured in the same repetition */
+	const char *ref;
+	/* the kinds in which this transport is only a yardstick: it runs there
+	 * only beside a selected transport of the kind that is not (shm-spsc in
+	 * the broadcast tables, beside shm-bcast-1x1) */
+	unsigned yardstick;
+	/* each consumer has a ring of its own (spsc-fanout-3): the case's
+	 * futex and membarrier calls are the sum of the consumers' rings'
+	 * counters, not the widest view of one shared ring's */
+	int ring_each;
 };
 
 #define MPMC_SLOTS 1024            /* ring capacity of every MPMC case */

@@ -18,5 +18,7 @@ extern const struct transport t_shm_mpmc11, t_shm_mpmc14, t_shm_mpmc41, t_shm_mp
 	t_vy_spin11, t_vy_spin14, t_vy_spin41, t_vy_spin22, t_vy_spin44;
 extern const struct transport t_shm_poll1, t_shm_poll64, t_shm_poll64s, t_shm_epoll, t_pipe_epoll,
 	t_think_recv, t_think_poll1, t_think_poll64;
+/* one producer, every message to each consumer (transport_bcast.c) */
+extern const struct transport t_spsc_fanout3, t_shm_bcast11, t_shm_bcast13;
 
 #endif /* BENCH_TRANSPORTS_H */

@@ -32,7 +32,7 @@
 /* ------------------------------------------------------------------ */
 /* shmring                                                             */
 
-static int shm_create(struct bctx *c, const char *name, unsigned kind)
+int shm_create(struct bctx *c, const char *name, unsigned kind)
 {
 	struct shmring_config cfg = {
 		.kind = kind,
@@ -72,7 +72,7 @@ static int shm_setup_mpmc(struct bctx *c, int latency)
 	return shm_setup_kind(c, latency, SHMRING_MPMC);
 }
 
-static void shm_teardown(struct bctx *c)
+void shm_teardown(struct bctx *c)
 {
 	shmring_unlink(c->name);
 	shmring_unlink(c->name2);   /* -ENOENT when there is none */
@@ -119,7 +119,7 @@ static int shm_mode(const struct bctx *c)
 }
 
 /* attach as role, with the case's wait policy: 0, or -1 (side_fail called) */
-static int shm_attach(struct bctx *c, const char *name, int role, struct shmring **r)
+int shm_attach(struct bctx *c, const char *name, int role, struct shmring **r)
 {
 	/* a ring passed as a descriptor (memfd) in fd[0], else by name */
 	int rc = c->fd[0] >= 0 ? shmring_open_fd(c->fd[0], role, r) : shmring_open(name, role, r);
@@ -212,6 +212,8 @@ int shm_stream_consumer(struct bctx *c)
 	struct iovec *iov = calloc(k, sizeof(*iov));
 	if (!buf || !iov)
 		return side_fail(c, "out of memory");
+	/* in order: one producer to one consumer (a fan-out's consumer counts as
+	 * the one consumer of its stream: transport_bcast.c) */
 	struct checker chk = {.strict = c->nprod == 1 && c->ncons == 1};
 	char err[160];
 	int mode = shm_mode(c), rc = 0;
@@ -326,10 +328,12 @@ MSG_SIDES(shm, struct shm_port, shm_ops)
 		.pong = (kinds_) & TK_LATENCY ? shm_pong : NULL,                           \
 		/* spin 0: every round trip sleeps and wakes through the kernel */        \
 		.no_ref = (spin) == 0 ? TK_LATENCY : 0,                                    \
+		/* in the broadcast tables: only shm-bcast-1x1's yardstick */              \
+		.yardstick = (kinds_) & TK_BCAST,                                          \
 	}
 
 SHM_T(t_shm_spsc, "shm-spsc", "shmring SPSC send/recv, default wait (spin, then futex)",
-      TK_STREAM | TK_LATENCY, 1, 1, shm_setup_spsc, INT64_MIN, 0);
+      TK_STREAM | TK_LATENCY | TK_BCAST, 1, 1, shm_setup_spsc, INT64_MIN, 0);
 SHM_T(t_shm_burst, "shm-burst32", "shmring SPSC send_burst/recv_burst, 32 per call",
       TK_STREAM, 1, 1, shm_setup_spsc, INT64_MIN, 32);
 SHM_T(t_shm_burst256, "shm-burst256", "shmring SPSC send_burst/recv_burst, 256 per call",
