@@ -83,10 +83,16 @@ using config = ::shmring_config;
 using info = struct ::shmring_info;
 using stats = struct ::shmring_stats;
 using pollitem = ::shmring_pollitem;
+#ifdef SHMRING_BROADCAST
+using subscriber = struct ::shmring_subscriber;
+#endif
 
 // kinds, roles, flags, timeouts, poll events
 inline constexpr unsigned spsc = SHMRING_SPSC;
 inline constexpr unsigned mpmc = SHMRING_MPMC;
+#ifdef SHMRING_BROADCAST
+inline constexpr unsigned broadcast = SHMRING_BROADCAST;   // one producer, up to 64 subscribers
+#endif
 inline constexpr int observer = 0;
 inline constexpr int producer = SHMRING_PRODUCER;
 inline constexpr int consumer = SHMRING_CONSUMER;
@@ -421,6 +427,15 @@ public:
 	int set_spin(int64_t spin_ns) noexcept { return ::shmring_set_spin(h_, spin_ns); }
 	int get_info(info &out) const noexcept { return ::shmring_info(h_, &out); }
 	int get_stats(stats &out) const noexcept { return ::shmring_stats(h_, &out); }
+#ifdef SHMRING_BROADCAST
+	// a broadcast ring's subscribers: fills up to cap entries, returns how
+	// many there are (SHMRING_MAX_PEERS always suffices), -EINVAL on
+	// another kind
+	int subscriber_info(subscriber *out, unsigned cap) const noexcept
+	{
+		return ::shmring_subscriber_info(h_, out, cap);
+	}
+#endif
 	// the largest message, from the handle's own copy (no system call)
 	std::uint32_t slot_size() const noexcept { return h_->slot_size; }
 

@@ -414,6 +414,34 @@ void test_end_reason()
 }
 #endif
 
+// a broadcast ring: every subscriber gets every message; subscriber_info
+void test_broadcast()
+{
+	std::string name = unique_name("bcast");
+	shmring::ring tx = shmring::ring::create(name, small_config(shmring::broadcast),
+	                                         shmring::producer);
+	shmring::ring a = shmring::ring::open(name, shmring::consumer);
+	shmring::ring b = shmring::ring::open(name, shmring::consumer);
+	CHECK(tx.send("all", 3, shmring::no_wait) == 0);
+	char buf[64];
+	CHECK(a.recv(buf, sizeof(buf), shmring::no_wait) == 3);
+	CHECK(b.recv(buf, sizeof(buf), shmring::no_wait) == 3 && std::memcmp(buf, "all", 3) == 0);
+	CHECK(tx.send("more", 4, shmring::no_wait) == 0);
+	std::array<shmring::subscriber, SHMRING_MAX_PEERS> subs{};
+	CHECK(tx.subscriber_info(subs.data(), (unsigned)subs.size()) == 2);
+	unsigned lags = 0, delivered = 0;
+	for (int i = 0; i < 2; i++) {
+		lags += (unsigned)subs[i].lag;
+		delivered += (unsigned)subs[i].delivered;
+	}
+	CHECK(lags == 2 && delivered == 2);
+	CHECK(a.subscriber_info(subs.data(), 1) == 2);   // only one written
+	shmring::ring spsc = shmring::ring::create(name + "-s", small_config(), 0);
+	CHECK(spsc.subscriber_info(subs.data(), 1) == -EINVAL);
+	shmring::unlink(name);
+	shmring::unlink(name + "-s");
+}
+
 } // namespace
 
 int main()
@@ -424,6 +452,7 @@ int main()
 		test_zero_copy();
 		test_move_and_raii();
 		test_places();
+		test_broadcast();
 #ifdef SHMRING_END_CLEAN
 		test_end_reason();
 #else
