@@ -8,7 +8,9 @@
  * Input: byte 0 bit 0 = kind (SPSC/MPMC), bit 1 = SHMRING_OVERWRITE (with
  * SPSC: the overwrite-oldest layout, whose slots carry a sequence word),
  * bit 2 alone (bits 0-2 = 4) = packed (SPSC with SHMRING_PACKED: the overlay
- * then covers its record area), bytes 1-8 = the operations
+ * then covers its record area), bit 3 = broadcast (SHMRING_BROADCAST, with
+ * bit 1 its overwrite form; the overlay then covers the slots and the
+ * subscriber lines after them), bytes 1-8 = the operations
  * (low 3 bits: which call, high 4 bits: buffer size), byte 9 = number of
  * header patches (mod 16), each 10 bytes (u16 offset, u64 value, written
  * at the 8-byte-aligned offset in the header), then bytes copied over the
@@ -30,6 +32,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	};
 	if ((data[0] & 7) == 4)
 		cfg.flags = SHMRING_PACKED;   /* SPSC (bit 0 clear), not overwrite */
+	if (data[0] & 8) {
+		cfg.kind = SHMRING_BROADCAST;
+		cfg.flags = (data[0] & 2) ? SHMRING_OVERWRITE : 0;
+	}
 	struct shmring *p = NULL, *c = NULL;
 
 	shm_unlink(name);
@@ -62,12 +68,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (shmring_info(p, &in))
 		__builtin_trap();
 	size_t slots_bytes = (size_t)in.data_size;   /* the slots, or the record area */
+	if (cfg.kind == SHMRING_BROADCAST)   /* the slots, then the subscriber lines */
+		slots_bytes = (size_t)(in.mem_size - SHMRING__HDR_SIZE);
 	size_t n = (size_t)(end - q);
 	memcpy(p->slots0, q, n < slots_bytes ? n : slots_bytes);
 
 	fz_exercise(c, ops, 4);
 	fz_exercise(p, ops + 4, 2);
 	fz_exercise(c, ops + 6, 2);
+	if (cfg.kind == SHMRING_BROADCAST) {   /* the lines as a tool shows them */
+		struct shmring_subscriber si[SHMRING_MAX_PEERS];
+		int k = shmring_subscriber_info(p, si, SHMRING_MAX_PEERS);
+		if (k < 0 || k > SHMRING_MAX_PEERS)
+			__builtin_trap();
+		for (int i = 0; i < k; i++)
+			if (si[i].lag > cfg.slots || si[i].index >= SHMRING_MAX_PEERS)
+				__builtin_trap();
+	}
 
 	shmring_close(c);
 	shmring_close(p);

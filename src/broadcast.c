@@ -151,6 +151,25 @@ static void reap_stuck(struct shmring *r, int force)
 		shmring__live_peers(r, SHMRING_CONSUMER, 1);
 }
 
+/* read-only (the event watcher's thread asks, while the caller leaves the
+ * handle alone): does a dead subscriber hold us at full? Then the caller's
+ * next call clears it (reap_stuck) */
+static int stuck_on_dead(struct shmring *r)
+{
+	struct shmring__bcast_sub *subs = priv(r)->bc.subs;
+
+	if (lossy(r))
+		return 0;
+	for (unsigned i = 0; i < SHMRING__MAX_PEERS; i++) {
+		/* acquire: as F3 */
+		uint64_t h = shmring__load_acquire64(&subs[i].hold);
+		if (h && lag_of(r, h) >= priv(r)->nslots &&
+		    !shmring__entry_held(r, SHMRING_CONSUMER, i))
+			return 1;
+	}
+	return 0;
+}
+
 /* the producer's wait ends only with its own shutdown: subscribers may
  * come and go, and with none attached every message goes nowhere */
 static int producer_stopped(struct shmring *r, int force)
@@ -159,11 +178,14 @@ static int producer_stopped(struct shmring *r, int force)
 	return r->p.shut;
 }
 
-/* a slot for position pos in the room the limit grants */
+/* a slot for position p.pos in the room the limit grants. Full after a
+ * scan: first clear the lines of dead subscribers that hold us (rate-
+ * limited), so that even a try finds the room they leave */
 static int wait_space(struct shmring *r, int64_t timeout_ns)
 {
-	if (r->p.pos < r->p.limit)
+	if (r->p.pos < r->p.limit || space_ready(r))
 		return 1;
+	reap_stuck(r, 0);
 	return shmring__wait(r, &shmring__broadcast_for_space, timeout_ns);
 }
 
@@ -369,6 +391,7 @@ const struct shmring__wait_for shmring__broadcast_for_space = {
 	.ready = space_ready,
 	.gone = producer_stopped,
 	.stalled = reap_stuck,
+	.peer_dead = stuck_on_dead,
 };
 
 /* our position moves on to pos: the counters, then the hold that lets the
@@ -527,7 +550,9 @@ static int first(struct shmring *r, void *buf, size_t cap, uint32_t *len, uint64
 	}
 }
 
-ssize_t shmring__broadcast_recv(struct shmring *r, void *buf, size_t cap, int64_t timeout_ns)
+/* recv when the next message is not simply there: wait, skip, report */
+static __attribute__((noinline)) ssize_t recv_wait(struct shmring *r, void *buf, size_t cap,
+                                                   int64_t timeout_ns)
 {
 	uint32_t len;
 	uint64_t seq;
@@ -538,6 +563,27 @@ ssize_t shmring__broadcast_recv(struct shmring *r, void *buf, size_t cap, int64_
 	consume(r, r->c.pos + 1);
 	shmring__count_recv(r, len);
 	return (ssize_t)len;
+}
+
+ssize_t shmring__broadcast_recv(struct shmring *r, void *buf, size_t cap, int64_t timeout_ns)
+{
+	uint64_t pos = r->c.pos;
+	struct shmring__slot_ow *s = bc_slot(r, pos);
+
+	/* the common case of the lossless form: the next message is there
+	 * and fits (the overwrite form's seqlock read is in first()) */
+	/* F6: acquire: pairs with F5 */
+	if (SHMRING__LIKELY(!lossy(r) && shmring__load_acquire64(&s->seq) == seq_full(pos))) {
+		uint32_t len = shmring__load_relaxed32(&s->len);   /* once: untrusted */
+		if (SHMRING__LIKELY(len <= cap && len <= r->slot_size)) {
+			shmring__copy(buf, payload(s), len);   /* held by our hold: F3/F4 */
+			priv(r)->bc.delivered++;
+			consume(r, pos + 1);
+			shmring__count_recv(r, len);
+			return (ssize_t)len;
+		}
+	}
+	return recv_wait(r, buf, cap, timeout_ns);
 }
 
 int shmring__broadcast_recv_burst(struct shmring *r, struct iovec *bufs, unsigned n,

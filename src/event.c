@@ -59,10 +59,14 @@ static void state_wake(struct shmring__event *ev)
 }
 
 /* the peers a direction waits for are all gone: stream.c's rule, read-only
- * (the dead are reaped by whoever drains the ring next) */
+ * (the dead are reaped by whoever drains the ring next); or the engine says
+ * a dead peer holds the way that the caller's next call would free */
 static int peers_gone(struct shmring *r, const struct shmring__event *ev, int dir)
 {
+	const struct shmring__wait_for *w = shmring__wait_table(r, dir);
 	if (dir == SHMRING__DIR_SPACE && ev->prod_shut)
+		return 1;
+	if (w && w->peer_dead && w->peer_dead(r))
 		return 1;
 	return shmring__side_gone_now(r, dir == SHMRING__DIR_DATA ? SHMRING_PRODUCER
 	                                                          : SHMRING_CONSUMER);

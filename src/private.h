@@ -339,6 +339,11 @@ struct shmring__wait_for {
 	 * of our own side is, and holds the other side back), or 0 (the ring
 	 * is plainly empty or full). NULL: never held (SPSC) */
 	int (*held)(struct shmring *r);
+	/* read-only, safe from the event watcher's thread: a peer this wait
+	 * depends on is dead, and the waiter's own repair (stalled) would
+	 * free the way: the waiter must look again. NULL: never (broadcast:
+	 * a dead subscriber that holds the producer at full) */
+	int (*peer_dead)(struct shmring *r);
 };
 #define SHMRING__HELD_PEER 1
 #define SHMRING__HELD_OURS 2

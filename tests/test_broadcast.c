@@ -769,3 +769,65 @@ Test(broadcast, scribbled_producer_index_at_join)
 	shmring_close(p);
 	shmring_unlink(name);
 }
+
+/* a producer waiting through its event descriptor (or shmring_poll) on a
+ * full ring learns that the subscriber holding it died: the descriptor
+ * turns readable, and the next try finds the room */
+Test(broadcast, producer_event_fd_and_poll_see_a_dead_subscriber, .timeout = 60)
+{
+	for (int via_poll = 0; via_poll < 2; via_poll++) {
+		struct shmring_config cfg = bc_cfg(8, 4, 0);
+		struct shmring *p;
+		int ready[2];
+		test_name(name, sizeof(name), "bcdead");
+		cr_assert_eq(shmring_create(name, &cfg, SHMRING_PRODUCER, &p), 0);
+		cr_assert_eq(pipe(ready), 0);
+		pid_t kid = fork();
+		cr_assert(kid >= 0);
+		if (kid == 0) {
+			struct shmring *c;
+			if (shmring_open(name, SHMRING_CONSUMER, &c))
+				_exit(3);
+			if (write(ready[1], "r", 1) != 1)
+				_exit(3);
+			for (;;)
+				pause();
+		}
+		char x;
+		cr_assert_eq(read(ready[0], &x, 1), 1);
+		/* a live subscriber that keeps up: the consumers are never all
+		 * gone, only the dead one holds the producer */
+		struct shmring *a;
+		cr_assert_eq(shmring_open(name, SHMRING_CONSUMER, &a), 0);
+		for (uint64_t i = 0; i < 4; i++)
+			send_u64(p, i, 0);
+		for (uint64_t i = 0; i < 4; i++)
+			cr_assert_eq(recv_u64(a), i);
+		send_u64(p, 4, -EAGAIN);   /* the stopped subscriber holds us */
+		int fd = -1;
+		struct pollfd pf = { -1, POLLIN, 0 };
+		if (!via_poll) {
+			fd = shmring_event_fd(p);
+			cr_assert_geq(fd, 0);
+			cr_assert_eq(shmring_arm(p), 0, "full: armed");
+			pf.fd = fd;
+			cr_assert_eq(poll(&pf, 1, 0), 0, "nothing yet");
+		}
+		cr_assert_eq(kill(kid, SIGKILL), 0);
+		cr_assert_eq(test_wait_child(kid, 10000), 128 + SIGKILL);
+		if (via_poll) {
+			struct shmring_pollitem it = { p, SHMRING_POLLOUT, 0 };
+			cr_assert_eq(shmring_poll(&it, 1, INT64_C(10000000000)), 1);
+			cr_assert_eq(it.revents, SHMRING_POLLOUT);
+		} else {
+			cr_assert_eq(poll(&pf, 1, 10000), 1, "the death woke the descriptor");
+		}
+		send_u64(p, 4, 0);
+		cr_assert_eq(recv_u64(a), 4);
+		shmring_close(a);
+		close(ready[0]);
+		close(ready[1]);
+		shmring_close(p);
+		shmring_unlink(name);
+	}
+}
