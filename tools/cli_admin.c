@@ -72,8 +72,8 @@ static const char create_usage[] =
 "Exit status: 0 created; 1 no huge pages, or the lock in memory refused\n"
 "(RLIMIT_MEMLOCK); 2 bad option, name or path (a directory, --hugepages off\n"
 "hugetlbfs, --overwrite with --kind mpmc, --packed with mpmc or broadcast,\n"
-"--overwrite with --packed); 3 no such directory; 4 the ring exists; 5 permission denied;\n"
-"see shmring(1).\n";
+"--overwrite with --packed); 3 no such directory; 4 the ring exists;\n"
+"5 permission denied; see shmring(1).\n";
 
 int cmd_create(int argc, char **argv)
 {
