@@ -83,15 +83,13 @@ using config = ::shmring_config;
 using info = struct ::shmring_info;
 using stats = struct ::shmring_stats;
 using pollitem = ::shmring_pollitem;
-#ifdef SHMRING_BROADCAST
-using subscriber = struct ::shmring_subscriber;
-#endif
 
 // kinds, roles, flags, timeouts, poll events
 inline constexpr unsigned spsc = SHMRING_SPSC;
 inline constexpr unsigned mpmc = SHMRING_MPMC;
 #ifdef SHMRING_BROADCAST
-inline constexpr unsigned broadcast = SHMRING_BROADCAST;   // one producer, up to 64 subscribers
+inline constexpr unsigned broadcast = SHMRING_BROADCAST;   // since 3.2
+using subscriber = struct ::shmring_subscriber;
 #endif
 inline constexpr int observer = 0;
 inline constexpr int producer = SHMRING_PRODUCER;
@@ -428,10 +426,8 @@ public:
 	int get_info(info &out) const noexcept { return ::shmring_info(h_, &out); }
 	int get_stats(stats &out) const noexcept { return ::shmring_stats(h_, &out); }
 #ifdef SHMRING_BROADCAST
-	// a broadcast ring's subscribers: fills up to cap entries, returns how
-	// many there are (SHMRING_MAX_PEERS always suffices), -EINVAL on
-	// another kind
-	int subscriber_info(subscriber *out, unsigned cap) const noexcept
+	// broadcast rings: up to cap subscribers; returns how many there are
+	int get_subscribers(subscriber *out, unsigned cap) const noexcept
 	{
 		return ::shmring_subscriber_info(h_, out, cap);
 	}
