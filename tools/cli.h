@@ -91,7 +91,7 @@ int cli_parse_u64(const char *s, uint64_t *out);
 int cli_parse_seconds(const char *s, double *out);
 /* "4.0 MiB" */
 const char *cli_human(uint64_t bytes, char *buf, size_t size);
-/* "spsc" / "mpmc" / "kind-N" */
+/* "spsc" / "mpmc" / "broadcast" / "unknown" */
 const char *cli_kind_name(unsigned kind);
 /* JSON string literal with escapes */
 void cli_json_str(FILE *f, const char *s);
@@ -111,8 +111,8 @@ int cmd_watch(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_bridge(int argc, char **argv);
 
-/* shared by create and push: --kind/--slots/--slot-size/--mode/--prefault,
- * --file/--hugepages/--mlock/--overwrite */
+/* shared by create and push: --kind/--broadcast/--slots/--slot-size/--mode,
+ * --prefault/--file/--hugepages/--mlock/--overwrite/--packed */
 struct cli_ring_opts {
 	struct shmring_config cfg;
 	int as_file;   /* --file: NAME is a file path (cli_name's as_file) */
@@ -130,6 +130,7 @@ int cli_ring_opt(struct cli_ring_opts *o, int opt, const char *arg);
 #define CLI_OPT_MLOCK     0x108
 #define CLI_OPT_OVERWRITE 0x109
 #define CLI_OPT_PACKED    0x110
+#define CLI_OPT_BROADCAST 0x111   /* --broadcast: --kind broadcast */
 #define CLI_RING_LONGOPTS \
 	{ "kind", required_argument, NULL, CLI_OPT_KIND }, \
 	{ "slots", required_argument, NULL, CLI_OPT_SLOTS }, \
@@ -140,7 +141,8 @@ int cli_ring_opt(struct cli_ring_opts *o, int opt, const char *arg);
 	{ "hugepages", no_argument, NULL, CLI_OPT_HUGEPAGES }, \
 	{ "mlock", no_argument, NULL, CLI_OPT_MLOCK }, \
 	{ "overwrite", no_argument, NULL, CLI_OPT_OVERWRITE }, \
-	{ "packed", no_argument, NULL, CLI_OPT_PACKED }
+	{ "packed", no_argument, NULL, CLI_OPT_PACKED }, \
+	{ "broadcast", no_argument, NULL, CLI_OPT_BROADCAST }
 
 /* push's and pop's ends of a stream, shared with bridge (cli_stream.c) */
 /* attach NAME as its producer, creating it with ro's config if missing and
@@ -210,8 +212,11 @@ struct cli_prom_ring {
 	struct shmring_info info;
 	struct shmring_stats stats;
 	int end_reason;              /* shmring_end_reason() of an observer */
+	unsigned nsubs;              /* broadcast rings: subscribers (else 0) */
+	struct shmring_subscriber subs[SHMRING_MAX_PEERS];
 };
-/* every metric family once (HELP, TYPE), a sample per ring and side */
+/* every metric family once (HELP, TYPE), a sample per ring and side (and
+ * per subscriber of a broadcast ring) */
 void cli_prom_write(FILE *f, const struct cli_prom_ring *rings, size_t n);
 
 #endif /* SHMRING_CLI_H */

@@ -41,8 +41,15 @@ static const char create_usage[] =
 "the ring then lives in that file, on any filesystem, until it is removed.\n"
 "\n"
 "Options:\n"
-"      --kind spsc|mpmc   one producer and one consumer, or up to 64 of each\n"
-"                         (default spsc)\n"
+"      --kind spsc|mpmc|broadcast\n"
+"                         one producer and one consumer, up to 64 of each,\n"
+"                         or one producer and up to 64 subscribers that\n"
+"                         each receive every message (default spsc)\n"
+"      --broadcast        the same as --kind broadcast: every 'shmring pop'\n"
+"                         is a subscriber and gets every message sent after\n"
+"                         it attached; the producer waits for the slowest\n"
+"                         (with --overwrite: never; each subscriber counts\n"
+"                         what it lost)\n"
 "      --slots N          number of slots, a power of two (default 64)\n"
 "      --slot-size BYTES  largest message, K/M/G suffixes allowed (default 64K)\n"
 "      --mode OCTAL       permission bits of the object (default 0600)\n"
@@ -52,9 +59,10 @@ static const char create_usage[] =
 "      --hugepages        back the ring with huge pages: NAME must be a file on\n"
 "                         hugetlbfs, such as /dev/hugepages/r\n"
 "      --mlock            every process that attaches locks the ring in memory\n"
-"      --overwrite        overwrite-oldest (spsc only): the producer never waits;\n"
-"                         when the ring is full the oldest messages are\n"
-"                         overwritten and the consumer counts them as overruns\n"
+"      --overwrite        overwrite-oldest (spsc or broadcast): the producer\n"
+"                         never waits; when the ring is full the oldest\n"
+"                         messages are overwritten and the consumer (each\n"
+"                         subscriber) counts them as overruns\n"
 "      --packed           variable-length messages packed back to back (spsc\n"
 "                         only, not with --overwrite):\n"
 "                         a record area of slots x slot-size bytes; a message\n"
@@ -63,9 +71,9 @@ static const char create_usage[] =
 "\n"
 "Exit status: 0 created; 1 no huge pages, or the lock in memory refused\n"
 "(RLIMIT_MEMLOCK); 2 bad option, name or path (a directory, --hugepages off\n"
-"hugetlbfs, --overwrite or --packed with --kind mpmc, --overwrite with\n"
-"--packed); 3 no such directory; 4 the ring exists; 5 permission denied;\n"
-"see shmring(1).\n";
+"hugetlbfs, --overwrite with --kind mpmc, --packed with mpmc or broadcast,\n"
+"--overwrite with --packed); 3 no such directory; 4 the ring exists;\n"
+"5 permission denied; see shmring(1).\n";
 
 int cmd_create(int argc, char **argv)
 {
@@ -87,7 +95,7 @@ int cmd_create(int argc, char **argv)
 			return help_or_usage(opt, create_usage, argv);
 	}
 	if ((ro.cfg.flags & SHMRING_PACKED) && ro.cfg.kind != SHMRING_SPSC)
-		return cli_usage("--packed rings are SPSC only (not --kind mpmc)");
+		return cli_usage("--packed rings are SPSC only (not mpmc or broadcast)");
 	if (optind + 1 != argc)
 		return cli_usage("expects exactly one ring NAME");
 	int rc = cli_name(argv[optind], ro.as_file, name, sizeof(name));
@@ -109,14 +117,17 @@ static const char info_usage[] =
 "       shmring info --prometheus NAME...\n"
 "Show the ring NAME (a shm name, or a file path such as ./r): kind, sizes,\n"
 "memory, indices and fill level, attached producers and consumers (pid, alive\n"
-"or dead, shut down), end-of-stream state and statistics. Looking does not\n"
-"attach or disturb anything.\n"
+"or dead, shut down), end-of-stream state and statistics. On a broadcast ring\n"
+"also every subscriber: registry entry, pid, alive or dead, position, lag,\n"
+"messages delivered and lost (overruns), and which one the producer waits\n"
+"for (STALLING). Looking does not attach or disturb anything.\n"
 "\n"
 "Options:\n"
 "  -j, --json         one JSON object on standard output, for scripts\n"
 "  -p, --prometheus   the Prometheus text exposition format (for node-exporter's\n"
 "                     textfile collector): gauges and _total counters labelled\n"
-"                     ring, kind and side, every ring NAME given\n"
+"                     ring, kind and side (broadcast rings: per subscriber,\n"
+"                     labelled subscriber), every ring NAME given\n"
 "  -h, --help         show this help\n"
 "\n"
 "Exit status: 0 shown; 2 a directory; 3 no such ring; 5 permission denied;\n"
@@ -127,6 +138,8 @@ struct snapshot {
 	struct shmring_info info;
 	struct shmring_stats stats;
 	int end_reason;   /* shmring_end_reason(): the ring as it stands */
+	unsigned nsubs;   /* broadcast rings: the subscribers (else 0) */
+	struct shmring_subscriber subs[SHMRING_MAX_PEERS];
 };
 
 /* "clean", "aborted", "died"; NULL while the stream has not ended */
@@ -146,6 +159,13 @@ static int take_snapshot(struct shmring *r, struct snapshot *s)
 	if (rc == 0)
 		rc = shmring_stats(r, &s->stats);
 	s->end_reason = shmring_end_reason(r);
+	s->nsubs = 0;
+	if (rc == 0 && s->info.kind == SHMRING_BROADCAST) {
+		int n = shmring_subscriber_info(r, s->subs, SHMRING_MAX_PEERS);
+		if (n < 0)
+			return n;
+		s->nsubs = n < SHMRING_MAX_PEERS ? (unsigned)n : SHMRING_MAX_PEERS;
+	}
 	return rc;
 }
 
@@ -192,6 +212,23 @@ static void json_peers(const char *key, const struct shmring_peer *p, unsigned n
 	printf("]");
 }
 
+/* "subscribers":[...] of a broadcast ring (info --json, ls --json) */
+static void json_subscribers(const struct snapshot *s)
+{
+	printf(",\"subscribers\":[");
+	for (unsigned i = 0; i < s->nsubs; i++) {
+		const struct shmring_subscriber *b = &s->subs[i];
+		printf("%s{\"index\":%u,\"pid\":%d,\"alive\":%s,\"stalling\":%s,"
+		       "\"position\":%llu,\"lag\":%llu,\"start\":%llu,\"delivered\":%llu,"
+		       "\"overruns\":%llu}", i ? "," : "", b->index, b->pid,
+		       b->alive ? "true" : "false", b->stalling ? "true" : "false",
+		       (unsigned long long)b->position, (unsigned long long)b->lag,
+		       (unsigned long long)b->start, (unsigned long long)b->delivered,
+		       (unsigned long long)b->overruns);
+	}
+	printf("]");
+}
+
 static void print_info_json(const char *name, const struct snapshot *s)
 {
 	const struct shmring_info *in = &s->info;
@@ -219,6 +256,8 @@ static void print_info_json(const char *name, const struct snapshot *s)
 	json_peers("producers", in->producers, in->nproducers);
 	printf(",");
 	json_peers("consumers", in->consumers, in->nconsumers);
+	if (in->kind == SHMRING_BROADCAST)
+		json_subscribers(s);
 	printf(",\"stats\":{\"sent\":%llu,\"received\":%llu,\"full_waits\":%llu,"
 	       "\"empty_waits\":%llu,\"prod_wakes\":%llu,\"cons_wakes\":%llu,"
 	       "\"bad_msgs\":%llu,\"orphans\":%llu,\"sent_bytes\":%llu,"
@@ -233,6 +272,27 @@ static void print_info_json(const char *name, const struct snapshot *s)
 	       (unsigned long long)st->overruns);
 }
 
+/* a broadcast ring's subscribers, a line each, under a heading; the one(s)
+ * a lossless producer waits for marked STALLING */
+static void print_subscribers(const struct snapshot *s)
+{
+	printf("%-13s %u", "subscribers:", s->nsubs);
+	if (s->nsubs == 0) {
+		printf(" (messages sent now go nowhere)\n");
+		return;
+	}
+	printf("\n  %5s %8s %5s %14s %10s %14s %12s\n", "ENTRY", "PID", "ALIVE", "POSITION",
+	       "LAG", "DELIVERED", "OVERRUNS");
+	for (unsigned i = 0; i < s->nsubs; i++) {
+		const struct shmring_subscriber *b = &s->subs[i];
+		printf("  %5u %8d %5s %14llu %10llu %14llu %12llu%s\n", b->index, b->pid,
+		       b->alive ? "yes" : "DEAD", (unsigned long long)b->position,
+		       (unsigned long long)b->lag, (unsigned long long)b->delivered,
+		       (unsigned long long)b->overruns,
+		       b->stalling ? "  STALLING (the producer waits for it)" : "");
+	}
+}
+
 static void print_info_text(const char *name, const struct snapshot *s)
 {
 	const struct shmring_info *in = &s->info;
@@ -245,7 +305,9 @@ static void print_info_text(const char *name, const struct snapshot *s)
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
 	printf("%-13s %s\n", "ring:", name);
 	int packed = (in->flags & SHMRING_PACKED) != 0;
-	printf("%-13s %s%s%s\n", "kind:", cli_kind_name(in->kind), packed ? ", packed" : "",
+	printf("%-13s %s%s%s%s\n", "kind:", cli_kind_name(in->kind), packed ? ", packed" : "",
+	       in->kind == SHMRING_BROADCAST
+	               ? " (every subscriber receives every message sent after it attached)" : "",
 	       (in->flags & SHMRING_OVERWRITE)
 	               ? ", overwrite-oldest (the producer never waits; the oldest messages go)" : "");
 	if (packed)
@@ -259,7 +321,8 @@ static void print_info_text(const char *name, const struct snapshot *s)
 	printf("%-13s %s (%llu bytes)\n", "memory:", cli_human(in->mem_size, h2, sizeof(h2)),
 	       (unsigned long long)in->mem_size);
 	printf("%-13s %s by pid %d\n", "created:", when, in->creator_pid);
-	printf("%-13s producer %llu, consumer %llu\n", "indices:",
+	printf(in->kind == SHMRING_BROADCAST ? "%-13s producer %llu, slowest subscriber %llu\n"
+	                                     : "%-13s producer %llu, consumer %llu\n", "indices:",
 	       (unsigned long long)in->prod_idx, (unsigned long long)in->cons_idx);
 	if (packed)   /* the indices count bytes there */
 		printf("%-13s %llu of %llu bytes (%.0f%%)\n", "fill:", (unsigned long long)in->used,
@@ -281,6 +344,8 @@ static void print_info_text(const char *name, const struct snapshot *s)
 	printf(", %u shutdown call%s\n", in->shutdowns, in->shutdowns == 1 ? "" : "s");
 	print_peers("producers:", in->producers, in->nproducers);
 	print_peers("consumers:", in->consumers, in->nconsumers);
+	if (in->kind == SHMRING_BROADCAST)
+		print_subscribers(s);
 	printf("%-13s sent %llu, received %llu, corrupt %llu, orphaned %llu", "messages:",
 	       (unsigned long long)st->sent, (unsigned long long)st->received,
 	       (unsigned long long)st->bad_msgs, (unsigned long long)st->orphans);
@@ -327,7 +392,8 @@ static int info_prometheus(int n, char **rings)
 				code = cli_fail(names[got], rc);
 			} else {
 				pr[got] = (struct cli_prom_ring){ names[got], s.info, s.stats,
-				                                  s.end_reason };
+				                                  s.end_reason, s.nsubs, { { 0 } } };
+				memcpy(pr[got].subs, s.subs, sizeof(s.subs));
 				got++;
 			}
 		}
@@ -598,10 +664,12 @@ static void ls_collect(struct ls_ctx *c, const char *name, const struct snapshot
 	char *copy = strdup(name);
 	if (!copy)
 		return;
-	c->pr[c->npr++] = (struct cli_prom_ring){ copy, s->info, s->stats, s->end_reason };
+	c->pr[c->npr] = (struct cli_prom_ring){ copy, s->info, s->stats, s->end_reason,
+	                                        s->nsubs, { { 0 } } };
+	memcpy(c->pr[c->npr++].subs, s->subs, sizeof(s->subs));
 }
 
-#define LS_ROW "%-24s %-4s %16s %10s %7s %6s %6s  %s\n"
+#define LS_ROW "%-24s %-9s %16s %10s %7s %6s %6s  %s\n"
 
 static void ls_head(struct ls_ctx *c)
 {
@@ -682,7 +750,7 @@ static void ls_one(const struct found *found, struct shmring *r, const struct cl
 		char geo[48];
 		snprintf(geo, sizeof(geo), "%llu x %s", (unsigned long long)in->slots,
 		         cli_human(in->slot_size, h1, sizeof(h1)));
-		printf("%-24s %-4s %16s %10s %6.0f%% %3u/%-2u %3u/%-2u  %s\n", name,
+		printf("%-24s %-9s %16s %10s %6.0f%% %3u/%-2u %3u/%-2u  %s\n", name,
 		       cli_kind_name(in->kind), geo, cli_human(in->mem_size, h2, sizeof(h2)),
 		       100.0 * (double)in->used /
 		               (double)((in->flags & SHMRING_PACKED) ? in->data_size : in->slots),
@@ -926,18 +994,36 @@ static const char watch_usage[] =
 "sleeps per second on a full and on an empty ring, wake-ups per second, and\n"
 "live producers/consumers. Byte counts are added by each handle every\n"
 "64 KiB and when it sleeps, so a slow stream's bytes/s trails a little.\n"
+"On a broadcast ring each line is followed by one per subscriber: its\n"
+"registry entry, pid, lag, messages delivered per second, overruns (lost\n"
+"messages, with --overwrite) and whether the producer waits for it.\n"
 "\n"
 "Options:\n"
 "  -c, --count N          stop after N lines (default: until interrupted)\n"
 "  -i, --interval SECONDS time between lines (default 1)\n"
 "  -j, --json             one JSON object per interval, one per line: the\n"
 "                         rates above, fill, attachments, state, end reason\n"
-"                         and the counters (time_ns: when it was taken)\n"
+"                         and the counters (time_ns: when it was taken);\n"
+"                         broadcast rings add \"subscribers\" (as info --json,\n"
+"                         with delivered_per_s)\n"
 "  -h, --help             show this help\n"
 "\n"
 "NAME is a shm name or a file path (such as ./r).\n"
 "\n"
 "Exit status: 0; 3 no such ring; 6 not a shmring.\n";
+
+/* a subscriber's messages delivered per second over the interval: from
+ * its figure in prev when the same subscription (entry and start) was
+ * there, else from its attachment */
+static double sub_rate(const struct snapshot *prev, const struct shmring_subscriber *b, double dt)
+{
+	uint64_t before = 0;
+	for (unsigned i = 0; i < prev->nsubs; i++)
+		if (prev->subs[i].index == b->index && prev->subs[i].start == b->start &&
+		    prev->subs[i].delivered <= b->delivered)
+			before = prev->subs[i].delivered;
+	return (double)(b->delivered - before) / dt;
+}
 
 /* watch --json: one object per interval, on one line: the rates over
  * the interval, the fill and who is attached now, and the counters */
@@ -971,12 +1057,27 @@ static void watch_json(const char *name, const struct snapshot *prev,
 		printf("null");
 	printf(",\"stats\":{\"sent\":%llu,\"received\":%llu,\"sent_bytes\":%llu,"
 	       "\"recv_bytes\":%llu,\"full_waits\":%llu,\"empty_waits\":%llu,"
-	       "\"prod_wakes\":%llu,\"cons_wakes\":%llu,\"overruns\":%llu}}\n",
+	       "\"prod_wakes\":%llu,\"cons_wakes\":%llu,\"overruns\":%llu}",
 	       (unsigned long long)st->sent, (unsigned long long)st->received,
 	       (unsigned long long)st->sent_bytes, (unsigned long long)st->recv_bytes,
 	       (unsigned long long)st->full_waits, (unsigned long long)st->empty_waits,
 	       (unsigned long long)st->prod_wakes, (unsigned long long)st->cons_wakes,
 	       (unsigned long long)st->overruns);
+	if (in->kind == SHMRING_BROADCAST) {
+		printf(",\"subscribers\":[");
+		for (unsigned i = 0; i < cur->nsubs; i++) {
+			const struct shmring_subscriber *b = &cur->subs[i];
+			printf("%s{\"index\":%u,\"pid\":%d,\"alive\":%s,\"stalling\":%s,"
+			       "\"position\":%llu,\"lag\":%llu,\"delivered\":%llu,"
+			       "\"delivered_per_s\":%.1f,\"overruns\":%llu}", i ? "," : "",
+			       b->index, b->pid, b->alive ? "true" : "false",
+			       b->stalling ? "true" : "false", (unsigned long long)b->position,
+			       (unsigned long long)b->lag, (unsigned long long)b->delivered,
+			       sub_rate(prev, b, dt), (unsigned long long)b->overruns);
+		}
+		printf("]");
+	}
+	printf("}\n");
 }
 
 int cmd_watch(int argc, char **argv)
@@ -1055,6 +1156,13 @@ int cmd_watch(int argc, char **argv)
 		       live_peers(in->producers, in->nproducers),
 		       live_peers(in->consumers, in->nconsumers), ring_state(in));
 #undef RATE
+		for (unsigned i = 0; i < cur.nsubs; i++) {
+			const struct shmring_subscriber *b = &cur.subs[i];
+			printf("  subscriber %2u pid %-8d lag %-10llu %12.0f msg/s  overruns %llu%s%s\n",
+			       b->index, b->pid, (unsigned long long)b->lag, sub_rate(&prev, b, dt),
+			       (unsigned long long)b->overruns, b->alive ? "" : "  DEAD",
+			       b->stalling ? "  STALLING" : "");
+		}
 		prev = cur;
 		t_prev = t;
 	}

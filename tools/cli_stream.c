@@ -50,8 +50,9 @@ static const char push_usage[] =
 "  -t, --timeout SECONDS  fail (exit 10) when the ring has no room for a\n"
 "                       message for this long (no consumer takes any)\n"
 "  ring options, used only when push creates the ring (see shmring create):\n"
-"      --kind spsc|mpmc --slots N (64) --slot-size BYTES (64K)\n"
-"      --mode OCTAL (0600) --prefault --hugepages --mlock --overwrite\n"
+"      --kind spsc|mpmc|broadcast --broadcast --slots N (64)\n"
+"      --slot-size BYTES (64K) --mode OCTAL (0600) --prefault --hugepages\n"
+"      --mlock --overwrite --packed\n"
 "      --file               NAME is a file path even without a '/' (r: ./r)\n"
 "  -h, --help           show this help\n"
 "\n"
@@ -400,6 +401,8 @@ static const char pop_usage[] =
 "the end of the stream (every producer shut down, aborted, closed or died;\n"
 "only a stream that every producer shut down, as 'shmring push' does after\n"
 "all of its input, ends with exit 0).\n"
+"On a broadcast ring each pop is one subscriber: it receives every message\n"
+"sent after it attached, whatever other subscribers read.\n"
 "With several rings (up to 128), messages are written as they arrive on any\n"
 "of them (one wait for all: shmring_poll), whole messages interleaved, until\n"
 "every stream has ended; use --lines when they carry lines.\n"
@@ -500,11 +503,14 @@ int cli_open_consumer(const char *name, double wait_s, struct shmring **r)
 
 /* Where the stream a consumer receives starts (pop, and bridge from a
  * ring): on a ring whose last stream was already received to its end, that
- * end is not ours; wait, like a FIFO's reader, for the next producer. */
+ * end is not ours; wait, like a FIFO's reader, for the next producer. A
+ * broadcast subscriber receives nothing sent before it attached, so an
+ * ended stream is never its own, whatever other subscribers still hold. */
 int cli_stream_begin(struct shmring *r)
 {
 	struct shmring_info at_open, in;
-	if (shmring_info(r, &at_open) < 0 || !at_open.stream_ended || at_open.used != 0)
+	if (shmring_info(r, &at_open) < 0 || !at_open.stream_ended ||
+	    (at_open.used != 0 && at_open.kind != SHMRING_BROADCAST))
 		return 0;
 	in = at_open;
 	while (in.stream_epoch == at_open.stream_epoch && !cli_stop) {
@@ -817,7 +823,8 @@ int cmd_pop(int argc, char **argv)
 		if (src[i].copy && shmring_stats(src[i].r, &st) == 0 &&
 		    st.overruns != src[i].overruns0) {
 			/* SPSC: we are the only consumer, every overrun since
-			 * we attached is ours */
+			 * we attached is ours; broadcast: the subscriber's
+			 * handle counts its own losses only */
 			cli_err(src[i].name, "%s%llu message(s) lost: the producer overwrote them "
 			        "before they were read (overwrite-oldest ring)",
 			        allow_loss ? "" : "warning: ",

@@ -37,8 +37,8 @@ static const char main_usage[] =
 "Message rings between processes in POSIX shared memory or in files.\n"
 "\n"
 "Commands:\n"
-"  create NAME     create a ring (--kind, --slots, --slot-size, --mode, --file,\n"
-"                  --hugepages, --mlock, --overwrite, --packed)\n"
+"  create NAME     create a ring (--kind, --broadcast, --slots, --slot-size,\n"
+"                  --mode, --file, --hugepages, --mlock, --overwrite, --packed)\n"
 "  info NAME       show a ring's configuration, state, peers and statistics\n"
 "  ls [DIR]        list the rings in /dev/shm, or among the files of DIR\n"
 "  rm NAME...      remove rings; rm --stale removes those nobody uses\n"
@@ -256,9 +256,13 @@ int cli_fail_ring(const char *ring, const struct shmring_config *cfg, int err)
 		        err == -ENOMEM ? "out of memory" : "operation not permitted");
 		return EX_FAIL;
 	case EINVAL:
-		if (cfg && (flags & SHMRING_OVERWRITE) && cfg->kind != SHMRING_SPSC) {
-			cli_err(ring, "--overwrite needs --kind spsc (one producer overwrites "
-			        "the oldest messages; MPMC rings cannot)");
+		if (cfg && (flags & SHMRING_OVERWRITE) && cfg->kind == SHMRING_MPMC) {
+			cli_err(ring, "--overwrite needs --kind spsc or broadcast (one producer "
+			        "overwrites the oldest messages; MPMC rings cannot)");
+			return EX_USAGE;
+		}
+		if (cfg && (flags & SHMRING_PACKED) && cfg->kind != SHMRING_SPSC) {
+			cli_err(ring, "--packed rings are SPSC only (not mpmc or broadcast)");
 			return EX_USAGE;
 		}
 		if (cfg && (flags & SHMRING_OVERWRITE) && (flags & SHMRING_PACKED)) {
@@ -406,6 +410,7 @@ const char *cli_kind_name(unsigned kind)
 	switch (kind) {
 	case SHMRING_SPSC: return "spsc";
 	case SHMRING_MPMC: return "mpmc";
+	case SHMRING_BROADCAST: return "broadcast";
 	default:           return "unknown";
 	}
 }
@@ -470,8 +475,14 @@ int cli_ring_opt(struct cli_ring_opts *o, int opt, const char *arg)
 			o->cfg.kind = SHMRING_SPSC;
 		else if (!strcmp(arg, "mpmc"))
 			o->cfg.kind = SHMRING_MPMC;
+		else if (!strcmp(arg, "broadcast"))
+			o->cfg.kind = SHMRING_BROADCAST;
 		else
-			return cli_usage("--kind must be spsc or mpmc, not '%s'", arg), -1;
+			return cli_usage("--kind must be spsc, mpmc or broadcast, not '%s'", arg),
+			       -1;
+		return 1;
+	case CLI_OPT_BROADCAST:
+		o->cfg.kind = SHMRING_BROADCAST;
 		return 1;
 	case CLI_OPT_SLOTS:
 		if (cli_parse_size(arg, &v) || v < 2 || v > SHMRING_MAX_SLOTS || (v & (v - 1)))

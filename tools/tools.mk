@@ -3,7 +3,8 @@
 #
 #   make                    also builds $(BUILD)/shmring
 #   make install            also installs the tool and the man pages
-#   make test-cli           the tool end to end (tests/cli/test_cli.sh)
+#   make test-cli           the tool end to end (tests/cli/test_cli.sh,
+#                           test_prom.sh, test_bcast.sh: broadcast rings)
 #   make test-bridge        shmring bridge over tcp:// and ipc:// between two
 #                           rings: byte-exact, boundaries, killed peers
 #                           (tests/cli/test_bridge.sh)
@@ -66,6 +67,7 @@ $(SWAP_SHIM): tests/cli/swap_shim.c
 test-cli: $(CLI_BIN) $(SWAP_SHIM)
 	$(Q)tests/cli/test_cli.sh $(CLI_BIN) $(SWAP_SHIM)
 	$(Q)PYTHON=$(PYTHON) tests/cli/test_prom.sh $(CLI_BIN)
+	$(Q)PYTHON=$(PYTHON) tests/cli/test_bcast.sh $(CLI_BIN)
 
 # a producer that sends one message, then exec()s sleep (test_liveness.sh)
 LIVENESS_EXEC := $(BUILD)/tests/exec_producer

@@ -31,7 +31,7 @@ from ._capi import (CONSUMER, DEFAULT_SPIN_NS, HUGEPAGES, MAX_PEERS, MAX_SLOT_SI
                     PRODUCER, SONAME, path as library_path, strerror)
 from ._errors import (CorruptMessageError, EndReason, MessageSizeError, ProtocolError,
                       RingValueError, StreamAborted)
-from ._info import Peer, RingInfo, RingStats
+from ._info import Peer, RingInfo, RingStats, Subscriber
 from ._poll import poll
 from ._ring import Ring
 from ._zerocopy import Acquisition, Reservation
@@ -46,7 +46,8 @@ END_DIED = EndReason.DIED
 unlink = Ring.unlink
 
 __all__ = [
-    "Ring", "Reservation", "Acquisition", "RingInfo", "RingStats", "Peer", "poll", "unlink",
+    "Ring", "Reservation", "Acquisition", "RingInfo", "RingStats", "Peer", "Subscriber", "poll",
+    "unlink",
     "strerror", "RingValueError", "MessageSizeError", "ProtocolError", "CorruptMessageError",
     "StreamAborted", "EndReason", "END_CLEAN", "END_ABORTED", "END_DIED",
     "PRODUCER", "CONSUMER", "POLLIN", "POLLOUT", "POLL_MAX", "PREFAULT", "HUGEPAGES", "MLOCK",

@@ -2,8 +2,8 @@
 """The C ABI of libshmring.so.3, declared for ctypes (no compiler involved).
 
 Everything here mirrors include/shmring.h and include/shmring/handle.h of
-library version 3.1 (soname libshmring.so.3; 3.1 added shmring_abort and
-shmring_end_reason). The inline fast paths of the
+library version 3.2 (soname libshmring.so.3; 3.1 added shmring_abort and
+shmring_end_reason, 3.2 broadcast rings and shmring_subscriber_info). The inline fast paths of the
 header (shmring_send, shmring_recv, shmring_reserve, ...) are not in the
 shared library; their exported out-of-line twins (shmring__send_slow and
 the like) handle every case, only without the inline shortcut.
@@ -31,6 +31,7 @@ SONAME = "libshmring.so.3"
 # constants of include/shmring.h
 SPSC = 1
 MPMC = 2
+BROADCAST = 3
 PRODUCER = 1
 CONSUMER = 2
 PREFAULT = 0x1
@@ -111,6 +112,23 @@ class Info(Structure):
     ]
 
 
+class Subscriber(Structure):
+    """struct shmring_subscriber"""
+    _fields_ = [
+        ("pid", c_int32),
+        ("index", c_uint8),
+        ("alive", c_uint8),
+        ("self", c_uint8),
+        ("stalling", c_uint8),
+        ("position", c_uint64),
+        ("lag", c_uint64),
+        ("start", c_uint64),
+        ("delivered", c_uint64),
+        ("overruns", c_uint64),
+        ("reserved", c_uint64 * 3),
+    ]
+
+
 class Stats(Structure):
     """struct shmring_stats"""
     _fields_ = [(f, c_uint64) for f in (
@@ -131,7 +149,7 @@ class PollItem(Structure):
 # sizes on LP64 Linux (x86-64, aarch64), derived from the header; the tests
 # compare them with ctypes.sizeof and the field values with the CLI's JSON
 ABI_SIZES = {"Config": 24, "Slot": 24, "Peer": 8, "Info": 1152, "Stats": 104,
-             "PollItem": 16}
+             "PollItem": 16, "Subscriber": 72}
 
 _HANDLE_OUT = POINTER(c_void_p)
 
@@ -160,6 +178,7 @@ _PROTOS = {
     "shmring_set_spin": (c_int, [c_void_p, c_int64]),
     "shmring_info": (c_int, [c_void_p, POINTER(Info)]),
     "shmring_stats": (c_int, [c_void_p, POINTER(Stats)]),
+    "shmring_subscriber_info": (c_int, [c_void_p, POINTER(Subscriber), c_uint]),
     "shmring_strerror": (c_char_p, [c_int]),
     "shmring_poll": (c_int, [POINTER(PollItem), c_uint, c_int64]),
     "shmring_event_fd": (c_int, [c_void_p]),
@@ -207,9 +226,9 @@ def _load() -> ctypes.CDLL:
     missing = [name for name in _PROTOS if not hasattr(lib, name)]
     if missing:
         raise ImportError(
-            f"shmring: {getattr(lib, '_name', lib)} is not libshmring 3.1 or later "
+            f"shmring: {getattr(lib, '_name', lib)} is not libshmring 3.2 or later "
             f"(missing {', '.join(missing)}); point SHMRING_LIB at libshmring.so.3 "
-            "of version 3.1 or later")
+            "of version 3.2 or later")
     for name, (res, args) in _PROTOS.items():
         fn = getattr(lib, name)
         fn.restype = res

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
-"""What Ring.info() and Ring.stats() return: frozen dataclasses mirroring
-struct shmring_info, struct shmring_peer and struct shmring_stats."""
+"""What Ring.info(), Ring.stats() and Ring.subscribers() return: frozen
+dataclasses mirroring struct shmring_info, struct shmring_peer,
+struct shmring_stats and struct shmring_subscriber."""
 from __future__ import annotations
 
 import ctypes
@@ -25,13 +26,14 @@ class Peer:
 @dataclass(frozen=True)
 class RingInfo:
     """What shmring_info() reports (struct shmring_info)."""
-    kind: str                 #: "spsc" or "mpmc"
+    kind: str                 #: "spsc", "mpmc" or "broadcast"
     slot_size: int            #: largest message, bytes
     slots: int
     mem_size: int             #: bytes of the shared object
     prod_idx: int             #: producer index (SPSC: published; MPMC: claimed)
-    cons_idx: int             #: consumer index (SPSC: released; MPMC: claimed)
-    used: int                 #: prod_idx - cons_idx, clamped to slots
+    cons_idx: int             #: consumer index (SPSC: released; MPMC: claimed;
+    #: broadcast: the slowest subscriber's position)
+    used: int                 #: prod_idx - cons_idx, clamped to slots (broadcast: the largest lag)
     roles: int                #: roles of this handle: PRODUCER | CONSUMER bits
     nproducers: int
     nconsumers: int
@@ -68,6 +70,28 @@ class RingStats:
     abandoned: int
     membarriers: int
     overruns: int = 0   #: OVERWRITE rings: messages overwritten before they were read
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    """A subscriber of a broadcast ring (struct shmring_subscriber): a
+    snapshot of shared memory, for display."""
+    index: int          #: registry entry (the consumers[index] of RingInfo)
+    pid: int            #: display only, as Peer.pid
+    alive: bool         #: its kernel lock is held (a running process)
+    self: bool          #: this Ring's own subscription
+    stalling: bool      #: lossless ring: a whole ring behind, the producer waits for it
+    position: int       #: the next message it reads
+    lag: int            #: published messages it has not read, 0 .. slots
+    start: int          #: its first position: it receives what was sent from there on
+    delivered: int      #: messages it received
+    overruns: int       #: messages it lost (OVERWRITE)
+
+
+def _subscribers(arr: "ctypes.Array[_capi.Subscriber]", n: int) -> List[Subscriber]:
+    return [Subscriber(s.index, s.pid, bool(s.alive), bool(s.self), bool(s.stalling),
+                       s.position, s.lag, s.start, s.delivered, s.overruns)
+            for s in arr[:min(n, len(arr))]]
 
 
 def _peers(arr: "ctypes.Array[_capi.Peer]", n: int) -> List[Peer]:

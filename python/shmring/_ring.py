@@ -37,7 +37,7 @@ from typing import Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 from . import _capi
 from ._capi import lib
 from ._aio import AsyncRing
-from ._info import RingInfo, RingStats, _peers
+from ._info import RingInfo, RingStats, Subscriber, _peers, _subscribers
 from ._zerocopy import Acquisition, Reservation, _drop_view
 from ._errors import EndReason, StreamAborted, error, stream_aborted
 
@@ -58,7 +58,7 @@ _RECV_OPS = frozenset(("recv", "recv_into", "recv_many", "acquire"))
 
 _ROLES = {None: 0, "producer": _capi.PRODUCER, "consumer": _capi.CONSUMER,
           "both": _capi.PRODUCER | _capi.CONSUMER}
-_KINDS = {"spsc": _capi.SPSC, "mpmc": _capi.MPMC}
+_KINDS = {"spsc": _capi.SPSC, "mpmc": _capi.MPMC, "broadcast": _capi.BROADCAST}
 _KIND_NAMES = {v: k for k, v in _KINDS.items()}
 
 _recv = lib.shmring__recv_slow
@@ -267,10 +267,14 @@ class Ring(AsyncRing):
         ``"/dev/shm/app/r"``, or any ``pathlib.Path``): the ring then lives
         in that file. ``slots``: a power of two, 2 to 2**32. ``slot_size``:
         the largest message in bytes, 1 to 2**30. ``kind``: ``"spsc"`` (one
-        producer, one consumer) or ``"mpmc"`` (up to 64 of each). ``mode``:
-        permission bits. ``flags``: PREFAULT, MLOCK, HUGEPAGES (files on
-        hugetlbfs only), OVERWRITE (SPSC: the producer never waits, the
-        oldest messages are overwritten), PACKED (SPSC: messages of any
+        producer, one consumer), ``"mpmc"`` (up to 64 of each) or
+        ``"broadcast"`` (one producer, up to 64 subscribers: every
+        ``role="consumer"`` attachment receives every message sent after it
+        attached; see :meth:`subscribers`). ``mode``: permission bits.
+        ``flags``: PREFAULT, MLOCK, HUGEPAGES (files on hugetlbfs only),
+        OVERWRITE (SPSC or broadcast: the producer never waits, the oldest
+        messages are overwritten; a broadcast subscriber counts its own
+        losses in ``stats().overruns``), PACKED (SPSC: messages of any
         length up to ``slot_size`` packed back to back in ``slots *
         slot_size`` bytes); OVERWRITE and PACKED exclude each other.
 
@@ -343,7 +347,7 @@ class Ring(AsyncRing):
     @staticmethod
     def _config(kind: str, slots: int, slot_size: int, mode: int, flags: int) -> _capi.Config:
         if kind not in _KINDS:
-            raise ValueError(f"kind must be 'spsc' or 'mpmc', not {kind!r}")
+            raise ValueError(f"kind must be 'spsc', 'mpmc' or 'broadcast', not {kind!r}")
         if not 0 <= slot_size < 1 << 32:
             raise ValueError(f"slot_size out of range: {slot_size}")
         if not 0 <= slots < 1 << 64:
@@ -434,7 +438,7 @@ class Ring(AsyncRing):
 
     @property
     def kind(self) -> str:
-        """``"spsc"`` or ``"mpmc"``."""
+        """``"spsc"``, ``"mpmc"`` or ``"broadcast"``."""
         return _KIND_NAMES.get(self._kind, str(self._kind))
 
     @property
@@ -954,8 +958,9 @@ class Ring(AsyncRing):
         self._enter()
         try:
             rc = fn(self._h)
-            if rc == 0 and self._kind == _capi.SPSC and self._pending is not None:
-                # SPSC: the reservation can no longer be published (-EPIPE)
+            if rc == 0 and self._kind in (_capi.SPSC, _capi.BROADCAST) \
+                    and self._pending is not None:
+                # SPSC, broadcast: the reservation can no longer be published (-EPIPE)
                 self._pending.committed = True
                 self._reservation = self._pending = None
         finally:
@@ -998,8 +1003,25 @@ class Ring(AsyncRing):
             consumers=_peers(inf.consumers, inf.nconsumers), spin_ns=inf.spin_ns,
             flags=inf.flags, data_size=inf.data_size)
 
+    def subscribers(self) -> List[Subscriber]:
+        """A broadcast ring's subscribers, in registry order: position, lag,
+        messages delivered and lost, alive, and ``stalling`` for the one a
+        lossless producer waits for. Any role may ask (``None`` too). A
+        snapshot of shared memory, for display. RingValueError on a ring of
+        another kind."""
+        arr = (_capi.Subscriber * _capi.MAX_PEERS)()
+        self._enter()
+        try:
+            rc = lib.shmring_subscriber_info(self._h, arr, _capi.MAX_PEERS)
+        finally:
+            self._inflight = 0
+        if rc < 0:
+            raise self._error(rc, "subscribers")
+        return _subscribers(arr, rc)
+
     def stats(self) -> RingStats:
-        """Counters of the ring (all handles together)."""
+        """Counters of the ring (all handles together; on a broadcast
+        subscriber, ``received`` and ``overruns`` are its own)."""
         st = _capi.Stats()
         self._enter()
         try:

@@ -32,6 +32,9 @@ def test_info_offsets():
     assert _capi.Stats.membarriers.offset == 88
     assert _capi.PollItem.events.offset == 8
     assert _capi.Config.mode.offset == 16 and _capi.Config.flags.offset == 20
+    # struct shmring_subscriber: pid, four bytes, five uint64s, reserved[3]
+    assert _capi.Subscriber.stalling.offset == 7 and _capi.Subscriber.position.offset == 8
+    assert _capi.Subscriber.overruns.offset == 40 and _capi.Subscriber.reserved.offset == 48
 
 
 def test_constants_match_header():
@@ -43,6 +46,7 @@ def test_constants_match_header():
         return int(m.group(1), 0)
 
     for name, value in [("SHMRING_SPSC", shmring._capi.SPSC), ("SHMRING_MPMC", shmring._capi.MPMC),
+                        ("SHMRING_BROADCAST", shmring._capi.BROADCAST),
                         ("SHMRING_PRODUCER", shmring.PRODUCER),
                         ("SHMRING_CONSUMER", shmring.CONSUMER),
                         ("SHMRING_PREFAULT", shmring.PREFAULT),

@@ -19,7 +19,7 @@ def blocks(path):
 
 def test_python_readme_examples(name, capsys):
     code = blocks(os.path.join(PKG_ROOT, "README.md"))
-    assert len(code) == 4
+    assert len(code) == 5
     exec(code[0].replace('"/frames"', repr(name)), {})   # producer, then consumer
     assert capsys.readouterr().out.splitlines()[-1] == "b'frame 999'"
     with Ring.create(name, slots=4, slot_size=64, role="both") as ring:
@@ -32,13 +32,15 @@ def test_python_readme_examples(name, capsys):
         exec(code[2], ns)                                 # numpy zero-copy
         assert ns["total"] == 7 * 480 * 640
     Ring.unlink(name)
+    exec(code[3].replace('"/ticks"', repr(name)), {})    # broadcast
+    assert capsys.readouterr().out == "[b'tick', b'tick', b'tick'] [1, 1, 1]\n"
     got = []
 
     async def handle(msg):
         got.append(msg)
 
     ns = {"shmring": shmring, "handle": handle}
-    exec(code[3], ns)                                     # asyncio consumer
+    exec(code[4], ns)                                     # asyncio consumer
     with Ring.create(name, slots=4, slot_size=16, role="producer") as p:
         async def produce_then_consume():
             task = asyncio.ensure_future(ns["consume"](name))
