@@ -44,6 +44,7 @@
 #include <stdint.h>
 #include <string.h>
 #include "private.h"
+#include "seqlock_words.h"
 
 static struct shmring__slot_ow *bc_slot(const struct shmring *r, uint64_t pos)
 {
@@ -189,26 +190,6 @@ static int wait_space(struct shmring *r, int64_t timeout_ns)
 	return shmring__wait(r, &shmring__broadcast_for_space, timeout_ns);
 }
 
-/* the payload as whole atomic words, for slots a subscriber may be
- * reading while we rewrite them (overwrite form) */
-static void put_words(unsigned char *dst, const void *src, size_t len)
-{
-	const unsigned char *p = src;
-	uint64_t *d = (uint64_t *)(void *)dst;
-	size_t full = len / 8;
-
-	for (size_t i = 0; i < full; i++) {
-		uint64_t w;
-		memcpy(&w, p + 8 * i, 8);
-		shmring__store_relaxed64(d + i, w);   /* relaxed: after F9, before F5 */
-	}
-	if (len % 8) {
-		uint64_t w = 0;
-		memcpy(&w, p + 8 * full, len % 8);
-		shmring__store_relaxed64(d + full, w);   /* relaxed: as above */
-	}
-}
-
 /* the slot of pos is about to be rewritten: mark it, before any byte of it
  * changes (overwrite form only: a lossless producer writes no slot that a
  * live subscriber may still read) */
@@ -237,7 +218,7 @@ static void put(struct shmring *r, uint64_t pos, const void *msg, size_t len)
 {
 	struct shmring__slot_ow *s = begin_write(r, pos);
 	if (lossy(r))
-		put_words(payload(s), msg, len);
+		shmring__put_words(payload(s), msg, len);
 	else
 		shmring__copy(payload(s), msg, len);   /* no live reader: F3 */
 	end_write(s, pos, len);
@@ -419,21 +400,6 @@ static int skip_corrupt(struct shmring *r)
 	return -EBADMSG;
 }
 
-static void get_words(unsigned char *dst, const unsigned char *src, size_t len)
-{
-	const uint64_t *s = (const uint64_t *)(const void *)src;
-	size_t full = len / 8;
-
-	for (size_t i = 0; i < full; i++) {
-		uint64_t w = shmring__load_relaxed64(s + i);   /* relaxed: after F6, before F10 */
-		memcpy(dst + 8 * i, &w, 8);
-	}
-	if (len % 8) {
-		uint64_t w = shmring__load_relaxed64(s + full);   /* relaxed: as above */
-		memcpy(dst + 8 * full, &w, len % 8);
-	}
-}
-
 /*
  * Read (buf) or check (buf NULL) the message of pos, whose seq word s1
  * said complete. 1: intact (*len); 0: overwritten while we read (overwrite
@@ -448,7 +414,7 @@ static int read_slot(struct shmring *r, uint64_t pos, uint64_t s1, void *buf, si
 
 	if (buf && l <= r->slot_size && l <= cap) {
 		if (lossy(r))
-			get_words(buf, payload(s), l);
+			shmring__get_words(buf, payload(s), l);
 		else
 			shmring__copy(buf, payload(s), l);   /* held by our hold: F3/F4 */
 	}

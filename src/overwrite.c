@@ -41,6 +41,7 @@
 #include <stdint.h>
 #include <string.h>
 #include "private.h"
+#include "seqlock_words.h"
 
 static struct shmring__slot_ow *ow_slot(const struct shmring *r, uint64_t pos)
 {
@@ -76,25 +77,6 @@ static struct shmring__slot_ow *begin_write(struct shmring *r, uint64_t pos)
 	return s;
 }
 
-/* the payload as whole words (the last one padded with zeros: the slot's
- * payload area is slot_size rounded up to 8 bytes) */
-static void put_words(uint64_t *dst, const void *src, size_t len)
-{
-	const unsigned char *p = src;
-	size_t full = len / 8;
-
-	for (size_t i = 0; i < full; i++) {
-		uint64_t w;
-		memcpy(&w, p + 8 * i, 8);
-		shmring__store_relaxed64(dst + i, w);   /* relaxed: after O1, before O2 */
-	}
-	if (len % 8) {
-		uint64_t w = 0;
-		memcpy(&w, p + 8 * full, len % 8);
-		shmring__store_relaxed64(dst + full, w);   /* relaxed: as above */
-	}
-}
-
 static void end_write(struct shmring__slot_ow *s, uint64_t pos, size_t len)
 {
 	shmring__store_relaxed32(&s->len, (uint32_t)len);   /* relaxed: before O2 */
@@ -118,7 +100,7 @@ int shmring__overwrite_send(struct shmring *r, const void *msg, size_t len, int6
 	(void)timeout_ns;   /* the producer never waits */
 	uint64_t pos = r->p.pos;
 	struct shmring__slot_ow *s = begin_write(r, pos);
-	put_words(payload(s), msg, len);
+	shmring__put_words(payload(s), msg, len);
 	end_write(s, pos, len);
 	publish(r, pos + 1);
 	shmring__count_sent(r, len);
@@ -141,7 +123,7 @@ int shmring__overwrite_send_burst(struct shmring *r, const struct iovec *msgs, u
 		if (len > r->slot_size || (!msgs[k].iov_base && len))
 			break;   /* the caller learns from the count; next call reports it */
 		struct shmring__slot_ow *s = begin_write(r, pos + k);
-		put_words(payload(s), msgs[k].iov_base, len);
+		shmring__put_words(payload(s), msgs[k].iov_base, len);
 		end_write(s, pos + k, len);
 		bytes += len;
 	}
@@ -241,20 +223,6 @@ static int skip_corrupt(struct shmring *r)
 	return -EBADMSG;
 }
 
-static void get_words(unsigned char *dst, const uint64_t *src, size_t len)
-{
-	size_t full = len / 8;
-
-	for (size_t i = 0; i < full; i++) {
-		uint64_t w = shmring__load_relaxed64(src + i);   /* relaxed: after O5, before O6 */
-		memcpy(dst + 8 * i, &w, 8);
-	}
-	if (len % 8) {
-		uint64_t w = shmring__load_relaxed64(src + full);   /* relaxed: as above */
-		memcpy(dst + 8 * full, &w, len % 8);
-	}
-}
-
 /*
  * Read (buf) or check (buf NULL: acquire) the message of position pos.
  * 1: intact (*len, *seq set; copied when buf); 0: overwritten (lost);
@@ -276,7 +244,7 @@ static int read_slot(struct shmring *r, uint64_t pos, void *buf, size_t cap, uin
 		return s1 - want <= (uint64_t)INT64_MAX ? 0 : -EBADMSG;
 	uint32_t l = shmring__load_relaxed32(&s->len);   /* once: untrusted */
 	if (buf && l <= r->slot_size && l <= cap)
-		get_words(buf, payload(s), l);
+		shmring__get_words(buf, payload(s), l);
 	/* O6: acquire fence: every load above completes before the re-read
 	 * of seq; pairs with O1 */
 	shmring__fence_acquire();
