@@ -76,6 +76,7 @@ $(MICRO_BENCH): bench/micro.cc bench/ref_ff.h include/shmring.hpp $(LIB_A) $(LIB
 		-lbenchmark -lpthread $(LDFLAGS_APP)
 
 include bench/packed.mk
+include bench/paced.mk
 
 bench: $(IPC_BENCH)
 	$(Q)$(IPC_BENCH) --json $(BENCH_DIR)/ipc-quick.json --csv $(BENCH_DIR)/ipc-quick.csv \

@@ -234,11 +234,10 @@ static int wait_data_by(struct shmring *r, const struct shmring__wait_for *w,
  * first, at most SLIP_POLLS polls, for the slot SLIP_BYTES further on;
  * its seal (C1) shows every slot before it sealed too (one producer seals
  * in position order, P1), so the head can be taken with them.
- * Not enabled: measured only on a heavily loaded machine (1.07-1.16x at
- * 8-512 B, docs/benchmarks.md, "December 7, second session"), and a
- * producer paced at about one message per SLIP_QUICK polls would see
- * some of its messages held up to SLIP_POLLS polls (~3.5 us here); try it
- * on a quiet machine, with round trips and a paced stream, before landing.
+ * Not enabled: on a quiet machine it gave +20-30 % saturated throughput
+ * at 64-512 B, but a paced stream's one-way p50 went from 120-180 ns to
+ * 300-940 ns (bench/paced_latency.c; docs/benchmarks.md, "December 8,
+ * quiet machine"): each message waits for one SLIP_BYTES further on.
  */
 #ifndef SHMRING__SLIP_BYTES
 #define SHMRING__SLIP_BYTES 0
