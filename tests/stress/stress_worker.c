@@ -27,6 +27,16 @@ static void share_map(struct shmring *r, struct shmring *base, struct mapsave *s
 	if (base) {
 		r->hdr = base->hdr;
 		r->slots0 = base->slots0;
+		/* shmring_open() read the indices (acquire) through the handle's
+		 * own mapping, an address TSan does not connect with the one
+		 * every other thread writes: it saw no edge from the records
+		 * published (and the slots freed) before this attach, and
+		 * reported a consumer's first peek against the producer's write
+		 * of that record (packed.c: put()/commit() vs peek()), found
+		 * twice under load. The same acquires through the shared
+		 * address give it the edge the hardware gives a real program */
+		(void)shmring__load_acquire64(&r->hdr->prod_idx);
+		(void)shmring__load_acquire64(&r->hdr->cons_idx);
 	}
 }
 
