@@ -309,8 +309,9 @@ SHMRING_API int shmring_end_reason(struct shmring *r);
 /* wait policy of this handle: spin spin_ns before sleeping; 0 = sleep at
  * once; < 0 = never sleep (pure polling). Without a call: spin
  * SHMRING_DEFAULT_SPIN_NS, except with one CPU online or when this process
- * and the peer it waits for are both bound to the same single CPU (then
- * sleep at once: spinning would only delay the peer). MPMC, budget > 0: a
+ * and the peer it waits for are both bound to the same single CPU (then no
+ * spin: spinning would only delay the peer; the waiter yields its CPU for
+ * up to 1 ms, then sleeps, where a set spin 0 sleeps at once). MPMC, budget > 0: a
  * waiter blocked by a claimant in mid-operation spins on past the budget
  * (up to 10 ms) instead of sleeping; see docs/api.md. */
 SHMRING_API int shmring_set_spin(struct shmring *r, int64_t spin_ns);

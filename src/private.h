@@ -156,6 +156,9 @@ struct shmring__priv {
 	int share;                  /* and its answers: another attachment may
 	                             * run on our CPUs; */
 	int crowded;                /* more attached processes than CPUs */
+	uint64_t yields;            /* sched_yield() calls made by this handle's
+	                             * crowded waits (process-local; the tests
+	                             * read it) */
 	uint8_t held_shift[2];      /* MPMC held wait, [data, space]: the bound
 	                             * is SHMRING__HELD_SPIN_NS >> this */
 

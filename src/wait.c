@@ -398,20 +398,22 @@ static int keep_spinning(struct shmring *r, const struct shmring__wait_for *w,
  * FUTEX_WAKE per wait. So give the CPU away at every look (sched_yield:
  * the kernel runs whoever is queued here, or returns at once), from the
  * first look on, through the spin budget and SHMRING__CROWD_YIELD_NS past
- * it, then sleep as usual. Handles that sleep at once (budget 0) are left
- * alone. Returns 1 when it yielded in place of a sleep (over_budget) or of
+ * it, then sleep as usual. A handle whose owner set a spin of 0 (sleep at
+ * once) is left alone; the default's 0 (co-located with the peer, or one
+ * CPU online: a crowded ring by definition) yields for the 1 ms. Returns 1 when it yielded in place of a sleep (over_budget) or of
  * a spin; the caller then looks again at once, not after another run of
  * SHMRING__SPIN_CHECK_EVERY spins.
  */
 static int crowd_yield(struct shmring *r, const struct shmring__pace *pace, int over_budget)
 {
-	if (pace->spin == 0)
-		return 0;
+	if (pace->spin == 0 && !priv(r)->spin_auto)
+		return 0;   /* the caller's own "sleep at once" */
 	if (over_budget && pace->now - pace->start - pace->spin >= SHMRING__CROWD_YIELD_NS)
 		return 0;   /* yielded long enough: sleep */
 	if (!shmring__crowded(r, pace->now))
 		return 0;
 	sched_yield();
+	priv(r)->yields++;
 	return 1;
 }
 
