@@ -1,14 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * paced_latency.c - one-way latency of a paced SPSC stream: the producer
+ * paced_latency.c - one-way latency of a paced stream: the producer
  * (pinned to CPU 0) sends one message every GAP nanoseconds, stamped with
  * CLOCK_MONOTONIC; the consumer (pinned to CPU 1) records now - stamp for
- * each and prints percentiles. ipc_bench measures saturated streams and
- * round trips; neither shows what a consumer-side batching policy (e.g.
- * "temporal slipping", docs/benchmarks.md) costs a stream that is neither,
- * which this does. Not part of make bench: make bench-paced.
+ * each and prints percentiles. The ring is SPSC, or MPMC with --mpmc (one
+ * producer, one consumer), or with --crowd an MPMC ring with a third,
+ * idle process attached as a second producer on CPU 1: more processes
+ * than CPUs, the crowded ring whose waits differ (docs/design.md).
+ * ipc_bench measures saturated streams and round trips; neither shows
+ * what a consumer-side batching policy (e.g. "temporal slipping",
+ * docs/benchmarks.md) costs a stream that is neither, which this does. Not part of make bench: make bench-paced.
  *
- *   paced_latency GAP_NS SIZE [COUNT]
+ *   paced_latency [--mpmc | --crowd] GAP_NS SIZE [COUNT]
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -44,7 +47,8 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static int consumer(const char *name, int count, uint64_t gap, size_t size)
+static int consumer(const char *name, const char *kind_name, int count, uint64_t gap,
+                    size_t size)
 {
 	struct shmring *c;
 	int rc = shmring_open(name, SHMRING_CONSUMER, &c);
@@ -71,8 +75,8 @@ static int consumer(const char *name, int count, uint64_t gap, size_t size)
 		return 1;
 	}
 	qsort(lat, (size_t)n, sizeof(*lat), cmp_u64);
-	printf("gap %llu ns, %zu B, %d messages: one-way p50 %llu ns, p90 %llu ns, p99 %llu ns\n",
-	       (unsigned long long)gap, size, n, (unsigned long long)lat[n / 2],
+	printf("%s, gap %llu ns, %zu B, %d messages: one-way p50 %llu ns, p90 %llu ns, p99 %llu ns\n",
+	       kind_name, (unsigned long long)gap, size, n, (unsigned long long)lat[n / 2],
 	       (unsigned long long)lat[n * 9 / 10], (unsigned long long)lat[n * 99 / 100]);
 	free(lat);
 	return 0;
@@ -80,12 +84,27 @@ static int consumer(const char *name, int count, uint64_t gap, size_t size)
 
 int main(int argc, char **argv)
 {
+	unsigned kind = SHMRING_SPSC;
+	int crowd = 0;
+
+	for (; argc > 1 && strncmp(argv[1], "--", 2) == 0 && strcmp(argv[1], "--help"); argc--, argv++) {
+		if (strcmp(argv[1], "--mpmc") == 0)
+			kind = SHMRING_MPMC;
+		else if (strcmp(argv[1], "--crowd") == 0)
+			kind = SHMRING_MPMC, crowd = 1;
+		else
+			argc = 0;   /* unknown option: usage */
+	}
 	if (argc < 3 || argc > 4 || strcmp(argv[1], "--help") == 0) {
-		fprintf(argc < 2 ? stderr : stdout,
-		        "usage: paced_latency GAP_NS SIZE [COUNT]\n"
+		int help = argc == 2 && strcmp(argv[1], "--help") == 0;
+		fprintf(help ? stdout : stderr,
+		        "usage: paced_latency [--mpmc | --crowd] GAP_NS SIZE [COUNT]\n"
 		        "  one message of SIZE bytes (8-4096) every GAP_NS ns, COUNT times (200000);\n"
-		        "  prints the one-way latency percentiles. Exit 0 ok, 1 error, 2 usage.\n");
-		return argc >= 2 && strcmp(argv[1], "--help") == 0 ? 0 : 2;
+		        "  prints the one-way latency percentiles. --mpmc: an MPMC ring (one\n"
+		        "  producer, one consumer) instead of SPSC; --crowd: MPMC with an idle\n"
+		        "  second producer attached on the consumer's CPU (3 processes on 2 CPUs).\n"
+		        "  Exit 0 ok, 1 error, 2 usage.\n");
+		return help ? 0 : 2;
 	}
 	uint64_t gap = strtoull(argv[1], NULL, 0);
 	size_t size = strtoul(argv[2], NULL, 0);
@@ -96,7 +115,7 @@ int main(int argc, char **argv)
 	}
 	char name[64];
 	snprintf(name, sizeof(name), "/paced_latency.%d", (int)getpid());
-	struct shmring_config cfg = { .kind = SHMRING_SPSC, .slot_size = (uint32_t)size,
+	struct shmring_config cfg = { .kind = kind, .slot_size = (uint32_t)size,
 	                              .slots = 1024 };
 	struct shmring *p;
 	int rc = shmring_create(name, &cfg, SHMRING_PRODUCER, &p);
@@ -104,10 +123,35 @@ int main(int argc, char **argv)
 		fprintf(stderr, "paced_latency: create: %s\n", shmring_strerror(rc));
 		return 1;
 	}
+	int hold[2] = { -1, -1 };
+	pid_t idle = -1;
+	if (crowd) {   /* the idle producer: attached until the stream ends */
+		if (pipe(hold) < 0 || (idle = fork()) < 0) {
+			perror("paced_latency");
+			return 1;
+		}
+		if (idle == 0) {
+			struct shmring *q;
+			char k;
+			pin(1);
+			close(hold[1]);
+			if (shmring_open(name, SHMRING_PRODUCER, &q))
+				_exit(1);
+			while (read(hold[0], &k, 1) < 0 && errno == EINTR)
+				;
+			shmring_shutdown(q);
+			shmring_close(q);
+			_exit(0);
+		}
+		close(hold[0]);
+	}
 	pid_t kid = fork();
 	if (kid == 0) {
+		if (crowd)
+			close(hold[1]);
 		pin(1);
-		int crc = consumer(name, count, gap, size);
+		int crc = consumer(name, crowd ? "mpmc crowded" : kind == SHMRING_MPMC ? "mpmc" : "spsc",
+		                   count, gap, size);
 		fflush(stdout);
 		_exit(crc);
 	}
@@ -128,11 +172,16 @@ int main(int argc, char **argv)
 		next += gap;
 	}
 	shmring_shutdown(p);
-	int st = 0;
+	int st = 0, ist = 0;
+	if (crowd) {   /* the idle producer leaves: the stream ends */
+		close(hold[1]);
+		waitpid(idle, &ist, 0);
+	}
 	waitpid(kid, &st, 0);
 	shmring_close(p);
 	shmring_unlink(name);
 	if (rc)
 		fprintf(stderr, "paced_latency: send: %s\n", shmring_strerror(rc));
-	return rc || !WIFEXITED(st) || WEXITSTATUS(st) ? 1 : 0;
+	return rc || !WIFEXITED(st) || WEXITSTATUS(st) || !WIFEXITED(ist) || WEXITSTATUS(ist)
+	       ? 1 : 0;
 }

@@ -156,6 +156,8 @@ struct shmring__priv {
 	int share;                  /* and its answers: another attachment may
 	                             * run on our CPUs; */
 	int crowded;                /* more attached processes than CPUs */
+	uint32_t data_batch_rest;   /* MPMC consumer: waits left without a batch
+	                             * wait (mpmc.c, batch_first()) */
 	uint64_t yields;            /* sched_yield() calls made by this handle's
 	                             * crowded waits (process-local; the tests
 	                             * read it) */

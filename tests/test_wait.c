@@ -122,3 +122,124 @@ Test(wait, explicit_sleep_at_once_does_not_yield, .timeout = 20)
 	shmring_close(c);
 	shmring_unlink(n);
 }
+
+/*
+ * The MPMC batch waits (mpmc.c, batch_wait()): a claimant that finds the
+ * ring full (empty) first polls a bounded while for the slot a batch ahead.
+ * The batch is a hint, never a condition: a producer blocked on a full ring
+ * goes on when a single slot is freed.
+ */
+struct sending { struct shmring *p; int rc; };
+
+static void *send_thread(void *arg)
+{
+	struct sending *x = arg;
+	x->rc = shmring_send(x->p, "z", 1, -1);
+	return NULL;
+}
+
+static uint64_t full_waits(struct shmring *r)
+{
+	struct shmring_stats st;
+	cr_assert_eq(shmring_stats(r, &st), 0);
+	return st.full_waits;
+}
+
+Test(wait, mpmc_producer_batch_is_a_hint_one_free_slot_suffices, .timeout = 20)
+{
+	char n[64];
+	struct shmring *p, *c;
+	struct shmring_config cfg = { .kind = SHMRING_MPMC, .slot_size = 8, .slots = 1024 };
+	test_name(n, sizeof(n), "batch-full");
+	cr_assert_eq(shmring_create(n, &cfg, SHMRING_PRODUCER, &p), 0);
+	cr_assert_eq(shmring_open(n, SHMRING_CONSUMER, &c), 0);
+	cr_assert_eq(shmring_set_spin(p, 20000), 0);   /* a budget: the batch wait runs */
+	for (int i = 0; i < 1024; i++)
+		cr_assert_eq(shmring_send(p, "f", 1, 0), 0);
+	cr_assert_eq(shmring_send(p, "f", 1, 0), -EAGAIN);   /* full */
+
+	struct sending x = { p, 1 };
+	pthread_t t;
+	uint64_t w0 = full_waits(p);
+	cr_assert_eq(pthread_create(&t, NULL, send_thread, &x), 0);
+	while (full_waits(p) == w0)   /* past its batch wait, asleep on the full ring */
+		sched_yield();
+	char b[8];
+	cr_assert_eq(shmring_recv(c, b, sizeof(b), 0), 1);   /* one slot, not a batch */
+	cr_assert_eq(pthread_join(t, NULL), 0);
+	cr_assert_eq(x.rc, 0, "the blocked send: %d", x.rc);
+	int got = 0;
+	while (shmring_recv(c, b, sizeof(b), 0) == 1)
+		got++;
+	cr_assert_eq(got, 1024, "1023 + the blocked one: %d", got);
+	cr_assert_eq(b[0], 'z');
+	shmring_close(c);
+	shmring_close(p);
+	shmring_unlink(n);
+}
+
+/*
+ * A consumer batches only on a crowded ring (here: itself and a producer
+ * bound to CPU 0), and after a batch that did not come it waits the next
+ * DATA_BATCH_REST times without one, so a paced stream pays the bounded
+ * spin once per that many messages. The single message is sent only after
+ * the consumer slept, so its batch cannot have come: no timing.
+ */
+Test(wait, mpmc_consumer_batch_rests_after_one_that_did_not_come, .timeout = 20)
+{
+	char n[64];
+	int go[2];
+	struct shmring *c;
+	struct shmring_config cfg = { .kind = SHMRING_MPMC, .slot_size = 8, .slots = 1024 };
+	cpu_set_t one;
+
+	CPU_ZERO(&one);
+	CPU_SET(0, &one);
+	cr_assert_eq(sched_setaffinity(0, sizeof(one), &one), 0);
+	test_name(n, sizeof(n), "batch-rest");
+	cr_assert_eq(shmring_create(n, &cfg, SHMRING_CONSUMER, &c), 0);
+	cr_assert_eq(shmring_set_spin(c, 20000), 0);   /* a budget: the batch may run */
+	cr_assert_eq(pipe(go), 0);
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		struct shmring *p;
+		char k;
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		close(go[1]);
+		if (shmring_open(n, SHMRING_PRODUCER, &p) || read(go[0], &k, 1) != 1 ||
+		    shmring_send(p, "m", 1, -1))
+			_exit(1);
+		shmring_close(p);
+		_exit(0);
+	}
+	close(go[0]);
+	struct shmring_info info;
+	do
+		cr_assert_eq(shmring_info(c, &info), 0);
+	while (info.nproducers == 0);
+	char b[8];
+	/* a first wait scans the placement: crowded from now on */
+	cr_assert_eq(shmring_recv(c, b, sizeof(b), 1000000), -ETIMEDOUT);
+	cr_assert_eq(priv(c)->crowded, 1);
+	cr_assert_eq(priv(c)->data_batch_rest, 0);
+
+	struct waiting x = { c, 0, { 0 } };
+	pthread_t t;
+	uint64_t w0 = empty_waits(c);
+	cr_assert_eq(pthread_create(&t, NULL, recv_thread, &x), 0);
+	while (empty_waits(c) == w0)
+		sched_yield();
+	cr_assert_eq(write(go[1], "k", 1), 1);
+	cr_assert_eq(pthread_join(t, NULL), 0);
+	cr_assert_eq(x.got, 1, "the single message: %zd", x.got);
+	cr_assert_eq(x.b[0], 'm');
+	cr_assert_eq(priv(c)->data_batch_rest, 256, "rest after a batch that did not come: %u",
+	             priv(c)->data_batch_rest);
+	int st;
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	close(go[1]);
+	shmring_close(c);
+	shmring_unlink(n);
+}
