@@ -95,12 +95,15 @@ int64_t shmring__spin_budget(struct shmring *r, int dir, int64_t now)
  *   together (a worker pool on a small machine or a CPU-limited
  *   container)? Then a waiter's spin mostly keeps a peer that has work off
  *   the CPU, and wait.c yields instead (see shmring__crowded()).
+ * - side_n: how many attachments each side has (ourselves included), for
+ *   the MPMC batch wait (mpmc.c): the side with fewer is the bottleneck.
  */
 static void placement_scan(struct shmring *r, int64_t now)
 {
 	struct shmring__priv *pv = priv(r);
 	uint64_t mine = shmring__cpu_mask(), all = mine;
 	unsigned procs = 1;   /* ourselves */
+	unsigned side_n[2] = { pv->prod_entry >= 0, pv->cons_entry >= 0 };
 	int any = 0;
 
 	pv->share_checked_ns = now;
@@ -120,12 +123,15 @@ static void placement_scan(struct shmring *r, int64_t now)
 			any |= !mine || !c || (c & mine);
 			all = all && c ? all | c : 0;
 			procs += owner != pv->self_id;   /* our other role: same process */
+			side_n[side]++;
 		}
 	}
 	long online = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned ncpu = all ? (unsigned)__builtin_popcountll(all) : online > 0 ? (unsigned)online : 1;
 	pv->share = any;
 	pv->crowded = procs > ncpu;
+	pv->side_n[0] = side_n[0];
+	pv->side_n[1] = side_n[1];
 }
 
 int shmring__may_share_cpu(struct shmring *r, int64_t now)

@@ -30,6 +30,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <sched.h>
 #include <string.h>
 #include "private.h"
 #include "mpmc_slot.h"
@@ -374,6 +375,8 @@ out:
 #define DATA_BATCH_MAX 64u
 /* waits a consumer makes without a batch after one that did not come */
 #define DATA_BATCH_REST 256u
+/* looks of an outnumbering side's batch wait, a sched_yield() after each */
+#define BATCH_YIELDS 16
 
 /*
  * Batch waits: a claimant that found the ring full (producer) or empty
@@ -394,8 +397,12 @@ out:
  * crowded ring (more processes than CPUs: there a wait already gives the
  * CPU away, at 0.5 us or a scheduler slice a yield), and after a batch
  * that did not come they wait DATA_BATCH_REST times without one: a paced
- * stream pays the bounded spin once per that many messages. Returns 1 when
- * the batch came.
+ * stream pays the bounded spin once per that many messages. On a crowded
+ * ring where our side has more attachments than the other, the other side
+ * is the bottleneck (a collector's one consumer, a pool's one producer)
+ * and the CPU we would poll on is what it lacks: then each look is followed
+ * by a sched_yield(), at most BATCH_YIELDS of them. Returns 1 when the
+ * batch came.
  */
 static int batch_wait(struct shmring *r, int consumer, uint64_t batch)
 {
@@ -404,10 +411,22 @@ static int batch_wait(struct shmring *r, int consumer, uint64_t batch)
 	uint64_t want = shmring__load_relaxed64(idx) + batch - 1;
 	uint64_t ready = want + (uint64_t)consumer;   /* seq of "free" / "published" */
 
+	/* crowded, and our side outnumbers the other (4 producers, 1
+	 * consumer): the other side is the bottleneck and needs the CPU we
+	 * would poll on, so give it away between looks, fewer times */
+	int outnumbered = priv(r)->crowded &&
+	                  priv(r)->side_n[consumer] > priv(r)->side_n[!consumer];
 	for (int i = 0; i < BATCH_SPINS; i++) {
 		/* relaxed: a hint (the claim's Q1/Q3 order what is used) */
 		if ((int64_t)(shmring__load_relaxed64(&mslot(r, want)->seq) - ready) >= 0)
 			return 1;
+		if (outnumbered) {
+			if (i >= BATCH_YIELDS)
+				return 0;
+			sched_yield();
+			priv(r)->batch_yields++;
+			continue;
+		}
 		shmring__cpu_relax();
 	}
 	return 0;

@@ -156,11 +156,14 @@ struct shmring__priv {
 	int share;                  /* and its answers: another attachment may
 	                             * run on our CPUs; */
 	int crowded;                /* more attached processes than CPUs */
+	unsigned side_n[2];         /* attachments of each side, [producers,
+	                             * consumers], ourselves included */
 	uint32_t data_batch_rest;   /* MPMC consumer: waits left without a batch
 	                             * wait (mpmc.c, batch_first()) */
 	uint64_t yields;            /* sched_yield() calls made by this handle's
 	                             * crowded waits (process-local; the tests
 	                             * read it) */
+	uint64_t batch_yields;      /* and by its MPMC batch waits (mpmc.c) */
 	uint8_t held_shift[2];      /* MPMC held wait, [data, space]: the bound
 	                             * is SHMRING__HELD_SPIN_NS >> this */
 

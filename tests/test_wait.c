@@ -243,3 +243,73 @@ Test(wait, mpmc_consumer_batch_rests_after_one_that_did_not_come, .timeout = 20)
 	shmring_close(c);
 	shmring_unlink(n);
 }
+
+/*
+ * On a crowded ring whose waiting side has more attachments than the
+ * other, the batch wait yields between its looks (BATCH_YIELDS of them):
+ * the outnumbered side is the bottleneck and needs the CPU. Here a
+ * producer and a consumer in this process and a child attached in the
+ * given role, all bound to CPU 0 (two processes, one CPU: crowded); the
+ * ring is full and nobody consumes, so the producer's batch never comes
+ * and the count is exact: 16 when the child is a second producer, 0 when
+ * it is a second consumer (the producers are the fewer).
+ */
+static void outnumbered_batch(int child_role, uint64_t expect, const char *tag)
+{
+	char n[64];
+	int go[2];
+	struct shmring *p, *c;
+	struct shmring_config cfg = { .kind = SHMRING_MPMC, .slot_size = 8, .slots = 64 };
+	cpu_set_t one;
+
+	CPU_ZERO(&one);
+	CPU_SET(0, &one);
+	cr_assert_eq(sched_setaffinity(0, sizeof(one), &one), 0);
+	test_name(n, sizeof(n), tag);
+	cr_assert_eq(shmring_create(n, &cfg, SHMRING_PRODUCER, &p), 0);
+	cr_assert_eq(shmring_open(n, SHMRING_CONSUMER, &c), 0);
+	cr_assert_eq(shmring_set_spin(p, 20000), 0);   /* a budget: the batch wait runs */
+	cr_assert_eq(pipe(go), 0);
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {   /* attached and idle until the test is done */
+		struct shmring *q;
+		char k;
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		close(go[1]);
+		if (shmring_open(n, child_role, &q) || read(go[0], &k, 1) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	close(go[0]);
+	struct shmring_info info;
+	do
+		cr_assert_eq(shmring_info(p, &info), 0);
+	while (info.nproducers + info.nconsumers < 3);
+	for (int i = 0; i < 64; i++)
+		cr_assert_eq(shmring_send(p, "f", 1, 0), 0);
+	/* a first wait scans the placement (crowded, the sides counted) */
+	cr_assert_eq(shmring_send(p, "f", 1, 1000000), -ETIMEDOUT);
+	cr_assert_eq(priv(p)->crowded, 1);
+	uint64_t b0 = priv(p)->batch_yields;
+	cr_assert_eq(shmring_send(p, "f", 1, 1000000), -ETIMEDOUT);
+	cr_assert_eq(priv(p)->batch_yields - b0, expect, "batch yields: %llu",
+	             (unsigned long long)(priv(p)->batch_yields - b0));
+	close(go[1]);
+	int st;
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	shmring_close(c);
+	shmring_close(p);
+	shmring_unlink(n);
+}
+
+Test(wait, mpmc_outnumbering_side_yields_in_its_batch_wait, .timeout = 20)
+{
+	outnumbered_batch(SHMRING_PRODUCER, 16, "batch-outnum");
+}
+
+Test(wait, mpmc_outnumbered_side_polls_in_its_batch_wait, .timeout = 20)
+{
+	outnumbered_batch(SHMRING_CONSUMER, 0, "batch-even");
+}
