@@ -29,64 +29,96 @@ static uint64_t empty_waits(struct shmring *r)
 	return st.empty_waits;
 }
 
-/* consumer here, producer in a child, both bound to CPU 0, the default
- * policy (no shmring_set_spin()): the consumer's wait on the empty ring
- * yields, then sleeps, and the child's message wakes it */
-static void colocated_wait(unsigned kind, const char *tag)
-{
-	char n[64];
-	int go[2];
-	struct shmring *c;
-	struct shmring_config cfg = { .kind = kind, .slot_size = 8, .slots = 4 };
-	cpu_set_t one;
+/*
+ * The fixture of the tests below: this process, bound to CPU 0, holds the
+ * consumer; a child (CPU 0 too, inherited, and so in its registry hint)
+ * attaches as the producer and sends one message `msg` when told. Two
+ * processes on one CPU: a crowded ring.
+ */
+struct pair { char n[64]; struct shmring *c; int go; pid_t kid; };
 
+static void pin_cpu0(void)
+{
+	cpu_set_t one;
 	CPU_ZERO(&one);
 	CPU_SET(0, &one);
 	cr_assert_eq(sched_setaffinity(0, sizeof(one), &one), 0);   /* this test process only */
-	test_name(n, sizeof(n), tag);
-	cr_assert_eq(shmring_create(n, &cfg, SHMRING_CONSUMER, &c), 0);
+}
+
+static void pair_start(struct pair *pr, unsigned kind, uint64_t slots, int64_t spin,
+                       const char *tag, char msg)
+{
+	struct shmring_config cfg = { .kind = kind, .slot_size = 8, .slots = slots };
+	int go[2];
+
+	pin_cpu0();
+	test_name(pr->n, sizeof(pr->n), tag);
+	cr_assert_eq(shmring_create(pr->n, &cfg, SHMRING_CONSUMER, &pr->c), 0);
+	if (spin >= 0)
+		cr_assert_eq(shmring_set_spin(pr->c, spin), 0);
 	cr_assert_eq(pipe(go), 0);
-	pid_t pid = fork();
-	cr_assert_geq(pid, 0);
-	if (pid == 0) {   /* the producer: CPU 0 too (inherited), in its registry hint */
+	pr->kid = fork();
+	cr_assert_geq(pr->kid, 0);
+	if (pr->kid == 0) {
 		struct shmring *p;
 		char k;
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		close(go[1]);
-		if (shmring_open(n, SHMRING_PRODUCER, &p) || read(go[0], &k, 1) != 1 ||
-		    shmring_send(p, "w", 1, -1))
+		if (shmring_open(pr->n, SHMRING_PRODUCER, &p) || read(go[0], &k, 1) != 1 ||
+		    shmring_send(p, &msg, 1, -1))
 			_exit(1);
 		shmring_close(p);
 		_exit(0);
 	}
 	close(go[0]);
+	pr->go = go[1];
 	struct shmring_info info;
 	do   /* the producer attached (its affinity hint is then in the registry) */
-		cr_assert_eq(shmring_info(c, &info), 0);
+		cr_assert_eq(shmring_info(pr->c, &info), 0);
 	while (info.nproducers == 0);
+}
 
-	struct waiting x = { c, 0, { 0 } };
+/* receive on a thread; once its wait is counted as a sleep, let the child
+ * send, and check that the sleeper was woken with the message */
+static void pair_sleep_then_send(struct pair *pr, char msg)
+{
+	struct waiting x = { pr->c, 0, { 0 } };
 	pthread_t t;
-	uint64_t w0 = empty_waits(c);
-	cr_assert_eq(priv(c)->yields, 0);
+	uint64_t w0 = empty_waits(pr->c);
 	cr_assert_eq(pthread_create(&t, NULL, recv_thread, &x), 0);
-	while (empty_waits(c) == w0)   /* the wait went to sleep */
+	while (empty_waits(pr->c) == w0)   /* the wait went to sleep */
 		sched_yield();
-	cr_assert_eq(write(go[1], "k", 1), 1);
+	cr_assert_eq(write(pr->go, "k", 1), 1);
 	cr_assert_eq(pthread_join(t, NULL), 0);
 	cr_assert_eq(x.got, 1, "woken with the message: %zd", x.got);
-	cr_assert_eq(x.b[0], 'w');
+	cr_assert_eq(x.b[0], msg);
+}
+
+static void pair_end(struct pair *pr)
+{
+	int st;
+	cr_assert_eq(waitpid(pr->kid, &st, 0), pr->kid);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	close(pr->go);
+	shmring_close(pr->c);
+	shmring_unlink(pr->n);
+}
+
+/* the default policy (no shmring_set_spin()): the consumer's wait on the
+ * empty ring yields, then sleeps, and the child's message wakes it */
+static void colocated_wait(unsigned kind, const char *tag)
+{
+	struct pair pr;
+	pair_start(&pr, kind, 4, -1, tag, 'w');
+	cr_assert_eq(priv(pr.c)->yields, 0);
+	pair_sleep_then_send(&pr, 'w');
 	/* read after the join: the waiting thread's count is complete */
-	cr_assert_gt(priv(c)->yields, 0, "the co-located wait slept without yielding first");
-	cr_assert_eq(shmring_info(c, &info), 0);
+	cr_assert_gt(priv(pr.c)->yields, 0, "the co-located wait slept without yielding first");
+	struct shmring_info info;
+	cr_assert_eq(shmring_info(pr.c, &info), 0);
 	cr_assert_eq(info.spin_ns, 0, "the policy in force for a co-located pair: %lld",
 	             (long long)info.spin_ns);
-	int st;
-	cr_assert_eq(waitpid(pid, &st, 0), pid);
-	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	close(go[1]);
-	shmring_close(c);
-	shmring_unlink(n);
+	pair_end(&pr);
 }
 
 Test(wait, colocated_spsc_waiter_yields_before_it_sleeps, .timeout = 20)
@@ -105,11 +137,8 @@ Test(wait, explicit_sleep_at_once_does_not_yield, .timeout = 20)
 	char n[64];
 	struct shmring *c, *p;
 	struct shmring_config cfg = { .kind = SHMRING_SPSC, .slot_size = 8, .slots = 4 };
-	cpu_set_t one;
 
-	CPU_ZERO(&one);
-	CPU_SET(0, &one);
-	cr_assert_eq(sched_setaffinity(0, sizeof(one), &one), 0);
+	pin_cpu0();
 	test_name(n, sizeof(n), "colo-zero");
 	cr_assert_eq(shmring_create(n, &cfg, SHMRING_CONSUMER, &c), 0);
 	cr_assert_eq(shmring_open(n, SHMRING_PRODUCER, &p), 0);
@@ -187,61 +216,17 @@ Test(wait, mpmc_producer_batch_is_a_hint_one_free_slot_suffices, .timeout = 20)
  */
 Test(wait, mpmc_consumer_batch_rests_after_one_that_did_not_come, .timeout = 20)
 {
-	char n[64];
-	int go[2];
-	struct shmring *c;
-	struct shmring_config cfg = { .kind = SHMRING_MPMC, .slot_size = 8, .slots = 1024 };
-	cpu_set_t one;
-
-	CPU_ZERO(&one);
-	CPU_SET(0, &one);
-	cr_assert_eq(sched_setaffinity(0, sizeof(one), &one), 0);
-	test_name(n, sizeof(n), "batch-rest");
-	cr_assert_eq(shmring_create(n, &cfg, SHMRING_CONSUMER, &c), 0);
-	cr_assert_eq(shmring_set_spin(c, 20000), 0);   /* a budget: the batch may run */
-	cr_assert_eq(pipe(go), 0);
-	pid_t pid = fork();
-	cr_assert_geq(pid, 0);
-	if (pid == 0) {
-		struct shmring *p;
-		char k;
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		close(go[1]);
-		if (shmring_open(n, SHMRING_PRODUCER, &p) || read(go[0], &k, 1) != 1 ||
-		    shmring_send(p, "m", 1, -1))
-			_exit(1);
-		shmring_close(p);
-		_exit(0);
-	}
-	close(go[0]);
-	struct shmring_info info;
-	do
-		cr_assert_eq(shmring_info(c, &info), 0);
-	while (info.nproducers == 0);
+	struct pair pr;
 	char b[8];
+	pair_start(&pr, SHMRING_MPMC, 1024, 20000, "batch-rest", 'm');   /* a budget: the batch may run */
 	/* a first wait scans the placement: crowded from now on */
-	cr_assert_eq(shmring_recv(c, b, sizeof(b), 1000000), -ETIMEDOUT);
-	cr_assert_eq(priv(c)->crowded, 1);
-	cr_assert_eq(priv(c)->data_batch_rest, 0);
-
-	struct waiting x = { c, 0, { 0 } };
-	pthread_t t;
-	uint64_t w0 = empty_waits(c);
-	cr_assert_eq(pthread_create(&t, NULL, recv_thread, &x), 0);
-	while (empty_waits(c) == w0)
-		sched_yield();
-	cr_assert_eq(write(go[1], "k", 1), 1);
-	cr_assert_eq(pthread_join(t, NULL), 0);
-	cr_assert_eq(x.got, 1, "the single message: %zd", x.got);
-	cr_assert_eq(x.b[0], 'm');
-	cr_assert_eq(priv(c)->data_batch_rest, 256, "rest after a batch that did not come: %u",
-	             priv(c)->data_batch_rest);
-	int st;
-	cr_assert_eq(waitpid(pid, &st, 0), pid);
-	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	close(go[1]);
-	shmring_close(c);
-	shmring_unlink(n);
+	cr_assert_eq(shmring_recv(pr.c, b, sizeof(b), 1000000), -ETIMEDOUT);
+	cr_assert_eq(priv(pr.c)->crowded, 1);
+	cr_assert_eq(priv(pr.c)->data_batch_rest, 0);
+	pair_sleep_then_send(&pr, 'm');
+	cr_assert_eq(priv(pr.c)->data_batch_rest, 256, "rest after a batch that did not come: %u",
+	             priv(pr.c)->data_batch_rest);
+	pair_end(&pr);
 }
 
 /*
@@ -260,11 +245,8 @@ static void outnumbered_batch(int child_role, uint64_t expect, const char *tag)
 	int go[2];
 	struct shmring *p, *c;
 	struct shmring_config cfg = { .kind = SHMRING_MPMC, .slot_size = 8, .slots = 64 };
-	cpu_set_t one;
 
-	CPU_ZERO(&one);
-	CPU_SET(0, &one);
-	cr_assert_eq(sched_setaffinity(0, sizeof(one), &one), 0);
+	pin_cpu0();
 	test_name(n, sizeof(n), tag);
 	cr_assert_eq(shmring_create(n, &cfg, SHMRING_PRODUCER, &p), 0);
 	cr_assert_eq(shmring_open(n, SHMRING_CONSUMER, &c), 0);
@@ -312,4 +294,19 @@ Test(wait, mpmc_outnumbering_side_yields_in_its_batch_wait, .timeout = 20)
 Test(wait, mpmc_outnumbered_side_polls_in_its_batch_wait, .timeout = 20)
 {
 	outnumbered_batch(SHMRING_CONSUMER, 0, "batch-even");
+}
+
+/*
+ * A crowded ring makes a waiter yield at every look instead of spinning
+ * (design.md, "Crowded rings"). Its wait must still end in a sleep on an
+ * idle ring (a waiter that yields for ever burns a CPU), and that sleep
+ * must be woken by the next message. (A budget > 0: the crowded path of a
+ * handle that spins, not the co-located default above.)
+ */
+Test(wait, crowded_waiter_yields_then_sleeps_and_is_woken, .timeout = 20)
+{
+	struct pair pr;
+	pair_start(&pr, SHMRING_MPMC, 4, 20000, "crowd", 'w');
+	pair_sleep_then_send(&pr, 'w');
+	pair_end(&pr);
 }
