@@ -30,18 +30,25 @@ static uint64_t empty_waits(struct shmring *r)
 }
 
 /*
- * The fixture of the tests below: this process, bound to CPU 0, holds the
- * consumer; a child (CPU 0 too, inherited, and so in its registry hint)
+ * The fixture of the tests below: this process, bound to one CPU, holds the
+ * consumer; a child (the same CPU, inherited, and so in its registry hint)
  * attaches as the producer and sends one message `msg` when told. Two
  * processes on one CPU: a crowded ring.
  */
 struct pair { char n[64]; struct shmring *c; int go; pid_t kid; };
 
-static void pin_cpu0(void)
+/* bind this test process (and the children it forks) to one CPU: the
+ * first it may run on (a container's cpuset need not hold CPU 0) */
+static void pin_one_cpu(void)
 {
-	cpu_set_t one;
+	cpu_set_t mine, one;
+	int cpu = 0;
+	cr_assert_eq(sched_getaffinity(0, sizeof(mine), &mine), 0);
+	while (cpu < CPU_SETSIZE && !CPU_ISSET(cpu, &mine))
+		cpu++;
+	cr_assert_lt(cpu, CPU_SETSIZE);
 	CPU_ZERO(&one);
-	CPU_SET(0, &one);
+	CPU_SET(cpu, &one);
 	cr_assert_eq(sched_setaffinity(0, sizeof(one), &one), 0);   /* this test process only */
 }
 
@@ -51,7 +58,7 @@ static void pair_start(struct pair *pr, unsigned kind, uint64_t slots, int64_t s
 	struct shmring_config cfg = { .kind = kind, .slot_size = 8, .slots = slots };
 	int go[2];
 
-	pin_cpu0();
+	pin_one_cpu();
 	test_name(pr->n, sizeof(pr->n), tag);
 	cr_assert_eq(shmring_create(pr->n, &cfg, SHMRING_CONSUMER, &pr->c), 0);
 	if (spin >= 0)
@@ -138,7 +145,7 @@ Test(wait, explicit_sleep_at_once_does_not_yield, .timeout = 20)
 	struct shmring *c, *p;
 	struct shmring_config cfg = { .kind = SHMRING_SPSC, .slot_size = 8, .slots = 4 };
 
-	pin_cpu0();
+	pin_one_cpu();
 	test_name(n, sizeof(n), "colo-zero");
 	cr_assert_eq(shmring_create(n, &cfg, SHMRING_CONSUMER, &c), 0);
 	cr_assert_eq(shmring_open(n, SHMRING_PRODUCER, &p), 0);
@@ -209,7 +216,7 @@ Test(wait, mpmc_producer_batch_is_a_hint_one_free_slot_suffices, .timeout = 20)
 
 /*
  * A consumer batches only on a crowded ring (here: itself and a producer
- * bound to CPU 0), and after a batch that did not come it waits the next
+ * bound to one CPU), and after a batch that did not come it waits the next
  * DATA_BATCH_REST times without one, so a paced stream pays the bounded
  * spin once per that many messages. The single message is sent only after
  * the consumer slept, so its batch cannot have come: no timing.
@@ -234,7 +241,7 @@ Test(wait, mpmc_consumer_batch_rests_after_one_that_did_not_come, .timeout = 20)
  * other, the batch wait yields between its looks (BATCH_YIELDS of them):
  * the outnumbered side is the bottleneck and needs the CPU. Here a
  * producer and a consumer in this process and a child attached in the
- * given role, all bound to CPU 0 (two processes, one CPU: crowded); the
+ * given role, all bound to one CPU (two processes, one CPU: crowded); the
  * ring is full and nobody consumes, so the producer's batch never comes
  * and the count is exact: 16 when the child is a second producer, 0 when
  * it is a second consumer (the producers are the fewer).
@@ -246,7 +253,7 @@ static void outnumbered_batch(int child_role, uint64_t expect, const char *tag)
 	struct shmring *p, *c;
 	struct shmring_config cfg = { .kind = SHMRING_MPMC, .slot_size = 8, .slots = 64 };
 
-	pin_cpu0();
+	pin_one_cpu();
 	test_name(n, sizeof(n), tag);
 	cr_assert_eq(shmring_create(n, &cfg, SHMRING_PRODUCER, &p), 0);
 	cr_assert_eq(shmring_open(n, SHMRING_CONSUMER, &c), 0);
