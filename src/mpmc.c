@@ -518,7 +518,7 @@ static SHMRING__ALWAYS_INLINE int claim_wait(struct shmring *r, int consumer, un
 	return claim_wait_slow(r, consumer, n, first, fit, timeout_ns);
 }
 
-static void publish(struct shmring *r, uint64_t pos)
+static SHMRING__ALWAYS_INLINE void publish(struct shmring *r, uint64_t pos)
 {
 	/* relaxed: ordered before the consumers see it by Q2 below */
 	shmring__store_relaxed32(&mslot(r, pos)->stamp, 0);   /* not claimed yet */
@@ -535,14 +535,11 @@ static int skip_corrupt(struct shmring *r, uint64_t pos)
 	return -EBADMSG;
 }
 
+/* send and recv: api.c (shmring__send_slow(), shmring__recv_slow(), their
+ * only caller) has checked the role, the reservation and the arguments */
 int shmring__mpmc_send(struct shmring *r, const void *msg, size_t len, int64_t timeout_ns)
 {
 	uint64_t pos;
-
-	if (r->p.reserved || (!msg && len))
-		return -EINVAL;
-	if (len > r->slot_size)
-		return -EMSGSIZE;
 	int k = claim_wait(r, 0, 1, &pos, NULL, timeout_ns);
 	if (k < 0)
 		return k;
@@ -559,9 +556,6 @@ int shmring__mpmc_send(struct shmring *r, const void *msg, size_t len, int64_t t
 ssize_t shmring__mpmc_recv(struct shmring *r, void *buf, size_t cap, int64_t timeout_ns)
 {
 	uint64_t pos;
-
-	if (r->c.acquired || (!buf && cap))
-		return -EINVAL;
 	struct iovec fit = { buf, cap };
 	int k = claim_wait(r, 1, 1, &pos, &fit, timeout_ns);
 	if (k < 0)
