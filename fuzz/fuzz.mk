@@ -17,7 +17,10 @@ FUZZ_BINDIR  := $(BUILD)/fuzzers
 #                     2^30, then a whole consistent set with 2^30 slots
 #   flip_mpmc_fields  valid MPMC ring; during open kind, slot_size (2^30)
 #                     and slot_stride (+8) change
+#   bcast_producer    valid broadcast ring of 2 one-byte slots (kind byte 2:
+#                     SPSC + 2), opened as its producer
 FUZZ_SEEDS   := \
+  fuzz_open/bcast_producer:'\017\200\040\000\000\000\000\000\000\000\000\000\000\000\000\002' \
   fuzz_open/flip_slots_2p30:'\077\100\000\002\015\036\000\000\000\007\000\020\000\000' \
   fuzz_open/flip_mpmc_fields:'\077\000\001\003\032\004\000\000\000\003\000\000\000\100\024\010\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\001\000\000\000'
 

@@ -8,7 +8,9 @@
  * help the fuzzer past the checks it cannot guess (it still mutates
  * everything after them):
  *   bit 0  write the right magic      bit 1  the right layout version
- *   bit 2  make sizes consistent (kind, slot_size, slots, stride, total)
+ *   bit 2  make sizes consistent (kind, slot_size, slots, stride, total;
+ *          the kind byte picks SPSC, MPMC or broadcast, whose total holds
+ *          the subscriber lines after the slots)
  *   bits 3-4 roles for open           bit 5  flips during open
  *   bit 6  flags word := SHMRING_OVERWRITE (with bit 2 and an SPSC kind:
  *          the overwrite-oldest slot layout)
@@ -27,7 +29,8 @@
  * once open has read the identity fields and before it checks them)
  * applies them there, so open's checks and the shared header disagree.
  * The handle must then hold exactly what open read (the hook notes it),
- * and its sizes must fit its mapping: 8192 + slots * stride (packed: the
+ * and its sizes must fit its mapping: 8192 + slots * stride (broadcast:
+ * rounded up to 128, plus 64 subscriber lines of 128; packed: the
  * record area) <= mem_size.
  *
  * After a successful open: info, stats, then recv, recv_burst,
@@ -81,11 +84,21 @@ static void fz_write(struct shmring__hdr *h, int f, uint64_t v)
 }
 
 /* the stride of (kind, flags, slot_size): the overwrite layout's slot
- * header is 16 bytes, as MPMC's */
+ * header is 16 bytes, as MPMC's and broadcast's */
 static uint64_t fz_stride(uint64_t kind, uint32_t flags, uint64_t slot_size)
 {
-	uint64_t off = kind == SHMRING_MPMC || (flags & SHMRING_OVERWRITE) ? 16 : 8;
+	uint64_t off = kind == SHMRING_MPMC || kind == SHMRING_BROADCAST ||
+	               (flags & SHMRING_OVERWRITE) ? 16 : 8;
 	return (off + slot_size + 7) & ~UINT64_C(7);
+}
+
+/* a broadcast ring's size: the slots, rounded up to a 128-byte line, then
+ * one 128-byte line per possible subscriber (layout.h), worked out here
+ * independently of the library's shmring__data_size() */
+static uint64_t fz_bcast_total(uint64_t slots, uint64_t stride)
+{
+	uint64_t end = SHMRING__HDR_SIZE + slots * stride;
+	return ((end + 127) & ~UINT64_C(127)) + 64 * 128;
 }
 
 static void fz_hook(void)
@@ -137,7 +150,7 @@ static void fz_check_bind(struct shmring *r, int flipped)
 	struct shmring_info in;
 	if (shmring_info(r, &in))
 		__builtin_trap();
-	if (in.kind != SHMRING_SPSC && in.kind != SHMRING_MPMC)
+	if (in.kind != SHMRING_SPSC && in.kind != SHMRING_MPMC && in.kind != SHMRING_BROADCAST)
 		__builtin_trap();
 	uint64_t stride = fz_stride(in.kind, in.flags, in.slot_size);
 	int bad = in.mem_size < SHMRING__HDR_SIZE;
@@ -145,7 +158,8 @@ static void fz_check_bind(struct shmring *r, int flipped)
 		bad = in.kind != SHMRING_SPSC || in.data_size > in.mem_size - SHMRING__HDR_SIZE ||
 		      in.data_size < in.slots * in.slot_size || in.data_size < 8 + in.slot_size;
 	else if (!bad)
-		bad = in.slots > (in.mem_size - SHMRING__HDR_SIZE) / stride;
+		bad = in.slots > (in.mem_size - SHMRING__HDR_SIZE) / stride ||
+		      (in.kind == SHMRING_BROADCAST && fz_bcast_total(in.slots, stride) > in.mem_size);
 	if (bad) {
 		fprintf(stderr, "fuzz_open: bound slots=%llu slot_size=%u kind=%u on a %llu-byte "
 		        "mapping\n", (unsigned long long)in.slots, in.slot_size, in.kind,
@@ -206,12 +220,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (flags & 0x40)
 		h->flags = SHMRING_OVERWRITE;
 	if (flags & 4) {
-		h->kind = (h->kind & 1) ? SHMRING_MPMC : SHMRING_SPSC;
+		h->kind = SHMRING_SPSC + h->kind % 3;   /* SPSC, MPMC, BROADCAST */
 		h->slot_size = 1 + h->slot_size % 256;
 		h->slots = UINT64_C(2) << (h->slots % 6);
 		h->flags &= SHMRING__FLAGS_KNOWN & ~(SHMRING_PACKED | SHMRING_MLOCK);
 		h->slot_stride = (uint32_t)fz_stride(h->kind, h->flags, h->slot_size);
-		h->total_size = SHMRING__HDR_SIZE + h->slots * h->slot_stride;
+		h->total_size = h->kind == SHMRING_BROADCAST
+		                ? fz_bcast_total(h->slots, h->slot_stride)
+		                : SHMRING__HDR_SIZE + h->slots * h->slot_stride;
 		if (flags & 0x80) {
 			h->kind = SHMRING_SPSC;
 			h->flags = (h->flags & ~SHMRING_OVERWRITE) | SHMRING_PACKED;
