@@ -311,9 +311,9 @@ SHMRING_API int shmring_end_reason(struct shmring *r);
  * SHMRING_DEFAULT_SPIN_NS, except with one CPU online or when this process
  * and the peer it waits for are both bound to the same single CPU (then no
  * spin: spinning would only delay the peer; the waiter yields its CPU for
- * up to 1 ms, then sleeps, where a set spin 0 sleeps at once). MPMC, budget > 0: a
- * waiter blocked by a claimant in mid-operation spins on past the budget
- * (up to 10 ms) instead of sleeping; see docs/api.md. */
+ * up to 1 ms, then sleeps, where a set spin 0 sleeps at once). MPMC,
+ * budget > 0: a waiter blocked by a claimant in mid-operation spins on past
+ * the budget (up to 10 ms) instead of sleeping; see docs/api.md. */
 SHMRING_API int shmring_set_spin(struct shmring *r, int64_t spin_ns);
 SHMRING_API int shmring_info(struct shmring *r, struct shmring_info *out);
 SHMRING_API int shmring_stats(struct shmring *r, struct shmring_stats *out);

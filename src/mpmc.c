@@ -414,13 +414,13 @@ static int batch_wait(struct shmring *r, int consumer, uint64_t batch)
 	/* crowded, and our side outnumbers the other (4 producers, 1
 	 * consumer): the other side is the bottleneck and needs the CPU we
 	 * would poll on, so give it away between looks, fewer times */
-	int outnumbered = priv(r)->crowded &&
-	                  priv(r)->side_n[consumer] > priv(r)->side_n[!consumer];
+	int outnumbering = priv(r)->crowded &&
+	                   priv(r)->side_n[consumer] > priv(r)->side_n[!consumer];
 	for (int i = 0; i < BATCH_SPINS; i++) {
 		/* relaxed: a hint (the claim's Q1/Q3 order what is used) */
 		if ((int64_t)(shmring__load_relaxed64(&mslot(r, want)->seq) - ready) >= 0)
 			return 1;
-		if (outnumbered) {
+		if (outnumbering) {
 			if (i >= BATCH_YIELDS)
 				return 0;
 			sched_yield();

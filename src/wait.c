@@ -400,8 +400,9 @@ static int keep_spinning(struct shmring *r, const struct shmring__wait_for *w,
  * first look on, through the spin budget and SHMRING__CROWD_YIELD_NS past
  * it, then sleep as usual. A handle whose owner set a spin of 0 (sleep at
  * once) is left alone; the default's 0 (co-located with the peer, or one
- * CPU online: a crowded ring by definition) yields for the 1 ms. Returns 1 when it yielded in place of a sleep (over_budget) or of
- * a spin; the caller then looks again at once, not after another run of
+ * CPU online: a crowded ring by definition) yields for the 1 ms. Returns 1
+ * when it yielded in place of a sleep (over_budget) or of a spin; the
+ * caller then looks again at once, not after another run of
  * SHMRING__SPIN_CHECK_EVERY spins.
  */
 static int crowd_yield(struct shmring *r, const struct shmring__pace *pace, int over_budget)
