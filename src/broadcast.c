@@ -46,11 +46,6 @@
 #include "private.h"
 #include "seqlock_words.h"
 
-static struct shmring__slot_ow *bc_slot(const struct shmring *r, uint64_t pos)
-{
-	return (struct shmring__slot_ow *)shmring__slot(r, pos);
-}
-
 static unsigned char *payload(struct shmring__slot_ow *s)
 {
 	return (unsigned char *)(s + 1);   /* 8-byte aligned: layout.h */
@@ -59,16 +54,6 @@ static unsigned char *payload(struct shmring__slot_ow *s)
 static int lossy(struct shmring *r)
 {
 	return (priv(r)->flags & SHMRING_OVERWRITE) != 0;
-}
-
-static uint64_t seq_busy(uint64_t pos)
-{
-	return 2 * pos + 1;
-}
-
-static uint64_t seq_full(uint64_t pos)
-{
-	return 2 * pos + 2;
 }
 
 /* a - b read as a signed distance is in 1 .. INT64_MAX */
@@ -195,23 +180,10 @@ static int wait_space(struct shmring *r, int64_t timeout_ns)
  * live subscriber may still read) */
 static struct shmring__slot_ow *begin_write(struct shmring *r, uint64_t pos)
 {
-	struct shmring__slot_ow *s = bc_slot(r, pos);
-	if (lossy(r)) {
-		/* relaxed: ordered before the payload stores by F9 */
-		shmring__store_relaxed64(&s->seq, seq_busy(pos));
-		/* F9: release fence: the odd mark before every length and
-		 * payload store that follows; pairs with F10 */
-		shmring__fence_release();
-	}
+	struct shmring__slot_ow *s = shmring__ow_slot(r, pos);
+	if (lossy(r))
+		shmring__seqlock_mark(s, pos);   /* F9, in seqlock_words.h */
 	return s;
-}
-
-static void end_write(struct shmring__slot_ow *s, uint64_t pos, size_t len)
-{
-	shmring__store_relaxed32(&s->len, (uint32_t)len);   /* relaxed: before F5 */
-	/* F5: release: length and payload before the slot reads as complete;
-	 * pairs with F6 */
-	shmring__store_release64(&s->seq, seq_full(pos));
 }
 
 static void put(struct shmring *r, uint64_t pos, const void *msg, size_t len)
@@ -221,7 +193,7 @@ static void put(struct shmring *r, uint64_t pos, const void *msg, size_t len)
 		shmring__put_words(payload(s), msg, len);
 	else
 		shmring__copy(payload(s), msg, len);   /* no live reader: F3 */
-	end_write(s, pos, len);
+	shmring__seqlock_seal(s, pos, len);
 }
 
 /* everything below pos is written: publish it, wake sleeping subscribers */
@@ -298,7 +270,7 @@ int shmring__broadcast_commit(struct shmring *r, struct shmring_slot *s, size_t 
 		return -EPIPE;    /* shut down while reserved: the slot is not published */
 	if (len > r->slot_size)
 		return -EMSGSIZE;
-	end_write(bc_slot(r, s->pos), s->pos, len);
+	shmring__seqlock_seal(shmring__ow_slot(r, s->pos), s->pos, len);
 	r->p.reserved = 0;
 	publish(r, s->pos + 1);
 	shmring__count_sent(r, len);
@@ -321,8 +293,8 @@ enum look { NOT_YET, READY, LOST, CORRUPT };
  */
 static enum look look_at(struct shmring *r, uint64_t pos, int probe, uint64_t *seq)
 {
-	struct shmring__slot_ow *s = bc_slot(r, pos);
-	uint64_t want = seq_full(pos);
+	struct shmring__slot_ow *s = shmring__ow_slot(r, pos);
+	uint64_t want = shmring__seq_full(pos);
 	/* F6: acquire: the length and payload stored before it; pairs with F5 */
 	uint64_t s1 = shmring__load_acquire64(&s->seq);
 
@@ -409,7 +381,7 @@ static int skip_corrupt(struct shmring *r)
 static int read_slot(struct shmring *r, uint64_t pos, uint64_t s1, void *buf, size_t cap,
                      uint32_t *len)
 {
-	struct shmring__slot_ow *s = bc_slot(r, pos);
+	struct shmring__slot_ow *s = shmring__ow_slot(r, pos);
 	uint32_t l = shmring__load_relaxed32(&s->len);   /* once: untrusted; after F6 */
 
 	if (buf && l <= r->slot_size && l <= cap) {
@@ -534,12 +506,12 @@ static __attribute__((noinline)) ssize_t recv_wait(struct shmring *r, void *buf,
 ssize_t shmring__broadcast_recv(struct shmring *r, void *buf, size_t cap, int64_t timeout_ns)
 {
 	uint64_t pos = r->c.pos;
-	struct shmring__slot_ow *s = bc_slot(r, pos);
+	struct shmring__slot_ow *s = shmring__ow_slot(r, pos);
 
 	/* the common case of the lossless form: the next message is there
 	 * and fits (the overwrite form's seqlock read is in first()) */
 	/* F6: acquire: pairs with F5 */
-	if (SHMRING__LIKELY(!lossy(r) && shmring__load_acquire64(&s->seq) == seq_full(pos))) {
+	if (SHMRING__LIKELY(!lossy(r) && shmring__load_acquire64(&s->seq) == shmring__seq_full(pos))) {
 		uint32_t len = shmring__load_relaxed32(&s->len);   /* once: untrusted */
 		if (SHMRING__LIKELY(len <= cap && len <= r->slot_size)) {
 			shmring__copy(buf, payload(s), len);   /* held by our hold: F3/F4 */
@@ -588,7 +560,7 @@ int shmring__broadcast_acquire(struct shmring *r, struct shmring_slot *s, int64_
 	int rc = first(r, NULL, SIZE_MAX, &len, &seq, timeout_ns);
 	if (rc < 0)
 		return rc;
-	s->data = payload(bc_slot(r, r->c.pos));
+	s->data = payload(shmring__ow_slot(r, r->c.pos));
 	s->len = len;
 	s->pos = r->c.pos;
 	priv(r)->bc.seq = seq;
@@ -605,7 +577,7 @@ int shmring__broadcast_release(struct shmring *r, struct shmring_slot *s)
 	r->c.acquired = 0;
 	s->data = NULL;
 	if (lossy(r)) {
-		struct shmring__slot_ow *sl = bc_slot(r, s->pos);
+		struct shmring__slot_ow *sl = shmring__ow_slot(r, s->pos);
 		/* F10: acquire fence: the caller's reads of the slot before the
 		 * re-read of seq; pairs with F9 */
 		shmring__fence_acquire();
@@ -640,7 +612,8 @@ void shmring__broadcast_start(struct shmring *r)
 		/* F8: acquire: pairs with a previous producer's F7 */
 		uint64_t prod = shmring__load_acquire64(&h->prod_idx), pos = prod;
 		/* acquire: as F6 */
-		while (pos - prod < n && shmring__load_acquire64(&bc_slot(r, pos)->seq) == seq_full(pos))
+		while (pos - prod < n &&
+		       shmring__load_acquire64(&shmring__ow_slot(r, pos)->seq) == shmring__seq_full(pos))
 			pos++;
 		if (pos != prod)
 			/* F7: release: the index covers the marks we stepped over */

@@ -385,8 +385,9 @@ out:
  * (producer) or published (consumer). Meanwhile the other side works
  * through lines nobody polls: without it a saturated stream runs in
  * lockstep, the waiter taking back each slot's line the moment the other
- * side wrote it, one line transfer per message each way (the ring full:
- * 76 % of the producer's samples on its seq load). Only a hint: the claim
+ * side wrote it, one line transfer per message each way (1x1, 8 B, before
+ * these waits: 29 % of the producer's send samples on the compare after
+ * its seq load, the largest share of any instruction). Only a hint: the claim
  * that follows looks at the index again, slots are freed (and published)
  * out of order by several claimants, and the loads order nothing. Skipped
  * for sleep-at-once handles and for timeout 0 (a try takes what there is).

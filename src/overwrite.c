@@ -43,46 +43,20 @@
 #include "private.h"
 #include "seqlock_words.h"
 
-static struct shmring__slot_ow *ow_slot(const struct shmring *r, uint64_t pos)
-{
-	return (struct shmring__slot_ow *)shmring__slot(r, pos);
-}
-
 static uint64_t *payload(struct shmring__slot_ow *s)
 {
 	return (uint64_t *)(void *)(s + 1);   /* 8-byte aligned: layout.h */
 }
 
-static uint64_t seq_busy(uint64_t pos)
-{
-	return 2 * pos + 1;
-}
-
-static uint64_t seq_full(uint64_t pos)
-{
-	return 2 * pos + 2;
-}
-
 /* ---- producer ---- */
 
-/* mark the slot of pos as being rewritten, before any byte of it changes */
+/* mark the slot of pos as being rewritten, before any byte of it changes
+ * (O1, seqlock_words.h) */
 static struct shmring__slot_ow *begin_write(struct shmring *r, uint64_t pos)
 {
-	struct shmring__slot_ow *s = ow_slot(r, pos);
-	/* relaxed: ordered before the payload stores by the fence below */
-	shmring__store_relaxed64(&s->seq, seq_busy(pos));
-	/* O1: release fence: the odd mark before every length and payload
-	 * store that follows; pairs with O6 */
-	shmring__fence_release();
+	struct shmring__slot_ow *s = shmring__ow_slot(r, pos);
+	shmring__seqlock_mark(s, pos);
 	return s;
-}
-
-static void end_write(struct shmring__slot_ow *s, uint64_t pos, size_t len)
-{
-	shmring__store_relaxed32(&s->len, (uint32_t)len);   /* relaxed: before O2 */
-	/* O2: release: length and payload before the slot reads as complete;
-	 * pairs with O5 */
-	shmring__store_release64(&s->seq, seq_full(pos));
 }
 
 /* everything below pos is written: publish it, wake a sleeping consumer */
@@ -101,7 +75,7 @@ int shmring__overwrite_send(struct shmring *r, const void *msg, size_t len, int6
 	uint64_t pos = r->p.pos;
 	struct shmring__slot_ow *s = begin_write(r, pos);
 	shmring__put_words(payload(s), msg, len);
-	end_write(s, pos, len);
+	shmring__seqlock_seal(s, pos, len);
 	publish(r, pos + 1);
 	shmring__count_sent(r, len);
 	return 0;
@@ -124,7 +98,7 @@ int shmring__overwrite_send_burst(struct shmring *r, const struct iovec *msgs, u
 			break;   /* the caller learns from the count; next call reports it */
 		struct shmring__slot_ow *s = begin_write(r, pos + k);
 		shmring__put_words(payload(s), msgs[k].iov_base, len);
-		end_write(s, pos + k, len);
+		shmring__seqlock_seal(s, pos + k, len);
 		bytes += len;
 	}
 	publish(r, pos + k);   /* one publication for the burst */
@@ -154,7 +128,7 @@ int shmring__overwrite_commit(struct shmring *r, struct shmring_slot *s, size_t 
 		return -EPIPE;    /* shut down while reserved: the slot is not published */
 	if (len > r->slot_size)
 		return -EMSGSIZE;
-	end_write(ow_slot(r, s->pos), s->pos, len);
+	shmring__seqlock_seal(shmring__ow_slot(r, s->pos), s->pos, len);
 	r->p.reserved = 0;
 	publish(r, s->pos + 1);
 	shmring__count_sent(r, len);
@@ -233,8 +207,8 @@ static int skip_corrupt(struct shmring *r)
 static int read_slot(struct shmring *r, uint64_t pos, void *buf, size_t cap, uint32_t *len,
                      uint64_t *seq)
 {
-	struct shmring__slot_ow *s = ow_slot(r, pos);
-	uint64_t want = seq_full(pos);
+	struct shmring__slot_ow *s = shmring__ow_slot(r, pos);
+	uint64_t want = shmring__seq_full(pos);
 	/* O5: acquire: the length and payload stored before this value;
 	 * pairs with O2 */
 	uint64_t s1 = shmring__load_acquire64(&s->seq);
@@ -380,7 +354,7 @@ int shmring__overwrite_acquire(struct shmring *r, struct shmring_slot *s, int64_
 	int rc = first(r, NULL, SIZE_MAX, &len, &seq, timeout_ns);
 	if (rc < 0)
 		return rc;
-	s->data = payload(ow_slot(r, r->c.pos));
+	s->data = payload(shmring__ow_slot(r, r->c.pos));
 	s->len = len;
 	s->pos = r->c.pos;
 	priv(r)->ow_seq = seq;
@@ -394,7 +368,7 @@ int shmring__overwrite_release(struct shmring *r, struct shmring_slot *s)
 {
 	if (s->pos != r->c.pos)
 		return -EINVAL;   /* not the slot handed out */
-	struct shmring__slot_ow *sl = ow_slot(r, s->pos);
+	struct shmring__slot_ow *sl = shmring__ow_slot(r, s->pos);
 	r->c.acquired = 0;
 	s->data = NULL;
 	/* O6: acquire fence: the caller's reads of the slot before the

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * seqlock_words.h - the payload copy of a sequence-locked slot, shared by
- * the overwrite engine (overwrite.c) and the lossy broadcast engine
- * (broadcast.c): inline, so that neither file calls the other.
+ * seqlock_words.h - the sequence-locked slot, shared by the overwrite
+ * engine (overwrite.c) and the broadcast engine (broadcast.c): the slot's
+ * address and seq values, the writer's two marks and the payload copy;
+ * inline, so that neither file calls the other.
  *
  * A reader may copy a slot while the writer rewrites it, so every byte of
  * the payload moves as part of a relaxed 64-bit atomic (no torn word, no
@@ -18,6 +19,46 @@
 
 #include <string.h>
 #include "private.h"
+
+/* the sequence-locked slot of pos (overwrite and broadcast layout: a
+ * 16-byte header, then the payload, 8-byte aligned: layout.h) */
+static inline struct shmring__slot_ow *shmring__ow_slot(const struct shmring *r, uint64_t pos)
+{
+	return (struct shmring__slot_ow *)shmring__slot(r, pos);
+}
+
+/* its seq word while pos's message is being written, and once it is whole */
+static inline uint64_t shmring__seq_busy(uint64_t pos)
+{
+	return 2 * pos + 1;
+}
+
+static inline uint64_t shmring__seq_full(uint64_t pos)
+{
+	return 2 * pos + 2;
+}
+
+/* the writer's odd mark, before any byte of the slot changes: overwrite.c's
+ * O1, broadcast.c's F9 (overwrite form) */
+static inline void shmring__seqlock_mark(struct shmring__slot_ow *s, uint64_t pos)
+{
+	/* relaxed: ordered before the payload stores by the fence below */
+	shmring__store_relaxed64(&s->seq, shmring__seq_busy(pos));
+	/* O1: release fence: the odd mark before every length and payload
+	 * store that follows; pairs with O6 (overwrite.c's reader) */
+	/* F9: the same fence for broadcast.c's overwrite form; pairs with F10 */
+	shmring__fence_release();
+}
+
+/* the writer's even mark, after the length and payload: O2 / F5 */
+static inline void shmring__seqlock_seal(struct shmring__slot_ow *s, uint64_t pos, size_t len)
+{
+	shmring__store_relaxed32(&s->len, (uint32_t)len);   /* relaxed: before O2 / F5 */
+	/* O2: release: length and payload before the slot reads as complete;
+	 * pairs with O5 (overwrite.c's reader) */
+	/* F5: the same store for broadcast.c; pairs with F6 */
+	shmring__store_release64(&s->seq, shmring__seq_full(pos));
+}
 
 /* len bytes from src into the slot's payload dst (8-byte aligned); the
  * last word padded with zeros */
