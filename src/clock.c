@@ -154,6 +154,12 @@ int shmring__may_spin(struct shmring *r)
 	return priv(r)->spin_auto ? priv(r)->spin_auto_ns != 0 : priv(r)->spin_ns != 0;
 }
 
+int shmring__may_batch(struct shmring *r, int64_t timeout_ns)
+{
+	return (timeout_ns < 0 || timeout_ns >= SHMRING__BATCH_MIN_TIMEOUT_NS) &&
+	       shmring__may_spin(r);
+}
+
 /* the absolute deadline of a wait of timeout_ns from now; INT64_MAX for a
  * negative timeout and, saturating, for one too large to add */
 int64_t shmring__deadline(int64_t now, int64_t timeout_ns)

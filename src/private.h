@@ -164,6 +164,8 @@ struct shmring__priv {
 	                             * crowded waits (process-local; the tests
 	                             * read it) */
 	uint64_t batch_yields;      /* and by its MPMC batch waits (mpmc.c) */
+	uint64_t batch_waits;       /* batch waits begun (spsc.c, mpmc.c;
+	                             * process-local, the tests read it) */
 	uint8_t held_shift[2];      /* MPMC held wait, [data, space]: the bound
 	                             * is SHMRING__HELD_SPIN_NS >> this */
 
@@ -232,6 +234,11 @@ static inline void shmring__refresh_fast(struct shmring *r)
 #define SHMRING__YIELD_GAP_NS     20000   /* ... yielding the CPU after this,
                                            * then after gaps doubling up to */
 #define SHMRING__YIELD_GAP_MAX_NS 1000000 /* this */
+#define SHMRING__BATCH_MIN_TIMEOUT_NS 1000000 /* a batch wait (up to ~10 us of
+                                           * polls, or 16 yields) only for a
+                                           * timeout of at least 1 ms, or none:
+                                           * a shorter one is kept to the wait
+                                           * loop's precision */
 #ifndef SHMRING__CROWD_YIELD_NS          /* (-D for experiments) */
 #define SHMRING__CROWD_YIELD_NS 1000000   /* crowded (more processes than
                                            * CPUs): yield at every look,
@@ -248,6 +255,11 @@ int64_t shmring__auto_spin(struct shmring *r, int dir, int64_t now);
  * before sleeping, 0 sleep at once, < 0 never sleep */
 int64_t shmring__spin_budget(struct shmring *r, int dir, int64_t now);
 int shmring__may_spin(struct shmring *r);   /* without reading the clock */
+/* may a wait with this timeout begin with a batch wait (spsc.c
+ * wait_space(), mpmc.c batch_first())? It may spin, and the timeout is
+ * infinite or at least SHMRING__BATCH_MIN_TIMEOUT_NS: the batch's bounded
+ * polls come before the wait loop reads the clock */
+int shmring__may_batch(struct shmring *r, int64_t timeout_ns);
 /* may another attachment of r (either side; our own entries left out) run
  * on a CPU we may run on? From the registry's affinity hints, refreshed at
  * most every 50 ms; 1 when unknown */

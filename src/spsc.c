@@ -188,8 +188,10 @@ static int wait_space(struct shmring *r, int64_t timeout_ns)
 	/* a full ring: a caller who may wait and spin waits a moment for
 	 * space_batch free slots (the consumer then reads lines we no longer
 	 * write); then takes what there is, so nobody waits on a batch that
-	 * never comes. Sleep-at-once handles and timeout 0 take a slot. */
-	if (timeout_ns != 0 && shmring__may_spin(r)) {
+	 * never comes. Sleep-at-once handles and a timeout under 1 ms (0:
+	 * a try) take a slot: the polls would overrun a short deadline. */
+	if (shmring__may_batch(r, timeout_ns)) {
+		priv(r)->batch_waits++;
 		for (int i = 0; i < SPACE_BATCH_SPINS; i++) {
 			int rc = space_ready(r);
 			if (rc < 0)

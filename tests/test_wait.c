@@ -237,6 +237,44 @@ Test(wait, mpmc_consumer_batch_rests_after_one_that_did_not_come, .timeout = 20)
 }
 
 /*
+ * A batch wait's polls come before the wait loop reads the clock, so only
+ * a wait that may last (no timeout, or one of at least 1 ms) begins with
+ * one: before, a send with a 10 us timeout on a full ring returned after
+ * ~19 us. The handle counts the batch waits it began; no timing here.
+ */
+static void short_timeout_no_batch(unsigned kind, const char *tag)
+{
+	char n[64];
+	struct shmring *p, *c;
+	struct shmring_config cfg = { .kind = kind, .slot_size = 8, .slots = 16 };
+	test_name(n, sizeof(n), tag);
+	cr_assert_eq(shmring_create(n, &cfg, SHMRING_PRODUCER, &p), 0);
+	cr_assert_eq(shmring_open(n, SHMRING_CONSUMER, &c), 0);
+	cr_assert_eq(shmring_set_spin(p, 20000), 0);   /* a budget: a batch wait may run */
+	for (int i = 0; i < 16; i++)
+		cr_assert_eq(shmring_send(p, "f", 1, 0), 0);
+	cr_assert_eq(priv(p)->batch_waits, 0);
+	cr_assert_eq(shmring_send(p, "f", 1, 100000), -ETIMEDOUT);   /* 100 us */
+	cr_assert_eq(priv(p)->batch_waits, 0, "a 100 us send began a batch wait");
+	cr_assert_eq(shmring_send(p, "f", 1, 2000000), -ETIMEDOUT);  /* 2 ms */
+	cr_assert_eq(priv(p)->batch_waits, 1, "a 2 ms send: %llu batch waits",
+	             (unsigned long long)priv(p)->batch_waits);
+	shmring_close(c);
+	shmring_close(p);
+	shmring_unlink(n);
+}
+
+Test(wait, spsc_short_timeout_skips_the_batch_wait, .timeout = 20)
+{
+	short_timeout_no_batch(SHMRING_SPSC, "short-spsc");
+}
+
+Test(wait, mpmc_short_timeout_skips_the_batch_wait, .timeout = 20)
+{
+	short_timeout_no_batch(SHMRING_MPMC, "short-mpmc");
+}
+
+/*
  * On a crowded ring whose waiting side has more attachments than the
  * other, the batch wait yields between its looks (BATCH_YIELDS of them):
  * the outnumbered side is the bottleneck and needs the CPU. Here a
