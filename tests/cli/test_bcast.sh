@@ -13,68 +13,11 @@ set -u
 
 CLI=${1:?usage: test_bcast.sh PATH/TO/shmring}
 case $CLI in /*) ;; *) CLI=$(pwd)/$CLI ;; esac
-# the interpreter that sees Debian's python3-prometheus-client
-PY=${PYTHON:-python3}
-[ -z "${PYTHON:-}" ] && [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
-P=bcast-test-$$
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/shmring-bcast.XXXXXX")
-pass=0
-fail=0
-BGPIDS=
-
-cleanup() {
-	for p in $BGPIDS; do kill -9 "$p" 2>/dev/null; done
-	rm -f /dev/shm/$P-* 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-ok()  { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-
-# expect CODE DESCRIPTION CMD...: run CMD, compare its exit status
-expect() {
-	want=$1; what=$2; shift 2
-	"$@" > "$TMP/out" 2> "$TMP/err"
-	got=$?
-	if [ "$got" -eq "$want" ]; then ok; else
-		bad "$what: exit $got, expected $want ($(head -c 300 "$TMP/err"))"
-	fi
-}
-
-# wait until a shell condition holds: polls, up to ~60 s (a loaded machine
-# may be slow; a condition that never comes fails the step, not the run)
-wait_for() {
-	i=0
-	while ! eval "$1"; do
-		i=$((i + 1))
-		[ $i -gt 1200 ] && return 1
-		sleep 0.05
-	done
-	return 0
-}
-
-# bg TAG IN OUT CMD...: CMD in the background, standard input from IN,
-# output to OUT, standard error to $TMP/TAG.err; $last is its pid; rc_of
-# TAG waits (bounded) for its exit status
-bg() {
-	tag=$1 in=$2 out=$3
-	shift 3
-	rm -f "$TMP/$tag.rc" "$TMP/$tag.pid"
-	( exec 4>&-   # the test's FIFO end: only the test holds it
-	  "$@" < "$in" > "$out" 2> "$TMP/$tag.err" &
-	  echo $! > "$TMP/$tag.pid"
-	  wait $!
-	  echo $? > "$TMP/$tag.rc" ) &
-	BGPIDS="$BGPIDS $!"
-	wait_for "[ -s '$TMP/$tag.pid' ]" || bad "$tag did not start"
-	last=$(cat "$TMP/$tag.pid")
-	BGPIDS="$BGPIDS $last"
-}
-rc_of() {
-	wait_for "[ -s '$TMP/$1.rc' ]" && cat "$TMP/$1.rc" || echo "none (still running)"
-}
+. "$(dirname "$0")/lib.sh"
+PY=$(cli_python)   # the interpreter that sees python3-prometheus-client
+WAIT_STEPS=1200    # ~60 s: a loaded machine may be slow; a condition that
+                   # never comes fails the step, not the run
+cli_init bcast
 
 # jqr RING EXPR: EXPR of the ring's info --json ("" if it cannot be read)
 jqr() {
@@ -259,5 +202,4 @@ lines1=$(wc -l < "$TMP/pop1.out")
 	{ [ "$rc1" = 15 ] && [ $((lines1 + lost1)) = 1000 ]; } && ok ||
 	bad "d: running pop: exit $rc1, $lines1 lines, lost '$lost1'"
 
-echo "test-bcast: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+cli_summary test-bcast

@@ -18,43 +18,10 @@ set -u
 CLI=${1:?usage: test_bridge.sh PATH/TO/shmring}
 case $CLI in /*) ;; *) CLI=$(pwd)/$CLI ;; esac
 ZMTP=$(cd "$(dirname "$0")" && pwd)/zmtp_peer.py   # a bare ZMTP peer
-P=bridge-test-$$
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/shmring-bridge.XXXXXX")
-pass=0
-fail=0
-BGPIDS=
-
-cleanup() {
-	for p in $BGPIDS; do kill -9 "$p" 2>/dev/null; done
-	exec 3>&-
-	rm -f /dev/shm/$P-* 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-ok()  { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-T=20   # seconds any one process may take
-
-expect() {   # expect CODE DESCRIPTION CMD...
-	want=$1; what=$2; shift 2
-	timeout $T "$@" > "$TMP/out" 2> "$TMP/err"
-	got=$?
-	if [ "$got" -eq "$want" ]; then ok; else
-		bad "$what: exit $got, expected $want ($(head -c 300 "$TMP/err"))"
-	fi
-}
-
-wait_for() {   # wait until a shell condition holds (up to ~10 s)
-	i=0
-	while ! eval "$1"; do
-		i=$((i + 1))
-		[ $i -gt 200 ] && return 1
-		sleep 0.05
-	done
-	return 0
-}
+. "$(dirname "$0")/lib.sh"
+T=20            # seconds any one process may take (expect)
+WAIT_STEPS=200  # wait_for: ~10 s
+cli_init bridge
 
 free_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
@@ -392,5 +359,4 @@ done_in_time send recv pop
 exec 3>&-
 done_in_time push
 
-echo "test-bridge: $pass passed, $fail failed"
-[ $fail -eq 0 ]
+cli_summary test-bridge

@@ -10,68 +10,13 @@ CLI=${1:?usage: test_cli.sh PATH/TO/shmring PATH/TO/swap_shim.so}
 case $CLI in /*) ;; *) CLI=$(pwd)/$CLI ;; esac
 SHIM=${2:?usage: test_cli.sh PATH/TO/shmring PATH/TO/swap_shim.so}
 case $SHIM in /*) ;; *) SHIM=$(pwd)/$SHIM ;; esac
-P=cli-test-$$
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/shmring-cli.XXXXXX")
-pass=0
-fail=0
-BGPIDS=
-
-cleanup() {
-	for p in $BGPIDS; do kill -9 "$p" 2>/dev/null; done
-	rm -f /dev/shm/$P-* 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-ok()  { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-
-# expect CODE DESCRIPTION CMD...: run CMD, compare its exit status
-expect() {
-	want=$1; what=$2; shift 2
-	"$@" > "$TMP/out" 2> "$TMP/err"
-	got=$?
-	if [ "$got" -eq "$want" ]; then ok; else
-		bad "$what: exit $got, expected $want ($(head -c 300 "$TMP/err"))"
-	fi
-}
-
-# wait until a shell condition holds (up to ~5 s)
-wait_for() {
-	i=0
-	while ! eval "$1"; do
-		i=$((i + 1))
-		[ $i -gt 100 ] && return 1
-		sleep 0.05
-	done
-	return 0
-}
+. "$(dirname "$0")/lib.sh"
+cli_init cli
 
 json_get() {  # json_get FILE JQ-EXPR
 	jq -r "$2" < "$1"
 }
 
-# bg TAG IN OUT CMD...: run CMD in the background, standard input from IN,
-# output to OUT, standard error to $TMP/TAG.err; $last is its pid; rc_of
-# TAG waits (bounded) for its exit status
-bg() {
-	tag=$1 in=$2 out=$3
-	shift 3
-	rm -f "$TMP/$tag.rc" "$TMP/$tag.pid"
-	( exec 4>&- 5>&- 6>&-   # the test's FIFO ends: only the test holds them
-	  "$@" < "$in" > "$out" 2> "$TMP/$tag.err" &
-	  echo $! > "$TMP/$tag.pid"
-	  wait $!
-	  echo $? > "$TMP/$tag.rc" ) &
-	BGPIDS="$BGPIDS $!"
-	wait_for "[ -s '$TMP/$tag.pid' ]" || bad "$tag did not start"
-	last=$(cat "$TMP/$tag.pid")
-	BGPIDS="$BGPIDS $last"
-}
-rc_of() {
-	wait_for "[ -s '$TMP/$1.rc' ]" && cat "$TMP/$1.rc" || echo "none (still running)"
-}
 sent_is() {   # sent_is RING N: the ring's stats.sent is N
 	[ "$("$CLI" info --json "$1" 2> /dev/null | jq .stats.sent)" = "$2" ]
 }
@@ -671,5 +616,4 @@ if [ -x "$(dirname "$CLI")/bench/ipc_bench" ]; then ok; else
 	expect 12 "bench not built" env -u SHMRING_IPC_BENCH "$CLI" bench
 fi
 
-echo "test-cli: $pass passed, $fail failed"
-[ $fail -eq 0 ]
+cli_summary test-cli

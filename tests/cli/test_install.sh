@@ -18,8 +18,6 @@ CXX=${4:-c++}
 DEST=$(mktemp -d "${TMPDIR:-/tmp}/shmring-install.XXXXXX")
 CMB=$(mktemp -d "${TMPDIR:-/tmp}/shmring-install-cmake.XXXXXX")
 NAME=/example-install-$$
-pass=0
-fail=0
 
 cleanup() {
 	rm -f "/dev/shm/${NAME#/}"
@@ -27,8 +25,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok()  { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+. "$(dirname "$0")/lib.sh"   # ok, bad, cli_summary
 
 if $MAKE --no-print-directory -s BUILD="$BUILD" PREFIX=/usr DESTDIR="$DEST" install \
 	> "$DEST.log" 2>&1; then ok; else
@@ -184,5 +181,4 @@ if $MAKE --no-print-directory -s BUILD="$BUILD" PREFIX=/usr DESTDIR="$DEST" unin
 left=$(find "$DEST" ! -type d)
 [ -z "$left" ] && ok || bad "left after uninstall: $left"
 
-echo "test-install: $pass passed, $fail failed"
-[ $fail -eq 0 ]
+cli_summary test-install

@@ -16,27 +16,9 @@ CLI=${1:?usage: test_liveness.sh PATH/TO/shmring [PATH/TO/exec_producer]}
 case $CLI in /*) ;; *) CLI=$(pwd)/$CLI ;; esac
 EXEC_PRODUCER=${2:-$(dirname "$CLI")/tests/exec_producer}
 case $EXEC_PRODUCER in /*) ;; *) EXEC_PRODUCER=$(pwd)/$EXEC_PRODUCER ;; esac
-P=liveness-test-$$
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/shmring-liveness.XXXXXX")
-pass=0
-fail=0
-skip=0
-TPIDS=    # `timeout` wrappers: TERM them (they pass it on, then KILL after 1 s)
-BGPIDS=   # bare background processes: KILL them
+. "$(dirname "$0")/lib.sh"
+cli_init liveness
 
-cleanup() {
-	for p in $TPIDS; do kill -TERM "$p" 2>/dev/null; done
-	for p in $BGPIDS; do kill -9 "$p" 2>/dev/null; done
-	exec 4>&-
-	rm -f /dev/shm/$P-* 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-ok()   { pass=$((pass + 1)); }
-bad()  { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-skip() { skip=$((skip + 1)); echo "SKIP: $1: $2"; }
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 errs() { head -c 300 "$1" | tr '\n' ' '; }
 # st RC: "exit RC", saying so when it is timeout's (the command hung)
@@ -45,17 +27,6 @@ st() {
 	124|137) echo "exit $1 (killed by timeout: it hung)" ;;
 	*) echo "exit $1" ;;
 	esac
-}
-
-# wait until a shell condition holds (up to ~5 s)
-wait_for() {
-	i=0
-	while ! eval "$1"; do
-		i=$((i + 1))
-		[ $i -gt 100 ] && return 1
-		sleep 0.05
-	done
-	return 0
 }
 
 # attached RING producers|consumers: one entry of that side is taken
@@ -261,6 +232,4 @@ prefix_of_input "$TMP/out9" && [ "$n" -gt 0 ] && [ "$n" -lt $SIZE ] && ok ||
 	bad "$S: output ($n bytes) is not a proper prefix of the input"
 
 echo "test-liveness: $(($(now_ms) - start)) ms"
-[ $skip -gt 0 ] && echo "test-liveness: $skip scenario(s) skipped (see SKIP lines)"
-echo "test-liveness: $pass passed, $fail failed"
-[ $fail -eq 0 ]
+cli_summary test-liveness

@@ -10,24 +10,9 @@ set -u
 
 CLI=${1:?usage: test_prom.sh PATH/TO/shmring}
 case $CLI in /*) ;; *) CLI=$(pwd)/$CLI ;; esac
-# the interpreter that sees Debian's python3-prometheus-client (a python3
-# earlier on PATH, such as a pyenv shim, may not)
-PY=${PYTHON:-python3}
-[ -z "${PYTHON:-}" ] && [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
-P=prom-test-$$
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/shmring-prom.XXXXXX")
-pass=0
-fail=0
-
-cleanup() {
-	rm -f /dev/shm/$P-* 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-ok()  { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+. "$(dirname "$0")/lib.sh"
+PY=$(cli_python)   # the interpreter that sees python3-prometheus-client
+cli_init prom
 
 "$PY" -c 'import prometheus_client' 2>/dev/null ||
 	{ echo "test-prom: FAIL: python3-prometheus-client is missing (make deps)" >&2; exit 1; }
@@ -132,5 +117,4 @@ for l in open(sys.argv[1]):
     assert "stats" in o and "time_ns" in o, o
 ' "$TMP/watch" "/$P-a" && ok || bad "watch --json objects"
 
-echo "test-prom: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+cli_summary test-prom
