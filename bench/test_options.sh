@@ -27,6 +27,7 @@
 #    counts deliveries, per sub is msgs/s over the consumers; x ref is 1x1
 #    over shm-spsc and 1x3 over spsc-fanout-3 with the reps each won; 1x1
 #    pinned, 1x3 and fanout-3 not; shm-spsc alone makes no broadcast table;
+#    tools/bench_doc.py turns them into a table of docs/benchmarks.md;
 #  - with the second binary (built -DBENCH_FAULTS): a fan-out whose consumer
 #    misses its last message (only the per-consumer count can see it) fails
 #    and names the consumer, one whose consumer gets two messages swapped
@@ -217,6 +218,18 @@ if awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; if (!col["msgs_per_
 	echo "  ok   the broadcast rows of the CSV: msgs_per_s_per_sub"
 else
 	echo "  FAIL the broadcast rows of $TMP/g.csv"; cat "$TMP/g.csv"; fails=$((fails + 1))
+fi
+# tools/bench_doc.py writes the broadcast table into the page's results part
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+printf 'above\n<!-- bench-doc:begin -->\nold\n<!-- bench-doc:end -->\nbelow\n' > "$TMP/page.md"
+if python3 "$ROOT/tools/bench_doc.py" "$J" "$TMP/page.md" > /dev/null &&
+   grep -q '^Broadcast, one producer to each of N consumers (1xN), 64 B' "$TMP/page.md" &&
+   [ "$(grep -c '^| `\(shm-bcast-1x[13]\|spsc-fanout-3\|shm-spsc\)` | [0-9.]*[kMG]\? |' "$TMP/page.md")" -eq $nbc ] &&
+   grep -q '^| `shm-bcast-1x3` | .* | [0-9.]* | [0-2]/2 vs `spsc-fanout-3` |' "$TMP/page.md" &&
+   ! grep -q '^old$' "$TMP/page.md" && grep -q '^below$' "$TMP/page.md"; then
+	echo "  ok   bench_doc.py: the broadcast table, one row a case, x ref and reps won"
+else
+	echo "  FAIL bench_doc.py's broadcast table in $TMP/page.md"; cat "$TMP/page.md"; fails=$((fails + 1))
 fi
 if [ -n "$FAULTS_BIN" ]; then
 	# the faults (transport_bcast.c): after its loop the producer of

@@ -9,8 +9,9 @@
 # (medians, [min-max] over repetitions, x pipe / x ref as medians of
 # same-repetition ratios, which reference ring was the better one), the
 # 64 MiB huge-page rows when the run has them, the MPMC shapes against
-# ref-vyukov (with futex, membarrier, yield and context-switch counts), and
-# what was skipped or failed. The noise column and x ref follow ipc_bench's
+# ref-vyukov (with futex, membarrier, yield and context-switch counts), the
+# broadcast cases against SPSC and a fan-out of SPSC rings, and what was
+# skipped or failed. The noise column and x ref follow ipc_bench's
 # own rules (report.c): a row is noisy when its reps spread more than the
 # run's noise_spread (max / min of msgs/s, of p50 for round trips) or a rep
 # was marked; x ref is "-" for rows that go through the kernel. A format 2
@@ -45,7 +46,7 @@ KERNEL_ROWS = {
                 "t50-recv", "t50-poll1", "t50-poll64"},
 }
 NOISE_SPREAD = 1.5          # ipc_bench's default --noise-spread
-LEAD = {"stream": "msgs_per_s", "latency": "p50_ns", "mpmc": "msgs_per_s"}
+LEAD = {"stream": "msgs_per_s", "latency": "p50_ns", "mpmc": "msgs_per_s", "bcast": "msgs_per_s"}
 
 
 def ratio(v):
@@ -202,7 +203,8 @@ def summary_table(d, recs):
     if not lines:
         return []
     out = ["Summary: per message size the fastest row, and shmring's row (`shm-spsc`; the "
-           "MPMC shapes: `shm-mpmc-NxM`) with its ratios, medians of same-repetition "
+           "MPMC shapes: `shm-mpmc-NxM`; broadcast: `shm-bcast-1xN`, msg/s counting "
+           "deliveries) with its ratios, medians of same-repetition "
            "ratios, above 1 = shmring faster (round trips by p50):", "",
            "| kind | size | fastest | median | shmring | median | x pipe | x pipe-batch | x ref | better ref |",
            "|---|---:|---|---:|---|---:|---:|---:|---:|---|"]
@@ -213,7 +215,7 @@ def summary_table(d, recs):
             else (lambda v: "-" if v is None else si(v) + " msg/s")
         sfx = "_p50" if kind == "latency" else ""
         out.append("| %s | %d B | `%s` | %s | `%s` | %s | %s | %s | %s | %s |" % (
-            {"stream": "stream", "latency": "round trip"}.get(kind, kind), l["size"],
+            {"stream": "stream", "latency": "round trip", "bcast": "broadcast"}.get(kind, kind), l["size"],
             l.get("fastest") or "-", fmt(l.get("fastest_" + lead)), l["shmring"],
             fmt(l.get("shmring_" + lead)), ratio(l.get("x_pipe" + sfx)),
             ratio(l.get("x_pipe_batch")), ratio(l.get("x_ref" + sfx)),
@@ -287,6 +289,35 @@ def mpmc_tables(d, recs):
     return out
 
 
+def bcast_tables(d, recs):
+    """the broadcast cases (kind bcast): deliveries per second, x ref of
+    shm-bcast-1x1 over shm-spsc and of shm-bcast-1x3 over spsc-fanout-3"""
+    out = []
+    sizes = sorted({r["size"] for r in recs if r["kind"] == "bcast"})
+    for s in sizes:
+        rows = [r for r in recs if r["kind"] == "bcast" and r["size"] == s and r["reps"]]
+        out += ["Broadcast, one producer to each of N consumers (1xN), %d B messages; "
+                "placement: %s. msgs/s: deliveries (a message to 3 consumers counts 3); "
+                "`x ref`: `shm-bcast-1x1` over `shm-spsc`, `shm-bcast-1x3` over "
+                "`spsc-fanout-3` (one producer sending each message into 3 SPSC rings), "
+                "medians of same-repetition ratios; calls and context switches per 1000 "
+                "deliveries:" % (s, d["config"].get("bcast_placement", "?")), "",
+                "| transport | msgs/s | [min - max] | per subscriber | x ref | won | "
+                "futex/1k | csw/1k | noise |",
+                "|---|---:|---|---:|---:|---|---:|---:|---:|"]
+        for r in rows:
+            won = "-"
+            if r.get("x_ref_vs"):
+                won = "%d/%d vs `%s`" % (r.get("x_ref_wins", 0), r["reps"], r["x_ref_vs"])
+            out.append("| `%s` | %s | [%s - %s] | %s | %s | %s | %s | %s | %s |" % (
+                r["transport"], si(r["msgs_per_s"]), si(r["msgs_per_s_min"]),
+                si(r["msgs_per_s_max"]), si(r.get("msgs_per_s_per_sub")),
+                ratio(r.get("x_ref")), won, fixed(r.get("futex_per_1k")),
+                fixed(r.get("csw_per_1k")), noise(d, r)))
+        out.append("")
+    return out
+
+
 def huge_rows(recs):
     """shm-64m-huge against shm-64m: same-repetition ratios of msgs/s"""
     by = {(r["transport"], r["size"]): r for r in recs if r["kind"] == "stream"}
@@ -337,7 +368,8 @@ def main():
     d["_path"] = sys.argv[1]
     recs = d["results"]
     body = (header(d) + summary_table(d, recs) + stream_tables(d, [r for r in recs if not r["transport"].startswith("shm-64m")])
-            + huge_rows(recs) + mpmc_tables(d, recs) + latency_tables(d, recs)
+            + huge_rows(recs) + mpmc_tables(d, recs) + bcast_tables(d, recs)
+            + latency_tables(d, recs)
             + not_measured(recs))
     with open(sys.argv[2]) as f:
         page = f.read().split("\n")
