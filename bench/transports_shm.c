@@ -172,15 +172,18 @@ int shm_stream_producer(struct bctx *c)
 			n += k;
 		} while (side_running(c));
 	} else {
-		/* zero-copy: the message is built in place (the same copy of
-		 * its bytes that send() makes, then the stamps) */
+		/* zero-copy: the message is built in place: the same copy of
+		 * its bytes that send() makes (shmring__copy(), the library's
+		 * inline copy; the C library's memcpy, called here until
+		 * December 8, made 8 and 64 B zero-copy messages cost a call
+		 * that send's do not: docs/benchmarks.md), then the stamps */
 		do {
 			for (int i = 0; i < CHECK_EVERY; i++, n++) {
 				struct shmring_slot s;
 				rc = shmring_reserve(r, &s, -1);
 				if (rc)
 					goto out;
-				memcpy(s.data, buf, size);
+				shmring__copy(s.data, buf, size);
 				stamp(s.data, size, seq_word(c->my_id, n));
 				rc = shmring_commit(r, &s, size);
 				if (rc)
