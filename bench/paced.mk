@@ -1,5 +1,5 @@
 # bench/paced.mk - one-way latency of a paced stream (bench/paced_latency.c; SPSC,
-# or MPMC with --mpmc / --crowd in PACED_ARGS):
+# or MPMC with --mpmc / --crowd / --pool in PACED_ARGS):
 # what a consumer-side batching policy costs a stream that is neither
 # saturated nor a round trip. Not part of make bench:
 #   make bench-paced PACED_ARGS="300 64"   (gap in ns, message size)

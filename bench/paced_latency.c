@@ -6,12 +6,14 @@
  * each and prints percentiles. The ring is SPSC, or MPMC with --mpmc (one
  * producer, one consumer), or with --crowd an MPMC ring with a third,
  * idle process attached as a second producer on CPU 1: more processes
- * than CPUs, the crowded ring whose waits differ (docs/design.md).
+ * than CPUs, the crowded ring whose waits differ (docs/design.md); with
+ * --pool the idle third process is a second consumer, so the consumers
+ * outnumber the producer (a worker pool's shape, whose batch wait yields).
  * ipc_bench measures saturated streams and round trips; neither shows
  * what a consumer-side batching policy (e.g. "temporal slipping",
  * docs/benchmarks.md) costs a stream that is neither, which this does. Not part of make bench: make bench-paced.
  *
- *   paced_latency [--mpmc | --crowd] GAP_NS SIZE [COUNT]
+ *   paced_latency [--mpmc | --crowd | --pool] GAP_NS SIZE [COUNT]
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -85,24 +87,27 @@ static int consumer(const char *name, const char *kind_name, int count, uint64_t
 int main(int argc, char **argv)
 {
 	unsigned kind = SHMRING_SPSC;
-	int crowd = 0;
+	int crowd = 0;   /* an idle third process attached: its role */
 
 	for (; argc > 1 && strncmp(argv[1], "--", 2) == 0 && strcmp(argv[1], "--help"); argc--, argv++) {
 		if (strcmp(argv[1], "--mpmc") == 0)
 			kind = SHMRING_MPMC;
 		else if (strcmp(argv[1], "--crowd") == 0)
-			kind = SHMRING_MPMC, crowd = 1;
+			kind = SHMRING_MPMC, crowd = SHMRING_PRODUCER;
+		else if (strcmp(argv[1], "--pool") == 0)
+			kind = SHMRING_MPMC, crowd = SHMRING_CONSUMER;
 		else
 			argc = 0;   /* unknown option: usage */
 	}
 	if (argc < 3 || argc > 4 || strcmp(argv[1], "--help") == 0) {
 		int help = argc == 2 && strcmp(argv[1], "--help") == 0;
 		fprintf(help ? stdout : stderr,
-		        "usage: paced_latency [--mpmc | --crowd] GAP_NS SIZE [COUNT]\n"
+		        "usage: paced_latency [--mpmc | --crowd | --pool] GAP_NS SIZE [COUNT]\n"
 		        "  one message of SIZE bytes (8-4096) every GAP_NS ns, COUNT times (200000);\n"
 		        "  prints the one-way latency percentiles. --mpmc: an MPMC ring (one\n"
 		        "  producer, one consumer) instead of SPSC; --crowd: MPMC with an idle\n"
-		        "  second producer attached on the consumer's CPU (3 processes on 2 CPUs).\n"
+		        "  second producer attached on the consumer's CPU (3 processes on 2 CPUs);\n"
+		        "  --pool: the same with an idle second consumer (the consumers outnumber).\n"
 		        "  Exit 0 ok, 1 error, 2 usage.\n");
 		return help ? 0 : 2;
 	}
@@ -125,7 +130,7 @@ int main(int argc, char **argv)
 	}
 	int hold[2] = { -1, -1 };
 	pid_t idle = -1;
-	if (crowd) {   /* the idle producer: attached until the stream ends */
+	if (crowd) {   /* the idle peer: attached until the stream ends */
 		if (pipe(hold) < 0 || (idle = fork()) < 0) {
 			perror("paced_latency");
 			return 1;
@@ -135,11 +140,12 @@ int main(int argc, char **argv)
 			char k;
 			pin(1);
 			close(hold[1]);
-			if (shmring_open(name, SHMRING_PRODUCER, &q))
+			if (shmring_open(name, (unsigned)crowd, &q))
 				_exit(1);
 			while (read(hold[0], &k, 1) < 0 && errno == EINTR)
 				;
-			shmring_shutdown(q);
+			if (crowd == SHMRING_PRODUCER)
+				shmring_shutdown(q);
 			shmring_close(q);
 			_exit(0);
 		}
@@ -150,7 +156,8 @@ int main(int argc, char **argv)
 		if (crowd)
 			close(hold[1]);
 		pin(1);
-		int crc = consumer(name, crowd ? "mpmc crowded" : kind == SHMRING_MPMC ? "mpmc" : "spsc",
+		int crc = consumer(name, crowd == SHMRING_PRODUCER ? "mpmc crowded"
+		                         : crowd ? "mpmc pool" : kind == SHMRING_MPMC ? "mpmc" : "spsc",
 		                   count, gap, size);
 		fflush(stdout);
 		_exit(crc);
@@ -173,7 +180,7 @@ int main(int argc, char **argv)
 	}
 	shmring_shutdown(p);
 	int st = 0, ist = 0;
-	if (crowd) {   /* the idle producer leaves: the stream ends */
+	if (crowd) {   /* the idle peer leaves (a producer: the stream ends) */
 		close(hold[1]);
 		waitpid(idle, &ist, 0);
 	}
