@@ -324,7 +324,8 @@ static void stamp(struct shmring *r, uint64_t pos, unsigned k)
  * returns -EAGAIN and the caller takes claim(), which looks again.
  */
 static SHMRING__ALWAYS_INLINE int claim_one(struct shmring *r, int consumer,
-                                            uint64_t *first, const struct iovec *fit)
+                                            uint64_t *first, const struct iovec *fit,
+                                            struct shmring__slot_mpmc **slot)
 {
 	uint64_t *idx = consumer ? &r->hdr->cons_idx : &r->hdr->prod_idx;
 	int owned = own_begin(r, consumer);
@@ -360,6 +361,8 @@ static SHMRING__ALWAYS_INLINE int claim_one(struct shmring *r, int consumer,
 		/* release: see pstamp() */
 		shmring__store_release32(&sl->stamp, priv(r)->prod_stamp);
 	*first = pos;
+	if (slot)   /* NULL from a burst of one */
+		*slot = sl;
 	return 1;
 out:
 	if (owned)
@@ -509,25 +512,37 @@ static __attribute__((noinline)) int claim_wait_slow(struct shmring *r, int cons
 }
 
 /* the same, with the first look of a single claim inline in each caller
- * (consumer and n are constants there) */
+ * (consumer and n are constants there); for a single claim (slot not
+ * NULL) also the claimed slot's address, computed once per message */
 static SHMRING__ALWAYS_INLINE int claim_wait(struct shmring *r, int consumer, unsigned n,
                                              uint64_t *first, const struct iovec *fit,
-                                             int64_t timeout_ns)
+                                             int64_t timeout_ns,
+                                             struct shmring__slot_mpmc **slot)
 {
 	if (n == 1) {
-		int k = claim_one(r, consumer, first, fit);
+		int k = claim_one(r, consumer, first, fit, slot);
 		if (SHMRING__LIKELY(k != -EAGAIN))
 			return k;
 	}
-	return claim_wait_slow(r, consumer, n, first, fit, timeout_ns);
+	int k = claim_wait_slow(r, consumer, n, first, fit, timeout_ns);
+	if (k > 0 && slot)
+		*slot = mslot(r, *first);
+	return k;
+}
+
+/* publish the slot sl of position pos (the caller's address of it: one
+ * computation of a slot's address per message, callgrind) */
+static SHMRING__ALWAYS_INLINE void publish_at(struct shmring__slot_mpmc *sl, uint64_t pos)
+{
+	/* relaxed: ordered before the consumers see it by Q2 below */
+	shmring__store_relaxed32(&sl->stamp, 0);   /* not claimed yet */
+	/* Q2: release: length and payload before the seq; pairs with Q3 */
+	shmring__store_release64(&sl->seq, pos + 1);
 }
 
 static SHMRING__ALWAYS_INLINE void publish(struct shmring *r, uint64_t pos)
 {
-	/* relaxed: ordered before the consumers see it by Q2 below */
-	shmring__store_relaxed32(&mslot(r, pos)->stamp, 0);   /* not claimed yet */
-	/* Q2: release: length and payload before the seq; pairs with Q3 */
-	shmring__store_release64(&mslot(r, pos)->seq, pos + 1);
+	publish_at(mslot(r, pos), pos);
 }
 
 /* a claimed slot whose length is impossible: release it, count, report */
@@ -544,14 +559,14 @@ static int skip_corrupt(struct shmring *r, uint64_t pos)
 int shmring__mpmc_send(struct shmring *r, const void *msg, size_t len, int64_t timeout_ns)
 {
 	uint64_t pos;
-	int k = claim_wait(r, 0, 1, &pos, NULL, timeout_ns);
+	struct shmring__slot_mpmc *s = NULL;   /* set by every claim that succeeds */
+	int k = claim_wait(r, 0, 1, &pos, NULL, timeout_ns, &s);
 	if (k < 0)
 		return k;
-	struct shmring__slot_mpmc *s = mslot(r, pos);
 	/* relaxed: a consumer may peek at len before its claim CAS */
 	shmring__store_relaxed32(&s->len, (uint32_t)len);
 	shmring__copy(s + 1, msg, len);
-	publish(r, pos);
+	publish_at(s, pos);
 	shmring__notify(r, SHMRING__DIR_DATA);
 	shmring__count_sent(r, len);
 	return 0;
@@ -561,15 +576,15 @@ ssize_t shmring__mpmc_recv(struct shmring *r, void *buf, size_t cap, int64_t tim
 {
 	uint64_t pos;
 	struct iovec fit = { buf, cap };
-	int k = claim_wait(r, 1, 1, &pos, &fit, timeout_ns);
+	struct shmring__slot_mpmc *s = NULL;   /* set by every claim that succeeds */
+	int k = claim_wait(r, 1, 1, &pos, &fit, timeout_ns, &s);
 	if (k < 0)
 		return k;
-	struct shmring__slot_mpmc *s = mslot(r, pos);
 	uint32_t len = shmring__load_relaxed32(&s->len);   /* once: untrusted */
 	if (len > r->slot_size || len > cap)
 		return skip_corrupt(r, pos);   /* changed under us after the peek */
 	shmring__copy(buf, s + 1, len);
-	release_slot(r, pos);
+	release_at(r, s, pos);
 	shmring__notify(r, SHMRING__DIR_SPACE);
 	shmring__count_recv(r, len);
 	return (ssize_t)len;
@@ -588,7 +603,7 @@ int shmring__mpmc_send_burst(struct shmring *r, const struct iovec *msgs, unsign
 		ok++;
 	if (ok == 0)
 		return msgs[0].iov_len > r->slot_size ? -EMSGSIZE : -EINVAL;
-	int k = claim_wait(r, 0, ok, &pos, NULL, timeout_ns);
+	int k = claim_wait(r, 0, ok, &pos, NULL, timeout_ns, NULL);
 	if (k < 0)
 		return k;
 	for (int i = 0; i < k; i++) {
@@ -619,7 +634,7 @@ int shmring__mpmc_recv_burst(struct shmring *r, struct iovec *bufs, unsigned n,
 		ok++;
 	if (ok == 0)
 		return -EINVAL;
-	int k = claim_wait(r, 1, ok, &pos, bufs, timeout_ns);
+	int k = claim_wait(r, 1, ok, &pos, bufs, timeout_ns, NULL);
 	if (k < 0)
 		return k;
 	/* every claimed slot is ours to deliver; lengths were checked before
@@ -649,10 +664,11 @@ int shmring__mpmc_recv_burst(struct shmring *r, struct iovec *bufs, unsigned n,
 int shmring__mpmc_reserve(struct shmring *r, struct shmring_slot *s, int64_t timeout_ns)
 {
 	uint64_t pos;
-	int k = claim_wait(r, 0, 1, &pos, NULL, timeout_ns);
+	struct shmring__slot_mpmc *sl = NULL;   /* as in send */
+	int k = claim_wait(r, 0, 1, &pos, NULL, timeout_ns, &sl);
 	if (k < 0)
 		return k;
-	s->data = (unsigned char *)mslot(r, pos) + sizeof(struct shmring__slot_mpmc);
+	s->data = sl + 1;
 	s->len = r->slot_size;
 	s->pos = pos;
 	r->p.reserved = 1;
@@ -682,10 +698,10 @@ int shmring__mpmc_commit(struct shmring *r, struct shmring_slot *s, size_t len)
 int shmring__mpmc_acquire(struct shmring *r, struct shmring_slot *s, int64_t timeout_ns)
 {
 	uint64_t pos;
-	int k = claim_wait(r, 1, 1, &pos, NULL, timeout_ns);
+	struct shmring__slot_mpmc *sl = NULL;   /* as in send */
+	int k = claim_wait(r, 1, 1, &pos, NULL, timeout_ns, &sl);
 	if (k < 0)
 		return k;
-	struct shmring__slot_mpmc *sl = mslot(r, pos);
 	uint32_t len = shmring__load_relaxed32(&sl->len);   /* once: untrusted */
 	if (len > r->slot_size)
 		return skip_corrupt(r, pos);

@@ -14,11 +14,17 @@ static inline struct shmring__slot_mpmc *mslot(struct shmring *r, uint64_t pos)
 	return (struct shmring__slot_mpmc *)shmring__slot(r, pos);
 }
 
-static inline void release_slot(struct shmring *r, uint64_t pos)
+/* free the slot sl of position pos for the producer a lap later */
+static inline void release_at(struct shmring *r, struct shmring__slot_mpmc *sl, uint64_t pos)
 {
 	/* Q4: release: our payload reads before the slot is free; pairs with Q1 */
-	shmring__store_release64(&mslot(r, pos)->seq, pos + priv(r)->nslots);
+	shmring__store_release64(&sl->seq, pos + priv(r)->nslots);
 	r->c.pos = pos + 1;   /* this consumer's progress (stream.c's end reason) */
+}
+
+static inline void release_slot(struct shmring *r, uint64_t pos)
+{
+	release_at(r, mslot(r, pos), pos);
 }
 
 #endif

