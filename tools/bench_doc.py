@@ -265,12 +265,16 @@ def latency_tables(d, recs):
     return out
 
 
+def by_size(recs, kind):
+    """(size, the measured records of that kind and size), sizes in order"""
+    for s in sorted({r["size"] for r in recs if r["kind"] == kind}):
+        yield s, [r for r in recs if r["kind"] == kind and r["size"] == s and r["reps"]]
+
+
 def mpmc_tables(d, recs):
     """the MPMC shapes (kind mpmc): x ref against ref-vyukov of the same shape"""
     out = []
-    sizes = sorted({r["size"] for r in recs if r["kind"] == "mpmc"})
-    for s in sizes:
-        rows = [r for r in recs if r["kind"] == "mpmc" and r["size"] == s and r["reps"]]
+    for s, rows in by_size(recs, "mpmc"):
         out += ["MPMC shapes (NxM: N producer x M consumer processes), %d B messages, "
                 "rings of 1024 slots; placement: %s. `x ref`: the better of "
                 "`ref-vyukov-yield` and `ref-vyukov-spin` of the same shape in the same "
@@ -293,9 +297,7 @@ def bcast_tables(d, recs):
     """the broadcast cases (kind bcast): deliveries per second, x ref of
     shm-bcast-1x1 over shm-spsc and of shm-bcast-1x3 over spsc-fanout-3"""
     out = []
-    sizes = sorted({r["size"] for r in recs if r["kind"] == "bcast"})
-    for s in sizes:
-        rows = [r for r in recs if r["kind"] == "bcast" and r["size"] == s and r["reps"]]
+    for s, rows in by_size(recs, "bcast"):
         out += ["Broadcast, one producer to each of N consumers (1xN), %d B messages; "
                 "placement: %s. msgs/s: deliveries (a message to 3 consumers counts 3); "
                 "`x ref`: `shm-bcast-1x1` over `shm-spsc`, `shm-bcast-1x3` over "
