@@ -254,24 +254,15 @@ int shmring__broadcast_reserve(struct shmring *r, struct shmring_slot *s, int64_
 	int rc = wait_space(r, timeout_ns);
 	if (rc < 0)
 		return rc;
-	struct shmring__slot_ow *sl = begin_write(r, r->p.pos);
-	s->data = payload(sl);
-	s->len = r->slot_size;
-	s->pos = r->p.pos;
-	r->p.reserved = 1;
+	shmring__seqlock_lend(r, s, begin_write(r, r->p.pos));
 	return 0;
 }
 
 int shmring__broadcast_commit(struct shmring *r, struct shmring_slot *s, size_t len)
 {
-	if (s->pos != r->p.pos)
-		return -EINVAL;   /* not the slot handed out */
-	if (r->p.shut)
-		return -EPIPE;    /* shut down while reserved: the slot is not published */
-	if (len > r->slot_size)
-		return -EMSGSIZE;
-	shmring__seqlock_seal(shmring__ow_slot(r, s->pos), s->pos, len);
-	r->p.reserved = 0;
+	int rc = shmring__seqlock_commit(r, s, len);
+	if (rc)
+		return rc;
 	publish(r, s->pos + 1);
 	shmring__count_sent(r, len);
 	s->data = NULL;

@@ -2,8 +2,9 @@
 /*
  * seqlock_words.h - the sequence-locked slot, shared by the overwrite
  * engine (overwrite.c) and the broadcast engine (broadcast.c): the slot's
- * address and seq values, the writer's two marks and the payload copy;
- * inline, so that neither file calls the other.
+ * address and seq values, the writer's two marks, the payload copy and the
+ * zero-copy writer's lend and commit; inline, so that neither file calls
+ * the other.
  *
  * A reader may copy a slot while the writer rewrites it, so every byte of
  * the payload moves as part of a relaxed 64-bit atomic (no torn word, no
@@ -17,6 +18,7 @@
 #ifndef SHMRING_SEQLOCK_WORDS_H
 #define SHMRING_SEQLOCK_WORDS_H
 
+#include <errno.h>
 #include <string.h>
 #include "private.h"
 
@@ -58,6 +60,33 @@ static inline void shmring__seqlock_seal(struct shmring__slot_ow *s, uint64_t po
 	 * pairs with O5 (overwrite.c's reader) */
 	/* F5: the same store for broadcast.c; pairs with F6 */
 	shmring__store_release64(&s->seq, shmring__seq_full(pos));
+}
+
+/* reserve: lend the slot sl of p.pos (marked by the engine as it needs)
+ * to the caller, who writes its payload with plain stores */
+static inline void shmring__seqlock_lend(struct shmring *r, struct shmring_slot *s,
+                                         struct shmring__slot_ow *sl)
+{
+	s->data = sl + 1;   /* the payload, 8-byte aligned: layout.h */
+	s->len = r->slot_size;
+	s->pos = r->p.pos;
+	r->p.reserved = 1;
+}
+
+/* commit: seal the lent slot with len (O2 / F5), or say why not: not the
+ * slot handed out (-EINVAL), shut down while reserved (-EPIPE: the slot is
+ * not published), too long (-EMSGSIZE). The engine publishes after it */
+static inline int shmring__seqlock_commit(struct shmring *r, struct shmring_slot *s, size_t len)
+{
+	if (s->pos != r->p.pos)
+		return -EINVAL;
+	if (r->p.shut)
+		return -EPIPE;
+	if (len > r->slot_size)
+		return -EMSGSIZE;
+	shmring__seqlock_seal(shmring__ow_slot(r, s->pos), s->pos, len);
+	r->p.reserved = 0;
+	return 0;
 }
 
 /* len bytes from src into the slot's payload dst (8-byte aligned); the
