@@ -14,6 +14,16 @@
 #include <unistd.h>
 #include <shmring.h>
 
+/* the ring's sleeps so far on a full ring (full) or an empty one; a ring
+ * whose statistics cannot be read ends the test process (a crash) */
+static inline uint64_t test_waits(struct shmring *r, int full)
+{
+	struct shmring_stats st;
+	if (shmring_stats(r, &st) != 0)
+		abort();
+	return full ? st.full_waits : st.empty_waits;
+}
+
 /* a ring name no other test (or test run) uses */
 static inline void test_name(char *buf, size_t n, const char *tag)
 {

@@ -422,13 +422,6 @@ static int64_t thread_cpu_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static uint64_t waits_of(struct shmring *r, int full)
-{
-	struct shmring_stats st;
-	cr_assert_eq(shmring_stats(r, &st), 0);
-	return full ? st.full_waits : st.empty_waits;
-}
-
 /*
  * The MPMC wait policy: a consumer whose next message is claimed but not
  * yet published (its producer is between reserve and commit) keeps spinning
@@ -448,19 +441,19 @@ Test(mpmc, consumer_held_by_a_claimant_spins_on_within_a_bound, .timeout = 20)
 	cr_assert_eq(shmring_open(n, SHMRING_CONSUMER, &c), 0);
 	cr_assert_eq(shmring_set_spin(c, 1000000), 0);   /* 1 ms budget */
 
-	uint64_t w0 = waits_of(c, 0);
+	uint64_t w0 = test_waits(c, 0);
 	cr_assert_eq(shmring_recv(c, b, sizeof(b), 200000000), -ETIMEDOUT);
-	cr_assert_gt(waits_of(c, 0), w0, "an idle ring is slept on once the budget is spent");
+	cr_assert_gt(test_waits(c, 0), w0, "an idle ring is slept on once the budget is spent");
 
 	cr_assert_eq(shmring_reserve(p, &s, 0), 0);   /* claimed, not published */
-	w0 = waits_of(c, 0);
+	w0 = test_waits(c, 0);
 	cr_assert_eq(shmring_recv(c, b, sizeof(b), 5000000), -ETIMEDOUT);
-	cr_assert_eq(waits_of(c, 0), w0, "held by a producer in mid-write: spin on, no sleep");
+	cr_assert_eq(test_waits(c, 0), w0, "held by a producer in mid-write: spin on, no sleep");
 
 	int64_t cpu0 = thread_cpu_ns();
 	cr_assert_eq(shmring_recv(c, b, sizeof(b), 200000000), -ETIMEDOUT);
 	int64_t cpu = thread_cpu_ns() - cpu0;
-	cr_assert_gt(waits_of(c, 0), w0, "a hold that does not end is slept on after the bound");
+	cr_assert_gt(test_waits(c, 0), w0, "a hold that does not end is slept on after the bound");
 	cr_assert_lt(cpu, 80000000, "200 ms wait on a stuck holder burned %lld ns of CPU",
 	             (long long)cpu);
 
@@ -490,15 +483,15 @@ Test(mpmc, producer_held_by_a_reader_spins_on_full_ring_sleeps, .timeout = 20)
 		cr_assert_eq(shmring_send(p, &i, 1, 0), 0);
 	cr_assert_eq(shmring_acquire(c, &s, 0), 0);   /* slot 0: claimed, being read */
 
-	uint64_t w0 = waits_of(p, 1);
+	uint64_t w0 = test_waits(p, 1);
 	cr_assert_eq(shmring_send(p, "x", 1, 5000000), -ETIMEDOUT);
-	cr_assert_eq(waits_of(p, 1), w0, "held by a consumer in mid-read: spin on, no sleep");
+	cr_assert_eq(test_waits(p, 1), w0, "held by a consumer in mid-read: spin on, no sleep");
 
 	cr_assert_eq(shmring_release(c, &s), 0);
 	cr_assert_eq(shmring_send(p, "y", 1, 0), 0);   /* full again, nobody reading */
-	w0 = waits_of(p, 1);
+	w0 = test_waits(p, 1);
 	cr_assert_eq(shmring_send(p, "z", 1, 200000000), -ETIMEDOUT);
-	cr_assert_gt(waits_of(p, 1), w0, "a full ring nobody drains is slept on");
+	cr_assert_gt(test_waits(p, 1), w0, "a full ring nobody drains is slept on");
 	shmring_close(c);
 	shmring_close(p);
 	shmring_unlink(n);
@@ -519,12 +512,12 @@ Test(mpmc, consumer_asleep_behind_a_claimant_is_woken_by_its_commit, .timeout = 
 	cr_assert_eq(shmring_open(n, SHMRING_CONSUMER, &l.c), 0);
 	cr_assert_eq(shmring_set_spin(l.c, 1000000), 0);
 	cr_assert_eq(shmring_reserve(p, &s, 0), 0);
-	uint64_t w0 = waits_of(p, 0);
+	uint64_t w0 = test_waits(p, 0);
 	pthread_create(&t, NULL, late_recv_thread, &l);
 	int64_t t0 = test_now_ns();
-	while (waits_of(p, 0) == w0 && test_now_ns() - t0 < 5000000000)
+	while (test_waits(p, 0) == w0 && test_now_ns() - t0 < 5000000000)
 		test_sleep_ms(1);   /* until the consumer has gone to sleep */
-	cr_assert_gt(waits_of(p, 0), w0, "the consumer slept after the bound");
+	cr_assert_gt(test_waits(p, 0), w0, "the consumer slept after the bound");
 	test_sleep_ms(5);
 	memcpy(s.data, "w", 1);
 	int64_t t1 = test_now_ns();
@@ -556,14 +549,14 @@ Test(mpmc, long_holds_shrink_the_held_spin, .timeout = 20)
 	cr_assert_eq(shmring_open(n, SHMRING_CONSUMER, &c), 0);
 	cr_assert_eq(shmring_set_spin(c, 1000000), 0);
 	cr_assert_eq(shmring_reserve(p, &s, 0), 0);
-	uint64_t w0 = waits_of(c, 0);
+	uint64_t w0 = test_waits(c, 0);
 	cr_assert_eq(shmring_recv(c, b, sizeof(b), 10000000), -ETIMEDOUT);
-	cr_assert_eq(waits_of(c, 0), w0, "a first hold is spun on for 10 ms");
+	cr_assert_eq(test_waits(c, 0), w0, "a first hold is spun on for 10 ms");
 	for (int i = 0; i < 6; i++)   /* each outlasts the bound (10 ms >> i) */
 		cr_assert_eq(shmring_recv(c, b, sizeof(b), 30000000), -ETIMEDOUT);
-	w0 = waits_of(c, 0);
+	w0 = test_waits(c, 0);
 	cr_assert_eq(shmring_recv(c, b, sizeof(b), 10000000), -ETIMEDOUT);
-	cr_assert_gt(waits_of(c, 0), w0, "after long holds, a 10 ms wait sleeps");
+	cr_assert_gt(test_waits(c, 0), w0, "after long holds, a 10 ms wait sleeps");
 	memcpy(s.data, "l", 1);
 	cr_assert_eq(shmring_commit(p, &s, 1), 0);
 	cr_assert_eq(shmring_recv(c, b, sizeof(b), 0), 1);

@@ -22,13 +22,6 @@ static void *recv_thread(void *arg)
 	return NULL;
 }
 
-static uint64_t empty_waits(struct shmring *r)
-{
-	struct shmring_stats st;
-	cr_assert_eq(shmring_stats(r, &st), 0);
-	return st.empty_waits;
-}
-
 /*
  * The fixture of the tests below: this process, bound to one CPU, holds the
  * consumer; a child (the same CPU, inherited, and so in its registry hint)
@@ -91,9 +84,9 @@ static void pair_sleep_then_send(struct pair *pr, char msg)
 {
 	struct waiting x = { pr->c, 0, { 0 } };
 	pthread_t t;
-	uint64_t w0 = empty_waits(pr->c);
+	uint64_t w0 = test_waits(pr->c, 0);
 	cr_assert_eq(pthread_create(&t, NULL, recv_thread, &x), 0);
-	while (empty_waits(pr->c) == w0)   /* the wait went to sleep */
+	while (test_waits(pr->c, 0) == w0)   /* the wait went to sleep */
 		sched_yield();
 	cr_assert_eq(write(pr->go, "k", 1), 1);
 	cr_assert_eq(pthread_join(t, NULL), 0);
@@ -153,7 +146,7 @@ Test(wait, explicit_sleep_at_once_does_not_yield, .timeout = 20)
 	char b[8];
 	cr_assert_eq(shmring_recv(c, b, sizeof(b), 2000000), -ETIMEDOUT);   /* 2 ms */
 	cr_assert_eq(priv(c)->yields, 0);
-	cr_assert_gt(empty_waits(c), 0, "it slept");
+	cr_assert_gt(test_waits(c, 0), 0, "it slept");
 	shmring_close(p);
 	shmring_close(c);
 	shmring_unlink(n);
@@ -174,13 +167,6 @@ static void *send_thread(void *arg)
 	return NULL;
 }
 
-static uint64_t full_waits(struct shmring *r)
-{
-	struct shmring_stats st;
-	cr_assert_eq(shmring_stats(r, &st), 0);
-	return st.full_waits;
-}
-
 Test(wait, mpmc_producer_batch_is_a_hint_one_free_slot_suffices, .timeout = 20)
 {
 	char n[64];
@@ -196,9 +182,9 @@ Test(wait, mpmc_producer_batch_is_a_hint_one_free_slot_suffices, .timeout = 20)
 
 	struct sending x = { p, 1 };
 	pthread_t t;
-	uint64_t w0 = full_waits(p);
+	uint64_t w0 = test_waits(p, 1);
 	cr_assert_eq(pthread_create(&t, NULL, send_thread, &x), 0);
-	while (full_waits(p) == w0)   /* past its batch wait, asleep on the full ring */
+	while (test_waits(p, 1) == w0)   /* past its batch wait, asleep on the full ring */
 		sched_yield();
 	char b[8];
 	cr_assert_eq(shmring_recv(c, b, sizeof(b), 0), 1);   /* one slot, not a batch */
